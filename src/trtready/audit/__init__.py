@@ -1,0 +1,110 @@
+"""Audit: find every int64/float64 tensor in a model's state and graphs, and predict each target.
+
+Three layers, each with provenance (DESIGN.md): ``state`` (parameters and buffers), ``fx`` (the
+torch.export graph) and ``onnx`` (initializers, graph I/O, intermediate values).
+"""
+
+from __future__ import annotations
+
+from trtready.audit.findings import AuditResult, Finding, Layer, Outcome, Prediction, Role
+from trtready.audit.predict import predict_all
+from trtready.bounds import DimBound
+from trtready.intervals import Interval
+from trtready.load import LoadedModel, ModelKind
+
+__all__ = ["AuditResult", "Finding", "Layer", "Outcome", "Prediction", "Role", "audit_loaded"]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+def audit_loaded(
+    loaded: LoadedModel,
+    bounds: list[DimBound] | None = None,
+    input_ranges: dict[str, Interval] | None = None,
+) -> AuditResult:
+    """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``."""
+    from trtready.audit.state import audit_state
+
+    bounds = bounds or []
+    findings: list[Finding] = []
+    layers: dict[str, str] = {}
+    notes = list(loaded.notes)
+
+    if loaded.onnx is not None:
+        from trtready.audit.onnx_graph import audit_onnx
+
+        findings += audit_onnx(loaded.onnx, input_ranges, bounds)
+        layers["onnx"] = "done"
+    else:
+        ep = loaded.exported
+        if ep is None and loaded.module is not None and loaded.kind is ModelKind.SPEC:
+            from trtready.load.capture import capture
+
+            try:
+                ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
+                loaded.exported = ep
+            except Exception as e:
+                from trtready.errors import TrtReadyError
+
+                if isinstance(e, TrtReadyError):
+                    raise
+                layers["fx"] = f"skipped: torch.export failed ({_first_line(e)[:200]})"
+        used = None
+        if ep is not None:
+            from trtready.audit.fx import audit_fx, used_state
+
+            used = used_state(ep)
+            findings += audit_fx(ep, input_ranges)
+            layers["fx"] = "done"
+        elif "fx" not in layers:
+            layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
+        if loaded.state is not None:
+            findings = audit_state(loaded.state, used) + findings
+            layers["state"] = "done"
+    predict_all(findings)
+    return AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
+
+
+class AuditReport:
+    """An :class:`AuditResult` seen from one target: truthy when the model is ready for it."""
+
+    def __init__(self, result: AuditResult, target: "ResolvedTarget") -> None:
+        self.result = result
+        self.target = target
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.result.findings
+
+    @property
+    def ready(self) -> bool:
+        return self.result.ready(self.target.name)
+
+    def __bool__(self) -> bool:
+        return self.ready
+
+    def outcome(self, f: Finding) -> Prediction:
+        return f.predictions[self.target.name]
+
+    def verdict(self) -> str:
+        """One line: ready or not for the target, and the worst problem."""
+        name = self.target.name
+        counts: dict[Outcome, int] = {}
+        for f in self.findings:
+            o = f.predictions[name].outcome
+            counts[o] = counts.get(o, 0) + 1
+        if not self.findings:
+            return f"READY for {name}: no int64/float64 tensors"
+        summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
+        if self.ready:
+            return f"READY for {name}: {len(self.findings)} 64-bit tensors ({summary})"
+        worst = max(self.findings, key=lambda f: f.predictions[name].outcome.severity)
+        return (
+            f"NOT READY for {name}: {summary}; worst: {worst.tensor} — {worst.predictions[name].message}"
+        )
+
+
+from trtready.targets import ResolvedTarget  # noqa: E402  (typing of AuditReport)

@@ -1,0 +1,126 @@
+"""The audit's data: one :class:`Finding` per 64-bit tensor, with provenance and predictions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from trtready.intervals import Interval
+
+
+class Layer(str, enum.Enum):
+    STATE = "state"  # parameters and buffers of an nn.Module / checkpoint
+    FX = "fx"  # torch.export graph nodes
+    ONNX = "onnx"  # ONNX initializers, graph I/O and intermediate values
+    TRT = "trt"  # what a TensorRT parser/builder reported
+
+
+class Role(str, enum.Enum):
+    PARAMETER = "parameter"
+    BUFFER = "buffer"
+    INPUT = "input"
+    OUTPUT = "output"
+    INITIALIZER = "initializer"
+    CONSTANT = "constant"
+    INTERMEDIATE = "intermediate"
+
+
+class Outcome(str, enum.Enum):
+    """What a target does with a tensor, ordered from harmless to fatal."""
+
+    FINE = "fine"
+    CAST = "cast"  # a Cast is inserted or values are converted exactly: speed cost only
+    PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt-rtx
+    CLAMP = "clamp"  # out-of-int32 values clamped: wrong results without an error
+    ERROR = "error"  # the conversion or build fails
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @property
+    def blocks_ready(self) -> bool:
+        return self.severity >= _SEVERITY[Outcome.PRECISION_LOSS]
+
+
+_SEVERITY = {o: i for i, o in enumerate(Outcome)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    outcome: Outcome
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"outcome": self.outcome.value, "message": self.message}
+
+
+@dataclass
+class Finding:
+    """One int64/float64 tensor and where it comes from.
+
+    ``where`` is the provenance a user can act on: a module path (state), the user's
+    ``file:line`` (FX) or the producing ONNX node (ONNX).
+    """
+
+    id: str
+    layer: Layer
+    tensor: str
+    dtype: str  # "int64" | "float64"
+    shape: list[int | str] | None
+    where: str
+    role: Role
+    producer: str | None = None  # op type of the producing node (FX target / ONNX op_type)
+    consumers: list[str] = field(default_factory=list)  # "op:node" of each use
+    interval: Interval | None = None
+    spec_int64: bool = False  # feeds or comes from an ONNX slot whose schema allows only int64
+    # Every use is a Slice start/end: clamping to int32 is exact there (Slice clamps to the dim).
+    clamp_exact: bool = False
+    used: bool | None = None  # state: read by forward (None when unknown)
+    module_type: str | None = None
+    source: str | None = None  # user file:line, when known
+    fits: dict[str, bool | None] = field(default_factory=dict)  # int32 / float32 exactness
+    notes: list[str] = field(default_factory=list)
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "layer": self.layer.value,
+            "where": self.where,
+            "tensor": self.tensor,
+            "dtype": self.dtype,
+            "shape": self.shape,
+            "role": self.role.value,
+            "producer": self.producer,
+            "consumers": list(self.consumers),
+            "interval": self.interval.to_json() if self.interval is not None else None,
+            "spec_int64": self.spec_int64,
+            "clamp_exact": self.clamp_exact,
+            "used": self.used,
+            "module_type": self.module_type,
+            "source": self.source,
+            "fits": dict(self.fits),
+            "notes": list(self.notes),
+            "predictions": {t: p.to_json() for t, p in self.predictions.items()},
+        }
+
+
+@dataclass
+class AuditResult:
+    """Everything ``audit`` found about one model, before any decision is taken."""
+
+    model: str
+    model_kind: str
+    sha256: str | None
+    findings: list[Finding]
+    layers: dict[str, str]  # layer -> "done" or why it was skipped
+    notes: list[str] = field(default_factory=list)
+
+    def worst(self, target: str) -> Outcome:
+        outcomes = [f.predictions[target].outcome for f in self.findings if target in f.predictions]
+        return max(outcomes, key=lambda o: o.severity, default=Outcome.FINE)
+
+    def ready(self, target: str) -> bool:
+        return not self.worst(target).blocks_ready

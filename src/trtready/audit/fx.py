@@ -1,0 +1,126 @@
+"""PyTorch graph audit: every torch.export node that produces an int64/float64 tensor."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from trtready.audit.findings import Finding, Layer, Role
+from trtready.intervals import Interval
+from trtready.intervals.fx import propagate
+
+_FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+_DTYPES = {"torch.int64": "int64", "torch.float64": "float64"}
+
+
+_SITE_RE = re.compile(r".*/(?:site|dist)-packages/")
+
+
+def _is_torch_frame(path: str) -> bool:
+    norm = path.replace("\\", "/")
+    return "/torch/" in norm or norm.startswith("<")
+
+
+def _is_library_frame(path: str) -> bool:
+    norm = path.replace("\\", "/")
+    return _is_torch_frame(norm) or bool(_SITE_RE.match(norm))
+
+
+def _display_path(path: str) -> str:
+    """Site-packages paths as ``package/module.py``; others relative to the cwd when inside it."""
+    norm = path.replace("\\", "/")
+    if _SITE_RE.match(norm):
+        return _SITE_RE.sub("", norm)
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def user_frame(stack_trace: str | None) -> str | None:
+    """The innermost ``file:line`` of user code in a node's stack trace.
+
+    torch and site-packages frames are skipped; when only library frames remain (a transformers
+    model, say) the innermost non-torch frame is the most useful provenance.
+    """
+    if not stack_trace:
+        return None
+    frames = _FRAME_RE.findall(stack_trace)
+    for keep in (lambda p: not _is_library_frame(p), lambda p: not _is_torch_frame(p)):
+        for path, line, _fn in reversed(frames):
+            if keep(path):
+                return f"{_display_path(path)}:{line}"
+    return None
+
+
+def _module_path(node: Any) -> str | None:
+    stack = node.meta.get("nn_module_stack") or {}
+    for key, val in reversed(list(stack.items())):
+        if key.startswith("_empty"):
+            continue
+        path = val[0] if isinstance(val, tuple) else None
+        return path or "<root>"
+    return None
+
+
+def _short(target: Any) -> str:
+    s = str(target)
+    return s.rsplit(".", 1)[0] if s.startswith("aten.") else getattr(target, "__name__", s)
+
+
+def used_state(ep: Any) -> set[str]:
+    """State names (parameters, buffers, constants) that the graph actually reads or writes."""
+    sig = ep.graph_signature
+    state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers, **sig.inputs_to_lifted_tensor_constants}
+    return {state_of[n.name] for n in ep.graph.nodes if n.op == "placeholder" and n.name in state_of and n.users}
+
+
+def audit_fx(ep: Any, input_ranges: dict[str, Interval] | None = None) -> list[Finding]:
+    """One finding per int64/float64 tensor the program computes, takes or returns.
+
+    Parameters and buffers are the state layer's; their placeholders are skipped here.
+    """
+    import torch
+
+    sig = ep.graph_signature
+    state_inputs = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers)
+    constants = set(sig.inputs_to_lifted_tensor_constants)
+    user_outputs = set(sig.user_outputs)
+    env = propagate(ep, input_ranges)
+    findings: list[Finding] = []
+    for n in ep.graph.nodes:
+        val = n.meta.get("val")
+        if not isinstance(val, torch.Tensor) or n.op == "output":
+            continue
+        dtype = _DTYPES.get(str(val.dtype))
+        if dtype is None or n.name in state_inputs:
+            continue
+        if n.op == "placeholder":
+            role = Role.CONSTANT if n.name in constants else Role.INPUT
+        else:
+            role = Role.OUTPUT if n.name in user_outputs else Role.INTERMEDIATE
+        source = user_frame(n.meta.get("stack_trace"))
+        mpath = _module_path(n)
+        producer = None if n.op == "placeholder" else _short(n.target)
+        where = source or (f"module {mpath}" if mpath else ("graph input" if role is Role.INPUT else n.name))
+        iv = env.get(n.name)
+        f = Finding(
+            id=f"fx:{n.name}",
+            layer=Layer.FX,
+            tensor=n.name,
+            dtype=dtype,
+            shape=[int(s) if isinstance(s, int) else str(s) for s in val.shape],
+            where=where,
+            role=role,
+            producer=producer,
+            consumers=[f"{_short(u.target)}:{u.name}" for u in n.users if u.op != "output"]
+            + (["output"] if any(u.op == "output" for u in n.users) else []),
+            interval=iv,
+            source=source,
+        )
+        if mpath and source:
+            f.notes.append(f"in module {mpath}")
+        if iv is not None:
+            if dtype == "int64":
+                f.fits["int32"] = iv.fits_int32()
+        findings.append(f)
+    return findings

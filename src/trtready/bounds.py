@@ -1,0 +1,67 @@
+"""User-stated bounds: ``--dynamic`` dimension ranges and ``--input-range`` value ranges.
+
+The same parsed bounds feed torch.export ``Dim``s, interval proofs, generated verification inputs
+and TensorRT optimization profiles (CLI.md, shared options).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from trtready.errors import UsageError
+from trtready.intervals import Interval
+
+_DIM_RE = re.compile(r"^\s*(\d+)\s*=\s*([A-Za-z_]\w*)?\s*\[\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
+_RANGE_RE = re.compile(r"^\s*(.+?)\s*:\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class DimBound:
+    """Axis ``axis`` of input ``input`` varies in ``[lo, hi]``; ``dim`` names it (shared by inputs)."""
+
+    input: str
+    axis: int
+    dim: str
+    lo: int
+    hi: int
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.lo, self.hi)
+
+
+def parse_dynamic(specs: list[str] | tuple[str, ...] | None) -> list[DimBound]:
+    """Parse ``'input_ids:0=batch[1:8],1=seq[1:128]'`` strings (the option may repeat)."""
+    out: list[DimBound] = []
+    for spec in specs or ():
+        name, sep, rest = spec.partition(":")
+        if not sep or not name.strip() or not rest.strip():
+            raise UsageError(f"--dynamic {spec!r}: expected 'NAME:AXIS=DIM[MIN:MAX],…'")
+        for part in rest.split(","):
+            m = _DIM_RE.match(part)
+            if not m:
+                raise UsageError(f"--dynamic {spec!r}: cannot read {part.strip()!r}; expected 'AXIS=DIM[MIN:MAX]'")
+            axis, dim, lo, hi = int(m[1]), m[2] or f"{name.strip()}_{m[1]}", int(m[3]), int(m[4])
+            if lo > hi:
+                raise UsageError(f"--dynamic {spec!r}: minimum {lo} exceeds maximum {hi}")
+            out.append(DimBound(name.strip(), axis, dim, lo, hi))
+    seen: dict[str, tuple[int, int]] = {}
+    for b in out:
+        if seen.setdefault(b.dim, (b.lo, b.hi)) != (b.lo, b.hi):
+            raise UsageError(f"--dynamic: dimension {b.dim!r} is given two different ranges")
+    return out
+
+
+def parse_input_ranges(specs: list[str] | tuple[str, ...] | None) -> dict[str, Interval]:
+    """Parse ``'ids:0..30521'`` strings into value intervals by input name."""
+    out: dict[str, Interval] = {}
+    for spec in specs or ():
+        m = _RANGE_RE.match(spec)
+        if not m:
+            raise UsageError(f"--input-range {spec!r}: expected 'NAME:LO..HI'")
+        lo, hi = int(m[2]), int(m[3])
+        if lo > hi:
+            raise UsageError(f"--input-range {spec!r}: LO exceeds HI")
+        out[m[1]] = Interval(lo, hi)
+    return out

@@ -1,0 +1,1 @@
+"""The ``trtready`` command line: one module per verb, shared option groups in ``options``."""

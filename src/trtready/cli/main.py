@@ -1,0 +1,59 @@
+"""Entry point: the ``trtready`` group and the error → exit-code mapping (CLI.md "Exit codes")."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from trtready import __version__
+
+
+def run_verb(debug: bool, body: Callable[[], int]) -> None:
+    """Run a verb body; map the project's errors to exit 2 with one line on stderr."""
+    from trtready.errors import TrtReadyError, root_cause
+
+    try:
+        code = body()
+    except click.exceptions.Exit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("trtready: interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # every failure ends as one line unless --debug
+        if debug:
+            raise
+        cause = root_cause(e)
+        if isinstance(cause, TrtReadyError):
+            click.echo(f"trtready: error: {cause}", err=True)
+            sys.exit(cause.exit_code)
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        click.echo(f"trtready: internal error: {type(e).__name__}: {text} (rerun with --debug for details)", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="trtready")
+def cli() -> None:
+    """Make PyTorch and ONNX models TensorRT-ready: audit 64-bit tensors, predict each target."""
+
+
+def _register() -> None:
+    from trtready.cli import audit_cmd, demo_cmd
+
+    cli.add_command(audit_cmd.audit)
+    cli.add_command(demo_cmd.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="trtready")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,52 @@
+"""Option groups shared by the verbs (CLI.md "Shared options"), Polygraphy-style.
+
+Options default to ``None``; the library owns the real defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TARGETS = ("trt8", "trt10", "trt-rtx", "torch-trt-ts", "torch-trt-dynamo")
+
+
+def _apply(fn: F, decorators: list[Callable[[F], F]]) -> F:
+    for d in reversed(decorators):
+        fn = d(fn)
+    return fn
+
+
+def target_option(fn: F) -> F:
+    return click.option(
+        "--target", type=click.Choice(TARGETS), default=None,
+        help="TensorRT target to predict for (default: the TensorRT installed; else trt10).",
+    )(fn)
+
+
+def bounds_options(fn: F) -> F:
+    return _apply(fn, [
+        click.option("--dynamic", multiple=True, metavar="'NAME:AXIS=DIM[MIN:MAX],…'",
+                     help="Dynamic dimension bounds, e.g. 'input_ids:0=batch[1:8],1=seq[1:128]'. May repeat."),
+        click.option("--input-range", multiple=True, metavar="'NAME:LO..HI'",
+                     help="Known value range of an integer input. May repeat."),
+    ])
+
+
+def model_options(fn: F) -> F:
+    return click.option(
+        "--trust-code", is_flag=True, default=False,
+        help="DANGEROUS: unpickle arbitrary objects from checkpoints (runs the file's code).",
+    )(fn)
+
+
+def output_options(fn: F) -> F:
+    return _apply(fn, [
+        click.option("--json", "json_path", metavar="PATH|-", default=None, help="Write the JSON report ('-' = stdout)."),
+        click.option("--quiet", is_flag=True, default=False, help="Print only the verdict line."),
+        click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors."),
+    ])

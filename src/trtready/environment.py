@@ -1,0 +1,32 @@
+"""The software environment, read from package metadata (nothing heavy is imported)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+
+PACKAGES = (
+    "trtready", "torch", "onnx", "onnx-ir", "onnxscript", "onnxruntime", "numpy",
+    "tensorrt", "tensorrt-rtx", "torch-tensorrt", "transformers",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def environment() -> dict[str, object]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "executable": sys.executable,
+        "packages": package_versions(),
+    }

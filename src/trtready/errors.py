@@ -1,0 +1,50 @@
+"""The project's error types.
+
+Every verb maps these to exit codes (CLI.md): :class:`TrtReadyError` and its subclasses are
+"could not do what was asked" (exit 2) and print one line without a traceback. Anything else
+escaping a verb is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class TrtReadyError(Exception):
+    """Base class: a clear, one-line reason the request could not be done (exit 2)."""
+
+    exit_code: int = 2
+
+
+class BadInputError(TrtReadyError):
+    """The model file or spec is missing, unreadable, corrupt or of an unknown format."""
+
+
+class UnsafeInputError(BadInputError):
+    """The input would execute code or read outside its folder; refused without an explicit flag."""
+
+
+class UsageError(TrtReadyError):
+    """An option is malformed or inconsistent (e.g. a bad ``--dynamic`` string)."""
+
+
+class UnsafeNarrowingError(TrtReadyError):
+    """Narrowing would change values (a value not proved to fit) and the target cannot keep 64-bit."""
+
+
+class MissingLibraryError(TrtReadyError):
+    """A library the request needs (tensorrt, tensorrt_rtx, torch_tensorrt) is not installed."""
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """Walk ``__cause__`` to the project's own error.
+
+    onnx-ir's PassManager wraps a failing pass twice in ``PassError``; the message users need is
+    the innermost :class:`TrtReadyError`.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, TrtReadyError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return exc

@@ -1,0 +1,144 @@
+"""Value intervals: the proof behind every narrowing decision.
+
+An :class:`Interval` bounds every value a tensor can take. Integer bounds are Python ints (exact at
+any width, so an int64 overflow shows up as a bound beyond ``INT64_MAX`` instead of wrapping);
+float bounds are Python floats. ``None`` everywhere means "unknown": an unknown value is never
+narrowed (DESIGN.md, "What safe to narrow means").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Closed interval ``[lo, hi]`` of the values a tensor may hold."""
+
+    lo: int | float
+    hi: int | float
+
+    def __post_init__(self) -> None:
+        if self.lo > self.hi:  # pragma: no cover - guards callers' arithmetic
+            raise ValueError(f"empty interval [{self.lo}, {self.hi}]")
+
+    @classmethod
+    def point(cls, v: int | float) -> Interval:
+        return cls(v, v)
+
+    @classmethod
+    def hull(cls, values: "list[Interval]") -> Interval:
+        return cls(min(i.lo for i in values), max(i.hi for i in values))
+
+    @property
+    def is_integral(self) -> bool:
+        return isinstance(self.lo, int) and isinstance(self.hi, int)
+
+    def fits_int32(self) -> bool:
+        return INT32_MIN <= self.lo and self.hi <= INT32_MAX
+
+    def fits_int64(self) -> bool:
+        return INT64_MIN <= self.lo and self.hi <= INT64_MAX
+
+    def worst_int32_violation(self) -> int | float | None:
+        """The bound that leaves int32 (for error messages), or None when it fits."""
+        if self.hi > INT32_MAX:
+            return self.hi
+        if self.lo < INT32_MIN:
+            return self.lo
+        return None
+
+    def fits_float32_range(self) -> bool:
+        return all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in (self.lo, self.hi))
+
+    def to_json(self) -> dict[str, int | float | str]:
+        """JSON has no infinities: they are written as the strings ``"inf"`` / ``"-inf"``."""
+
+        def enc(v: int | float) -> int | float | str:
+            return v if isinstance(v, int) or math.isfinite(v) else ("inf" if v > 0 else "-inf")
+
+        return {"lo": enc(self.lo), "hi": enc(self.hi)}
+
+    def __str__(self) -> str:
+        return f"[{self.lo}, {self.hi}]"
+
+    # --- transfer functions ------------------------------------------------------------------
+    def __add__(self, o: Interval) -> Interval:
+        return Interval(self.lo + o.lo, self.hi + o.hi)
+
+    def __sub__(self, o: Interval) -> Interval:
+        return Interval(self.lo - o.hi, self.hi - o.lo)
+
+    def __neg__(self) -> Interval:
+        return Interval(-self.hi, -self.lo)
+
+    def __mul__(self, o: Interval) -> Interval:
+        c = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi]
+        return Interval(min(c), max(c))
+
+    def abs(self) -> Interval:
+        if self.lo >= 0:
+            return self
+        if self.hi <= 0:
+            return -self
+        return Interval(type(self.lo)(0), max(-self.lo, self.hi))
+
+    def min(self, o: Interval) -> Interval:
+        return Interval(min(self.lo, o.lo), min(self.hi, o.hi))
+
+    def max(self, o: Interval) -> Interval:
+        return Interval(max(self.lo, o.lo), max(self.hi, o.hi))
+
+    def clip(self, lo: int | float | None, hi: int | float | None) -> Interval:
+        """Clip/clamp: each bound moved into ``[lo, hi]`` (ONNX Clip, aten.clamp)."""
+        lo_ = self.lo if lo is None else lo
+        hi_ = self.hi if hi is None else hi
+        return Interval(min(max(self.lo, lo_), hi_), max(min(self.hi, hi_), lo_))
+
+    def floordiv(self, o: Interval) -> Interval | None:
+        """Integer division (either rounding mode) by a divisor interval that excludes zero."""
+        if o.lo <= 0 <= o.hi:
+            return None
+        c = [self.lo / o.lo, self.lo / o.hi, self.hi / o.lo, self.hi / o.hi]
+        return Interval(math.floor(min(c)), math.ceil(max(c)))
+
+    def mod(self, o: Interval) -> Interval | None:
+        """Modulo by a strictly positive divisor: ``[0, c)`` for floor-mod, ``(-c, c)`` for fmod."""
+        if o.lo <= 0:
+            return None
+        if self.lo >= 0:
+            return Interval(0, min(self.hi, o.hi - 1))
+        return Interval(-(o.hi - 1), o.hi - 1)
+
+
+def index_interval(size: int | None) -> Interval | None:
+    """Values of an index into an axis of ``size`` elements (ArgMax, TopK indices): ``[0, size)``."""
+    if size is None or size <= 0:
+        return None
+    return Interval(0, size - 1)
+
+
+def int_hull(values: object) -> Interval | None:
+    """Exact interval of an integer array (numpy-like); None for an empty array."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return None
+    return Interval(int(arr.min()), int(arr.max()))
+
+
+def float_hull(values: object) -> Interval | None:
+    """Interval of a float array ignoring NaN (reported separately); None when nothing is left."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return None
+    return Interval(float(arr.min()), float(arr.max()))

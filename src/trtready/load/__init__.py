@@ -1,0 +1,123 @@
+"""Load any MODEL form into one :class:`LoadedModel` view (CLI.md, "MODEL")."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trtready.errors import BadInputError
+from trtready.load.detect import ModelKind, detect
+from trtready.load.spec import ModelSpec
+from trtready.load.state import StateEntry
+
+__all__ = ["LoadedModel", "ModelKind", "ModelSpec", "load_model", "sha256_file"]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class LoadedModel:
+    """One model, whatever it came from. Exactly one of module/exported/onnx/state is the source."""
+
+    source: str
+    kind: ModelKind
+    sha256: str | None = None
+    module: Any = None  # torch.nn.Module (spec, TorchScript, trusted pickle)
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    exported: Any = None  # torch.export.ExportedProgram (.pt2)
+    onnx: Any = None  # onnx_ir.Model
+    data_files: list[Path] = field(default_factory=list)  # ONNX external data, inside the model's folder
+    state: list[StateEntry] | None = None
+    dynamic: list[str] = field(default_factory=list)
+    input_ranges: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_graph(self) -> bool:
+        return self.onnx is not None or self.exported is not None or (self.module is not None and bool(self.args))
+
+
+def load_model(model: str | ModelSpec, trust_code: bool = False) -> LoadedModel:
+    """Recognise ``model`` by content and load it.
+
+    Args:
+        model: a path, a ``package.module:factory`` spec, or a :class:`ModelSpec` object.
+        trust_code: allow unpickling arbitrary objects from a checkpoint (dangerous: runs code).
+    """
+    from trtready.load import state as st
+
+    if isinstance(model, ModelSpec):
+        return _from_spec(model, "<ModelSpec>")
+    kind = detect(model)
+    if kind is ModelKind.SPEC:
+        from trtready.load.torch_side import load_spec
+
+        return _from_spec(load_spec(model), model)
+    path = Path(model)
+    digest = sha256_file(path)
+    if kind is ModelKind.ONNX:
+        from trtready.load.onnx_file import load_onnx
+
+        ir_model, data_files = load_onnx(path)
+        return LoadedModel(model, kind, digest, onnx=ir_model, data_files=data_files)
+    if kind is ModelKind.PT2:
+        from trtready.load.torch_side import load_pt2
+
+        ep = load_pt2(path)
+        return LoadedModel(model, kind, digest, exported=ep, state=st.entries_from_exported(ep))
+    if kind is ModelKind.TORCHSCRIPT:
+        from trtready.load.torch_side import load_torchscript
+
+        ts = load_torchscript(path)
+        return LoadedModel(
+            model, kind, digest, module=ts, state=st.entries_from_torchscript(ts),
+            notes=["TorchScript archive: state audit only (no example inputs to export a graph)"],
+        )
+    if kind is ModelKind.CHECKPOINT:
+        from trtready.load.torch_side import load_checkpoint
+
+        tensors, module = load_checkpoint(path, trust_code=trust_code)
+        if module is not None:
+            return LoadedModel(
+                model, kind, digest, module=module, state=st.entries_from_module(module),
+                notes=["pickled nn.Module loaded with --trust-code: state audit only (no example inputs)"],
+            )
+        assert tensors is not None
+        return LoadedModel(
+            model, kind, digest, state=st.entries_from_tensors(tensors),
+            notes=["a state_dict alone has no graph: state audit only"],
+        )
+    if kind is ModelKind.SAFETENSORS:
+        from trtready.load.torch_side import open_safetensors
+
+        handle = open_safetensors(path)
+        return LoadedModel(
+            model, kind, digest, state=st.entries_from_safetensors(handle),
+            notes=["a safetensors file alone has no graph: state audit only"],
+        )
+    raise BadInputError(f"{model}: unrecognised model format")  # pragma: no cover - detect() is exhaustive
+
+
+def _from_spec(spec: ModelSpec, source: str) -> LoadedModel:
+    from trtready.load.state import entries_from_module
+
+    return LoadedModel(
+        source,
+        ModelKind.SPEC,
+        None,
+        module=spec.module,
+        args=tuple(spec.args),
+        kwargs=dict(spec.kwargs or {}),
+        state=entries_from_module(spec.module),
+        dynamic=list(spec.dynamic or []),
+        input_ranges=list(spec.input_ranges or []),
+    )

@@ -1,0 +1,72 @@
+"""The versioned JSON report (CLI.md, "JSON report"); ``report.schema.json`` describes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from trtready.environment import environment
+from trtready.errors import BadInputError
+
+SCHEMA_VERSION = "1.0"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema every report validates against."""
+    return json.loads(resources.files("trtready.report").joinpath("report.schema.json").read_text())
+
+
+def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
+    from trtready import __version__
+
+    res = report.result
+    target = report.target
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
+        "verb": verb,
+        "model": {"source": res.model, "kind": res.model_kind, "sha256": res.sha256},
+        "target": {"name": target.name, "title": target.profile.title, "why": target.why},
+        "environment": environment(),
+        "layers": dict(res.layers),
+        "notes": list(res.notes),
+        "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict()},
+        "findings": [f.to_json() for f in res.findings],
+        "decisions": [],
+        "verification": None,
+        "build": None,
+    }
+
+
+def write_json_atomic(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename (never half-written)."""
+    dest = Path(path)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as e:
+        raise BadInputError(f"{dest}: cannot write ({e.strerror})") from e
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, allow_nan=False, default=_json_default)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, allow_nan=False, default=_json_default)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

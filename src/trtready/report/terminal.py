@@ -1,0 +1,90 @@
+"""Terminal view of reports with rich: tables grouped by severity that fit 100 columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trtready.audit.findings import Finding, Outcome
+
+WIDTH = 100
+
+_STYLE = {
+    Outcome.ERROR: "bold red",
+    Outcome.CLAMP: "red",
+    Outcome.PRECISION_LOSS: "yellow",
+    Outcome.CAST: "cyan",
+    Outcome.FINE: "green",
+}
+_TITLE = {
+    Outcome.ERROR: "fails to convert or build",
+    Outcome.CLAMP: "values clamped: wrong results, no error",
+    Outcome.PRECISION_LOSS: "float64 rounded to float32",
+    Outcome.CAST: "cast inserted or converted exactly (speed cost)",
+    Outcome.FINE: "handled natively",
+}
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console at most 100 columns wide (the tables are laid out for that)."""
+    import shutil
+
+    from rich.console import Console
+
+    return Console(stderr=stderr, width=min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns), highlight=False)
+
+
+def _num(v: int | float) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def _values(f: Finding) -> str:
+    if f.interval is None:
+        return "?"
+    lo, hi = _num(f.interval.lo), _num(f.interval.hi)
+    return lo if f.interval.lo == f.interval.hi else f"{lo}..{hi}"
+
+
+def _shape(f: Finding) -> str:
+    return "?" if f.shape is None else "[" + ",".join(str(s) for s in f.shape) + "]"
+
+
+def render_audit(report: Any, con: Any) -> None:
+    """Findings grouped by their outcome on the report's target, worst group first, then the verdict."""
+    from rich.table import Table
+
+    target = report.target.name
+    con.print(f"[bold]{report.result.model}[/] ({report.result.model_kind}) — target [bold]{target}[/] ({report.target.why})")
+    for layer, status in report.result.layers.items():
+        if status != "done":
+            con.print(f"  [dim]{layer} layer {status}[/]")
+    for note in report.result.notes:
+        con.print(f"  [dim]{note}[/]")
+    groups: dict[Outcome, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(f.predictions[target].outcome, []).append(f)
+    for outcome in sorted(groups, key=lambda o: -o.severity):
+        items = groups[outcome]
+        table = Table(
+            title=f"[{_STYLE[outcome]}]{outcome.value.replace('_', ' ').upper()}[/] — {_TITLE[outcome]} ({len(items)})",
+            title_justify="left",
+            expand=False,
+            show_lines=False,
+            pad_edge=False,
+        )
+        table.add_column("layer", no_wrap=True)
+        table.add_column("tensor", overflow="fold", max_width=30)
+        table.add_column("dtype", no_wrap=True)
+        table.add_column("shape", overflow="fold", max_width=12)
+        table.add_column("values", overflow="fold", max_width=14)
+        table.add_column("where / what happens", overflow="fold", ratio=1)
+        for f in items:
+            pred = f.predictions[target]
+            spec = " [magenta](int64 by ONNX spec)[/]" if f.spec_int64 else ""
+            src = f" [dim]{f.source}[/]" if f.source and f.source != f.where else ""
+            table.add_row(
+                f.layer.value, f.tensor, f.dtype, _shape(f), _values(f), f"{f.where}{spec}{src}\n[dim]{pred.message}[/]"
+            )
+        con.print(table)
+    verdict = report.verdict()
+    style = "bold green" if report.ready else "bold red"
+    con.print(f"[{style}]{verdict}[/]", overflow="fold")
