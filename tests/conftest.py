@@ -1,0 +1,71 @@
+"""Shared fixtures: CLI runner in a subprocess, tiny BERT built from a config (no downloads)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``trtready ARGS`` as a user would: a fresh interpreter, real exit code and streams."""
+    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "trtready", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def tiny_bert():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    cfg = BertConfig(
+        vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    model = BertModel(cfg).eval()
+    ids = torch.randint(0, 128, (2, 16))
+    mask = torch.ones(2, 16, dtype=torch.int64)
+    return model, (ids, mask)
+
+
+@pytest.fixture(scope="session")
+def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT exported with dynamic batch x sequence through torch.onnx (dynamo)."""
+    import warnings
+
+    import torch
+
+    model, (ids, mask) = tiny_bert()
+    batch = torch.export.Dim("batch", min=1, max=8)
+    seq = torch.export.Dim("seq", min=2, max=64)
+    path = tmp_path_factory.mktemp("bert") / "bert.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prog = torch.onnx.export(
+            model, (ids, mask), dynamo=True, verbose=False,
+            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+        )
+    prog.save(str(path))
+    return path
