@@ -57,7 +57,7 @@ def audit_loaded(
             from trtready.audit.fx import audit_fx, used_state
 
             used = used_state(ep)
-            findings += audit_fx(ep, input_ranges)
+            findings += audit_fx(ep, input_ranges, bounds)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"

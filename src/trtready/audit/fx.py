@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from trtready.audit.findings import Finding, Layer, Role
+from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.intervals.fx import propagate
 
@@ -74,12 +75,30 @@ def used_state(ep: Any) -> set[str]:
     return {state_of[n.name] for n in ep.graph.nodes if n.op == "placeholder" and n.name in state_of and n.users}
 
 
-def audit_fx(ep: Any, input_ranges: dict[str, Interval] | None = None) -> list[Finding]:
+def symbol_names(ep: Any, bounds: list[DimBound]) -> dict[str, str]:
+    """``{"s72": "batch"}``: torch's size symbols named by the user's ``--dynamic`` dims."""
+    import torch
+
+    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    out: dict[str, str] = {}
+    for b in bounds:
+        node = placeholders.get(b.input)
+        val = node.meta.get("val") if node is not None else None
+        if isinstance(val, torch.Tensor) and b.axis < val.dim() and not isinstance(val.shape[b.axis], int):
+            out[str(val.shape[b.axis])] = b.dim
+    return out
+
+
+def audit_fx(
+    ep: Any, input_ranges: dict[str, Interval] | None = None, bounds: list[DimBound] | None = None
+) -> list[Finding]:
     """One finding per int64/float64 tensor the program computes, takes or returns.
 
     Parameters and buffers are the state layer's; their placeholders are skipped here.
     """
     import torch
+
+    names = symbol_names(ep, bounds or [])
 
     sig = ep.graph_signature
     state_inputs = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers)
@@ -108,7 +127,7 @@ def audit_fx(ep: Any, input_ranges: dict[str, Interval] | None = None) -> list[F
             layer=Layer.FX,
             tensor=n.name,
             dtype=dtype,
-            shape=[int(s) if isinstance(s, int) else str(s) for s in val.shape],
+            shape=[int(s) if isinstance(s, int) else names.get(str(s), str(s)) for s in val.shape],
             where=where,
             role=role,
             producer=producer,

@@ -170,11 +170,13 @@ def _finding(
         if dtype == "int64":
             f.fits["int32"] = f.interval.fits_int32()
     if dtype == "float64" and v.const_value is not None:
-        import numpy as np
+        from trtready.intervals import float32_facts
 
         try:
-            arr = np.asarray(v.const_value.numpy(), dtype=np.float64)
-            f.fits["float32"] = bool(np.array_equal(arr.astype(np.float32).astype(np.float64), arr, equal_nan=True))
-        except Exception:  # unreadable external data: exactness unknown
-            pass
+            values = v.const_value.numpy()
+        except Exception:  # unreadable external data: exactness stays unknown
+            values = None
+        if values is not None:
+            f.interval, f.fits["float32"], more = float32_facts(values)
+            f.notes.extend(more)
     return f

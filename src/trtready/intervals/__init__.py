@@ -142,3 +142,25 @@ def float_hull(values: object) -> Interval | None:
     if arr.size == 0:
         return None
     return Interval(float(arr.min()), float(arr.max()))
+
+
+def float32_facts(values: object) -> tuple[Interval | None, bool, list[str]]:
+    """Interval, whether float32 holds every value exactly, and notes on NaN/inf/underflow."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    notes: list[str] = []
+    if np.isnan(arr).any():
+        notes.append(f"{int(np.isnan(arr).sum())} NaN value(s)")
+    if np.isinf(arr).any():
+        notes.append(f"{int(np.isinf(arr).sum())} infinite value(s)")
+    with np.errstate(over="ignore", under="ignore"):
+        as32 = arr.astype(np.float32).astype(np.float64)
+    exact = bool(np.array_equal(as32, arr, equal_nan=True))
+    overflow = int((np.isfinite(arr) & np.isinf(as32)).sum())
+    if overflow:
+        notes.append(f"{overflow} value(s) beyond the float32 range")
+    underflow = int(((arr != 0) & (as32 == 0)).sum())
+    if underflow:
+        notes.append(f"{underflow} nonzero value(s) underflow to 0 in float32")
+    return float_hull(arr), exact, notes

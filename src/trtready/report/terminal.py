@@ -50,41 +50,50 @@ def _shape(f: Finding) -> str:
 
 def render_audit(report: Any, con: Any) -> None:
     """Findings grouped by their outcome on the report's target, worst group first, then the verdict."""
+    from rich.markup import escape
     from rich.table import Table
 
     target = report.target.name
-    con.print(f"[bold]{report.result.model}[/] ({report.result.model_kind}) — target [bold]{target}[/] ({report.target.why})")
+    con.print(
+        f"[bold]{escape(report.result.model)}[/] ({report.result.model_kind}) — target [bold]{target}[/] "
+        f"({escape(report.target.why)})"
+    )
     for layer, status in report.result.layers.items():
         if status != "done":
-            con.print(f"  [dim]{layer} layer {status}[/]")
+            con.print(f"  [dim]{layer} layer {escape(status)}[/]")
     for note in report.result.notes:
-        con.print(f"  [dim]{note}[/]")
+        con.print(f"  [dim]{escape(note)}[/]")
     groups: dict[Outcome, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.predictions[target].outcome, []).append(f)
     for outcome in sorted(groups, key=lambda o: -o.severity):
         items = groups[outcome]
+        # One message for the whole group when only the tensor name differs: said once, not per row.
+        generic = {f.predictions[target].message.replace(f"'{f.tensor}'", "named in the tensor column") for f in items}
+        shared = generic.pop() if len(generic) == 1 and len(items) > 1 else None
         table = Table(
             title=f"[{_STYLE[outcome]}]{outcome.value.replace('_', ' ').upper()}[/] — {_TITLE[outcome]} ({len(items)})",
             title_justify="left",
+            caption=escape(shared) if shared else None,
+            caption_justify="left",
             expand=False,
-            show_lines=False,
             pad_edge=False,
         )
         table.add_column("layer", no_wrap=True)
-        table.add_column("tensor", overflow="fold", max_width=30)
+        table.add_column("tensor", overflow="fold", min_width=16, ratio=2)
         table.add_column("dtype", no_wrap=True)
         table.add_column("shape", overflow="fold", max_width=12)
         table.add_column("values", overflow="fold", max_width=14)
-        table.add_column("where / what happens", overflow="fold", ratio=1)
+        table.add_column("where" if shared else "where / what happens", overflow="fold", ratio=3)
         for f in items:
-            pred = f.predictions[target]
             spec = " [magenta](int64 by ONNX spec)[/]" if f.spec_int64 else ""
-            src = f" [dim]{f.source}[/]" if f.source and f.source != f.where else ""
+            src = f" [dim]{escape(f.source)}[/]" if f.source and f.source != f.where else ""
+            what = "" if shared else f"\n[dim]{escape(f.predictions[target].message)}[/]"
             table.add_row(
-                f.layer.value, f.tensor, f.dtype, _shape(f), _values(f), f"{f.where}{spec}{src}\n[dim]{pred.message}[/]"
+                f.layer.value, escape(f.tensor), f.dtype, escape(_shape(f)), _values(f),
+                f"{escape(f.where)}{spec}{src}{what}",
             )
         con.print(table)
     verdict = report.verdict()
     style = "bold green" if report.ready else "bold red"
-    con.print(f"[{style}]{verdict}[/]", overflow="fold")
+    con.print(f"[{style}]{escape(verdict)}[/]", overflow="fold")

@@ -1,0 +1,29 @@
+"""``trtready demo``: every demo model audited, reports written, verdicts shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from tests.conftest import run_cli
+from trtready.demo import DEMOS
+from trtready.report.json_report import schema
+
+
+def test_demo_audits_all_models_and_writes_reports(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run_cli("demo", "-o", str(out), "--target", "trt-rtx")
+    assert r.code == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.audit.json" for n in DEMOS)
+    validator = jsonschema.Draft202012Validator(schema())
+    verdicts = {}
+    for name in DEMOS:
+        data = json.loads((out / f"{name}.audit.json").read_text())
+        validator.validate(data)
+        verdicts[name] = data["verdict"]["ready"]
+        assert f"trtready.demo:{name}" in r.stdout
+    assert verdicts == {"bn_cnn": True, "token_model": True, "float64_buffer": False, "hash_model": True}
+    assert "Demo summary" in r.stdout
+    assert all(len(line) <= 100 for line in r.stdout.splitlines())

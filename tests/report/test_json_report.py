@@ -1,0 +1,73 @@
+"""JSON reports validate against the shipped schema; the schema rejects malformed reports."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import trtready
+from trtready.report.json_report import audit_report_json, schema, write_json_atomic
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.protocols.Validator:
+    s = schema()
+    jsonschema.Draft202012Validator.check_schema(s)
+    return jsonschema.Draft202012Validator(s)
+
+
+@pytest.mark.parametrize("demo", ["bn_cnn", "token_model", "float64_buffer", "hash_model"])
+def test_demo_reports_validate(validator, demo: str) -> None:
+    data = audit_report_json(trtready.audit(f"trtready.demo:{demo}"))
+    validator.validate(data)
+    assert data["findings"] and all(set(f["predictions"]) == {"trt8", "trt10", "trt-rtx", "torch-trt-ts",
+                                                               "torch-trt-dynamo"} for f in data["findings"])
+    json.dumps(data, allow_nan=False)
+
+
+def test_onnx_report_validates_with_float_and_huge_int_intervals(validator, tmp_path: Path) -> None:
+    import onnx_ir as ir
+
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[2] a) => (int64[2] y, double[2] z)
+    <int64[2] k = {9223372036854775807, -9223372036854775808}, double[2] d = {1e300, -0.25}> {
+      y = Add(a, k)
+      z = Cast<to=11>(a)
+    }
+    """)
+    path = tmp_path / "m.onnx"
+    ir.save(model, str(path))
+    data = audit_report_json(trtready.audit(str(path), target="trt10"))
+    validator.validate(data)
+    assert data["model"]["sha256"] and data["model"]["kind"] == "onnx"
+    k = next(f for f in data["findings"] if f["tensor"] == "k")
+    assert k["interval"] == {"lo": -(2**63), "hi": 2**63 - 1}
+
+
+def test_schema_rejects_a_bad_outcome_and_a_missing_field(validator) -> None:
+    good = audit_report_json(trtready.audit("trtready.demo:hash_model"))
+    bad = copy.deepcopy(good)
+    bad["findings"][0]["predictions"]["trt8"]["outcome"] = "probably fine"
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(bad)
+    bad = copy.deepcopy(good)
+    del bad["findings"][0]["where"]
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(bad)
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "r.json"
+    write_json_atomic({"a": 1}, out)
+    write_json_atomic({"a": 2}, out)
+    assert json.loads(out.read_text()) == {"a": 2}
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]
+    with pytest.raises(TypeError):
+        write_json_atomic({"bad": object()}, out)
+    assert json.loads(out.read_text()) == {"a": 2}
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]
