@@ -98,7 +98,10 @@ def audit_fx(
     """
     import torch
 
+    from trtready.intervals.roles import fx_input_roles, ranges_from_roles
+
     names = symbol_names(ep, bounds or [])
+    input_ranges = ranges_from_roles(fx_input_roles(ep), input_ranges)
 
     sig = ep.graph_signature
     state_inputs = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers)

@@ -83,9 +83,12 @@ def _iter_graphs(model: Any) -> list[Any]:
 
 def audit_onnx(model: Any, input_ranges: dict[str, Interval] | None = None, bounds: list[DimBound] | None = None) -> list[Finding]:
     """Findings for every 64-bit value in every scope (main graph, subgraphs, functions)."""
+    from trtready.intervals.roles import onnx_input_roles, ranges_from_roles
+
     infer_shapes(model)
     opsets = dict(model.opset_imports)
-    env = propagate(model.graph, input_ranges, dim_bounds(model, bounds or []))
+    ranges = ranges_from_roles(onnx_input_roles(model.graph), input_ranges)
+    env = propagate(model.graph, ranges, dim_bounds(model, bounds or []))
     findings: list[Finding] = []
     seen: set[int] = set()
     for graph in _iter_graphs(model):

@@ -1,0 +1,41 @@
+"""Plan: a decision — narrow, keep (why) or refuse (why) — for every finding, before any edit.
+
+``audit`` and ``fix --dry-run`` show the same decisions because both come from here (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class Action(str, enum.Enum):
+    NARROW = "narrow"
+    KEEP = "keep"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class Decision:
+    finding: str  # Finding.id
+    action: Action
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"finding": self.finding, "action": self.action.value, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the user asked for (CLI.md "Keep, narrow or refuse").
+
+    Attributes:
+        strict: refuse instead of keeping any 64-bit value not proved to fit.
+        io_int32: narrow integer graph inputs/outputs too (forces proof for them).
+        allow_underflow: accept float64 values that underflow to 0 in float32.
+    """
+
+    strict: bool = False
+    io_int32: bool = False
+    allow_underflow: bool = False
