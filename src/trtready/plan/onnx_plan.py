@@ -1,12 +1,21 @@
-"""Which INT64 values of an ONNX graph can become INT32, in groups that must change together.
+"""Which INT64 values of an ONNX graph become INT32: a partition into an int64 and an int32 region.
 
-ONNX ties the dtypes of a node's inputs and outputs through type parameters (``Add``'s ``T``), so
-values are narrowed in *groups*: the values joined by shared type parameters that accept int32.
-Slots whose schema allows only ``tensor(int64)`` cut groups: an int64-only input becomes a *sink*
-(a Cast back to int64 goes right before it) and an always-int64 output a *source* (a Cast down goes
-right after it, only when its group is narrowed). A group is narrowed when every value in it is
-proved to fit int32, none of it feeds an int64-only slot (that would be shape math cast back —
-no win, DESIGN.md), and the Casts it needs do not outnumber the values it narrows.
+ONNX ties dtypes inside a node through type parameters (``Add``'s ``T``): the slots of one node
+bound to one parameter form a *link set* that is computed in one dtype. The planner seeds the int64
+region with every value that must stay int64 —
+
+- feeds a slot whose schema allows only ``tensor(int64)`` (Reshape.shape, Unsqueeze.axes, …),
+- comes from an always-int64 output (Shape, ArgMax, NonZero …) or is a graph input/output kept at
+  its dtype,
+- is not proved to fit int32 (interval analysis), or sits next to a subgraph —
+
+and closes it: a link set with an int64 output computes in int64 (its linked inputs join), and a
+link set reading an int64 value that does not fit int32 computes in int64 (its outputs join).
+Everything else may be int32. Where an int32 link set reads an int64 value (which then fits int32,
+by the closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared
+with an int64-only slot is split rather than tying the two together. Each connected int32 component
+is kept only if it narrows at least as many values as the Casts it needs (DESIGN.md: casting shape
+math down and back is not a win).
 """
 
 from __future__ import annotations
@@ -19,18 +28,18 @@ from trtready.intervals import Interval
 from trtready.intervals.onnx import AbsValue
 from trtready.plan import PlanOptions
 
-INT32, INT64 = "tensor(int32)", "tensor(int64)"
-# Ops whose output dtype is set by an attribute this planner knows how to retarget.
-RETARGETABLE = {"Cast", "Constant", "ConstantOfShape"}
+INT32 = "tensor(int32)"
+# Ops whose output dtype comes from an attribute this planner knows how to retarget.
+RETARGETABLE = {"Cast", "ConstantOfShape"}
 
 
 @functools.lru_cache(maxsize=4096)
-def _slot_params(op_type: str, domain: str, opset: int) -> tuple[list[tuple[str, frozenset[str]]], list[tuple[str, frozenset[str]]], bool, bool] | None:
+def _slot_params(op_type: str, domain: str, opset: int) -> tuple[Any, Any, bool, bool] | None:
     import onnx.defs
 
     try:
         schema = onnx.defs.get_schema(op_type, opset, domain)
-    except Exception:
+    except Exception:  # unknown op/domain: every int64 slot is treated as fixed
         return None
     constraints = {c.type_param_str: frozenset(c.allowed_type_strs) for c in schema.type_constraints}
 
@@ -52,43 +61,14 @@ def _param(params: list[tuple[str, frozenset[str]]], variadic: bool, idx: int) -
     return params[-1] if variadic and params else None
 
 
-@dataclass
-class Group:
-    """Values that must share one integer dtype."""
-
-    values: list[Any] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)  # int64 by spec or graph inputs: Cast down after
-    sinks: list[tuple[Any, int]] = field(default_factory=list)  # (node, input index) int64-only uses
-    outputs: list[Any] = field(default_factory=list)  # graph outputs kept int64: Cast back before
-    consts: list[tuple[Any, int, Any]] = field(default_factory=list)  # (node, idx, constant) read in-group
-    blockers: list[str] = field(default_factory=list)  # why it cannot be narrowed at all
-    narrow: bool = False
-    reason: str = ""
-    unproved: tuple[str, str, Interval | None] | None = None  # (tensor, producer, interval)
-
-    @property
-    def casts_needed(self) -> int:
-        return len(self.sources) + len(self.sinks) + len(self.outputs)
-
-    @property
-    def benefit(self) -> int:
-        """Values that stop being INT64 at run time (sources stay int64 and get a Cast)."""
-        fixed = {id(v) for v in self.sources}
-        return sum(1 for v in self.values if id(v) not in fixed)
-
-
 def is_constant(v: Any) -> bool:
-    """An initializer that is not a graph input, or a Constant node's output.
-
-    Constants are not group members: each narrowed use gets an int32 copy, so one constant shared
-    by a narrowed slot and an int64-only slot is split instead of tying the two together.
-    """
+    """An initializer that is not a graph input, or a Constant node's output."""
     if v.is_graph_input():
         return False
     if v.is_initializer():
         return v.const_value is not None
     p = v.producer()
-    return p is not None and p.op_type == "Constant" and p.domain in ("", "ai.onnx") and not p.inputs
+    return p is not None and p.op_type == "Constant" and p.domain in ("", "ai.onnx")
 
 
 def clamp_exact_use(node: Any, idx: int) -> bool:
@@ -96,35 +76,50 @@ def clamp_exact_use(node: Any, idx: int) -> bool:
     return node.op_type == "Slice" and node.domain in ("", "ai.onnx") and idx in (1, 2)
 
 
+@dataclass(eq=False)
+class LinkSet:
+    """The int64 slots of one node bound to one type parameter: computed in one dtype."""
+
+    node: Any
+    ins: list[tuple[int, Any]] = field(default_factory=list)  # (input index, value)
+    outs: list[Any] = field(default_factory=list)
+    consts: list[tuple[int, Any]] = field(default_factory=list)  # (input index, constant)
+
+
+@dataclass
+class Component:
+    """A connected set of values that become int32 together (or stay int64 together)."""
+
+    values: list[Any]
+    links: list[LinkSet]
+    casts: list[Any]  # int64 values this component reads: one Cast each
+    narrow: bool = False
+    reason: str = ""
+
+
 @dataclass
 class OnnxPlan:
-    groups: list[Group]
-    by_value: dict[int, Group]
+    """The partition, with a reason for every int64 value kept."""
+
+    components: list[Component]
+    kept: dict[int, str]  # id(value) -> why it stays int64
+    values: dict[int, Any]  # id(value) -> every int64 value considered
     doubles: list[Any]
 
     @property
-    def narrowed(self) -> list[Any]:
-        return [v for g in self.groups if g.narrow for v in g.values]
+    def narrowed_links(self) -> list[LinkSet]:
+        return [ls for c in self.components if c.narrow for ls in c.links]
 
-    def group_of(self, value: Any) -> Group | None:
-        return self.by_value.get(id(value))
+    @property
+    def narrowed_values(self) -> list[Any]:
+        return [v for c in self.components if c.narrow for v in c.values]
 
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[ra] = rb
+    def reason_for(self, value: Any) -> tuple[bool, str]:
+        """``(narrowed, reason)`` for one value."""
+        for c in self.components:
+            if any(v is value for v in c.values):
+                return c.narrow, c.reason
+        return False, self.kept.get(id(value), "not an int64 value of the main graph")
 
 
 def _is_int64(v: Any) -> bool:
@@ -133,38 +128,48 @@ def _is_int64(v: Any) -> bool:
     return v is not None and v.dtype == ir.DataType.INT64
 
 
+def _label(v: Any) -> str:
+    p = v.producer()
+    if p is not None:
+        return f"{v.name} ({p.op_type} {p.name or ''})".replace(" )", ")")
+    return f"{v.name} ({'graph input' if v.is_graph_input() else 'initializer'})"
+
+
 def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions = PlanOptions()) -> OnnxPlan:
-    """Group the main graph's INT64 values and decide each group (nothing is edited here)."""
+    """Partition the main graph's INT64 values (nothing is edited here)."""
     import onnx_ir as ir
 
     graph = model.graph
     opsets = dict(model.opset_imports)
-    uf = _UnionFind()
     values: dict[int, Any] = {}
-    source_ids: set[int] = set()
-    sinks: list[tuple[Any, Any, int]] = []  # (value, node, idx)
-    blockers: dict[int, list[str]] = {}
+    kept: dict[int, str] = {}
+    links: list[LinkSet] = []
+    producer_of: dict[int, LinkSet] = {}
+    readers_of: dict[int, list[LinkSet]] = {}
 
-    def note(v: Any) -> None:
-        values.setdefault(id(v), v)
-        uf.find(id(v))
+    def fits(v: Any) -> bool:
+        av = env.get(id(v))
+        return av is not None and av.hull.fits_int32()
 
-    inputs = {id(v) for v in graph.inputs}
+    def seed(v: Any, why: str) -> None:
+        kept.setdefault(id(v), why)
+
     for v in graph.inputs:
         if _is_int64(v):
-            note(v)
+            values[id(v)] = v
             if not options.io_int32:
-                source_ids.add(id(v))
-    const_uses: list[tuple[int, Any, int, Any]] = []  # (rep id, node, idx, constant)
+                seed(v, "graph input: keeps its dtype (--io int32 narrows it)")
+    for v in graph.outputs:
+        if _is_int64(v) and not options.io_int32:
+            seed(v, "graph output: keeps its dtype (--io int32 narrows it)")
+
     for node in graph:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             continue
         slots = _slot_params(node.op_type, node.domain or "", opsets.get(node.domain or "", 1))
-        reps: dict[str, int] = {}
-        pending: list[tuple[str, int, Any]] = []
-        outer = any(
-            attr.type in (ir.AttributeType.GRAPH, ir.AttributeType.GRAPHS) for attr in node.attributes.values()
-        )
+        sets: dict[str, LinkSet] = {}
+        subgraph = any(a.type in (ir.AttributeType.GRAPH, ir.AttributeType.GRAPHS) for a in node.attributes.values())
+        retargetable = node.op_type in RETARGETABLE and node.domain in ("", "ai.onnx")
         for kind, seq in (("in", node.inputs), ("out", node.outputs)):
             for idx, v in enumerate(seq):
                 if not _is_int64(v):
@@ -174,94 +179,138 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
                     params, var = (slots[0], slots[2]) if kind == "in" else (slots[1], slots[3])
                     param = _param(params, var, idx)
                 dtype_attr = kind == "out" and ("dtype" in node.attributes or "to" in node.attributes)
-                retargetable = node.op_type in RETARGETABLE and node.domain in ("", "ai.onnx")
-                linkable = param is not None and INT32 in param[1] and (not dtype_attr or retargetable)
+                linkable = (
+                    not subgraph and param is not None and INT32 in param[1] and (not dtype_attr or retargetable)
+                )
                 if kind == "in" and is_constant(v):
-                    if linkable and not outer:
-                        pending.append((param[0], idx, v))  # type: ignore[index]
+                    if linkable:
+                        sets.setdefault(param[0], LinkSet(node)).consts.append((idx, v))  # type: ignore[index]
                     continue
-                note(v)
-                if outer:
-                    blockers.setdefault(id(v), []).append(f"used by {node.op_type} with a subgraph: not narrowed")
-                elif linkable:
-                    key = param[0]  # type: ignore[index]
-                    if key in reps:
-                        uf.union(id(v), reps[key])
+                values[id(v)] = v
+                if subgraph:
+                    seed(v, f"read or made by {node.op_type} with a subgraph: not narrowed")
+                elif not linkable:
+                    if kind == "in":
+                        seed(v, f"feeds {node.op_type} input {idx}, int64-only by the ONNX spec")
                     else:
-                        reps[key] = id(v)
-                elif kind == "in":
-                    sinks.append((v, node, idx))
+                        seed(v, f"{node.op_type} output {idx} is int64 by the ONNX spec")
                 else:
-                    source_ids.add(id(v))
-        for key, idx, c in pending:
-            if key in reps:
-                const_uses.append((reps[key], node, idx, c))
-    groups: dict[int, Group] = {}
+                    ls = sets.setdefault(param[0], LinkSet(node))  # type: ignore[index]
+                    if kind == "in":
+                        ls.ins.append((idx, v))
+                        readers_of.setdefault(id(v), []).append(ls)
+                    else:
+                        ls.outs.append(v)
+                        producer_of[id(v)] = ls
+        links.extend(ls for ls in sets.values() if ls.outs or ls.ins)
+
     for vid, v in values.items():
-        g = groups.setdefault(uf.find(vid), Group())
-        g.values.append(v)
-        if vid in source_ids:
-            g.sources.append(v)
-        g.blockers.extend(blockers.get(vid, []))
-    for v, node, idx in sinks:
-        groups[uf.find(id(v))].sinks.append((node, idx))
-    for rep, node, idx, c in const_uses:
-        groups[uf.find(rep)].consts.append((node, idx, c))
-    outputs = {id(v) for v in graph.outputs}
-    for vid, v in values.items():
-        if vid in outputs and not options.io_int32:
-            groups[uf.find(vid)].outputs.append(v)
-    by_value = {vid: groups[uf.find(vid)] for vid in values}
-    for g in groups.values():
-        _decide(g, env, options)
+        if vid not in kept and not fits(v):
+            av = env.get(vid)
+            kept[vid] = (
+                f"range of {_label(v)} not proved" if av is None
+                else f"{_label(v)} reaches {av.hull.worst_int32_violation()}, outside int32"
+            )
+    for ls in links:
+        for idx, c in ls.consts:
+            av = env.get(id(c))
+            if av is None or (not av.hull.fits_int32() and not clamp_exact_use(ls.node, idx)):
+                why = f"reads constant {c.name} = {av.hull if av else '?'}, outside int32"
+                for v in ls.outs:
+                    seed(v, why)
+
+    components: list[Component] = []
+    while True:
+        _close(kept, values, producer_of, readers_of, fits)
+        comps = _components(values, kept, links, producer_of, readers_of)
+        rejected = False
+        for c in comps:
+            if c.narrow:
+                continue
+            for v in c.values:
+                kept[id(v)] = c.reason
+            rejected = True
+        if not rejected:
+            components = comps
+            break
     doubles = [v for v in _all_values(graph) if v.dtype == ir.DataType.DOUBLE]
-    return OnnxPlan(list(groups.values()), by_value, doubles)
+    return OnnxPlan(components, kept, values, doubles)
+
+
+def _close(kept: dict[int, str], values: dict[int, Any], producer_of: dict[int, LinkSet],
+           readers_of: dict[int, list[LinkSet]], fits: Any) -> None:
+    """Grow the int64 region to a fixpoint (see the module docstring for the two rules)."""
+    work = list(kept)
+    while work:
+        vid = work.pop()
+        why = kept[vid]
+        ls = producer_of.get(vid)
+        if ls is not None:  # computed in int64: so are the values it is computed from
+            for _, u in ls.ins:
+                if id(u) not in kept:
+                    kept[id(u)] = f"needed in int64 to compute {values[vid].name}"
+                    work.append(id(u))
+            for u in ls.outs:
+                if id(u) not in kept:
+                    kept[id(u)] = f"computed with {values[vid].name} in int64"
+                    work.append(id(u))
+        if not fits(values[vid]):  # too large to cast down: whoever reads it computes in int64
+            for reader in readers_of.get(vid, []):
+                for u in reader.outs + [u for _, u in reader.ins]:
+                    if id(u) not in kept:
+                        kept[id(u)] = f"computed with {values[vid].name}, which needs int64 ({why})"
+                        work.append(id(u))
+
+
+def _components(values: dict[int, Any], kept: dict[int, str], links: list[LinkSet],
+                producer_of: dict[int, LinkSet], readers_of: dict[int, list[LinkSet]]) -> list[Component]:
+    free = {vid for vid in values if vid not in kept}
+    parent = {vid: vid for vid in free}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    narrow_links = [
+        ls for ls in links
+        if (ls.outs and all(id(v) in free for v in ls.outs)) or (not ls.outs and any(id(v) in free for _, v in ls.ins))
+    ]
+    for ls in narrow_links:
+        members = [id(v) for v in ls.outs] + [id(v) for _, v in ls.ins if id(v) in free]
+        for m in members[1:]:
+            ra, rb = find(m), find(members[0])
+            if ra != rb:
+                parent[ra] = rb
+    by_root: dict[int, Component] = {}
+    for vid in free:
+        by_root.setdefault(find(vid), Component([], [], [])).values.append(values[vid])
+    for ls in narrow_links:
+        anchor = ls.outs[0] if ls.outs else next(v for _, v in ls.ins if id(v) in free)
+        comp = by_root[find(id(anchor))]
+        comp.links.append(ls)
+        for _, v in ls.ins:
+            if id(v) not in free and all(c is not v for c in comp.casts):
+                comp.casts.append(v)
+    for comp in by_root.values():
+        if len(comp.casts) > len(comp.values):
+            comp.reason = f"would need {len(comp.casts)} Casts to narrow {len(comp.values)} value(s)"
+        else:
+            comp.narrow = True
+            extra = f"; Cast from int64: {', '.join(v.name for v in comp.casts)}" if comp.casts else ""
+            comp.reason = f"proved to fit int32{extra}"
+    return list(by_root.values())
 
 
 def _all_values(graph: Any) -> list[Any]:
     out = list(graph.inputs) + list(graph.initializers.values())
     for node in graph:
-        out.extend(v for v in node.outputs)
+        out.extend(node.outputs)
     seen: set[int] = set()
-    return [v for v in out if not (id(v) in seen or seen.add(id(v)))]  # type: ignore[func-returns-value]
-
-
-def _producer(v: Any) -> str:
-    p = v.producer()
-    if p is not None:
-        return f"{p.op_type} {p.name or ''}".strip()
-    return "graph input" if v.is_graph_input() else "initializer"
-
-
-def _decide(g: Group, env: dict[int, AbsValue | None], options: PlanOptions) -> None:
-    for v in g.values:
-        av = env.get(id(v))
-        if av is None or not av.hull.fits_int32():
-            g.unproved = (v.name, _producer(v), av.hull if av is not None else None)
-            break
-    else:
-        for node, idx, c in g.consts:
-            av = env.get(id(c))
-            if av is None or (not av.hull.fits_int32() and not clamp_exact_use(node, idx)):
-                g.unproved = (c.name, _producer(c), av.hull if av is not None else None)
-                break
-    if g.blockers:
-        g.reason = g.blockers[0]
-    elif g.unproved is not None:
-        name, prod, iv = g.unproved
-        g.reason = (
-            f"range of {name} ({prod}) not proved" if iv is None
-            else f"{name} ({prod}) reaches {iv.worst_int32_violation()}, outside int32"
-        )
-    elif g.sinks:
-        node, idx = g.sinks[0]
-        g.reason = f"feeds {node.op_type} input {idx}, int64-only by the ONNX spec (shape math stays int64)"
-    elif g.benefit == 0:
-        g.reason = "nothing to gain: only graph I/O or values int64 by the ONNX spec"
-    elif g.casts_needed > g.benefit:
-        g.reason = f"would need {g.casts_needed} Casts to narrow {g.benefit} value(s)"
-    else:
-        g.narrow = True
-        hull = Interval.hull([env[id(v)].hull for v in g.values])  # type: ignore[union-attr]
-        extra = f"; {g.casts_needed} Cast(s) at int64 boundaries" if g.casts_needed else ""
-        g.reason = f"values {hull} fit int32{extra}"
+    unique = []
+    for v in out:
+        if id(v) not in seen:
+            seen.add(id(v))
+            unique.append(v)
+    return unique

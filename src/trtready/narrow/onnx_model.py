@@ -1,0 +1,100 @@
+"""Plan and narrow an ONNX model: decisions first, then the passes, then the checker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trtready.bounds import DimBound
+from trtready.errors import UnsafeNarrowingError
+from trtready.intervals import Interval, float32_facts
+from trtready.plan import Action, Decision, PlanOptions
+from trtready.plan.onnx_plan import OnnxPlan, clamp_exact_use, plan_onnx
+from trtready.targets import TargetProfile
+
+
+@dataclass
+class OnnxNarrowing:
+    plan: OnnxPlan
+    decisions: list[Decision]
+
+
+def _interval_text(iv: Interval | None) -> str:
+    return "unknown range" if iv is None else f"value {iv.worst_int32_violation() or iv}"
+
+
+def plan_model(
+    model: Any,
+    profile: TargetProfile,
+    options: PlanOptions,
+    bounds: list[DimBound] | None = None,
+    input_ranges: dict[str, Interval] | None = None,
+) -> OnnxNarrowing:
+    """Decide every INT64/DOUBLE value of the main graph; raise when a value must be refused."""
+    from trtready.audit.onnx_graph import dim_bounds, infer_shapes
+    from trtready.intervals.onnx import propagate
+    from trtready.intervals.roles import onnx_input_roles, ranges_from_roles
+
+    infer_shapes(model)
+    ranges = ranges_from_roles(onnx_input_roles(model.graph), input_ranges)
+    env = propagate(model.graph, ranges, dim_bounds(model, bounds or []))
+    plan = plan_onnx(model, env, options)
+    decisions: list[Decision] = []
+    refusals: list[str] = []
+    for v in plan.values.values():
+        narrowed, reason = plan.reason_for(v)
+        fid = f"onnx:{v.name}"
+        if narrowed:
+            decisions.append(Decision(fid, Action.NARROW, reason))
+            continue
+        av = env.get(id(v))
+        proved = av is not None and (av.hull.fits_int32() or all(clamp_exact_use(u.node, u.idx) for u in v.uses()))
+        io = v.is_graph_input() or v.is_graph_output()
+        forced = options.strict or (options.io_int32 and io)
+        if not proved and (forced or not profile.handles_int64):
+            producer = v.producer()
+            what = f"{producer.op_type} {producer.name}" if producer is not None else ("graph input" if v.is_graph_input() else "initializer")
+            why = "--strict" if options.strict else ("--io int32" if forced else f"{profile.name} cannot hold int64")
+            msg = f"tensor {v.name} ({what}): {_interval_text(av.hull if av else None)} not proved to fit int32 and {why}"
+            refusals.append(msg)
+            decisions.append(Decision(fid, Action.REFUSE, msg))
+        else:
+            decisions.append(Decision(fid, Action.KEEP, reason))
+    for v in plan.doubles:
+        fid = f"onnx:{v.name}"
+        if v.const_value is not None:
+            _, exact, notes = float32_facts(v.const_value.numpy())
+            bad = [n for n in notes if "beyond the float32" in n or ("underflow" in n and not options.allow_underflow)]
+            if bad:
+                msg = f"tensor {v.name}: {bad[0]} (float64 -> float32)"
+                refusals.append(msg)
+                decisions.append(Decision(fid, Action.REFUSE, msg))
+                continue
+        decisions.append(Decision(fid, Action.NARROW, "float64 -> float32 (TensorRT has no DOUBLE tensors)"))
+    if refusals:
+        raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
+    return OnnxNarrowing(plan, decisions)
+
+
+def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:
+    """Run the passes in order and check the result with the ONNX checker (full check)."""
+    import onnx
+    import onnx_ir as ir
+    from onnx_ir.passes.common import RemoveUnusedNodesPass
+
+    from trtready.passes.boundary_casts import InsertBoundaryCastsPass
+    from trtready.passes.narrow_float64 import NarrowFloat64Pass
+    from trtready.passes.narrow_int64 import NarrowInt64Pass
+
+    manager = ir.passes.PassManager(
+        [
+            NarrowInt64Pass(narrowing.plan),
+            InsertBoundaryCastsPass(narrowing.plan),
+            NarrowFloat64Pass(),
+            RemoveUnusedNodesPass(),
+        ]
+    )
+    result = manager(model)
+    proto = ir.serde.serialize_model(result.model)
+    onnx.checker.check_model(proto, full_check=True)
+    return result.model
