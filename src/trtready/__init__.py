@@ -22,9 +22,13 @@ from trtready.load.spec import ModelSpec
 # torch, no TensorRT) means the verb functions defined afterwards are what ``trtready.audit`` names;
 # a later ``from trtready.audit import …`` finds the package in sys.modules and leaves them alone.
 import trtready.audit as _audit_pkg  # noqa: E402,F401  isort: skip
+import trtready.fix as _fix_pkg  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trtready.audit import AuditReport
+    from trtready.fix import FixResult
 
 __version__ = "0.1.0"
 
@@ -38,6 +42,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "fix",
 ]
 
 
@@ -73,3 +78,63 @@ def audit(
     bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     return AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+
+
+def fix(
+    model: "str | ModelSpec",
+    out: "str | Path | None" = None,
+    *,
+    target: str | None = None,
+    dynamic: list[str] | None = None,
+    input_range: list[str] | None = None,
+    io_int32: bool = False,
+    strict: bool = False,
+    allow_underflow: bool = False,
+    dry_run: bool = False,
+    verify: bool = True,
+    trials: int = 3,
+    force: bool = False,
+    trust_code: bool = False,
+) -> "FixResult":
+    """Narrow 64-bit tensors where a range proof allows, verify, and write the result.
+
+    Every 64-bit value gets a decision: *narrow* (proved to fit), *keep* (the target holds 64-bit,
+    or the ONNX spec demands int64) or *refuse* — raising :class:`UnsafeNarrowingError` naming the
+    tensor and the value, with nothing written — when the target cannot hold it (trt8,
+    torch-trt-ts) or ``strict``/``io_int32`` force narrowing.
+
+    Args:
+        model: as for :func:`audit`.
+        out: ``OUT.onnx`` for an ONNX input; a folder for a spec/.pt2; a file for TorchScript or a
+            state_dict. Not needed with ``dry_run``.
+        io_int32: narrow integer graph inputs/outputs too.
+        strict: refuse any 64-bit value not proved to fit.
+        allow_underflow: accept float64 values that underflow to zero in float32.
+        dry_run: decide only; write nothing.
+        verify: compare the result with the original (exact for integers); a mismatch writes nothing.
+        trials: seeded input sets for verification (dims at opt, min, max, …).
+        force: overwrite an existing output.
+
+    Returns:
+        A :class:`~trtready.fix.FixResult`, truthy when verification passed.
+    """
+    from pathlib import Path
+
+    from trtready.bounds import parse_dynamic, parse_input_ranges
+    from trtready.errors import UsageError
+    from trtready.fix.dispatch import run_fix
+    from trtready.load import load_model
+    from trtready.plan import PlanOptions
+    from trtready.targets import resolve_target
+
+    if out is None and not dry_run:
+        raise UsageError("fix needs an output (-o OUT) unless --dry-run")
+    resolved = resolve_target(target)
+    loaded = load_model(model, trust_code=trust_code)
+    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic)
+    ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
+    options = PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow)
+    return run_fix(
+        loaded, Path(out) if out is not None else None, resolved, options, bounds, ranges,
+        dry_run=dry_run, verify=verify, trials=trials, force=force,
+    )

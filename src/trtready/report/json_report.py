@@ -70,3 +70,17 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def fix_report_json(result: Any) -> dict[str, Any]:
+    """The audit report plus decisions, verification and what was written."""
+    data = audit_report_json(result.report, verb="fix")
+    data["decisions"] = [d.to_json() for d in result.decisions]
+    data["verification"] = (
+        {"passed": bool(result), "comparisons": [c.to_json() for c in result.verification]}
+        if result.verification else None
+    )
+    data["written"] = [str(p) for p in result.written]
+    data["notes"] = data["notes"] + list(result.notes)
+    data["dry_run"] = result.dry_run
+    return data

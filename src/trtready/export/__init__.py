@@ -1,0 +1,1 @@
+"""Export: the single ONNX translation of an ExportedProgram, names and dynamic bounds."""

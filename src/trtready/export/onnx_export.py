@@ -1,0 +1,39 @@
+"""Translate an ExportedProgram to ONNX once (torch.onnx, dynamo) and record the dynamic bounds."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+from trtready.bounds import DimBound
+
+METADATA_KEY = "trtready.dynamic"
+
+
+def translate(ep: Any, bounds: list[DimBound] | None = None) -> Any:
+    """``torch.onnx.export(ep, dynamo=True)`` → onnx-ir model, with ``--dynamic`` bounds in metadata."""
+    import logging
+
+    import torch
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(ep, dynamo=True, verbose=False, optimize=True)
+    model = program.model
+    if bounds:
+        model.metadata_props[METADATA_KEY] = json.dumps(
+            [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi} for b in bounds]
+        )
+    return model
+
+
+def bounds_from_metadata(model: Any) -> list[DimBound]:
+    raw = model.metadata_props.get(METADATA_KEY)
+    if not raw:
+        return []
+    try:
+        return [DimBound(d["input"], int(d["axis"]), d["dim"], int(d["min"]), int(d["max"])) for d in json.loads(raw)]
+    except (ValueError, KeyError, TypeError):
+        return []

@@ -1,0 +1,258 @@
+"""fix for PyTorch models: state narrowing, one ONNX translation, ONNX narrowing, verification.
+
+From a spec or ``.pt2`` it writes a folder ``OUT/`` with ``model.pt2`` (the state-narrowed
+ExportedProgram), ``state_dict.safetensors``, ``model.onnx`` (+ ``.data``) and ``report.json``
+(plus ``model.ts`` for the torch-trt-ts target). The ONNX translation runs once, on the narrowed
+program (DESIGN.md, performance principles).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from trtready.audit import AuditReport, audit_loaded
+from trtready.audit.findings import Layer
+from trtready.bounds import DimBound
+from trtready.errors import BadInputError, UnsafeNarrowingError
+from trtready.fix import FixResult
+from trtready.intervals import Interval
+from trtready.load import LoadedModel, ModelKind
+from trtready.plan import Action, Decision, PlanOptions
+from trtready.targets import ResolvedTarget
+from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+
+
+def _refuse_proved_overflow(report: AuditReport, options: PlanOptions) -> None:
+    """Refuse early, before any export, a graph value proved to exceed int32 on a target without int64."""
+    profile = report.target.profile
+    if profile.handles_int64 and not options.strict:
+        return
+    for f in report.findings:
+        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32():
+            raise UnsafeNarrowingError(
+                f"refused: tensor {f.tensor} ({f.producer or f.role.value}, {f.where}) reaches "
+                f"{f.interval.worst_int32_violation()}, outside int32; {profile.name} cannot hold int64"
+                + (" (--strict)" if options.strict and profile.handles_int64 else "")
+            )
+
+
+def _refuse(decisions: list[Decision]) -> None:
+    refused = [d for d in decisions if d.action is Action.REFUSE]
+    if refused:
+        more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise UnsafeNarrowingError(refused[0].reason + more)
+
+
+def fix_torch(
+    loaded: LoadedModel,
+    out: Path | None,
+    target: ResolvedTarget,
+    options: PlanOptions,
+    bounds: list[DimBound],
+    ranges: dict[str, Interval],
+    *,
+    dry_run: bool = False,
+    verify: bool = True,
+    trials: int = 3,
+    force: bool = False,
+    rtol: Any = None,
+    atol: Any = None,
+    feeds: dict[str, Any] | None = None,
+) -> FixResult:
+    from trtready.narrow.state import plan_state
+
+    report = AuditReport(audit_loaded(loaded, bounds, ranges), target)
+    decisions = plan_state(report.findings, target.profile, options)
+    _refuse(decisions)
+    if loaded.exported is not None:
+        _refuse_proved_overflow(report, options)
+    result = FixResult(report, decisions, dry_run=dry_run)
+    if loaded.kind in (ModelKind.CHECKPOINT, ModelKind.SAFETENSORS) or (loaded.module is not None and loaded.exported is None):
+        result.notes.append("no graph: state narrowed only, verification skipped")
+        if not dry_run and out is not None:
+            result.written = _write_state_only(loaded, out, decisions)
+        return result
+    if dry_run:
+        return result
+    return _fix_program(loaded, out, result, options, bounds, ranges, verify, trials, rtol, atol, feeds)
+
+
+def _write_state_only(loaded: LoadedModel, out: Path, decisions: list[Decision]) -> list[Path]:
+    import torch
+
+    from trtready.narrow.state import narrow_module_state, narrow_state_dict
+    from trtready.outputs import replace_atomic
+
+    tmp = Path(tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)[1])
+    try:
+        if loaded.kind is ModelKind.TORCHSCRIPT:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for d in decisions:
+                    if d.action is Action.NARROW:
+                        name = d.finding.removeprefix("state:")
+                        owner_path, _, attr = name.rpartition(".")
+                        owner = loaded.module.get_submodule(owner_path) if owner_path else loaded.module
+                        t = getattr(owner, attr)
+                        setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
+                torch.jit.save(loaded.module, str(tmp))
+        elif loaded.kind is ModelKind.SAFETENSORS:
+            from safetensors.torch import save_file
+
+            tensors = {e.name: torch.from_numpy(e.read()) if e.dtype in ("int64", "float64") else None for e in loaded.state or []}
+            full = _read_all_safetensors(loaded)
+            full.update({k: v for k, v in tensors.items() if v is not None})
+            save_file({k: v.contiguous() for k, v in narrow_state_dict(full, decisions).items()}, str(tmp))
+        elif loaded.module is not None:
+            torch.save(narrow_module_state(loaded.module, decisions).state_dict(), str(tmp))
+        else:
+            tensors = {e.name: torch.from_numpy(e.read()) for e in loaded.state or []}
+            torch.save(narrow_state_dict(tensors, decisions), str(tmp))
+        replace_atomic(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return [out]
+
+
+def _read_all_safetensors(loaded: LoadedModel) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    return load_file(str(loaded.source))
+
+
+def _torch_input_specs(ep: Any, args: tuple[Any, ...]) -> tuple[list[Any], list[str]]:
+    import numpy as np
+    import torch
+
+    from trtready.intervals.roles import InputRole, fx_input_roles
+    from trtready.verify.inputs import InputSpec
+
+    roles = fx_input_roles(ep)
+    names = list(ep.graph_signature.user_inputs)
+    specs = []
+    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    for name, example in zip(names, args):
+        if not isinstance(example, torch.Tensor):
+            raise BadInputError(f"verification needs tensor inputs; {name} is a {type(example).__name__}")
+        val = placeholders[name].meta.get("val")
+        dims = [d if isinstance(d, int) else str(d) for d in val.shape]
+        specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims,
+                               roles.get(name, InputRole("unknown")), tuple(example.shape)))
+    return specs, names
+
+
+def _fix_program(loaded: LoadedModel, out: Path | None, result: FixResult, options: PlanOptions,
+                 bounds: list[DimBound], ranges: dict[str, Interval], verify: bool, trials: int,
+                 rtol: Any, atol: Any, feeds: dict[str, Any] | None) -> FixResult:
+    import torch
+
+    from trtready.export.onnx_export import translate
+    from trtready.load.capture import capture
+    from trtready.narrow.onnx_model import apply_plan, plan_model
+    from trtready.narrow.state import narrow_module_state
+    from trtready.verify.run import verify_runners
+    from trtready.verify.runners import OrtRunner, TorchRunner
+
+    ep = loaded.exported
+    module = loaded.module if loaded.module is not None else ep.module()
+    narrowed_module = narrow_module_state(module, result.decisions)
+    args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else _example_from_ep(ep)
+    specs, names = _torch_input_specs(ep, args)
+    rt = rtol or (DEFAULT_RTOL, {})
+    at = atol or (DEFAULT_ATOL, {})
+    try:
+        with torch.no_grad():
+            narrowed_module(*args, **kwargs)  # eager check: export's fake tensors miss dtype clashes
+        narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
+    except Exception as e:  # the narrowed state broke forward (e.g. forward casts to float64 itself)
+        result.notes.append(f"state narrowing undone: forward failed with it ({type(e).__name__})")
+        result.decisions = [
+            Decision(d.finding, Action.KEEP, "forward needs it as float64; narrowed in the ONNX graph instead")
+            if d.action is Action.NARROW and d.finding.startswith("state:") and _is_float64(result, d.finding) else d
+            for d in result.decisions
+        ]
+        narrowed_module = narrow_module_state(module, result.decisions)
+        narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
+    onnx_model = translate(narrowed_ep, bounds)
+    narrowing = plan_model(onnx_model, result.report.target.profile, options, bounds, ranges)
+    result.decisions += narrowing.decisions
+    output_names = [v.name for v in onnx_model.graph.outputs]
+    onnx_narrowed = apply_plan(onnx_model, narrowing)
+    if verify:
+        ref = TorchRunner(module, names)
+        result.verification.append(verify_runners(
+            ref, TorchRunner(narrowed_ep.module(), names), specs, output_names,
+            labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"),
+            bounds=bounds, trials=trials, rtol=rt, atol=at, feeds=feeds))
+        result.verification.append(verify_runners(
+            ref, OrtRunner(onnx_narrowed), specs, output_names,
+            labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"),
+            bounds=bounds, trials=trials, rtol=rt, atol=at, feeds=feeds))
+        if not all(result.verification):
+            result.notes.append("verification failed: nothing written")
+            return result
+    else:
+        result.notes.append("verification skipped (--no-verify)")
+    if out is not None:
+        result.written = _write_folder(out, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
+    return result
+
+
+def _is_float64(result: FixResult, finding_id: str) -> bool:
+    return any(f.id == finding_id and f.dtype == "float64" for f in result.report.findings)
+
+
+def _example_from_ep(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error."""
+    example = getattr(ep, "example_inputs", None)
+    if not example:
+        raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
+    args, kwargs = example
+    return tuple(args), dict(kwargs or {})
+
+
+def _write_folder(out: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...]) -> list[Path]:
+    """Everything goes to a temp folder beside OUT, then one rename: OUT appears whole or not at all."""
+    import torch
+    from safetensors.torch import save_file
+
+    from trtready.outputs import save_onnx_atomic
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.export.save(ep, str(tmp / "model.pt2"))
+            state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+            save_file(_dedupe_shared(state), str(tmp / "state_dict.safetensors"))
+            save_onnx_atomic(onnx_model, tmp / "model.onnx")
+            if result.report.target.name == "torch-trt-ts":
+                traced = torch.jit.trace(module, args, check_trace=False)
+                torch.jit.save(traced, str(tmp / "model.ts"))
+        from trtready.report.json_report import fix_report_json, write_json_atomic
+
+        write_json_atomic(fix_report_json(result), tmp / "report.json")
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(out.iterdir())
+
+
+def _dedupe_shared(state: dict[str, Any]) -> dict[str, Any]:
+    """safetensors refuses tensors sharing storage (tied weights): clone the later ones."""
+    seen: set[int] = set()
+    out = {}
+    for k, v in state.items():
+        ptr = v.untyped_storage().data_ptr() if v.numel() else -1
+        out[k] = v.clone() if ptr in seen else v
+        if ptr != -1:
+            seen.add(ptr)
+    return out

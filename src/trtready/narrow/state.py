@@ -1,0 +1,76 @@
+"""State narrowing: int64 → int32 and float64 → float32 parameters/buffers on their owning module.
+
+Works on nested names (``layer1.0.bn1.num_batches_tracked``): the tensor is replaced on the
+submodule that owns it, which is what ``register_buffer`` on the root cannot do. Loading an
+original int64 checkpoint afterwards works with ``load_state_dict`` (it copies into the int32
+buffers); ``assign=True`` would bring int64 back.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from trtready.audit.findings import Finding, Layer
+from trtready.plan import Action, Decision, PlanOptions
+from trtready.targets import TargetProfile
+
+
+def plan_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
+    """A decision for every state finding, from its values (never from a sample run)."""
+    out: list[Decision] = []
+    for f in findings:
+        if f.layer is not Layer.STATE:
+            continue
+        if f.dtype == "int64":
+            if f.interval is None and any("meta tensor" in n for n in f.notes):
+                action, why = Action.KEEP, "meta tensor: no values to prove a range"
+            elif f.interval is None or f.fits.get("int32"):
+                action, why = Action.NARROW, f"values {f.interval or 'none'} fit int32"
+            else:
+                action, why = Action.KEEP, f"value {f.interval.worst_int32_violation()} does not fit int32"
+            if action is Action.KEEP and (options.strict or not profile.handles_int64):
+                action = Action.REFUSE
+                why = f"refused: {f.tensor} ({f.where}): {why}; {profile.name} cannot hold int64"
+        else:
+            bad = [n for n in f.notes if "beyond the float32" in n or ("underflow" in n and not options.allow_underflow)]
+            if bad:
+                action, why = Action.REFUSE, f"refused: {f.tensor} ({f.where}): {bad[0]} (float64 -> float32)"
+            else:
+                exact = "exact" if f.fits.get("float32") else "rounded to float32"
+                action, why = Action.NARROW, f"float64 -> float32 ({exact})"
+        out.append(Decision(f.id, action, why))
+    return out
+
+
+def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
+    """A deep copy of ``module`` with every state tensor decided ``narrow`` converted."""
+    import torch
+
+    narrowed = copy.deepcopy(module)
+    for d in decisions:
+        if d.action is not Action.NARROW or not d.finding.startswith("state:"):
+            continue
+        name = d.finding.removeprefix("state:")
+        owner_path, _, attr = name.rpartition(".")
+        owner = narrowed.get_submodule(owner_path) if owner_path else narrowed
+        if attr in owner._buffers and owner._buffers[attr] is not None:
+            t = owner._buffers[attr]
+            owner._buffers[attr] = t.to(torch.int32 if t.dtype == torch.int64 else torch.float32)
+        elif attr in owner._parameters and owner._parameters[attr] is not None:
+            p = owner._parameters[attr]
+            new = p.detach().to(torch.int32 if p.dtype == torch.int64 else torch.float32)
+            owner._parameters[attr] = torch.nn.Parameter(new, requires_grad=p.requires_grad and new.is_floating_point())
+    return narrowed
+
+
+def narrow_state_dict(tensors: dict[str, Any], decisions: list[Decision]) -> dict[str, Any]:
+    import torch
+
+    chosen = {d.finding.removeprefix("state:") for d in decisions if d.action is Action.NARROW}
+    out = {}
+    for name, t in tensors.items():
+        if name in chosen:
+            t = t.to(torch.int32 if t.dtype == torch.int64 else torch.float32)
+        out[name] = t
+    return out

@@ -1,0 +1,154 @@
+"""Comparison results as objects: truthy when they pass, with the errors that decide it.
+
+Modelled on Polygraphy's ``OutputCompareResult``: max abs/rel error, the worst element, and the
+tolerance that *would* have passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-6
+
+
+def parse_tolerances(specs: list[str] | tuple[str, ...] | None, default: float) -> tuple[float, dict[str, float]]:
+    """``['1e-4', 'logits:1e-3']`` -> (default, {name: value}); later entries win."""
+    from trtready.errors import UsageError
+
+    per: dict[str, float] = {}
+    for spec in specs or ():
+        name, sep, val = spec.rpartition(":")
+        try:
+            number = float(val)
+        except ValueError as e:
+            raise UsageError(f"tolerance {spec!r}: expected [NAME:]VALUE") from e
+        if sep:
+            per[name] = number
+        else:
+            default = number
+    return default, per
+
+
+@dataclass
+class OutputComparison:
+    name: str
+    dtype_ref: str
+    dtype_cand: str
+    exact: bool  # integers/bools: compared exactly
+    passed: bool
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    worst_index: tuple[int, ...] | None = None
+    ref_value: Any = None
+    cand_value: Any = None
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    required_atol: float = 0.0  # the atol (at this rtol) that would have passed
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "dtype_before": self.dtype_ref, "dtype_after": self.dtype_cand,
+            "exact": self.exact, "passed": self.passed, "max_abs": self.max_abs, "max_rel": self.max_rel,
+            "worst_index": list(self.worst_index) if self.worst_index is not None else None,
+            "rtol": None if self.exact else self.rtol, "atol": None if self.exact else self.atol,
+            "required_atol": None if self.exact else self.required_atol, "message": self.message,
+        }
+
+
+def _py(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x
+
+
+def compare_arrays(name: str, ref: np.ndarray, cand: np.ndarray, rtol: float, atol: float) -> OutputComparison:
+    ref, cand = np.asarray(ref), np.asarray(cand)
+    exact = ref.dtype.kind in "iub" and cand.dtype.kind in "iub"
+    base = OutputComparison(name, str(ref.dtype), str(cand.dtype), exact, False, rtol=rtol, atol=atol)
+    if ref.shape != cand.shape:
+        base.message = f"shape {tuple(cand.shape)} != {tuple(ref.shape)}"
+        return base
+    if ref.size == 0:
+        base.passed = True
+        return base
+    if exact:
+        diff = ref.astype(object) != cand.astype(object) if ref.dtype != cand.dtype else ref != cand
+        bad = np.argwhere(np.asarray(diff, dtype=bool))
+        if bad.size:
+            idx = tuple(int(i) for i in bad[0])
+            base.worst_index, base.ref_value, base.cand_value = idx, _py(ref[idx]), _py(cand[idx])
+            base.max_abs = float(abs(int(ref[idx]) - int(cand[idx])))
+            base.message = f"{len(bad)} element(s) differ; first at {idx}: {base.ref_value} -> {base.cand_value}"
+            return base
+        base.passed = True
+        return base
+    r, c = ref.astype(np.float64), cand.astype(np.float64)
+    both_nan = np.isnan(r) & np.isnan(c)
+    err = np.where(both_nan, 0.0, np.abs(r - c))
+    err = np.where(np.isnan(err), np.inf, err)
+    rel = err / np.maximum(np.abs(r), np.finfo(np.float64).tiny)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err - (atol + rtol * np.abs(r)))), r.shape))
+    base.max_abs, base.max_rel = float(err.max()), float(np.where(err == 0, 0.0, rel).max())
+    base.worst_index, base.ref_value, base.cand_value = idx, _py(ref[idx]), _py(cand[idx])
+    base.required_atol = float(np.max(err - rtol * np.abs(r)).clip(min=0.0))
+    base.passed = bool(np.all(err <= atol + rtol * np.abs(r)))
+    if not base.passed:
+        base.message = (
+            f"worst at {idx}: {base.ref_value} -> {base.cand_value} (abs {base.max_abs:.3g}, "
+            f"rel {base.max_rel:.3g}; atol {atol:g} rtol {rtol:g}; atol {base.required_atol:.3g} would pass)"
+        )
+    return base
+
+
+@dataclass
+class Comparison:
+    """All outputs over all trials: truthy when every output of every trial passed."""
+
+    reference: str
+    candidate: str
+    outputs: list[OutputComparison] = field(default_factory=list)
+    trials: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return all(self.outputs) and bool(self.outputs)
+
+    def worst_per_output(self) -> list[OutputComparison]:
+        by_name: dict[str, OutputComparison] = {}
+        for o in self.outputs:
+            cur = by_name.get(o.name)
+            if cur is None or (cur.passed and not o.passed) or (cur.passed == o.passed and o.max_abs > cur.max_abs):
+                by_name[o.name] = o
+        return list(by_name.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference, "candidate": self.candidate, "passed": bool(self), "trials": self.trials,
+            "outputs": [o.to_json() for o in self.worst_per_output()], "notes": list(self.notes),
+        }
+
+
+def compare_runs(
+    ref: dict[str, np.ndarray] | list[np.ndarray],
+    cand: dict[str, np.ndarray] | list[np.ndarray],
+    names: list[str],
+    rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {}),
+    atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {}),
+) -> list[OutputComparison]:
+    """Compare outputs position by position, named by ``names``."""
+    ref_l = list(ref.values()) if isinstance(ref, dict) else list(ref)
+    cand_l = list(cand.values()) if isinstance(cand, dict) else list(cand)
+    out: list[OutputComparison] = []
+    if len(ref_l) != len(cand_l):
+        out.append(OutputComparison("<outputs>", "", "", True, False,
+                                    message=f"{len(cand_l)} outputs, expected {len(ref_l)}"))
+        return out
+    for name, r, c in zip(names, ref_l, cand_l):
+        out.append(compare_arrays(name, r, c, rtol[1].get(name, rtol[0]), atol[1].get(name, atol[0])))
+    return out

@@ -1,0 +1,106 @@
+"""Seeded verification inputs, generated from each input's role in the graph (never its name).
+
+Dynamic dimensions are drawn at the minimum, the example ("opt") size and the maximum of their
+bounds; index inputs cover ``[0, N)`` and include the edge rows 0 and N-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trtready.bounds import DimBound
+from trtready.intervals.roles import InputRole
+
+UNKNOWN_INT_HIGH = 10  # an integer input with no bounding use: small non-negative values
+
+
+@dataclass
+class InputSpec:
+    name: str
+    dtype: np.dtype
+    dims: list[int | str]  # static sizes or dim names
+    role: InputRole
+    example: tuple[int, ...] | None = None  # the example input's shape, when one exists
+
+
+def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str, int]]:
+    """Assignments of every named dim: opt (example), min, max — deduplicated, in that order."""
+    by_dim = {b.dim: b for b in bounds}
+    by_axis = {(b.input, b.axis): b.dim for b in bounds}
+    names: dict[str, tuple[int, int, int]] = {}
+    for s in specs:
+        for axis, d in enumerate(s.dims):
+            key = by_axis.get((s.name, axis)) or (d if isinstance(d, str) else None)
+            if key is None:
+                continue
+            b = by_dim.get(key)
+            example = s.example[axis] if s.example is not None and axis < len(s.example) else None
+            lo, hi = (b.lo, b.hi) if b else (example or 2, example or 2)
+            opt = example if example is not None and lo <= example <= hi else (lo + hi) // 2
+            names.setdefault(key, (lo, opt, hi))
+    out: list[dict[str, int]] = []
+    for pick in (1, 0, 2):
+        choice = {k: v[pick] for k, v in names.items()}
+        if choice not in out:
+            out.append(choice)
+    return out or [{}]
+
+
+def _shape(s: InputSpec, dims: dict[str, int], bounds: list[DimBound]) -> tuple[int, ...]:
+    by_axis = {(b.input, b.axis): b.dim for b in bounds}
+    shape = []
+    for axis, d in enumerate(s.dims):
+        key = by_axis.get((s.name, axis)) or (d if isinstance(d, str) else None)
+        shape.append(dims.get(key, d if isinstance(d, int) else 2) if key else int(d))  # type: ignore[arg-type]
+    return tuple(shape)
+
+
+def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, np.ndarray] = {}
+    for s in specs:
+        shape = _shape(s, dims, bounds)
+        if s.dtype == np.bool_:
+            arr = rng.integers(0, 2, shape).astype(np.bool_)
+        elif s.dtype.kind in "iu":
+            if s.role.kind == "index" and s.role.size:
+                arr = rng.integers(0, s.role.size, shape)
+                flat = arr.reshape(-1)
+                if flat.size:
+                    flat[0], flat[-1] = 0, s.role.size - 1  # the edge rows
+            elif s.role.kind == "mask":
+                arr = rng.integers(0, 2, shape)
+                if arr.size:
+                    arr.reshape(-1)[0] = 1
+            else:
+                arr = rng.integers(0, UNKNOWN_INT_HIGH, shape)
+            arr = arr.astype(s.dtype)
+        else:
+            arr = rng.standard_normal(shape).astype(s.dtype)
+        feeds[s.name] = arr
+    return feeds
+
+
+def onnx_input_specs(model: Any, roles: dict[str, InputRole]) -> list[InputSpec]:
+    """Inputs of an onnx-ir model (initializers that double as inputs are skipped)."""
+    out = []
+    for v in model.graph.inputs:
+        if v.name in model.graph.initializers:
+            continue
+        dims: list[int | str] = [d if isinstance(d, int) else (d.value or f"{v.name}_{i}") for i, d in enumerate(v.shape or [])]
+        dtype = np.dtype(v.dtype.numpy()) if v.dtype is not None else np.dtype(np.float32)
+        out.append(InputSpec(v.name, dtype, dims, roles.get(v.name, InputRole("unknown"))))
+    return out
+
+
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    from trtready.errors import BadInputError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e

@@ -1,0 +1,59 @@
+"""Runners: ONNX Runtime for ONNX files, PyTorch eager for modules and ExportedPrograms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class OrtRunner:
+    """One CPU session per model; feeds are cast to the dtype each input declares."""
+
+    def __init__(self, model: Any) -> None:
+        import onnx_ir as ir
+        import onnxruntime as ort
+
+        from trtready.errors import BadInputError
+
+        data = model if isinstance(model, (bytes, str)) else ir.serde.serialize_model(model).SerializeToString()
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise BadInputError(f"ONNX Runtime cannot load the model: {str(e).splitlines()[0]}") from e
+        self.inputs = {i.name: i.type for i in self.session.get_inputs()}
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    _ORT_TYPES = {
+        "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32,
+        "tensor(double)": np.float64, "tensor(bool)": np.bool_, "tensor(float16)": np.float16,
+    }
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        cast = {}
+        for name, arr in feeds.items():
+            if name not in self.inputs:
+                continue
+            want = self._ORT_TYPES.get(self.inputs[name])
+            cast[name] = arr.astype(want) if want is not None and arr.dtype != want else arr
+        return list(self.session.run(None, cast))
+
+
+class TorchRunner:
+    """Calls a module (or ``ExportedProgram.module()``) with numpy feeds in forward's order."""
+
+    def __init__(self, module: Any, input_names: list[str]) -> None:
+        self.module = module
+        self.input_names = input_names
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        import torch
+        import torch.utils._pytree as pytree
+
+        args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in self.input_names]
+        with torch.no_grad():
+            out = self.module(*args)
+        leaves = pytree.tree_leaves(out)
+        return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t) for t in leaves]
