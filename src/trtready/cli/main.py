@@ -42,9 +42,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from trtready.cli import audit_cmd, demo_cmd
+    from trtready.cli import audit_cmd, demo_cmd, fix_cmd, verify_cmd
 
     cli.add_command(audit_cmd.audit)
+    cli.add_command(fix_cmd.fix)
+    cli.add_command(verify_cmd.verify)
     cli.add_command(demo_cmd.demo)
 
 

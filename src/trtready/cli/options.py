@@ -50,3 +50,14 @@ def output_options(fn: F) -> F:
         click.option("--quiet", is_flag=True, default=False, help="Print only the verdict line."),
         click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors."),
     ])
+
+
+def verify_options(fn: F) -> F:
+    return _apply(fn, [
+        click.option("--inputs", "inputs_npz", metavar="FILE.npz", default=None,
+                     help="Verification inputs by input name (else generated from each input's role)."),
+        click.option("--trials", type=click.IntRange(1, 1000), default=3, show_default=True,
+                     help="Seeded input sets (dynamic dims at opt, min, max, …)."),
+        click.option("--rtol", multiple=True, metavar="[NAME:]V", help="Relative tolerance for floats (default 1e-5)."),
+        click.option("--atol", multiple=True, metavar="[NAME:]V", help="Absolute tolerance for floats (default 1e-6)."),
+    ])

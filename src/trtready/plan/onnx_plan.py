@@ -14,7 +14,7 @@ link set reading an int64 value that does not fit int32 computes in int64 (its o
 Everything else may be int32. Where an int32 link set reads an int64 value (which then fits int32,
 by the closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared
 with an int64-only slot is split rather than tying the two together. Each connected int32 component
-is kept only if it narrows at least as many values as the Casts it needs (DESIGN.md: casting shape
+is kept only if it narrows more values than the Casts it needs (DESIGN.md: casting shape
 math down and back is not a win).
 """
 
@@ -239,26 +239,27 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
 
 def _close(kept: dict[int, str], values: dict[int, Any], producer_of: dict[int, LinkSet],
            readers_of: dict[int, list[LinkSet]], fits: Any) -> None:
-    """Grow the int64 region to a fixpoint (see the module docstring for the two rules)."""
+    """Grow the int64 region to a fixpoint (see the module docstring for the two rules).
+
+    A value pulled in inherits the reason of the value that pulled it, so a whole chain of shape
+    math reports the one slot that anchors it.
+    """
     work = list(kept)
     while work:
         vid = work.pop()
         why = kept[vid]
+        root = why if why.startswith("int64 chain") else f"int64 chain: {values[vid].name} — {why}"
         ls = producer_of.get(vid)
         if ls is not None:  # computed in int64: so are the values it is computed from
-            for _, u in ls.ins:
+            for u in [u for _, u in ls.ins] + ls.outs:
                 if id(u) not in kept:
-                    kept[id(u)] = f"needed in int64 to compute {values[vid].name}"
-                    work.append(id(u))
-            for u in ls.outs:
-                if id(u) not in kept:
-                    kept[id(u)] = f"computed with {values[vid].name} in int64"
+                    kept[id(u)] = root
                     work.append(id(u))
         if not fits(values[vid]):  # too large to cast down: whoever reads it computes in int64
             for reader in readers_of.get(vid, []):
                 for u in reader.outs + [u for _, u in reader.ins]:
                     if id(u) not in kept:
-                        kept[id(u)] = f"computed with {values[vid].name}, which needs int64 ({why})"
+                        kept[id(u)] = root
                         work.append(id(u))
 
 
@@ -294,7 +295,7 @@ def _components(values: dict[int, Any], kept: dict[int, str], links: list[LinkSe
             if id(v) not in free and all(c is not v for c in comp.casts):
                 comp.casts.append(v)
     for comp in by_root.values():
-        if len(comp.casts) > len(comp.values):
+        if len(comp.casts) >= len(comp.values):
             comp.reason = f"would need {len(comp.casts)} Casts to narrow {len(comp.values)} value(s)"
         else:
             comp.narrow = True

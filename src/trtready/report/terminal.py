@@ -97,3 +97,64 @@ def render_audit(report: Any, con: Any) -> None:
     verdict = report.verdict()
     style = "bold green" if report.ready else "bold red"
     con.print(f"[{style}]{escape(verdict)}[/]", overflow="fold")
+
+
+def render_comparison(cmp: Any, con: Any, quiet: bool = False) -> None:
+    """Per output: dtype before → after, exact or tolerance, worst error; then a verdict line."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not quiet:
+        table = Table(title=f"{escape(cmp.candidate)} vs {escape(cmp.reference)}", title_justify="left", pad_edge=False)
+        for col in ("output", "dtype", "compare", "max abs", "max rel", "result"):
+            table.add_column(col, overflow="fold")
+        for o in cmp.worst_per_output():
+            how = "exact" if o.exact else f"rtol {o.rtol:g} atol {o.atol:g}"
+            dtype = o.dtype_ref if o.dtype_ref == o.dtype_cand else f"{o.dtype_ref}→{o.dtype_cand}"
+            res = "[green]ok[/]" if o.passed else f"[red]MISMATCH[/] {escape(o.message)}"
+            table.add_row(escape(o.name), dtype, how, f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", res)
+        con.print(table)
+        for note in cmp.notes:
+            con.print(f"  [dim]{escape(note)}[/]")
+    ok = bool(cmp)
+    con.print(f"[{'bold green' if ok else 'bold red'}]{'MATCH' if ok else 'MISMATCH'}: "
+              f"{escape(cmp.candidate)} vs {escape(cmp.reference)} over {cmp.trials} trial(s)[/]")
+
+
+def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
+    """Decisions grouped by action and reason, verification, and what was written."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    target = result.report.target
+    if not quiet:
+        con.print(f"[bold]{escape(result.report.result.model)}[/] — target [bold]{target.name}[/] ({escape(target.why)})")
+        groups: dict[tuple[str, str], list[str]] = {}
+        for d in result.decisions:
+            groups.setdefault((d.action.value, d.reason), []).append(d.finding.split(":", 1)[1])
+        table = Table(title="Decisions", title_justify="left", pad_edge=False)
+        table.add_column("action", no_wrap=True)
+        table.add_column("n", justify="right")
+        table.add_column("tensors", overflow="fold", ratio=2)
+        table.add_column("reason", overflow="fold", ratio=3)
+        order = {"refuse": 0, "keep": 1, "narrow": 2}
+        style = {"refuse": "red", "keep": "yellow", "narrow": "green"}
+        for (action, reason), names in sorted(groups.items(), key=lambda kv: order[kv[0][0]]):
+            shown = ", ".join(names[:4]) + (f", … (+{len(names) - 4})" if len(names) > 4 else "")
+            table.add_row(f"[{style[action]}]{action}[/]", str(len(names)), escape(shown), escape(reason))
+        con.print(table)
+        for cmp in result.verification:
+            render_comparison(cmp, con)
+        for note in result.notes:
+            con.print(f"  [dim]{escape(note)}[/]")
+        for p in result.written:
+            con.print(f"  wrote {escape(str(p))}")
+    counts = result.counts()
+    summary = f"{counts['narrow']} narrowed, {counts['keep']} kept, {counts['refuse']} refused"
+    if result.dry_run:
+        con.print(f"[bold]DRY RUN for {target.name}: {summary}; nothing written[/]")
+    elif not result:
+        con.print(f"[bold red]VERIFICATION FAILED for {target.name}: {summary}; nothing written[/]")
+    else:
+        verified = "verified" if result.verification else "not verified"
+        con.print(f"[bold green]FIXED for {target.name}: {summary}; {verified}[/]")

@@ -1,0 +1,71 @@
+"""``trtready fix MODEL -o OUT``: narrow where proved, keep or refuse the rest, verify, write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from trtready.cli.options import bounds_options, model_options, output_options, target_option, verify_options
+
+
+@click.command()
+@click.argument("model")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=None,
+              help="OUT.onnx for an ONNX model; a folder for a spec or .pt2; a file for TorchScript/state_dict.")
+@target_option
+@bounds_options
+@click.option("--io", "io", type=click.Choice(["keep", "int32"]), default="keep", show_default=True,
+              help="int32: narrow integer graph inputs/outputs too (refused where not proved).")
+@click.option("--strict", is_flag=True, default=False, help="Refuse any 64-bit value not proved to fit.")
+@click.option("--allow-underflow", is_flag=True, default=False,
+              help="Accept float64 values that underflow to zero in float32.")
+@click.option("--dry-run", is_flag=True, default=False, help="Print the decisions; write nothing.")
+@click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
+@verify_options
+@click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
+@model_options
+@output_options
+def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
+        io: str, strict: bool, allow_underflow: bool, dry_run: bool, no_verify: bool, inputs_npz: str | None,
+        trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool,
+        json_path: str | None, quiet: bool, debug: bool) -> None:
+    """Narrow MODEL's int64/float64 tensors where a range proof allows; verify; write OUT.
+
+    Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
+    must be refused (named, with its value) or the input is bad.
+    """
+    from trtready.cli.main import run_verb
+
+    def body() -> int:
+        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.errors import UsageError
+        from trtready.fix.dispatch import run_fix
+        from trtready.load import load_model
+        from trtready.plan import PlanOptions
+        from trtready.report.json_report import dumps, fix_report_json, write_json_atomic
+        from trtready.report.terminal import console, render_fix
+        from trtready.targets import resolve_target
+        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+        from trtready.verify.inputs import load_npz
+
+        if out is None and not dry_run:
+            raise UsageError("fix needs -o OUT (or --dry-run)")
+        resolved = resolve_target(target)
+        loaded = load_model(model, trust_code=trust_code)
+        result = run_fix(
+            loaded, out, resolved,
+            PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
+            parse_dynamic(list(dynamic) + loaded.dynamic), parse_input_ranges(list(input_range) + loaded.input_ranges),
+            dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
+            rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+            feeds=load_npz(inputs_npz) if inputs_npz else None,
+        )
+        con = console(stderr=json_path == "-")
+        render_fix(result, con, quiet=quiet)
+        if json_path is not None:
+            data = fix_report_json(result)
+            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+        return 0 if result else 1
+
+    run_verb(debug, body)

@@ -1,0 +1,64 @@
+"""Verify two MODEL arguments against each other, whatever their forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trtready.errors import BadInputError
+from trtready.verify.compare import Comparison
+
+
+def _runner_for(loaded: Any, bounds: list[Any]) -> tuple[Any, list[Any] | None, list[str] | None]:
+    """(runner, input specs or None, output names or None) for one loaded model."""
+    from trtready.load import ModelKind
+
+    if loaded.kind is ModelKind.ONNX:
+        from trtready.audit.onnx_graph import infer_shapes
+        from trtready.intervals.roles import onnx_input_roles
+        from trtready.verify.inputs import onnx_input_specs
+        from trtready.verify.runners import OrtRunner
+
+        infer_shapes(loaded.onnx)
+        specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph))
+        return OrtRunner(str(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
+    if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
+        from trtready.fix.torch_fix import _example_from_ep, _torch_input_specs
+        from trtready.load.capture import capture
+        from trtready.verify.runners import TorchRunner
+
+        ep = loaded.exported
+        if ep is None:
+            ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
+        args = loaded.args or _example_from_ep(ep)[0]
+        specs, names = _torch_input_specs(ep, args)
+        module = loaded.module if loaded.module is not None else ep.module()
+        return TorchRunner(module, names), specs, None
+    raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")
+
+
+def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = None,
+                input_range: list[str] | None = None, trials: int = 3, rtol: Any = None, atol: Any = None,
+                feeds: dict[str, Any] | None = None, trust_code: bool = False) -> Comparison:
+    from trtready.bounds import parse_dynamic
+    from trtready.load import load_model
+    from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+    from trtready.verify.run import verify_runners
+
+    ref = load_model(reference, trust_code=trust_code)
+    cand = load_model(candidate, trust_code=trust_code)
+    bounds = parse_dynamic(list(dynamic or []) + ref.dynamic)
+    if not bounds and ref.onnx is not None:
+        from trtready.export.onnx_export import bounds_from_metadata
+
+        bounds = bounds_from_metadata(ref.onnx)
+    ref_runner, ref_specs, ref_names = _runner_for(ref, bounds)
+    cand_runner, cand_specs, cand_names = _runner_for(cand, bounds)
+    specs = ref_specs or cand_specs or []
+    names = cand_names or ref_names
+    if names is None:  # two PyTorch sides: outputs are positional
+        from trtready.verify.inputs import dim_choices, generate
+
+        sample = generate(specs, dim_choices(specs, bounds)[0], bounds, 0)
+        names = [f"output{i}" for i in range(len(ref_runner.run(sample)))]
+    return verify_runners(ref_runner, cand_runner, specs, names, labels=(reference, candidate), bounds=bounds,
+                          trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}), feeds=feeds)
