@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trtready.intervals import Interval, index_interval
+from trtready.intervals import INT64_MAX, Interval, index_interval
 
 _MAX_ELEMS = 16
 
@@ -128,9 +128,10 @@ def _shape(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     end = _attr(node, "end", rank)
     start, end = (s + rank if s < 0 else s for s in (start, end))
     picked = elems[max(0, start) : min(rank, end)]
-    if not picked or any(e is None for e in picked):
+    if not picked:
         return [None]
-    return [AbsValue.of(picked)]  # type: ignore[arg-type]
+    # An unbounded dim is still a size: [0, INT64_MAX] keeps the bounded elements usable.
+    return [AbsValue.of([e if e is not None else Interval(0, INT64_MAX) for e in picked])]
 
 
 def _size(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:

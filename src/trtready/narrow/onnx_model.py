@@ -20,7 +20,9 @@ class OnnxNarrowing:
 
 
 def _interval_text(iv: Interval | None) -> str:
-    return "unknown range" if iv is None else f"value {iv.worst_int32_violation() or iv}"
+    if iv is None:
+        return "range not proved to fit int32"
+    return f"reaches {iv.worst_int32_violation()}, outside int32"
 
 
 def plan_model(
@@ -48,18 +50,22 @@ def plan_model(
             decisions.append(Decision(fid, Action.NARROW, reason))
             continue
         av = env.get(id(v))
+        producer = v.producer()
         proved = av is not None and (av.hull.fits_int32() or all(clamp_exact_use(u.node, u.idx) for u in v.uses()))
+        if profile.dims_are_int32 and producer is not None and producer.op_type in ("Shape", "Size"):
+            proved = True
         io = v.is_graph_input() or v.is_graph_output()
         forced = options.strict or (options.io_int32 and io)
         if not proved and (forced or not profile.handles_int64):
-            producer = v.producer()
-            what = f"{producer.op_type} {producer.name}" if producer is not None else ("graph input" if v.is_graph_input() else "initializer")
+            what = f"{producer.op_type} {producer.name or ''}".strip() if producer is not None else ("graph input" if v.is_graph_input() else "initializer")
             why = "--strict" if options.strict else ("--io int32" if forced else f"{profile.name} cannot hold int64")
-            msg = f"tensor {v.name} ({what}): {_interval_text(av.hull if av else None)} not proved to fit int32 and {why}"
+            msg = f"tensor {v.name} ({what}): {_interval_text(av.hull if av else None)}; {why}"
             refusals.append(msg)
             decisions.append(Decision(fid, Action.REFUSE, msg))
         else:
             decisions.append(Decision(fid, Action.KEEP, reason))
+    if not profile.handles_int64 or options.strict:
+        refusals += _unsafe_constants(model, profile, options)
     for v in plan.doubles:
         fid = f"onnx:{v.name}"
         if v.const_value is not None:
@@ -74,6 +80,33 @@ def plan_model(
     if refusals:
         raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
     return OnnxNarrowing(plan, decisions)
+
+
+def _unsafe_constants(model: Any, profile: TargetProfile, options: PlanOptions) -> list[str]:
+    """int64 constants beyond int32 that the target would clamp where clamping is not exact."""
+    import onnx_ir as ir
+
+    from trtready.passes import constant_array
+    from trtready.plan.onnx_plan import is_constant
+
+    out = []
+    candidates = list(model.graph.initializers.values()) + [
+        n.outputs[0] for n in model.graph if n.op_type == "Constant" and n.outputs
+    ]
+    for c in candidates:
+        if c.dtype != ir.DataType.INT64 or not is_constant(c):
+            continue
+        uses = list(c.uses())
+        if not uses or all(clamp_exact_use(u.node, u.idx) for u in uses):
+            continue
+        arr = constant_array(c)
+        if arr is None or arr.size == 0:
+            continue
+        iv = Interval(int(arr.min()), int(arr.max()))
+        if not iv.fits_int32():
+            why = "--strict" if options.strict and profile.handles_int64 else f"{profile.name} would clamp it"
+            out.append(f"constant {c.name} (read by {uses[0].node.op_type}): {_interval_text(iv)}; {why}")
+    return out
 
 
 def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:

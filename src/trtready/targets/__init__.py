@@ -43,6 +43,8 @@ class TargetProfile:
     # Exact error text the target prints for an int64 input/buffer, where it has one.
     int64_error: str | None = None
     onnx_based: bool = True  # consumes the ONNX export (unused module state never reaches it)
+    # Tensor dimensions are 32-bit, so Shape/Size outputs always fit int32 (TensorRT 8).
+    dims_are_int32: bool = False
 
     @property
     def handles_int64(self) -> bool:
@@ -67,6 +69,7 @@ PROFILES: dict[str, TargetProfile] = {
             int64=Int64Mode.CAST_CLAMP,
             float64=Float64Mode.TO_FLOAT,
             float_only_ops=_FLOAT_ONLY,
+            dims_are_int32=True,
         ),
         TargetProfile(
             name="trt10",

@@ -1,0 +1,93 @@
+"""NarrowInt64Pass: planned values become int32; constants read get int32 copies; Cast retargeted."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx_ir as ir
+
+from tests.passes.helpers import int64_only_inputs_are_int64, planned, run
+from trtready.intervals import Interval
+from trtready.passes.boundary_casts import InsertBoundaryCastsPass
+from trtready.passes.narrow_int64 import NarrowInt64Pass
+
+TEXT = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[4, 6] x, int32[4] f, float[30, 3] t) => (float[2, 12] y, float[4, 3] z)
+<int64[2] shp = {2, 12}, int64 three = {3}> {
+  y = Reshape(x, shp)
+  i = Cast<to=7>(f)
+  j = Mul(i, three)
+  k = Add(j, three)
+  z = Gather(t, k)
+}
+"""
+
+
+def _feeds() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {"x": rng.standard_normal((4, 6)).astype(np.float32),
+            "f": np.array([0, 1, 7, 8], dtype=np.int32),
+            "t": rng.standard_normal((30, 3)).astype(np.float32)}
+
+
+def test_cast_target_constants_and_values_become_int32() -> None:
+    model, n = planned(TEXT, ranges={"f": Interval(0, 8)})
+    before = run(model, _feeds())
+    result = NarrowInt64Pass(n.plan)(model)
+    assert result.modified
+    nodes = {node.op_type: node for node in model.graph}
+    assert nodes["Cast"].attributes["to"].value == ir.DataType.INT32
+    assert {v.name: v.dtype for v in (nodes["Mul"].outputs[0], nodes["Add"].outputs[0])} == {
+        "j": ir.DataType.INT32, "k": ir.DataType.INT32}
+    mul_const = nodes["Mul"].inputs[1]
+    assert mul_const.name == "three_int32" and mul_const.const_value.dtype == ir.DataType.INT32
+    assert nodes["Add"].inputs[1] is mul_const  # one int32 copy, shared by every narrowed reader
+    assert nodes["Reshape"].inputs[1].name == "shp" and int64_only_inputs_are_int64(model)
+    after = run(model, _feeds())
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_nothing_planned_means_not_modified() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a) => (int64[4] b) <int64 one = {1}> { b = Add(a, one) }
+    """
+    model, n = planned(text)
+    assert not NarrowInt64Pass(n.plan)(model).modified
+    assert not InsertBoundaryCastsPass(n.plan)(model).modified
+
+
+def test_constant_of_shape_fill_is_retargeted() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[N, 3] x, float[10, 2] t) => (float[N, 2] y)
+    <int64 one = {1}> {
+      s = Shape<end=1>(x)
+      z = ConstantOfShape<value=int64[1] {4}>(s)
+      i = Add(z, one)
+      y = Gather(t, i)
+    }
+    """
+    model, n = planned(text, dynamic=["x:0=N[1:8]"])
+    rng = np.random.default_rng(1)
+    feeds = {"x": rng.standard_normal((5, 3)).astype(np.float32), "t": rng.standard_normal((10, 2)).astype(np.float32)}
+    before = run(model, feeds)
+    NarrowInt64Pass(n.plan)(model)
+    InsertBoundaryCastsPass(n.plan)(model)
+    cos = next(node for node in model.graph if node.op_type == "ConstantOfShape")
+    assert cos.attributes["value"].value.dtype == ir.DataType.INT32
+    assert cos.inputs[0].dtype == ir.DataType.INT64  # its shape input is int64-only
+    assert np.array_equal(before[0], run(model, feeds)[0])
+
+
+def test_input_range_lets_index_math_on_an_input_narrow() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a, float[40, 2] t) => (float[4, 2] y) <int64 two = {2}, int64 one = {1}> {
+      b = Mul(a, two)
+      c = Add(b, one)
+      y = Gather(t, c)
+    }
+    """
+    model, n = planned(text, ranges={"a": Interval(0, 19)})
+    assert {v.name for v in n.plan.narrowed_values} == {"b", "c"}

@@ -1,0 +1,128 @@
+"""The int32/int64 partition of ONNX graphs: what is narrowed, what is kept, and why."""
+
+from __future__ import annotations
+
+import onnx_ir as ir
+import pytest
+
+from trtready.audit.onnx_graph import infer_shapes
+from trtready.bounds import parse_dynamic
+from trtready.errors import UnsafeNarrowingError
+from trtready.intervals import Interval
+from trtready.narrow.onnx_model import plan_model
+from trtready.plan import Action, PlanOptions
+from trtready.targets import PROFILES
+
+
+def _plan(text: str, target: str = "trt-rtx", ranges=None, dynamic=None, **opts):
+    model = ir.from_onnx_text(text)
+    infer_shapes(model)
+    n = plan_model(model, PROFILES[target], PlanOptions(**opts), parse_dynamic(dynamic), input_ranges=ranges)
+    return model, {d.finding.removeprefix("onnx:"): d for d in n.decisions}
+
+
+OVERFLOW = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (int64[4] a, float[10, 2] t) => (float[4, 2] y)
+<int64 k = {65536}, int64 m = {5}> {
+  s = Mul(a, k)
+  big = Mul(s, k)
+  idx = Mod(big, m)
+  small = Mul(a, m)
+  small2 = Add(small, m)
+  y0 = Gather(t, small2)
+  y = Add(y0, Gather(t, idx))
+}
+"""
+
+
+def test_constants_fit_but_intermediate_mul_overflows_keeps_int64() -> None:
+    text = OVERFLOW.replace("  y = Add(y0, Gather(t, idx))\n", "  y1 = Gather(t, idx)\n  y = Add(y0, y1)\n")
+    _, d = _plan(text, ranges={"a": Interval(0, 1)})
+    assert d["s"].action is Action.KEEP  # s itself fits, but it is needed in int64 to compute big
+    assert d["big"].action is Action.KEEP and "4294967296" in d["big"].reason
+    assert d["idx"].action is Action.KEEP  # computed from big, which does not fit
+    assert d["small"].action is Action.NARROW and d["small2"].action is Action.NARROW
+    assert "Cast from int64: a" in d["small"].reason  # one Cast buys two int32 values
+
+
+def test_one_cast_for_one_value_is_not_worth_it() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a, float[10, 2] t) => (float[4, 2] y) <int64 m = {2}> {
+      i = Mul(a, m)
+      y = Gather(t, i)
+    }
+    """
+    _, d = _plan(text, ranges={"a": Interval(0, 4)})
+    assert d["i"].action is Action.KEEP and "would need 1 Casts to narrow 1" in d["i"].reason
+
+
+def test_trt8_refuses_what_it_would_clamp_and_names_it() -> None:
+    text = OVERFLOW.replace("  y = Add(y0, Gather(t, idx))\n", "  y1 = Gather(t, idx)\n  y = Add(y0, y1)\n")
+    with pytest.raises(UnsafeNarrowingError, match=r"tensor big \(Mul\): reaches 4294967296, outside int32; trt8 cannot hold int64"):
+        _plan(text, target="trt8", ranges={"a": Interval(0, 1)})
+
+
+def test_int64_only_slot_keeps_its_chain_and_shared_constant_is_split() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[N, 6] x, float[8, 3] t) => (float[N, 2, 3] y, float[N, 3] z)
+    <int64[3] shp = {-1, 2, 3}, int64 one = {1}> {
+      y = Reshape(x, shp)
+      s = Shape(x)
+      n = Gather<axis=0>(s, one)
+      i = Sub(n, one)
+      z = Gather(t, i)
+    }
+    """
+    model, d = _plan(text)  # N unbounded: casting the shape vector down is not provably exact
+    assert d["n"].action is Action.KEEP and d["i"].action is Action.KEEP
+    model, d = _plan(text, dynamic=["x:0=N[1:16]"])
+    assert d["s"].action is Action.KEEP and "Shape output 0" in d["s"].reason
+    assert d["n"].action is Action.NARROW and d["i"].action is Action.NARROW
+    assert "Cast from int64: s" in d["n"].reason
+    reshape = next(node for node in model.graph if node.op_type == "Reshape")
+    assert reshape.inputs[1].name == "shp"  # the Reshape keeps the original int64 constant
+
+
+def test_graph_io_keeps_dtype_unless_io_int32() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a) => (int64[4] b) <int64 one = {1}> { b = Add(a, one) }
+    """
+    _, d = _plan(text, ranges={"a": Interval(0, 10)})
+    assert d["a"].action is Action.KEEP and d["b"].action is Action.KEEP
+    _, d = _plan(text, ranges={"a": Interval(0, 10)}, io_int32=True)
+    assert d["a"].action is Action.NARROW and d["b"].action is Action.NARROW
+    with pytest.raises(UnsafeNarrowingError, match="--io int32"):
+        _plan(text, io_int32=True)  # no range for a: forcing it is refused
+
+
+def test_strict_refuses_unproved_values_on_any_target() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a) => (float[4] f) <int64 one = {1}> {
+      b = Add(a, one)
+      f = Cast<to=1>(b)
+    }
+    """
+    _, d = _plan(text)
+    assert d["b"].action is Action.KEEP and "not proved" in d["b"].reason
+    with pytest.raises(UnsafeNarrowingError, match="tensor a .*--strict"):
+        _plan(text, strict=True)
+
+
+def test_int64_max_as_slice_end_is_the_one_exact_clamp() -> None:
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[N, 8] x, int64[N] i) => (float[N, 6] y, int64[N] m)
+    <int64[1] st = {2}, int64[1] ax = {1}, int64[1] en = {9223372036854775807}, int64 big = {9223372036854775807}> {
+      y = Slice(x, st, en, ax)
+      m = Min(i, big)
+    }
+    """
+    _plan(text.replace("      m = Min(i, big)\n", "      m = Identity(i)\n"), target="trt8", ranges={"i": Interval(0, 9)})
+    with pytest.raises(UnsafeNarrowingError, match="constant big .*Min.*trt8 would clamp it"):
+        _plan(text, target="trt8", ranges={"i": Interval(0, 9)})
+    _plan(text, target="trt-rtx", ranges={"i": Interval(0, 9)})  # native int64: kept, not refused
