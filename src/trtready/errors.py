@@ -30,6 +30,10 @@ class UnsafeNarrowingError(TrtReadyError):
     """Narrowing would change values (a value not proved to fit) and the target cannot keep 64-bit."""
 
 
+class VerificationRunError(TrtReadyError):
+    """A runtime (ONNX Runtime, PyTorch) could not run a model on the verification inputs."""
+
+
 class MissingLibraryError(TrtReadyError):
     """A library the request needs (tensorrt, tensorrt_rtx, torch_tensorrt) is not installed."""
 

@@ -41,7 +41,7 @@ def fix_onnx(
     result = FixResult(report, narrowing.decisions, dry_run=dry_run)
     if dry_run:
         return result
-    specs = onnx_input_specs(model, onnx_input_roles(model.graph))
+    specs = onnx_input_specs(model, onnx_input_roles(model.graph), ranges)
     output_names = [v.name for v in model.graph.outputs]
     narrowed = apply_plan(model, narrowing)
     if verify:

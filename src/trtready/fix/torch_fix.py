@@ -125,7 +125,9 @@ def _read_all_safetensors(loaded: LoadedModel) -> dict[str, Any]:
     return load_file(str(loaded.source))
 
 
-def _torch_input_specs(ep: Any, args: tuple[Any, ...]) -> tuple[list[Any], list[str]]:
+def _torch_input_specs(
+    ep: Any, args: tuple[Any, ...], ranges: dict[str, Interval] | None = None
+) -> tuple[list[Any], list[str]]:
     import numpy as np
     import torch
 
@@ -142,7 +144,8 @@ def _torch_input_specs(ep: Any, args: tuple[Any, ...]) -> tuple[list[Any], list[
         val = placeholders[name].meta.get("val")
         dims = [d if isinstance(d, int) else str(d) for d in val.shape]
         specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims,
-                               roles.get(name, InputRole("unknown")), tuple(example.shape)))
+                               roles.get(name, InputRole("unknown")), tuple(example.shape),
+                               values=(ranges or {}).get(name)))
     return specs, names
 
 
@@ -162,7 +165,7 @@ def _fix_program(loaded: LoadedModel, out: Path | None, result: FixResult, optio
     module = loaded.module if loaded.module is not None else ep.module()
     narrowed_module = narrow_module_state(module, result.decisions)
     args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else _example_from_ep(ep)
-    specs, names = _torch_input_specs(ep, args)
+    specs, names = _torch_input_specs(ep, args, ranges)
     rt = rtol or (DEFAULT_RTOL, {})
     at = atol or (DEFAULT_ATOL, {})
     try:

@@ -13,8 +13,6 @@ from typing import Any
 
 from trtready.intervals import Interval
 
-_MASK_OPS = {"Where": {0}, "Equal": {0, 1}, "Not": {0}, "And": {0, 1}, "Or": {0, 1}, "Cast": {0}}
-
 
 @dataclass(frozen=True)
 class InputRole:
@@ -57,7 +55,8 @@ def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
                     sizes.append(rows)
                     mask = False
                     continue
-            if node.op_type == "Cast" and idx == 0 and node.outputs[0].dtype is not None and node.outputs[0].dtype.name == "BOOL":
+            to = node.attributes.get("to")
+            if node.op_type == "Cast" and to is not None and to.value == 9:  # to BOOL: only zero/non-zero matters
                 continue
             if node.op_type in ("Where",) and idx == 0:
                 continue

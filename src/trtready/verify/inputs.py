@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from trtready.bounds import DimBound
+from trtready.intervals import Interval
 from trtready.intervals.roles import InputRole
 
 UNKNOWN_INT_HIGH = 10  # an integer input with no bounding use: small non-negative values
@@ -24,6 +25,7 @@ class InputSpec:
     dims: list[int | str]  # static sizes or dim names
     role: InputRole
     example: tuple[int, ...] | None = None  # the example input's shape, when one exists
+    values: Interval | None = None  # a user-stated --input-range wins over the role
 
 
 def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str, int]]:
@@ -66,7 +68,13 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
         if s.dtype == np.bool_:
             arr = rng.integers(0, 2, shape).astype(np.bool_)
         elif s.dtype.kind in "iu":
-            if s.role.kind == "index" and s.role.size:
+            if s.values is not None:
+                lo, hi = int(s.values.lo), int(s.values.hi)
+                arr = rng.integers(lo, hi, shape, endpoint=True)
+                flat = arr.reshape(-1)
+                if flat.size:
+                    flat[0], flat[-1] = lo, hi  # the edges of the stated range
+            elif s.role.kind == "index" and s.role.size:
                 arr = rng.integers(0, s.role.size, shape)
                 flat = arr.reshape(-1)
                 if flat.size:
@@ -84,7 +92,9 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
     return feeds
 
 
-def onnx_input_specs(model: Any, roles: dict[str, InputRole]) -> list[InputSpec]:
+def onnx_input_specs(
+    model: Any, roles: dict[str, InputRole], ranges: dict[str, Interval] | None = None
+) -> list[InputSpec]:
     """Inputs of an onnx-ir model (initializers that double as inputs are skipped)."""
     out = []
     for v in model.graph.inputs:
@@ -92,7 +102,8 @@ def onnx_input_specs(model: Any, roles: dict[str, InputRole]) -> list[InputSpec]
             continue
         dims: list[int | str] = [d if isinstance(d, int) else (d.value or f"{v.name}_{i}") for i, d in enumerate(v.shape or [])]
         dtype = np.dtype(v.dtype.numpy()) if v.dtype is not None else np.dtype(np.float32)
-        out.append(InputSpec(v.name, dtype, dims, roles.get(v.name, InputRole("unknown"))))
+        out.append(InputSpec(v.name, dtype, dims, roles.get(v.name, InputRole("unknown")),
+                             values=(ranges or {}).get(v.name)))
     return out
 
 

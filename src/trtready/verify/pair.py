@@ -8,7 +8,7 @@ from trtready.errors import BadInputError
 from trtready.verify.compare import Comparison
 
 
-def _runner_for(loaded: Any, bounds: list[Any]) -> tuple[Any, list[Any] | None, list[str] | None]:
+def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple[Any, list[Any] | None, list[str] | None]:
     """(runner, input specs or None, output names or None) for one loaded model."""
     from trtready.load import ModelKind
 
@@ -19,7 +19,7 @@ def _runner_for(loaded: Any, bounds: list[Any]) -> tuple[Any, list[Any] | None, 
         from trtready.verify.runners import OrtRunner
 
         infer_shapes(loaded.onnx)
-        specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph))
+        specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph), ranges)
         return OrtRunner(str(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
         from trtready.fix.torch_fix import _example_from_ep, _torch_input_specs
@@ -30,7 +30,7 @@ def _runner_for(loaded: Any, bounds: list[Any]) -> tuple[Any, list[Any] | None, 
         if ep is None:
             ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
         args = loaded.args or _example_from_ep(ep)[0]
-        specs, names = _torch_input_specs(ep, args)
+        specs, names = _torch_input_specs(ep, args, ranges)
         module = loaded.module if loaded.module is not None else ep.module()
         return TorchRunner(module, names), specs, None
     raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")
@@ -39,7 +39,7 @@ def _runner_for(loaded: Any, bounds: list[Any]) -> tuple[Any, list[Any] | None, 
 def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = None,
                 input_range: list[str] | None = None, trials: int = 3, rtol: Any = None, atol: Any = None,
                 feeds: dict[str, Any] | None = None, trust_code: bool = False) -> Comparison:
-    from trtready.bounds import parse_dynamic
+    from trtready.bounds import parse_dynamic, parse_input_ranges
     from trtready.load import load_model
     from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
     from trtready.verify.run import verify_runners
@@ -51,8 +51,9 @@ def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = N
         from trtready.export.onnx_export import bounds_from_metadata
 
         bounds = bounds_from_metadata(ref.onnx)
-    ref_runner, ref_specs, ref_names = _runner_for(ref, bounds)
-    cand_runner, cand_specs, cand_names = _runner_for(cand, bounds)
+    ranges = parse_input_ranges(list(input_range or []) + ref.input_ranges)
+    ref_runner, ref_specs, ref_names = _runner_for(ref, bounds, ranges)
+    cand_runner, cand_specs, cand_names = _runner_for(cand, bounds, ranges)
     specs = ref_specs or cand_specs or []
     names = cand_names or ref_names
     if names is None:  # two PyTorch sides: outputs are positional

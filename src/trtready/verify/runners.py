@@ -18,7 +18,7 @@ class OrtRunner:
 
         data = model if isinstance(model, (bytes, str)) else ir.serde.serialize_model(model).SerializeToString()
         opts = ort.SessionOptions()
-        opts.log_severity_level = 3
+        opts.log_severity_level = 4  # failures are reported by trtready, in one line
         try:
             self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         except Exception as e:
@@ -38,7 +38,12 @@ class OrtRunner:
                 continue
             want = self._ORT_TYPES.get(self.inputs[name])
             cast[name] = arr.astype(want) if want is not None and arr.dtype != want else arr
-        return list(self.session.run(None, cast))
+        try:
+            return list(self.session.run(None, cast))
+        except Exception as e:
+            from trtready.errors import VerificationRunError
+
+            raise VerificationRunError(f"ONNX Runtime failed to run the model: {_first(e)}") from e
 
 
 class TorchRunner:
@@ -52,8 +57,21 @@ class TorchRunner:
         import torch
         import torch.utils._pytree as pytree
 
-        args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in self.input_names]
-        with torch.no_grad():
-            out = self.module(*args)
+        from trtready.errors import VerificationRunError
+
+        try:
+            args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in self.input_names]
+        except KeyError as e:
+            raise VerificationRunError(f"no value for input {e.args[0]!r} in the given inputs") from e
+        try:
+            with torch.no_grad():
+                out = self.module(*args)
+        except Exception as e:
+            raise VerificationRunError(f"PyTorch failed to run the model: {_first(e)}") from e
         leaves = pytree.tree_leaves(out)
         return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t) for t in leaves]
+
+
+def _first(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,76 @@
+"""fix and verify from the command line: exit codes, refusals, nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from tests.conftest import run_cli
+
+
+def _model(path: Path, add: int) -> Path:
+    table = numpy_helper.from_array(np.arange(20, dtype=np.float32).reshape(10, 2), "t")
+    k = numpy_helper.from_array(np.array(add, dtype=np.int64), "k")
+    g = helper.make_graph(
+        [helper.make_node("Add", ["ids", "k"], ["j"]), helper.make_node("Add", ["j", "k"], ["i"]),
+         helper.make_node("Gather", ["t", "i"], ["y"])], "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])], [table, k],
+    )
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+    return path
+
+
+def test_fix_onnx_then_verify(tmp_path: Path) -> None:
+    src = _model(tmp_path / "m.onnx", 1)
+    out = tmp_path / "m_fixed.onnx"
+    r = run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7", "--json", str(tmp_path / "r.json"))
+    assert r.code == 0, r.stderr
+    assert "FIXED" in r.stdout and out.exists()
+    fixed = onnx.load(str(out))
+    assert {i.name: i.data_type for i in fixed.graph.initializer}.get("k_int32") == TensorProto.INT32
+    v = run_cli("verify", str(src), str(out), "--input-range", "ids:0..7")
+    assert v.code == 0 and "MATCH" in v.stdout
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    src = _model(tmp_path / "m.onnx", 1)
+    r = run_cli("fix", str(src), "-o", str(tmp_path / "o.onnx"), "--dry-run", "--input-range", "ids:0..7")
+    assert r.code == 0 and "DRY RUN" in r.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_refusal_is_one_line_exit_2_and_nothing_written(tmp_path: Path) -> None:
+    src = _model(tmp_path / "m.onnx", 2**40)
+    r = run_cli("fix", str(src), "-o", str(tmp_path / "o.onnx"), "--target", "trt8", "--input-range", "ids:0..7")
+    assert r.code == 2
+    assert r.stderr.count("\n") == 1 and "refused" in r.stderr and "tensor j (Add): reaches 1099511627783" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+    keep = run_cli("fix", str(src), "-o", str(tmp_path / "o.onnx"), "--target", "trt-rtx", "--input-range", "ids:0..7")
+    assert keep.code == 0 and "outside int32" in keep.stdout
+
+
+def test_existing_output_needs_force(tmp_path: Path) -> None:
+    src = _model(tmp_path / "m.onnx", 1)
+    out = tmp_path / "o.onnx"
+    out.write_text("precious")
+    r = run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7")
+    assert r.code == 2 and "--force" in r.stderr and out.read_text() == "precious"
+    assert run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7", "--force").code == 0
+
+
+def test_verify_mismatch_exits_1_and_names_the_output(tmp_path: Path) -> None:
+    a = _model(tmp_path / "a.onnx", 1)
+    b = _model(tmp_path / "b.onnx", 2)
+    r = run_cli("verify", str(a), str(b), "--input-range", "ids:0..7")
+    assert r.code == 1 and "MISMATCH" in r.stdout and "y" in r.stdout
+
+
+def test_verify_with_npz_inputs(tmp_path: Path) -> None:
+    a = _model(tmp_path / "a.onnx", 1)
+    np.savez(tmp_path / "in.npz", ids=np.array([0, 1, 2], dtype=np.int64))
+    r = run_cli("verify", str(a), str(a), "--inputs", str(tmp_path / "in.npz"))
+    assert r.code == 0 and "given .npz" in r.stdout

@@ -1,0 +1,98 @@
+"""fix end to end on the demo models and transformers architectures built from configs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+import trtready
+from trtready.plan import Action
+
+
+def _written(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir())
+
+
+def test_bn_cnn_for_torchscript_frontend(tmp_path: Path) -> None:
+    out = tmp_path / "bn"
+    r = trtready.fix("trtready.demo:bn_cnn", out, target="torch-trt-ts")
+    assert r and len(r.verification) == 2 and all(r.verification)
+    assert _written(out) == ["model.onnx", "model.pt2", "model.ts", "report.json", "state_dict.safetensors"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ts = torch.jit.load(str(out / "model.ts"))
+    assert not [n for n, b in ts.named_buffers() if b.dtype == torch.int64]
+    report = json.loads((out / "report.json").read_text())
+    assert report["verification"]["passed"] and report["decisions"]
+    onnx.checker.check_model(str(out / "model.onnx"), full_check=True)
+
+
+def test_token_model_verified_exactly(tmp_path: Path) -> None:
+    r = trtready.fix("trtready.demo:token_model", tmp_path / "tok", target="trt-rtx")
+    onnx_cmp = r.verification[1]
+    argmax = next(o for o in onnx_cmp.worst_per_output() if o.exact)
+    assert argmax.passed and argmax.max_abs == 0 and onnx_cmp.trials == 3
+    narrowed = {d.finding for d in r.decisions if d.action is Action.NARROW}
+    assert "onnx:arange" in narrowed
+
+
+def test_hash_model_kept_for_native_int64_targets(tmp_path: Path) -> None:
+    for target in ("trt-rtx", "trt10"):
+        r = trtready.fix("trtready.demo:hash_model", tmp_path / target, target=target)
+        kept = {d.finding: d.reason for d in r.decisions if d.action is Action.KEEP}
+        assert "outside int32" in kept["onnx:mul"] and r
+
+
+def test_hash_model_refused_for_trt8_and_nothing_written(tmp_path: Path) -> None:
+    with pytest.raises(trtready.UnsafeNarrowingError, match="tensor mul .*reaches 5700357386105064606"):
+        trtready.fix("trtready.demo:hash_model", tmp_path / "h8", target="trt8")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_float64_model_outputs_become_float32_and_compare_across_dtypes(tmp_path: Path) -> None:
+    r = trtready.fix("trtready.demo:float64_buffer", tmp_path / "f64", target="trt-rtx")
+    onnx_out = r.verification[1].worst_per_output()[0]
+    assert (onnx_out.dtype_ref, onnx_out.dtype_cand) == ("float64", "float32") and onnx_out.passed
+    model = onnx.load(str(tmp_path / "f64" / "model.onnx"))
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
+def test_dry_run_decides_the_same_and_writes_nothing(tmp_path: Path) -> None:
+    r = trtready.fix("trtready.demo:bn_cnn", tmp_path / "dry", target="torch-trt-ts", dry_run=True)
+    assert r.dry_run and not list(tmp_path.iterdir())
+    assert [d.action for d in r.decisions] == [Action.NARROW] * 5
+
+
+def test_onnx_file_fix(tmp_path: Path, bert_onnx: Path) -> None:
+    before = bert_onnx.read_bytes()
+    out = tmp_path / "bert_fixed.onnx"
+    r = trtready.fix(str(bert_onnx), out, dynamic=["input_ids:0=b[1:8],1=s[2:64]", "attention_mask:0=b[1:8],1=s[2:64]"])
+    assert r and out.exists() and bert_onnx.read_bytes() == before
+    assert any(d.action is Action.NARROW for d in r.decisions)
+    with pytest.raises(trtready.UsageError, match="already exists"):
+        trtready.fix(str(bert_onnx), out)
+    with pytest.raises(trtready.UsageError, match="is an input"):
+        trtready.fix(str(bert_onnx), bert_onnx, force=True)
+
+
+def test_tiny_bert_and_vit_from_configs(tmp_path: Path) -> None:
+    from transformers import ViTConfig, ViTModel
+
+    from tests.conftest import tiny_bert
+
+    model, args = tiny_bert()
+    r = trtready.fix(trtready.ModelSpec(model, args, dynamic=["input_ids:0=b[1:4],1=s[2:32]",
+                                                               "attention_mask:0=b[1:4],1=s[2:32]"]),
+                     tmp_path / "bert", target="trt-rtx")
+    assert r and {d.finding for d in r.decisions if d.action is Action.NARROW}
+    cfg = ViTConfig(image_size=16, patch_size=8, num_channels=3, hidden_size=16, num_hidden_layers=1,
+                    num_attention_heads=2, intermediate_size=32)
+    torch.manual_seed(0)
+    vit = ViTModel(cfg).eval()
+    r = trtready.fix(trtready.ModelSpec(vit, (torch.randn(1, 3, 16, 16),)), tmp_path / "vit", target="trt8")
+    assert r and all(r.verification)
