@@ -14,11 +14,12 @@ from tests.conftest import run_cli
 def _model(path: Path, add: int) -> Path:
     table = numpy_helper.from_array(np.arange(20, dtype=np.float32).reshape(10, 2), "t")
     k = numpy_helper.from_array(np.array(add, dtype=np.int64), "k")
+    ten = numpy_helper.from_array(np.array(10, dtype=np.int64), "ten")
     g = helper.make_graph(
         [helper.make_node("Add", ["ids", "k"], ["j"]), helper.make_node("Add", ["j", "k"], ["i"]),
-         helper.make_node("Gather", ["t", "i"], ["y"])], "g",
+         helper.make_node("Mod", ["i", "ten"], ["m"]), helper.make_node("Gather", ["t", "m"], ["y"])], "g",
         [helper.make_tensor_value_info("ids", TensorProto.INT64, [3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])], [table, k],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])], [table, k, ten],
     )
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)]), str(path))
     return path
