@@ -71,3 +71,17 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
         write_json_atomic({"bad": object()}, out)
     assert json.loads(out.read_text()) == {"a": 2}
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]
+
+
+def test_fix_report_validates_and_carries_decisions_and_verification(validator, tmp_path: Path) -> None:
+    from trtready.report.json_report import fix_report_json
+
+    result = trtready.fix("trtready.demo:token_model", tmp_path / "tok", target="trt-rtx")
+    data = fix_report_json(result)
+    validator.validate(data)
+    assert {d["action"] for d in data["decisions"]} == {"narrow", "keep"}
+    assert data["verification"]["passed"] and len(data["verification"]["comparisons"]) == 2
+    exact = [o for c in data["verification"]["comparisons"] for o in c["outputs"] if o["exact"]]
+    assert exact and all(o["max_abs"] == 0 for o in exact)
+    on_disk = json.loads((tmp_path / "tok" / "report.json").read_text())
+    validator.validate(on_disk)
