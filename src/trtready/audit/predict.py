@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
+from trtready.intervals import INT64_MAX, INT64_MIN
 from trtready.targets import PROFILES, Float64Mode, Int64Mode, TargetProfile
 
 _STATE_ROLES = (Role.PARAMETER, Role.BUFFER)
@@ -40,6 +41,12 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
             return Prediction(
                 Outcome.CAST,
                 f"cast to INT32 by the parser: {iv.worst_int32_violation()} as a Slice bound clamps exactly",
+            )
+        if not iv.fits_int32() and (iv.hi >= INT64_MAX - 1 or iv.lo <= INT64_MIN + 1):
+            return Prediction(
+                Outcome.CLAMP,
+                "cast to INT32 by the parser; range not bounded (give --dynamic / --input-range bounds), "
+                "values outside int32 would be clamped",
             )
         if not iv.fits_int32():
             return Prediction(
