@@ -122,6 +122,7 @@ def fix(
 
     from trtready.bounds import parse_dynamic, parse_input_ranges
     from trtready.errors import UsageError
+    from trtready.fix import FixRequest
     from trtready.fix.dispatch import run_fix
     from trtready.load import load_model
     from trtready.plan import PlanOptions
@@ -134,7 +135,6 @@ def fix(
     bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     options = PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow)
-    return run_fix(
-        loaded, Path(out) if out is not None else None, resolved, options, bounds, ranges,
-        dry_run=dry_run, verify=verify, trials=trials, force=force,
-    )
+    request = FixRequest(Path(out) if out is not None else None, resolved, options, bounds, ranges,
+                         dry_run=dry_run, verify=verify, trials=trials, force=force)
+    return run_fix(loaded, request)

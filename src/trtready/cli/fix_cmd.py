@@ -40,6 +40,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.errors import UsageError
+        from trtready.fix import FixRequest
         from trtready.fix.dispatch import run_fix
         from trtready.load import load_model
         from trtready.plan import PlanOptions
@@ -53,14 +54,14 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             raise UsageError("fix needs -o OUT (or --dry-run)")
         resolved = resolve_target(target)
         loaded = load_model(model, trust_code=trust_code)
-        result = run_fix(
-            loaded, out, resolved,
-            PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
+        request = FixRequest(
+            out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
             parse_dynamic(list(dynamic) + loaded.dynamic), parse_input_ranges(list(input_range) + loaded.input_ranges),
             dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
             rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
             feeds=load_npz(inputs_npz) if inputs_npz else None,
         )
+        result = run_fix(loaded, request)
         con = console(stderr=json_path == "-")
         render_fix(result, con, quiet=quiet)
         if json_path is not None:

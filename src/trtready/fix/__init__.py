@@ -7,8 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from trtready.audit import AuditReport
-from trtready.plan import Action, Decision
-from trtready.verify.compare import Comparison
+from trtready.bounds import DimBound
+from trtready.intervals import Interval
+from trtready.plan import Action, Decision, PlanOptions
+from trtready.targets import ResolvedTarget
+from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison
+
+
+@dataclass
+class FixRequest:
+    """Everything ``fix`` was asked to do, parsed once (CLI and Python API alike)."""
+
+    out: Path | None
+    target: ResolvedTarget
+    options: PlanOptions
+    bounds: list[DimBound] = field(default_factory=list)
+    ranges: dict[str, Interval] = field(default_factory=dict)
+    dry_run: bool = False
+    verify: bool = True
+    trials: int = 3
+    force: bool = False
+    rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {})
+    atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {})
+    feeds: dict[str, Any] | None = None
 
 
 @dataclass

@@ -2,57 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from trtready.audit import AuditReport, audit_loaded
-from trtready.bounds import DimBound
-from trtready.fix import FixResult
-from trtready.intervals import Interval
+from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel
-from trtready.plan import PlanOptions
-from trtready.targets import ResolvedTarget
 
 
-def fix_onnx(
-    loaded: LoadedModel,
-    out: Path | None,
-    target: ResolvedTarget,
-    options: PlanOptions,
-    bounds: list[DimBound],
-    ranges: dict[str, Interval],
-    *,
-    dry_run: bool = False,
-    verify: bool = True,
-    trials: int = 3,
-    rtol: Any = None,
-    atol: Any = None,
-    feeds: dict[str, Any] | None = None,
-) -> FixResult:
+def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.intervals.roles import onnx_input_roles
     from trtready.narrow.onnx_model import apply_plan, plan_model
     from trtready.outputs import save_onnx_atomic
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
-    report = AuditReport(audit_loaded(loaded, bounds, ranges), target)
+    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     model = loaded.onnx
-    narrowing = plan_model(model, target.profile, options, bounds, ranges)
-    result = FixResult(report, narrowing.decisions, dry_run=dry_run)
-    if dry_run:
+    narrowing = plan_model(model, req.target.profile, req.options, req.bounds, req.ranges)
+    result = FixResult(report, narrowing.decisions, dry_run=req.dry_run)
+    if req.dry_run:
         return result
-    specs = onnx_input_specs(model, onnx_input_roles(model.graph), ranges)
+    specs = onnx_input_specs(model, onnx_input_roles(model.graph), req.ranges)
     output_names = [v.name for v in model.graph.outputs]
     narrowed = apply_plan(model, narrowing)
-    if verify:
-        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+    if req.verify:
         from trtready.verify.run import verify_runners
 
         cmp = verify_runners(
             OrtRunner(str(loaded.source)), OrtRunner(narrowed), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
-            bounds=bounds, trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}),
-            feeds=feeds,
+            bounds=req.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
         )
         result.verification.append(cmp)
         if not cmp:
@@ -60,6 +37,6 @@ def fix_onnx(
             return result
     else:
         result.notes.append("verification skipped (--no-verify)")
-    if out is not None:
-        result.written = save_onnx_atomic(narrowed, out)
+    if req.out is not None:
+        result.written = save_onnx_atomic(narrowed, req.out)
     return result

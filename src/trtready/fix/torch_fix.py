@@ -16,14 +16,11 @@ from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
 from trtready.audit.findings import Layer
-from trtready.bounds import DimBound
 from trtready.errors import BadInputError, UnsafeNarrowingError
-from trtready.fix import FixResult
+from trtready.fix import FixRequest, FixResult
 from trtready.intervals import Interval
 from trtready.load import LoadedModel, ModelKind
 from trtready.plan import Action, Decision, PlanOptions
-from trtready.targets import ResolvedTarget
-from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 
 
 def _refuse_proved_overflow(report: AuditReport, options: PlanOptions) -> None:
@@ -47,38 +44,23 @@ def _refuse(decisions: list[Decision]) -> None:
         raise UnsafeNarrowingError(refused[0].reason + more)
 
 
-def fix_torch(
-    loaded: LoadedModel,
-    out: Path | None,
-    target: ResolvedTarget,
-    options: PlanOptions,
-    bounds: list[DimBound],
-    ranges: dict[str, Interval],
-    *,
-    dry_run: bool = False,
-    verify: bool = True,
-    trials: int = 3,
-    force: bool = False,
-    rtol: Any = None,
-    atol: Any = None,
-    feeds: dict[str, Any] | None = None,
-) -> FixResult:
+def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.narrow.state import plan_state
 
-    report = AuditReport(audit_loaded(loaded, bounds, ranges), target)
-    decisions = plan_state(report.findings, target.profile, options)
+    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
+    decisions = plan_state(report.findings, req.target.profile, req.options)
     _refuse(decisions)
     if loaded.exported is not None:
-        _refuse_proved_overflow(report, options)
-    result = FixResult(report, decisions, dry_run=dry_run)
+        _refuse_proved_overflow(report, req.options)
+    result = FixResult(report, decisions, dry_run=req.dry_run)
     if loaded.kind in (ModelKind.CHECKPOINT, ModelKind.SAFETENSORS) or (loaded.module is not None and loaded.exported is None):
         result.notes.append("no graph: state narrowed only, verification skipped")
-        if not dry_run and out is not None:
-            result.written = _write_state_only(loaded, out, decisions)
+        if not req.dry_run and req.out is not None:
+            result.written = _write_state_only(loaded, req.out, decisions)
         return result
-    if dry_run:
+    if req.dry_run:
         return result
-    return _fix_program(loaded, out, result, options, bounds, ranges, verify, trials, rtol, atol, feeds)
+    return _fix_program(loaded, req, result)
 
 
 def _write_state_only(loaded: LoadedModel, out: Path, decisions: list[Decision]) -> list[Path]:
@@ -149,9 +131,7 @@ def _torch_input_specs(
     return specs, names
 
 
-def _fix_program(loaded: LoadedModel, out: Path | None, result: FixResult, options: PlanOptions,
-                 bounds: list[DimBound], ranges: dict[str, Interval], verify: bool, trials: int,
-                 rtol: Any, atol: Any, feeds: dict[str, Any] | None) -> FixResult:
+def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
     import torch
 
     from trtready.export.onnx_export import translate
@@ -165,9 +145,9 @@ def _fix_program(loaded: LoadedModel, out: Path | None, result: FixResult, optio
     module = loaded.module if loaded.module is not None else ep.module()
     narrowed_module = narrow_module_state(module, result.decisions)
     args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else _example_from_ep(ep)
-    specs, names = _torch_input_specs(ep, args, ranges)
-    rt = rtol or (DEFAULT_RTOL, {})
-    at = atol or (DEFAULT_ATOL, {})
+    specs, names = _torch_input_specs(ep, args, req.ranges)
+    bounds = req.bounds
+    common = {"bounds": bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds}
     try:
         with torch.no_grad():
             narrowed_module(*args, **kwargs)  # eager check: export's fake tensors miss dtype clashes
@@ -182,27 +162,25 @@ def _fix_program(loaded: LoadedModel, out: Path | None, result: FixResult, optio
         narrowed_module = narrow_module_state(module, result.decisions)
         narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
     onnx_model = translate(narrowed_ep, bounds)
-    narrowing = plan_model(onnx_model, result.report.target.profile, options, bounds, ranges)
+    narrowing = plan_model(onnx_model, result.report.target.profile, req.options, bounds, req.ranges)
     result.decisions += narrowing.decisions
     output_names = [v.name for v in onnx_model.graph.outputs]
     onnx_narrowed = apply_plan(onnx_model, narrowing)
-    if verify:
+    if req.verify:
         ref = TorchRunner(module, names)
         result.verification.append(verify_runners(
             ref, TorchRunner(narrowed_ep.module(), names), specs, output_names,
-            labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"),
-            bounds=bounds, trials=trials, rtol=rt, atol=at, feeds=feeds))
+            labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"), **common))
         result.verification.append(verify_runners(
             ref, OrtRunner(onnx_narrowed), specs, output_names,
-            labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"),
-            bounds=bounds, trials=trials, rtol=rt, atol=at, feeds=feeds))
+            labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"), **common))
         if not all(result.verification):
             result.notes.append("verification failed: nothing written")
             return result
     else:
         result.notes.append("verification skipped (--no-verify)")
-    if out is not None:
-        result.written = _write_folder(out, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
+    if req.out is not None:
+        result.written = _write_folder(req.out, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
     return result
 
 
