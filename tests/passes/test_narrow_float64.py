@@ -44,3 +44,25 @@ def test_underflow_is_refused_unless_allowed() -> None:
 def test_overflow_is_always_refused() -> None:
     with pytest.raises(UnsafeNarrowingError, match="beyond the float32 range"):
         planned(TEXT.replace("{0.1, 0.25, 3.0}", "{1e300, 0.25, 3.0}"), allow_underflow=True)
+
+
+ROUND_TRIP = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (int64[2] x) => (int64[2] y) {
+  d = Cast<to=11>(x)
+  y = Cast<to=7>(d)
+}
+"""
+
+
+def test_doubles_carrying_large_integers_are_kept() -> None:
+    from trtready.intervals import Interval
+    from trtready.plan import Action
+
+    x = np.array([16777217, 3], dtype=np.int64)  # 2**24 + 1 is not a float32
+    model, n = planned(ROUND_TRIP, ranges={"x": Interval(0, 2**31)})
+    assert {d.action for d in n.decisions if d.finding == "onnx:d"} == {Action.KEEP}
+    before = run(model, {"x": x})[0]
+    assert np.array_equal(run(apply_plan(model, n), {"x": x})[0], before)
+    model, n = planned(ROUND_TRIP, ranges={"x": Interval(0, 2**24)})  # exact in float32: narrowed
+    assert {d.action for d in n.decisions if d.finding == "onnx:d"} == {Action.NARROW}

@@ -161,6 +161,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         ]
         narrowed_module = narrow_module_state(module, result.decisions)
         narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
+    narrowed_ep = _narrow_graph(narrowed_ep, args, kwargs, req, result)
     onnx_model = translate(narrowed_ep, bounds)
     narrowing = plan_model(onnx_model, result.report.target.profile, req.options, bounds, req.ranges)
     result.decisions += narrowing.decisions
@@ -182,6 +183,25 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     if req.out is not None:
         result.written = _write_folder(req.out, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
     return result
+
+
+def _narrow_graph(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest, result: FixResult) -> Any:
+    """int64 made in forward (arange, full, index math) → int32 where proved; re-exported once more."""
+    from trtready.intervals.fx import propagate
+    from trtready.intervals.roles import fx_input_roles, ranges_from_roles
+    from trtready.load.capture import capture
+    from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
+
+    intervals = propagate(ep, ranges_from_roles(fx_input_roles(ep), req.ranges))
+    res = NarrowFxInt64Pass(intervals)(ep.module())
+    narrowed = set(res.narrowed)
+    for f in result.report.findings:
+        if f.layer is Layer.FX and f.dtype == "int64" and f.role is not Layer.STATE:
+            if f.tensor in narrowed:
+                result.decisions.append(Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)"))
+    if not res.modified:
+        return ep
+    return capture(res.graph_module, args, kwargs, req.bounds)
 
 
 def _is_float64(result: FixResult, finding_id: str) -> bool:
