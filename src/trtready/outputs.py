@@ -86,3 +86,19 @@ def replace_atomic(src_tmp: Path, dest: Path) -> None:
         os.fsync(fh.fileno())
     os.replace(src_tmp, dest)
     _fsync_dir(dest.parent)
+
+
+def write_bytes_atomic(data: bytes, dest: Path) -> None:
+    """Temp file in the destination folder, fsync, rename: ``dest`` is whole or absent."""
+    dest = Path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

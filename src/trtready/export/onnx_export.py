@@ -11,8 +11,11 @@ from trtready.bounds import DimBound
 METADATA_KEY = "trtready.dynamic"
 
 
-def translate(ep: Any, bounds: list[DimBound] | None = None) -> Any:
-    """``torch.onnx.export(ep, dynamo=True)`` → onnx-ir model, with ``--dynamic`` bounds in metadata."""
+def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str, list[int]] | None = None) -> Any:
+    """``torch.onnx.export(ep, dynamo=True)`` → onnx-ir model, with ``--dynamic`` bounds in metadata.
+
+    The example input shapes are recorded too: ``build`` takes them as the profiles' opt shapes.
+    """
     import logging
 
     import torch
@@ -22,6 +25,10 @@ def translate(ep: Any, bounds: list[DimBound] | None = None) -> Any:
         warnings.simplefilter("ignore")
         program = torch.onnx.export(ep, dynamo=True, verbose=False, optimize=True)
     model = program.model
+    if examples:
+        from trtready.build.profiles import EXAMPLE_KEY
+
+        model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
     if bounds:
         model.metadata_props[METADATA_KEY] = json.dumps(
             [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi} for b in bounds]

@@ -162,7 +162,8 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         narrowed_module = narrow_module_state(module, result.decisions)
         narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
     narrowed_ep = _narrow_graph(narrowed_ep, args, kwargs, req, result)
-    onnx_model = translate(narrowed_ep, bounds)
+    examples = {s.name: list(s.example) for s in specs if s.example is not None}
+    onnx_model = translate(narrowed_ep, bounds, examples)
     narrowing = plan_model(onnx_model, result.report.target.profile, req.options, bounds, req.ranges)
     result.decisions += narrowing.decisions
     output_names = [v.name for v in onnx_model.graph.outputs]

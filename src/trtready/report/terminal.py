@@ -158,3 +158,43 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     else:
         verified = "verified" if result.verification else "not verified"
         con.print(f"[bold green]FIXED for {target.name}: {summary}; {verified}[/]")
+
+
+def render_views(views: list[Any], con: Any) -> None:
+    """One column per network (before → after with --diff)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="TensorRT network", title_justify="left", pad_edge=False)
+    table.add_column("")
+    for i, (_, v) in enumerate(views):
+        table.add_column(["before", "after"][i] if len(views) > 1 else f"{v.library} {v.version}", overflow="fold")
+    rows = [
+        ("layers", [str(v.layers) for _, v in views]),
+        ("INT64 execution tensors", [str(len(v.int64_execution)) for _, v in views]),
+        ("INT64 shape tensors", [str(v.int64_shape) for _, v in views]),
+        ("Cast layers", [str(v.cast_layers) for _, v in views]),
+        ("device-side Casts", [str(v.device_casts) for _, v in views]),
+        ("tensors by dtype", [", ".join(f"{k} {n}" for k, n in sorted(v.tensors_by_dtype.items())) for _, v in views]),
+        ("inputs", ["\n".join(f"{i['name']} {i['dtype']} {i['shape']}" for i in v.inputs) for _, v in views]),
+        ("outputs", ["\n".join(f"{o['name']} {o['dtype']} {o['shape']}" for o in v.outputs) for _, v in views]),
+    ]
+    for label, cells in rows:
+        table.add_row(label, *[escape(c) for c in cells])
+    con.print(table)
+    for source, _ in views:
+        con.print(f"  [dim]{escape(source)}[/]")
+
+
+def render_build(result: Any, con: Any, quiet: bool = False) -> None:
+    from rich.markup import escape
+
+    if not quiet:
+        render_views([(f"parsed with {result.library} {result.version}", result.network)], con)
+        for p in result.profiles:
+            con.print(f"  profile {escape(p.name)}: min {list(p.min)} opt {list(p.opt)} max {list(p.max)}")
+        for f in result.findings:
+            pred = next(iter(f.predictions.values()))
+            con.print(f"  [yellow]{escape(f.tensor)}[/]: {escape(pred.message)}")
+    con.print(f"[bold green]BUILT {escape(str(result.engine))}[/] with {result.library} {result.version} "
+              f"in {result.seconds:.2f} s; manifest {escape(result.manifest.name)}")

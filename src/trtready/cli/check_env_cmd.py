@@ -1,0 +1,33 @@
+"""``trtready check-env MANIFEST``: does this environment match the one an engine was built in?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(name="check-env")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
+def check_env(manifest: Path, debug: bool) -> None:
+    """Exit 0 when the TensorRT library variant, its major.minor and the GPU match MANIFEST, else 1."""
+    from trtready.cli.main import run_verb
+
+    def body() -> int:
+        from trtready.build.manifest import compare_environment, read_manifest
+
+        data = read_manifest(manifest)
+        breaking, other = compare_environment(data)
+        for line in breaking:
+            click.echo(f"MISMATCH {line}")
+        for line in other:
+            click.echo(f"differs  {line}")
+        lib = data["library"]
+        if breaking:
+            click.echo(f"NOT COMPATIBLE with {manifest.name}: {len(breaking)} breaking difference(s)")
+            return 1
+        click.echo(f"COMPATIBLE with {manifest.name}: {lib['name']} {lib['version']}")
+        return 0
+
+    run_verb(debug, body)
