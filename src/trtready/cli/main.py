@@ -42,14 +42,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from trtready.cli import audit_cmd, build_cmd, check_env_cmd, demo_cmd, fix_cmd, inspect_cmd, verify_cmd
+    from trtready.cli import (
+        audit_cmd, build_cmd, check_env_cmd, convert_cmd, demo_cmd, export_cmd, fix_cmd, inspect_cmd, verify_cmd,
+    )
 
     cli.add_command(audit_cmd.audit)
     cli.add_command(fix_cmd.fix)
     cli.add_command(verify_cmd.verify)
+    cli.add_command(export_cmd.export)
     cli.add_command(build_cmd.build)
     cli.add_command(inspect_cmd.inspect)
     cli.add_command(check_env_cmd.check_env)
+    cli.add_command(convert_cmd.convert)
     cli.add_command(demo_cmd.demo)
 
 

@@ -30,6 +30,8 @@ class FixRequest:
     rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {})
     atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {})
     feeds: dict[str, Any] | None = None
+    input_names: list[str] | None = None  # ONNX graph input names (export); None keeps forward's
+    output_names: list[str] | None = None  # ONNX graph output names; None: pytree keys or the exporter's
 
 
 @dataclass

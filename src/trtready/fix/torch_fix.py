@@ -134,7 +134,7 @@ def _torch_input_specs(
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
     import torch
 
-    from trtready.export.onnx_export import translate
+    from trtready.export.exporter import to_onnx
     from trtready.load.capture import capture
     from trtready.narrow.onnx_model import apply_plan, plan_model
     from trtready.narrow.state import narrow_module_state
@@ -163,7 +163,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
     narrowed_ep = _narrow_graph(narrowed_ep, args, kwargs, req, result)
     examples = {s.name: list(s.example) for s in specs if s.example is not None}
-    onnx_model = translate(narrowed_ep, bounds, examples)
+    onnx_model = to_onnx(narrowed_ep, bounds, examples, req.input_names, req.output_names)
     narrowing = plan_model(onnx_model, result.report.target.profile, req.options, bounds, req.ranges)
     result.decisions += narrowing.decisions
     output_names = [v.name for v in onnx_model.graph.outputs]
@@ -174,7 +174,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
             ref, TorchRunner(narrowed_ep.module(), names), specs, output_names,
             labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"), **common))
         result.verification.append(verify_runners(
-            ref, OrtRunner(onnx_narrowed), specs, output_names,
+            ref, OrtRunner(onnx_narrowed, dict(zip(names, req.input_names or names))), specs, output_names,
             labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"), **common))
         if not all(result.verification):
             result.notes.append("verification failed: nothing written")

@@ -84,3 +84,18 @@ def fix_report_json(result: Any) -> dict[str, Any]:
     data["notes"] = data["notes"] + list(result.notes)
     data["dry_run"] = result.dry_run
     return data
+
+
+def convert_report_json(result: Any) -> dict[str, Any]:
+    data = fix_report_json(result.fix)
+    data["verb"] = "convert"
+    if result.build is not None:
+        data["build"] = {
+            "library": result.build.library, "version": result.build.version, "engine": str(result.build.engine),
+            "manifest": str(result.build.manifest), "seconds": result.build.seconds,
+            "profiles": {p.name: p.to_json() for p in result.build.profiles},
+            "network": result.build.network.to_json(),
+            "network_before": result.baseline.to_json() if result.baseline is not None else None,
+            "findings": [f.to_json() for f in result.build.findings],
+        }
+    return data

@@ -186,11 +186,12 @@ def render_views(views: list[Any], con: Any) -> None:
         con.print(f"  [dim]{escape(source)}[/]")
 
 
-def render_build(result: Any, con: Any, quiet: bool = False) -> None:
+def render_build(result: Any, con: Any, quiet: bool = False, view: bool = True) -> None:
     from rich.markup import escape
 
     if not quiet:
-        render_views([(f"parsed with {result.library} {result.version}", result.network)], con)
+        if view:
+            render_views([(f"parsed with {result.library} {result.version}", result.network)], con)
         for p in result.profiles:
             con.print(f"  profile {escape(p.name)}: min {list(p.min)} opt {list(p.opt)} max {list(p.max)}")
         for f in result.findings:
@@ -198,3 +199,19 @@ def render_build(result: Any, con: Any, quiet: bool = False) -> None:
             con.print(f"  [yellow]{escape(f.tensor)}[/]: {escape(pred.message)}")
     con.print(f"[bold green]BUILT {escape(str(result.engine))}[/] with {result.library} {result.version} "
               f"in {result.seconds:.2f} s; manifest {escape(result.manifest.name)}")
+
+
+def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
+    from rich.markup import escape
+
+    render_fix(result.fix, con, quiet=True)
+    if result.build is not None:
+        shown = result.baseline is not None and not quiet
+        if shown:
+            render_views([("before: the unmodified export", result.baseline),
+                          ("after: the converted model", result.build.network)], con)
+        render_build(result.build, con, quiet=quiet, view=not shown)
+    if result.adapter is not None:
+        con.print("[bold green]COMPILED with Torch-TensorRT (dynamo)[/]")
+    for note in result.notes:
+        con.print(f"  [dim]{escape(note)}[/]")

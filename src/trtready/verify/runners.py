@@ -10,7 +10,8 @@ import numpy as np
 class OrtRunner:
     """One CPU session per model; feeds are cast to the dtype each input declares."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, input_map: dict[str, str] | None = None) -> None:
+        """``input_map`` renames feeds (forward's names → ONNX names after ``--input-names``)."""
         import onnx_ir as ir
         import onnxruntime as ort
 
@@ -24,6 +25,7 @@ class OrtRunner:
         except Exception as e:
             raise BadInputError(f"ONNX Runtime cannot load the model: {str(e).splitlines()[0]}") from e
         self.inputs = {i.name: i.type for i in self.session.get_inputs()}
+        self.input_map = input_map or {}
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     _ORT_TYPES = {
@@ -34,6 +36,7 @@ class OrtRunner:
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         cast = {}
         for name, arr in feeds.items():
+            name = self.input_map.get(name, name)
             if name not in self.inputs:
                 continue
             want = self._ORT_TYPES.get(self.inputs[name])

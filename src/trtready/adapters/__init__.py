@@ -1,0 +1,1 @@
+"""Optional adapters to other compilers (imported only when asked for)."""

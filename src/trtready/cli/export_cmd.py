@@ -1,0 +1,55 @@
+"""``trtready export MODEL -o OUT --format onnx|pt2|torchscript``: names and bounds the user chose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from trtready.cli.options import bounds_options, model_options, output_options
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",")] if text else None
+
+
+@click.command()
+@click.argument("model")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--format", "fmt", type=click.Choice(["onnx", "pt2", "torchscript"]), default="onnx", show_default=True)
+@click.option("--input-names", default=None, metavar="a,b", help="Names of the ONNX graph inputs.")
+@click.option("--output-names", default=None, metavar="x,y", help="Names of the ONNX graph outputs.")
+@bounds_options
+@click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
+@model_options
+@output_options
+def export(model: str, out: Path, fmt: str, input_names: str | None, output_names: str | None,
+           dynamic: tuple[str, ...], input_range: tuple[str, ...], force: bool, trust_code: bool,
+           json_path: str | None, quiet: bool, debug: bool) -> None:
+    """Export MODEL (a spec or .pt2) to ONNX (one torch.onnx translation), .pt2 or TorchScript.
+
+    ONNX outputs of dict/ModelOutput results are named from their keys unless --output-names says
+    otherwise; the --dynamic bounds and example shapes are recorded for `build`.
+    """
+    from trtready.cli.main import run_verb
+
+    def body() -> int:
+        from trtready.bounds import parse_dynamic
+        from trtready.export.exporter import export_model
+        from trtready.load import load_model
+        from trtready.outputs import check_output
+
+        loaded = load_model(model, trust_code=trust_code)
+        check_output(out, [] if ":" in model and not Path(model).exists() else [Path(model)], force)
+        result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic),
+                              _names(input_names), _names(output_names))
+        if not quiet:
+            click.echo(f"inputs:  {', '.join(result.input_names)}")
+            if result.output_names:
+                click.echo(f"outputs: {', '.join(result.output_names)}")
+            for note in result.notes:
+                click.echo(f"note: {note}")
+        click.echo(f"EXPORTED {fmt}: {', '.join(str(p) for p in result.written)}")
+        return 0
+
+    run_verb(debug, body)

@@ -1,0 +1,109 @@
+"""``export``: ONNX (one translation), .pt2 or TorchScript, with the user's names and bounds."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trtready.bounds import DimBound
+from trtready.errors import BadInputError, UsageError
+from trtready.load import LoadedModel, ModelKind
+
+FORMATS = ("onnx", "pt2", "torchscript")
+
+
+@dataclass
+class ExportResult:
+    format: str
+    written: list[Path]
+    input_names: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _example(loaded: LoadedModel) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if loaded.args:
+        return loaded.args, loaded.kwargs
+    from trtready.fix.torch_fix import _example_from_ep
+
+    return _example_from_ep(loaded.exported)
+
+
+def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
+            input_names: list[str] | None, output_names: list[str] | None) -> Any:
+    """The single translation, then names (pytree names by default for keyed outputs)."""
+    from trtready.export.names import apply_names, pytree_output_names
+    from trtready.export.onnx_export import translate
+
+    if input_names is not None:  # bounds and examples are recorded under the names the graph will have
+        user = [n for n in ep.graph_signature.user_inputs]
+        if len(input_names) == len(user):
+            rename = dict(zip(user, input_names))
+            bounds = [DimBound(rename.get(b.input, b.input), b.axis, b.dim, b.lo, b.hi) for b in bounds]
+            examples = {rename.get(k, k): v for k, v in examples.items()}
+    model = translate(ep, bounds, examples)
+    if output_names is None:
+        output_names = pytree_output_names(ep)
+        if output_names is not None and len(output_names) != len(model.graph.outputs):
+            output_names = None  # the exporter dropped/merged outputs: keep its names
+    apply_names(model, input_names, output_names)
+    return model
+
+
+def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound],
+                 input_names: list[str] | None = None, output_names: list[str] | None = None) -> ExportResult:
+    import torch
+
+    from trtready.load.capture import capture
+    from trtready.outputs import replace_atomic, save_onnx_atomic
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if loaded.kind not in (ModelKind.SPEC, ModelKind.PT2):
+        raise BadInputError(f"{loaded.source}: export needs a PyTorch graph (a spec or a .pt2), not a {loaded.kind.value}")
+    args, kwargs = _example(loaded)
+    ep = loaded.exported or capture(loaded.module, args, kwargs, bounds)
+    user_inputs = list(ep.graph_signature.user_inputs)
+    examples = {n: list(a.shape) for n, a in zip(user_inputs, args) if isinstance(a, torch.Tensor)}
+    if fmt == "onnx":
+        model = to_onnx(ep, bounds, examples, input_names, output_names)
+        written = save_onnx_atomic(model, out)
+        return ExportResult(fmt, written, [v.name for v in model.graph.inputs],
+                            [v.name for v in model.graph.outputs])
+    if input_names or output_names:
+        raise UsageError(f"--input-names/--output-names apply to ONNX; a {fmt} keeps forward's names")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp", dir=out.parent)
+    tmp = Path(tmp_name)
+    import os
+
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt == "pt2":
+                torch.export.save(ep, str(tmp))
+                notes = []
+            else:
+                module = loaded.module if loaded.module is not None else ep.module()
+                from trtready.audit.state import audit_state
+                from trtready.load.state import entries_from_module
+                from trtready.narrow.state import narrow_module_state, plan_state
+                from trtready.plan import PlanOptions
+                from trtready.targets import PROFILES
+
+                decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
+                from trtready.fix.torch_fix import _refuse
+
+                _refuse(decisions)
+                traced = torch.jit.trace(narrow_module_state(module, decisions), args, check_trace=False)
+                torch.jit.save(traced, str(tmp))
+                notes = ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "
+                         "frontend, whose int64 buffer error this trace avoids (state narrowed first)"]
+        replace_atomic(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return ExportResult(fmt, [out], user_inputs, [], notes)

@@ -1,0 +1,101 @@
+"""convert: the whole pipeline, one ONNX translation, names/dtypes/profiles as requested."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+import trtready
+from tests.conftest import run_cli, tiny_bert
+from trtready.bounds import parse_dynamic
+from trtready.fix import FixRequest
+from trtready.load import load_model
+from trtready.pipeline import convert
+from trtready.plan import PlanOptions
+from trtready.targets import resolve_target
+
+BERT_DYNAMIC = ["input_ids:0=batch[1:8],1=seq[2:64]", "attention_mask:0=batch[1:8],1=seq[2:64]"]
+
+
+def test_convert_translates_to_onnx_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = torch.onnx.export
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.onnx, "export", counting)
+    loaded = load_model("trtready.demo:token_model")
+    req = FixRequest(tmp_path / "tok", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(loaded.dynamic))
+    result = convert(loaded, req)
+    assert result and result.build is not None and len(calls) == 1
+
+
+def test_bert_with_custom_output_names_and_dynamic_profile(tmp_path: Path) -> None:
+    model, args = tiny_bert()
+    spec = trtready.ModelSpec(model, args, dynamic=BERT_DYNAMIC)
+    req = FixRequest(tmp_path / "bert", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(BERT_DYNAMIC),
+                     input_names=["ids", "mask"], output_names=["hidden", "pooled"])
+    result = convert(load_model(spec), req)
+    assert result and all(result.fix.verification)
+    m = onnx.load(str(tmp_path / "bert" / "model.onnx"))
+    assert [i.name for i in m.graph.input] == ["ids", "mask"]
+    assert [o.name for o in m.graph.output] == ["hidden", "pooled"]
+    manifest = json.loads((tmp_path / "bert" / "model.engine.json").read_text())
+    assert [i["name"] for i in manifest["io"]["inputs"]] == ["ids", "mask"]
+    assert [(o["name"], o["dtype"]) for o in manifest["io"]["outputs"]] == [("hidden", "FLOAT"), ("pooled", "FLOAT")]
+    assert manifest["profiles"]["ids"] == {"min": [1, 2], "opt": [2, 16], "max": [8, 64]}
+    assert manifest["profiles"]["mask"] == manifest["profiles"]["ids"]
+    assert manifest["network"]["int64_execution_tensors"] < 29  # the unmodified export has 29 (docs)
+
+
+def test_convert_cli_with_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "hash"
+    r = run_cli("convert", "trtready.demo:hash_model", "-o", str(out), "--baseline", "--target", "trt-rtx")
+    assert r.code == 0, r.stderr
+    assert "before: the unmodified export" in r.stdout and "BUILT" in r.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["model.engine", "model.engine.json", "model.onnx", "model.pt2",
+                                                     "report.json", "state_dict.safetensors"]
+    refused = run_cli("convert", "trtready.demo:hash_model", "-o", str(tmp_path / "h8"), "--target", "trt8")
+    assert refused.code == 2 and not (tmp_path / "h8").exists()
+
+
+def test_torch_trt_dynamo_option_mapping_with_a_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trtready.adapters.torch_tensorrt import dynamo_options, load_torch_tensorrt
+
+    class Input:
+        def __init__(self, **kw):
+            self.kw = kw
+
+    def compile(ep, inputs=None, truncate_double=False, enabled_precisions=None, output_names=None):
+        return ("compiled", inputs, truncate_double, output_names)
+
+    stand_in = types.SimpleNamespace(Input=Input, dynamo=types.SimpleNamespace(compile=compile))
+    monkeypatch.setitem(sys.modules, "torch_tensorrt", stand_in)
+    assert load_torch_tensorrt() is stand_in
+    opts = dynamo_options(compile, stand_in, {"input_ids": torch.zeros(2, 16, dtype=torch.int64)},
+                          parse_dynamic(["input_ids:1=seq[1:64]"]), ["logits"])
+    (inp,) = opts["inputs"]
+    assert inp.kw == {"min_shape": [2, 1], "opt_shape": [2, 16], "max_shape": [2, 64], "dtype": torch.int64,
+                      "name": "input_ids"}
+    assert opts["truncate_double"] is True and opts["output_names"] == ["logits"]
+
+    def old_compile(ep, inputs=None, truncate_long_and_double=False):
+        return None
+
+    opts = dynamo_options(old_compile, stand_in, {"x": torch.zeros(3)}, [], ["y"])
+    assert opts["truncate_long_and_double"] is True and "output_names" not in opts
+    assert opts["inputs"][0].kw == {"shape": [3], "dtype": torch.float32, "name": "x"}
+
+
+def test_missing_torch_tensorrt_is_one_line(tmp_path: Path) -> None:
+    r = run_cli("convert", "trtready.demo:bn_cnn", "-o", str(tmp_path / "x"), "--frontend", "torch-trt-dynamo")
+    assert r.code == 2 and "torch_tensorrt is not installed" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
