@@ -48,6 +48,12 @@ def test_dict_outputs_are_named_from_their_keys(tmp_path: Path) -> None:
     assert r.output_names == ["logits", "pred", "hidden.0", "hidden.1"]
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "d.onnx")).metadata_props}
     assert '"max": 16' in meta["trtready.dynamic"] and "input_ids" in meta["trtready.example_shapes"]
+    from trtready.build.engine import build_engine
+    from trtready.targets import resolve_target
+
+    built = build_engine(tmp_path / "d.onnx", tmp_path / "d.engine", resolve_target("trt-rtx"), {})
+    assert [o["name"] for o in built.network.outputs] == ["logits", "pred", "hidden.0", "hidden.1"]
+    assert [o["dtype"] for o in built.network.outputs] == ["FLOAT", "INT64", "FLOAT", "FLOAT"]
 
 
 def test_requested_names_including_ones_that_collide_with_internal_values(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ _SHORT = {
 @target_option
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
 def demo(out_dir: Path, target: str | None, debug: bool) -> None:
-    """Audit and fix every built-in demo model (trtready.demo:NAME), then summarise.
+    """Audit and convert every built-in demo model (trtready.demo:NAME), then summarise.
 
-    Each model is audited for every target and fixed for the chosen one into OUTPUT/NAME/
+    Each model is audited for every target and converted for the chosen one into OUTPUT/NAME/ —
+    narrowed, verified, an engine built and its network compared with the unmodified export's
     (a refusal is shown, not fatal: that is what the demo demonstrates).
     """
     from trtready.cli.main import run_verb
@@ -43,13 +44,29 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
 
         import shutil
 
-        from trtready.errors import UnsafeNarrowingError
-        from trtready.report.terminal import render_fix
+        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.errors import UnsafeNarrowingError, UsageError
+        from trtready.fix import FixRequest
+        from trtready.load import load_model
+        from trtready.pipeline import convert
+        from trtready.plan import PlanOptions
+        from trtready.report.terminal import render_convert
+        from trtready.targets import resolve_target
 
         con = console()
         reports = {}
-        fixes: dict[str, str] = {}
+        rows: dict[str, list[str]] = {}
         out_dir.mkdir(parents=True, exist_ok=True)
+        resolved = resolve_target(target)
+        from trtready.build.engine import library_for
+        from trtready.errors import MissingLibraryError
+
+        try:
+            library_for(resolved)
+            can_build = True
+        except (MissingLibraryError, UsageError) as e:
+            can_build = False
+            con.print(f"[yellow]engines are not built: {escape(str(e))}[/]")
         for name, what in DEMOS.items():
             con.rule(f"[bold]trtready.demo:{name}[/] — {what}")
             report = trtready.audit(f"trtready.demo:{name}", target=target)
@@ -59,31 +76,46 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
             dest = out_dir / name
             if dest.exists():
                 shutil.rmtree(dest)  # the demo's own output from an earlier run
+            loaded = load_model(f"trtready.demo:{name}")
+            req = FixRequest(dest, resolved, PlanOptions(), parse_dynamic(loaded.dynamic),
+                             parse_input_ranges(loaded.input_ranges))
             try:
-                result = trtready.fix(f"trtready.demo:{name}", dest, target=target)
+                result = convert(loaded, req, build=can_build, baseline=can_build, console=con)
             except UnsafeNarrowingError as e:
-                con.print(f"[bold red]fix {escape(str(e))}[/]")
-                fixes[name] = "[red]refused[/]"
+                con.print(f"[bold red]{escape(str(e))}[/]")
+                rows[name] = ["[red]refused[/]", "–", "–", "–", "–"]
                 continue
-            render_fix(result, con, quiet=True)
-            c = result.counts()
-            verified = "verified ✓" if result and result.verification else "[red]mismatch[/]"
-            fixes[name] = f"{c['narrow']}/{c['keep']}/{c['refuse']} {verified}"
-        table = Table(title="Demo summary: worst outcome per target (✓ ready, ✗ not ready)", title_justify="left")
+            render_convert(result, con, quiet=True)
+            c = result.fix.counts()
+            b, a = result.baseline, result.build.network if result.build else None
+            rows[name] = [
+                f"{c['narrow']}/{c['keep']}/{c['refuse']}",
+                "[green]✓[/]" if result.fix and result.fix.verification else "[red]✗[/]",
+                "[green]✓[/]" if result.build else "–",
+                f"{len(b.int64_execution)}→{len(a.int64_execution)}" if b and a else "–",
+                f"{b.cast_layers}→{a.cast_layers} ({b.device_casts}→{a.device_casts})" if b and a else "–",
+            ]
+        table = Table(title="Audit: worst outcome per target (✓ ready, ✗ not ready)", title_justify="left")
         table.add_column("model", no_wrap=True)
         table.add_column("64-bit", justify="right", no_wrap=True, min_width=6)
         for t in TARGET_NAMES:
             table.add_column(t.replace("torch-trt-", "torch-trt\n"), no_wrap=True)
-        table.add_column(f"fix {reports[next(iter(reports))].target.name}\nnarrow/keep/refuse", no_wrap=True)
         for name, report in reports.items():
             cells = []
             for t in TARGET_NAMES:
                 worst = report.result.worst(t)
                 mark = "[green]✓[/]" if report.result.ready(t) else "[red]✗[/]"
                 cells.append(f"{mark} {_SHORT[worst]}")
-            table.add_row(name, str(len(report.findings)), *cells, fixes[name])
+            table.add_row(name, str(len(report.findings)), *cells)
         con.print(table)
-        con.print(f"Audit reports in {out_dir}/NAME.audit.json; fixed models in {out_dir}/NAME/")
+        conv = Table(title=f"convert for {resolved.name}: decisions, verification, engine, network before → after",
+                     title_justify="left")
+        for col in ("model", "narrow/keep/\nrefuse", "verified", "engine", "INT64 exec\ntensors", "Cast layers\n(device)"):
+            conv.add_column(col, no_wrap=True)
+        for name, cells in rows.items():
+            conv.add_row(name, *cells)
+        con.print(conv)
+        con.print(f"Audit reports in {out_dir}/NAME.audit.json; converted models and engines in {out_dir}/NAME/")
         return 0
 
     run_verb(debug, body)
