@@ -151,7 +151,6 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     try:
         with torch.no_grad():
             narrowed_module(*args, **kwargs)  # eager check: export's fake tensors miss dtype clashes
-        narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
     except Exception as e:  # the narrowed state broke forward (e.g. forward casts to float64 itself)
         result.notes.append(f"state narrowing undone: forward failed with it ({type(e).__name__})")
         result.decisions = [
@@ -160,8 +159,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
             for d in result.decisions
         ]
         narrowed_module = narrow_module_state(module, result.decisions)
-        narrowed_ep = capture(narrowed_module, args, kwargs, bounds)
-    narrowed_ep = _narrow_graph(narrowed_ep, args, kwargs, req, result)
+    narrowed_ep = _narrow_program(ep, args, kwargs, req, result)
     examples = {s.name: list(s.example) for s in specs if s.example is not None}
     onnx_model = to_onnx(narrowed_ep, bounds, examples, req.input_names, req.output_names)
     narrowing = plan_model(onnx_model, result.report.target.profile, req.options, bounds, req.ranges)
@@ -186,21 +184,28 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     return result
 
 
-def _narrow_graph(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest, result: FixResult) -> Any:
-    """int64 made in forward (arange, full, index math) → int32 where proved; re-exported once more."""
+def _narrow_program(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest, result: FixResult) -> Any:
+    """State and graph narrowing on the audit's program, then one re-export.
+
+    The state decisions are applied to the program's own module, the graph pass (int64 made in
+    forward → int32 where proved) runs on the same module, and ``torch.export`` runs once more to
+    give the narrowed ExportedProgram: one capture instead of one per stage.
+    """
     from trtready.intervals.fx import propagate
     from trtready.intervals.roles import fx_input_roles, ranges_from_roles
     from trtready.load.capture import capture
+    from trtready.narrow.state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
 
+    state_changed = any(d.action is Action.NARROW and d.finding.startswith("state:") for d in result.decisions)
+    gm = narrow_module_state(ep.module(), result.decisions)
     intervals = propagate(ep, ranges_from_roles(fx_input_roles(ep), req.ranges))
-    res = NarrowFxInt64Pass(intervals)(ep.module())
+    res = NarrowFxInt64Pass(intervals)(gm)
     narrowed = set(res.narrowed)
     for f in result.report.findings:
-        if f.layer is Layer.FX and f.dtype == "int64" and f.role is not Layer.STATE:
-            if f.tensor in narrowed:
-                result.decisions.append(Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)"))
-    if not res.modified:
+        if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in narrowed:
+            result.decisions.append(Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)"))
+    if not res.modified and not state_changed:
         return ep
     return capture(res.graph_module, args, kwargs, req.bounds)
 
