@@ -34,6 +34,10 @@ class VerificationRunError(TrtReadyError):
     """A runtime (ONNX Runtime, PyTorch) could not run a model on the verification inputs."""
 
 
+class NarrowingError(TrtReadyError):
+    """Narrowing produced a model the ONNX checker rejects (a bug to report; nothing is written)."""
+
+
 class MissingLibraryError(TrtReadyError):
     """A library the request needs (tensorrt, tensorrt_rtx, torch_tensorrt) is not installed."""
 

@@ -60,7 +60,15 @@ def _register() -> None:
 _register()
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every writer's cleanup runs and no partial file stays."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> Any:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     return cli.main(args=argv, prog_name="trtready")
 
 

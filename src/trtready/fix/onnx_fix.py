@@ -14,6 +14,7 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
+    _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     model = loaded.onnx
     narrowing = plan_model(model, req.target.profile, req.options, req.bounds, req.ranges)
@@ -40,3 +41,18 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     if req.out is not None:
         result.written = save_onnx_atomic(narrowed, req.out)
     return result
+
+
+def _check_types(loaded: LoadedModel) -> None:
+    """fix promises a model that passes the full ONNX checker: the input has to pass it first."""
+    import onnx
+    import onnx_ir as ir
+
+    from trtready.errors import BadInputError
+
+    proto = ir.serde.serialize_model(loaded.onnx)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        first = str(e).strip().splitlines()[0]
+        raise BadInputError(f"{loaded.source}: the ONNX checker rejects its types or shapes: {first}") from e

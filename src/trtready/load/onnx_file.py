@@ -102,7 +102,28 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
                 f"{path}: opset {op.version} is newer than the installed onnx {onnx.__version__} supports "
                 f"(max {max_opset}); upgrade onnx"
             )
+    try:  # structure only (external data is not read): cycles, missing inputs, duplicate names, unknown ops
+        onnx.checker.check_model(_with_io_shapes(proto))
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, UnicodeDecodeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BadInputError(f"{path}: invalid ONNX model: {first}") from e
     return proto
+
+
+def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
+    """The checker wants a shape on every graph input/output; exporters often omit output shapes
+    (TensorRT and ONNX Runtime accept that). Check a copy with rank-unknown I/O marked as such."""
+    import onnx
+
+    io = list(proto.graph.input) + list(proto.graph.output)
+    if all(v.type.tensor_type.HasField("shape") or not v.type.HasField("tensor_type") for v in io):
+        return proto
+    probe = onnx.ModelProto()
+    probe.CopyFrom(proto)
+    for v in list(probe.graph.input) + list(probe.graph.output):
+        if v.type.HasField("tensor_type") and not v.type.tensor_type.HasField("shape"):
+            v.type.tensor_type.shape.SetInParent()
+    return probe
 
 
 def load_onnx(path: str | os.PathLike[str]) -> tuple["ir.Model", list[Path]]:
@@ -112,7 +133,10 @@ def load_onnx(path: str | os.PathLike[str]) -> tuple["ir.Model", list[Path]]:
 
     p = Path(path)
     proto = parse_onnx(p)
-    data_files = check_external_data(proto, p)
+    try:
+        data_files = check_external_data(proto, p)
+    except UnicodeDecodeError as e:  # names are UTF-8 by the spec; a corrupt file may break that
+        raise BadInputError(f"{p}: invalid ONNX model: a name is not valid UTF-8") from e
     try:
         model = ir.serde.deserialize_model(proto)
     except Exception as e:  # onnx-ir raises assorted errors on malformed graphs

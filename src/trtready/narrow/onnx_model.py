@@ -155,5 +155,11 @@ def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:
     manager = ir.passes.PassManager([*passes, RemoveUnusedNodesPass()])
     result = manager(model)
     proto = ir.serde.serialize_model(result.model)
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        from trtready.errors import NarrowingError
+
+        first = str(e).strip().splitlines()[0]
+        raise NarrowingError(f"the narrowed model fails the ONNX checker ({first}); nothing written") from e
     return result.model
