@@ -31,6 +31,8 @@ def check_output(out: Path, inputs: Iterable[Path], force: bool) -> None:
     parent = out_r.parent
     if not parent.exists():
         raise BadInputError(f"{out}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise BadInputError(f"{out}: {parent} is not a folder")
     if not os.access(parent, os.W_OK):
         raise BadInputError(f"{out}: folder {parent} is not writable")
 
@@ -48,11 +50,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def save_onnx_atomic(model: Any, path: Path, external_threshold: int = EXTERNAL_DATA_THRESHOLD) -> list[Path]:
-    """Write ``model`` to ``path`` (+ ``path.data`` when its weights exceed the threshold)."""
+def save_onnx_atomic(model: Any, path: Path, external_threshold: int | None = None) -> list[Path]:
+    """Write ``model`` to ``path`` (+ ``path.data`` when its weights exceed the threshold).
+
+    Protobuf cannot hold more than 2 GB, so large weights must live in the data file; the threshold
+    (``EXTERNAL_DATA_THRESHOLD`` by default) is well below that.
+    """
     import onnx_ir as ir
 
     path = Path(path)
+    if external_threshold is None:
+        external_threshold = EXTERNAL_DATA_THRESHOLD
     total = sum(
         (v.const_value.nbytes if v.const_value is not None else 0) for v in model.graph.initializers.values()
     )

@@ -102,27 +102,48 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
                 f"{path}: opset {op.version} is newer than the installed onnx {onnx.__version__} supports "
                 f"(max {max_opset}); upgrade onnx"
             )
-    try:  # structure only (external data is not read): cycles, missing inputs, duplicate names, unknown ops
-        onnx.checker.check_model(_with_io_shapes(proto))
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, UnicodeDecodeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInputError(f"{path}: invalid ONNX model: {first}") from e
     return proto
 
 
+def check_structure(proto: "onnx.ModelProto", path: Path) -> None:
+    """The ONNX checker without external data: cycles, missing inputs, duplicate names, unknown ops."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(_with_io_shapes(proto))
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, UnicodeDecodeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BadInputError(f"{path}: invalid ONNX model: {first}") from e
+
+
 def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
-    """The checker wants a shape on every graph input/output; exporters often omit output shapes
-    (TensorRT and ONNX Runtime accept that). Check a copy with rank-unknown I/O marked as such."""
+    """A copy the structural checker can judge on its own.
+
+    The checker wants a shape on every graph input/output, which exporters often omit (TensorRT and
+    ONNX Runtime accept that): such I/O is marked rank-unknown. It also looks for external data
+    relative to the working directory: external initializers, already confined to the model's folder
+    by :func:`check_external_data`, are presented as graph inputs of the same type instead.
+    """
     import onnx
 
     io = list(proto.graph.input) + list(proto.graph.output)
-    if all(v.type.tensor_type.HasField("shape") or not v.type.HasField("tensor_type") for v in io):
+    external = [t for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if not external and all(v.type.tensor_type.HasField("shape") or not v.type.HasField("tensor_type") for v in io):
         return proto
     probe = onnx.ModelProto()
     probe.CopyFrom(proto)
     for v in list(probe.graph.input) + list(probe.graph.output):
         if v.type.HasField("tensor_type") and not v.type.tensor_type.HasField("shape"):
             v.type.tensor_type.shape.SetInParent()
+    if external:
+        names = {t.name for t in external}
+        declared = {v.name for v in probe.graph.input}
+        kept = [t for t in probe.graph.initializer if t.name not in names]
+        del probe.graph.initializer[:]
+        probe.graph.initializer.extend(kept)
+        for t in external:
+            if t.name not in declared:
+                probe.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     return probe
 
 
@@ -134,9 +155,10 @@ def load_onnx(path: str | os.PathLike[str]) -> tuple["ir.Model", list[Path]]:
     p = Path(path)
     proto = parse_onnx(p)
     try:
-        data_files = check_external_data(proto, p)
+        data_files = check_external_data(proto, p)  # before anything else reads a location
     except UnicodeDecodeError as e:  # names are UTF-8 by the spec; a corrupt file may break that
         raise BadInputError(f"{p}: invalid ONNX model: a name is not valid UTF-8") from e
+    check_structure(proto, p)
     try:
         model = ir.serde.deserialize_model(proto)
     except Exception as e:  # onnx-ir raises assorted errors on malformed graphs

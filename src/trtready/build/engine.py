@@ -1,0 +1,112 @@
+"""Build a TensorRT / TensorRT-RTX engine from ONNX, and record what was built (manifest).
+
+The target picks the library: trt-rtx → ``tensorrt_rtx``, trt8/trt10 → ``tensorrt`` of that major
+version. TensorRT-RTX builds ahead of time on the CPU, so engines are really built here; they cannot be
+*run* without a supported GPU.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
+from trtready.build.network import NetworkView, inspect_parsed
+from trtready.build.profiles import InputProfile
+from trtready.errors import BadInputError, MissingLibraryError, UsageError
+from trtready.targets import ResolvedTarget
+
+
+@dataclass
+class BuildResult:
+    engine: Path
+    manifest: Path
+    library: str
+    version: str
+    seconds: float
+    network: NetworkView
+    profiles: list[InputProfile]
+    findings: list[Finding] = field(default_factory=list)
+
+
+def library_for(target: ResolvedTarget) -> Any:
+    """The TensorRT module that builds for ``target`` (a missing one is a clear error)."""
+    from trtready.build import load_library
+
+    name = target.profile.library
+    if name == "torch_tensorrt":
+        raise UsageError(f"build makes TensorRT engines from ONNX; {target.name} compiles PyTorch (use convert --frontend)")
+    trt = load_library(name)
+    if name == "tensorrt":
+        major = int(str(getattr(trt, "__version__", "0")).split(".")[0] or 0)
+        if (target.name == "trt8") != (major < 10):
+            raise MissingLibraryError(
+                f"target {target.name} needs TensorRT {'8.x' if target.name == 'trt8' else '>= 10'}, "
+                f"but tensorrt {trt.__version__} is installed"
+            )
+    return trt
+
+
+def log_findings(messages: list[tuple[str, str]], target: str, onnx_io: dict[str, str], network: NetworkView) -> list[Finding]:
+    """What the build log and the parsed network say about 64-bit tensors, as findings."""
+    out: list[Finding] = []
+    for severity, msg in messages:
+        if "Int64 binding" in msg:
+            name = msg.split("Make sure ", 1)[-1].split(" has Int64", 1)[0].split(" ", 1)[-1]
+            out.append(_finding(f"trt:binding:{name}", name, "int64", target, Outcome.FINE,
+                                f"TensorRT: {msg.strip()}", Role.INPUT if "input" in msg else Role.OUTPUT))
+        elif "not self-consistent" in msg or "out of bounds" in msg:
+            out.append(_finding(f"trt:profile:{len(out)}", "profile", "int64", target, Outcome.ERROR,
+                                f"TensorRT warns: {msg.strip()}", Role.INPUT))
+    for io in network.inputs + network.outputs:
+        if onnx_io.get(io["name"]) == "DOUBLE" and io["dtype"] == "FLOAT":
+            out.append(_finding(f"trt:double:{io['name']}", io["name"], "float64", target, Outcome.PRECISION_LOSS,
+                                "ONNX DOUBLE became FLOAT in the network; TensorRT printed nothing", Role.OUTPUT))
+    return out
+
+
+def _finding(fid: str, tensor: str, dtype: str, target: str, outcome: Outcome, msg: str, role: Role) -> Finding:
+    return Finding(id=fid, layer=Layer.TRT, tensor=tensor, dtype=dtype, shape=None, where="TensorRT build",
+                   role=role, predictions={target: Prediction(outcome, msg)})
+
+
+def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> BuildResult:
+    """Parse, set profiles, build, write the engine and its manifest atomically."""
+    from trtready.build import capturing_logger
+    from trtready.build.manifest import write_manifest
+    from trtready.build.network import parse_network
+    from trtready.build.profiles import example_shapes, resolve_profiles
+    from trtready.export.onnx_export import bounds_from_metadata
+    from trtready.load.onnx_file import load_onnx
+
+    trt = library_for(target)
+    model, data_files = load_onnx(onnx_path)
+    onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype}
+    logger = capturing_logger(trt)
+    start_msgs = len(logger.messages)
+    _, builder, network = parse_network(Path(onnx_path), trt.__name__)
+    inputs = [(network.get_input(i).name, tuple(network.get_input(i).shape)) for i in range(network.num_inputs)]
+    resolved = resolve_profiles(inputs, profiles, bounds_from_metadata(model), example_shapes(model))
+    config = builder.create_builder_config()
+    if resolved:
+        prof = builder.create_optimization_profile()
+        for p in resolved:
+            prof.set_shape(p.name, p.min, p.opt, p.max)
+        config.add_optimization_profile(prof)
+    t0 = time.perf_counter()
+    serialized = builder.build_serialized_network(network, config)
+    seconds = time.perf_counter() - t0
+    messages = logger.messages[start_msgs:]
+    if serialized is None:
+        errors = [m for s, m in messages if s in ("ERROR", "INTERNAL_ERROR")]
+        raise BadInputError(f"the {trt.__name__} builder failed: {errors[-1] if errors else 'no engine produced'}")
+    view = inspect_parsed(trt, network)
+    findings = log_findings(messages, target.name, onnx_io, view)
+    from trtready.outputs import write_bytes_atomic
+
+    write_bytes_atomic(bytes(serialized), engine_path)
+    manifest = write_manifest(engine_path, Path(onnx_path), data_files, target, trt, view, resolved, findings,
+                              {"builder_optimization_level": config.builder_optimization_level})
+    return BuildResult(engine_path, manifest, trt.__name__, trt.__version__, seconds, view, resolved, findings)

@@ -1,0 +1,114 @@
+"""The manifest beside every engine (``model.engine.json``): what was built, from what, with what.
+
+``check-env`` compares a manifest with the current environment: engines are tied to the TensorRT
+library variant and its major.minor version, and to the GPU's compute capability.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from trtready.errors import BadInputError
+
+MANIFEST_VERSION = "1.0"
+
+
+def manifest_path(engine: Path) -> Path:
+    return engine.with_name(engine.name + ".json")
+
+
+def gpu_compute_capability() -> str | None:
+    """Compute capability of the first GPU via nvidia-smi (None without a driver)."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=compute_cap", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    line = out.stdout.strip().splitlines()[0].strip() if out.returncode == 0 and out.stdout.strip() else ""
+    return line or None
+
+
+def write_manifest(engine: Path, model: Path, data_files: list[Path], target: Any, trt: Any, view: Any,
+                   profiles: list[Any], findings: list[Any], builder: dict[str, Any]) -> Path:
+    from trtready import __version__
+    from trtready.environment import environment
+    from trtready.load import sha256_file
+    from trtready.report.json_report import write_json_atomic
+
+    data = {
+        "manifest_version": MANIFEST_VERSION,
+        "tool_version": __version__,
+        "target": {"name": target.name, "why": target.why},
+        "library": {"name": trt.__name__, "version": trt.__version__},
+        "builder": builder,
+        "profiles": {p.name: p.to_json() for p in profiles},
+        "io": {"inputs": view.inputs, "outputs": view.outputs},
+        "network": view.to_json(),
+        "model": {"path": str(model), "sha256": sha256_file(model),
+                  "data_files": [{"path": str(f), "sha256": sha256_file(f)} for f in data_files]},
+        "engine": {"path": str(engine), "sha256": sha256_file(engine), "bytes": engine.stat().st_size},
+        "gpu": {"compute_capability": gpu_compute_capability()},
+        "findings": [f.to_json() for f in findings],
+        "environment": environment(),
+    }
+    path = manifest_path(engine)
+    write_json_atomic(data, path)
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such manifest") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInputError(f"{path}: not a trtready manifest ({type(e).__name__})") from e
+    if not isinstance(data, dict) or "library" not in data or "manifest_version" not in data:
+        raise BadInputError(f"{path}: not a trtready manifest (no library/manifest_version)")
+    return data
+
+
+def _major_minor(v: str | None) -> str | None:
+    return ".".join(v.split(".")[:2]) if v else None
+
+
+def compare_environment(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(breaking differences, other differences) between a manifest and this machine."""
+    import importlib.metadata
+
+    from trtready.environment import package_versions
+
+    breaking: list[str] = []
+    other: list[str] = []
+    lib = manifest["library"]["name"]
+    want = manifest["library"]["version"]
+    dist = {"tensorrt_rtx": "tensorrt-rtx", "tensorrt": "tensorrt"}.get(lib, lib)
+    try:
+        have = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        have = None
+    if have is None:
+        breaking.append(f"{lib}: built with {want}, not installed here")
+    elif _major_minor(have) != _major_minor(want):
+        breaking.append(f"{lib}: built with {want}, installed {have} (engines need the same major.minor)")
+    elif have != want:
+        other.append(f"{lib}: built with {want}, installed {have} (same major.minor)")
+    built_cc = (manifest.get("gpu") or {}).get("compute_capability")
+    here_cc = gpu_compute_capability()
+    if built_cc and here_cc and built_cc != here_cc:
+        breaking.append(f"GPU compute capability: built for {built_cc}, this GPU is {here_cc}")
+    recorded = (manifest.get("environment") or {}).get("packages", {})
+    current = package_versions()
+    for name, version in sorted(recorded.items()):
+        if name in ("tensorrt", "tensorrt-rtx", "trtready"):
+            continue
+        if current.get(name) != version:
+            other.append(f"{name}: {version} at build, {current.get(name)} here")
+    return breaking, other

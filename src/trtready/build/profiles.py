@@ -1,0 +1,101 @@
+"""Optimization profiles: from ``--profile`` or from the bounds ``export``/``fix`` record in the ONNX.
+
+``--profile 'input_ids:1x8,4x64,8x128'`` gives min, opt and max shapes of one input (may repeat).
+Without it, min/max come from the recorded ``--dynamic`` bounds and opt from the recorded example
+shape. A profile outside the exported bounds is an error *before* building: TensorRT only warns
+("kMAX values are not self-consistent"), and the engine would read out of bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from trtready.bounds import DimBound
+from trtready.errors import UsageError
+
+EXAMPLE_KEY = "trtready.example_shapes"
+_SHAPE_RE = re.compile(r"^\d+(x\d+)*$")
+
+
+@dataclass(frozen=True)
+class InputProfile:
+    name: str
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
+
+
+def _shape(text: str, spec: str) -> tuple[int, ...]:
+    if not _SHAPE_RE.match(text.strip()):
+        raise UsageError(f"--profile {spec!r}: cannot read shape {text!r}; expected e.g. 1x8")
+    return tuple(int(d) for d in text.strip().split("x"))
+
+
+def parse_profiles(specs: list[str] | tuple[str, ...] | None) -> dict[str, InputProfile]:
+    out: dict[str, InputProfile] = {}
+    for spec in specs or ():
+        name, sep, rest = spec.partition(":")
+        parts = rest.split(",")
+        if not sep or len(parts) != 3:
+            raise UsageError(f"--profile {spec!r}: expected 'NAME:MINx..,OPTx..,MAXx..'")
+        mn, opt, mx = (_shape(p, spec) for p in parts)
+        if not (len(mn) == len(opt) == len(mx)) or any(not (a <= b <= c) for a, b, c in zip(mn, opt, mx)):
+            raise UsageError(f"--profile {spec!r}: needs min <= opt <= max in every dimension")
+        out[name.strip()] = InputProfile(name.strip(), mn, opt, mx)
+    return out
+
+
+def example_shapes(model: Any) -> dict[str, list[int]]:
+    raw = model.metadata_props.get(EXAMPLE_KEY)
+    try:
+        return {k: [int(d) for d in v] for k, v in json.loads(raw).items()} if raw else {}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def resolve_profiles(
+    network_inputs: list[tuple[str, tuple[int, ...]]],
+    given: dict[str, InputProfile],
+    bounds: list[DimBound],
+    examples: dict[str, list[int]],
+) -> list[InputProfile]:
+    """One profile entry per dynamic network input; checked against the exported bounds."""
+    by_axis = {(b.input, b.axis): b for b in bounds}
+    out = []
+    for name, shape in network_inputs:
+        dynamic = [i for i, d in enumerate(shape) if d < 0]
+        if name in given:
+            p = given[name]
+            if len(p.min) != len(shape):
+                raise UsageError(f"--profile {name}: rank {len(p.min)}, but the input has rank {len(shape)}")
+            for i, d in enumerate(shape):
+                b = by_axis.get((name, i))
+                lo, hi = (b.lo, b.hi) if b else ((d, d) if d >= 0 else (1, None))
+                if p.min[i] < lo or (hi is not None and p.max[i] > hi):
+                    raise UsageError(
+                        f"--profile {name}: axis {i} range [{p.min[i]}, {p.max[i]}] is outside the exported "
+                        f"bounds [{lo}, {hi if hi is not None else '∞'}]"
+                    )
+            out.append(p)
+            continue
+        if not dynamic:
+            continue
+        mn, opt, mx = list(shape), list(shape), list(shape)
+        example = examples.get(name)
+        for i in dynamic:
+            b = by_axis.get((name, i))
+            if b is None:
+                raise UsageError(f"input {name} axis {i} is dynamic with no recorded bounds: give --profile")
+            mn[i], mx[i] = b.lo, b.hi
+            opt[i] = example[i] if example and b.lo <= example[i] <= b.hi else (b.lo + b.hi) // 2
+        out.append(InputProfile(name, tuple(mn), tuple(opt), tuple(mx)))
+    unknown = sorted(set(given) - {n for n, _ in network_inputs})
+    if unknown:
+        raise UsageError(f"--profile names {', '.join(unknown)}, not an input of the network")
+    return out

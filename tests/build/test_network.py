@@ -1,0 +1,58 @@
+"""Measured in the network TensorRT-RTX's parser builds: narrowing removes INT64 execution tensors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import onnx_ir as ir
+import pytest
+
+import trtready
+from trtready.bounds import parse_dynamic
+from trtready.build.network import inspect_network
+from trtready.export.onnx_export import translate
+from trtready.load.capture import capture
+
+
+def _before_after(spec: trtready.ModelSpec, tmp: Path):
+    bounds = parse_dynamic(spec.dynamic)
+    base = tmp / "base.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ir.save(translate(capture(spec.module, spec.args, {}, bounds), bounds), str(base))
+    assert trtready.fix(spec, tmp / "out", target="trt-rtx")
+    return inspect_network(base), inspect_network(tmp / "out" / "model.onnx")
+
+
+def test_token_model_fewer_int64_execution_tensors_and_device_casts(tmp_path: Path) -> None:
+    from trtready.demo import token_model
+
+    before, after = _before_after(token_model(), tmp_path)
+    assert len(after.int64_execution) < len(before.int64_execution)
+    assert after.device_casts <= before.device_casts
+    assert "arange" in before.int64_execution and "arange" not in after.int64_execution
+    assert [o["dtype"] for o in after.outputs] == [o["dtype"] for o in before.outputs]  # argmax stays INT64
+
+
+def test_dynamic_bert_fewer_int64_execution_tensors(tmp_path: Path) -> None:
+    from tests.conftest import tiny_bert
+
+    model, args = tiny_bert()
+    spec = trtready.ModelSpec(model, args, dynamic=["input_ids:0=batch[1:8],1=seq[2:64]",
+                                                    "attention_mask:0=batch[1:8],1=seq[2:64]"])
+    before, after = _before_after(spec, tmp_path)
+    assert len(after.int64_execution) < len(before.int64_execution)
+    assert after.cast_layers <= before.cast_layers
+    assert after.int64_shape == before.int64_shape  # int64-only slots (shape math) unchanged
+
+
+def test_parser_rejection_names_the_node(tmp_path: Path) -> None:
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20, "com.example" : 1]>
+    g (float[4] x) => (float[4] y) { y = com.example.Mystery(x) }
+    """)
+    path = tmp_path / "m.onnx"
+    ir.save(model, str(path))
+    with pytest.raises(trtready.BadInputError, match="parser rejected the model: node .*Mystery"):
+        inspect_network(path)

@@ -1,0 +1,260 @@
+"""Bad and hostile inputs: one line on stderr, the documented exit code, no traceback, no file changed.
+
+Each case builds its input in a fresh folder, hashes every file there, runs the CLI in-process, and
+checks the streams, the exit code and that nothing was modified or left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from click.testing import CliRunner
+from onnx import TensorProto, helper, numpy_helper
+
+from trtready.cli.main import cli
+
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("open('/tmp/trtready-corpus-pwned', 'w').write('x')",))
+
+
+def _model(nodes=None, inits=None, opset: int = 20, outputs=None) -> onnx.ModelProto:
+    w = numpy_helper.from_array(np.arange(4, dtype=np.int64), "w")
+    g = helper.make_graph(
+        nodes or [helper.make_node("Add", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.INT64, [4])],
+        outputs or [helper.make_tensor_value_info("y", TensorProto.INT64, [4])],
+        [w] if inits is None else inits,
+    )
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)] if opset else [])
+
+
+def _external(d: Path, location: str, data: bytes | None = None) -> Path:
+    path = d / "m.onnx"
+    onnx.save_model(_model(), str(path), save_as_external_data=True, location="w.data", size_threshold=0)
+    if data is not None:
+        (d / "w.data").write_bytes(data)
+    proto = onnx.load(str(path), load_external_data=False)
+    for e in proto.graph.initializer[0].external_data:
+        if e.key == "location":
+            e.value = location
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def _save(d: Path, name: str, m: onnx.ModelProto) -> Path:
+    onnx.save(m, str(d / name))
+    return d / name
+
+
+def _write(d: Path, name: str, data: bytes) -> Path:
+    (d / name).write_bytes(data)
+    return d / name
+
+
+def _torch_save(d: Path, name: str, obj) -> Path:
+    torch.save(obj, str(d / name))
+    return d / name
+
+
+def _buffer_ckpt(d: Path, value, dtype) -> Path:
+    return _torch_save(d, "ckpt.pt", {"b": torch.tensor(value, dtype=dtype)})
+
+
+def _ts_as_pth(d: Path) -> Path:
+    m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)).eval()
+    torch.jit.trace(m, torch.randn(3, 2)).save(str(d / "model.pth"))
+    return d / "model.pth"
+
+
+def _symlink_out(d: Path) -> Path:
+    inner = d / "inner"
+    inner.mkdir()
+    path = _external(inner, "w.data")
+    secret = d / "secret.bin"
+    secret.write_bytes((inner / "w.data").read_bytes())
+    (inner / "w.data").unlink()
+    os.symlink(secret, inner / "w.data")
+    return path
+
+
+def _fifo(d: Path) -> Path:
+    os.mkfifo(d / "pipe.onnx")
+    return d / "pipe.onnx"
+
+
+def _flip(d: Path) -> Path:
+    data = bytearray(_model().SerializeToString())
+    data[1] ^= 0xFF
+    data[len(data) // 2] ^= 0xFF
+    return _write(d, "flipped.onnx", bytes(data))
+
+
+ZOO = textwrap.dedent("""
+    import torch
+    def boom():
+        raise RuntimeError("weights missing")
+    def wrong():
+        return torch.nn.Linear(2, 2), (torch.randn(1, 2),), {}, "extra"
+    def mismatch():
+        return torch.nn.Linear(2, 2), (torch.randn(1, 2), torch.randn(1, 2))
+    def nan_buffer():
+        m = torch.nn.Module()
+        m.register_buffer("b", torch.tensor([float("nan"), float("inf"), 1e300], dtype=torch.float64))
+        return m, ()
+""")
+
+# (id, builder -> MODEL argument, extra CLI args, expected exit code, text expected on stderr)
+Case = tuple[str, Callable[[Path], object], list[str], int, str]
+CASES: list[Case] = [
+    ("empty", lambda d: _write(d, "e.onnx", b""), [], 2, "empty file"),
+    ("truncated", lambda d: _write(d, "t.onnx", _model().SerializeToString()[:-11]), [], 2, "ONNX"),
+    ("bit-flipped", _flip, [], 2, "ONNX"),
+    ("text-as-onnx", lambda d: _write(d, "r.onnx", b"just notes\n" * 20), [], 2, "ONNX"),
+    ("random-bytes", lambda d: _write(d, "x.onnx", bytes(np.random.default_rng(0).integers(0, 256, 999, dtype=np.uint8))), [], 2, ""),
+    ("broken-zip", lambda d: _write(d, "z.pt", b"PK\x03\x04" + b"\0" * 40), [], 2, "zip"),
+    ("ext-absolute", lambda d: _external(d, "/etc/passwd"), [], 2, "outside the model's folder"),
+    ("ext-dotdot", lambda d: _external(d, "../w.data"), [], 2, "outside the model's folder"),
+    ("ext-symlink", _symlink_out, [], 2, "symlink"),
+    ("ext-missing", lambda d: (_external(d, "gone.data")), [], 2, "missing"),
+    ("ext-truncated", lambda d: _external(d, "w.data", b"\0" * 5), [], 2, "truncated"),
+    ("opset-too-new", lambda d: _save(d, "n.onnx", _model(opset=onnx.defs.onnx_opset_version() + 3)), [], 2, "newer"),
+    ("no-opset", lambda d: _save(d, "o.onnx", _model(opset=0)), [], 2, "ONNX"),
+    ("missing-initializer", lambda d: _save(d, "mi.onnx", _model(inits=[])), [], 2, "invalid ONNX model"),
+    ("cycle", lambda d: _save(d, "c.onnx", _model(nodes=[helper.make_node("Add", ["x", "z"], ["y"]),
+                                                        helper.make_node("Add", ["y", "w"], ["z"])])), [], 2, "invalid"),
+    ("duplicate-names", lambda d: _save(d, "du.onnx", _model(nodes=[helper.make_node("Add", ["x", "w"], ["y"]),
+                                                                   helper.make_node("Add", ["x", "w"], ["y"])])), [], 2, "SSA"),
+    ("unknown-op", lambda d: _save(d, "u.onnx", _model(nodes=[helper.make_node("Nope", ["x", "w"], ["y"])])), [], 2, "Nope"),
+    ("pickle-with-code", lambda d: _torch_save(d, "evil.pth", {"w": torch.zeros(1), "p": _Payload()}), [], 2, "--trust-code"),
+    ("raw-pickle-code", lambda d: _write(d, "raw.pkl", pickle.dumps(_Payload(), protocol=4)), [], 2, "--trust-code"),
+    ("whole-module", lambda d: _torch_save(d, "whole.pt", torch.nn.Sequential(torch.nn.BatchNorm1d(2))), [], 2, "--trust-code"),
+    ("torchscript-as-pth", _ts_as_pth, [], 0, ""),
+    ("float64-nan-inf", lambda d: _buffer_ckpt(d, [float("nan"), float("inf"), 0.5], torch.float64), [], 1, ""),
+    ("int32-max-fits", lambda d: _buffer_ckpt(d, [2**31 - 1], torch.int64), ["--target", "trt8"], 0, ""),
+    ("int32-max-plus-1", lambda d: _buffer_ckpt(d, [2**31], torch.int64), ["--target", "trt8"], 1, ""),
+    ("int32-min-minus-1", lambda d: _buffer_ckpt(d, [-(2**31) - 1], torch.int64), ["--target", "trt8"], 1, ""),
+    ("factory-raises", lambda d: "corpus_zoo:boom", [], 2, "RuntimeError: weights missing"),
+    ("factory-wrong-shape", lambda d: "corpus_zoo:wrong", [], 2, "must return"),
+    ("inputs-mismatch", lambda d: "corpus_zoo:mismatch", [], 2, "do not match"),
+    ("no-such-spec", lambda d: "corpus_zoo_nothere:make", [], 2, "cannot import"),
+    ("directory", lambda d: d, [], 2, "is a directory"),
+    ("fifo", _fifo, [], 2, "not a regular file"),
+    ("missing-file", lambda d: d / "nope.onnx", [], 2, "no such file"),
+    ("bad-safetensors", lambda d: _write(d, "s.safetensors", (40).to_bytes(8, "little") + b"{" + b"\xff" * 39), [], 2, "safetensors"),
+    ("truncated-safetensors", lambda d: _write(d, "t.safetensors", (60).to_bytes(8, "little") + b'{"w": {"dtype": "I64", "shape": [8], "data_offsets": [0, 64]}}'[:60]), [], 2, "safetensors"),
+    ("bad-dynamic", lambda d: "trtready.demo:token_model", ["--dynamic", "input_ids:1=seq[9:2]"], 2, "minimum 9 exceeds maximum 2"),
+]
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink() and not p.is_fifo():
+            out[str(p.relative_to(folder))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_symlink() or p.is_dir() or p.is_fifo():
+            out[str(p.relative_to(folder))] = "special"
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _zoo(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    zoo = tmp_path_factory.mktemp("zoo")
+    (zoo / "corpus_zoo.py").write_text(ZOO)
+    monkeypatch.syspath_prepend(str(zoo))
+    yield
+    sys.modules.pop("corpus_zoo", None)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path: Path, case: Case) -> None:
+    _, build, extra, code, text = case
+    work = tmp_path / "in"
+    work.mkdir()
+    model = str(build(work))
+    out = tmp_path / "out"
+    out.mkdir()
+    before = _hashes(work)
+    verb = ["audit"] if code != 0 or "--target" not in extra else []
+    runner = CliRunner()
+    audit = runner.invoke(cli, ["audit", model, *extra, "--quiet"])
+    assert audit.exit_code == code, (audit.stdout, audit.stderr)
+    if code == 2:
+        lines = audit.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("trtready: error:") and text in lines[0], audit.stderr
+        assert "Traceback" not in audit.stderr + audit.stdout
+        fix = runner.invoke(cli, ["fix", model, "-o", str(out / "result"), *extra])
+        assert fix.exit_code == 2 and len(fix.stderr.strip().splitlines()) == 1, fix.stderr
+    assert _hashes(work) == before
+    assert list(out.iterdir()) == []
+    assert not Path("/tmp/trtready-corpus-pwned").exists()
+    del verb
+
+
+@pytest.mark.parametrize("value, code", [(2**31 - 1, 0), (2**31, 2), (-(2**31) - 1, 2)])
+def test_int32_edges_through_fix_for_trt8(tmp_path: Path, value: int, code: int) -> None:
+    ckpt = _buffer_ckpt(tmp_path, [value], torch.int64)
+    r = CliRunner().invoke(cli, ["fix", str(ckpt), "-o", str(tmp_path / "n.pt"), "--target", "trt8"])
+    assert r.exit_code == code, r.stderr
+    if code == 0:
+        assert torch.load(str(tmp_path / "n.pt"))["b"].dtype == torch.int32
+    else:
+        assert str(value) in r.stderr and not (tmp_path / "n.pt").exists()
+
+
+def test_output_folder_problems(tmp_path: Path) -> None:
+    model = _save(tmp_path, "m.onnx", _model())
+    runner = CliRunner()
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    r = runner.invoke(cli, ["fix", str(model), "-o", str(blocker / "out.onnx"), "--input-range", "x:0..3"])
+    assert r.exit_code == 2 and "is not a folder" in r.stderr
+    r = runner.invoke(cli, ["fix", str(model), "-o", str(model), "--force", "--input-range", "x:0..3"])
+    assert r.exit_code == 2 and "is an input" in r.stderr
+
+
+def test_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root and mount permission)")
+    try:
+        big = np.arange(100_000, dtype=np.float32).reshape(25_000, 4)  # 400 KB of weights, 24 KB of disk
+        m = _model(nodes=[helper.make_node("Add", ["x", "w"], ["i"]), helper.make_node("Gather", ["big", "i"], ["y"])],
+                   inits=[numpy_helper.from_array(np.arange(4, dtype=np.int64), "w"), numpy_helper.from_array(big, "big")],
+                   outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])])
+        src = _save(tmp_path, "m.onnx", m)
+        r = CliRunner().invoke(cli, ["fix", str(src), "-o", str(mnt / "out.onnx"), "--input-range", "x:0..3"])
+        assert r.exit_code == 2 and "cannot write" in r.stderr, r.stderr
+        assert list(mnt.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_signal_mid_run_leaves_no_partial_file(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "trtready", "convert", "trtready.demo:token_model", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # inside export/verification/build
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert leftovers == [] or leftovers == ["out"] and not any(p.name.startswith(".") for p in out.iterdir())
