@@ -77,10 +77,15 @@ def save_onnx_atomic(model: Any, path: Path, external_threshold: int | None = No
         for f in written + [tmp_model]:
             with open(f, "rb+") as fh:
                 os.fsync(fh.fileno())
-        finals = []
-        for f in written + [tmp_model]:  # data first: a model never points at a missing file
-            os.replace(f, path.parent / f.name)
-            finals.append(path.parent / f.name)
+        finals: list[Path] = []
+        try:
+            for f in written + [tmp_model]:  # data first: a model never points at a missing file
+                os.replace(f, path.parent / f.name)
+                finals.append(path.parent / f.name)
+        except BaseException:
+            for f in finals:  # a data file without its model is a half-written artifact
+                f.unlink(missing_ok=True)
+            raise
         _fsync_dir(path.parent)
         return finals
     except OSError as e:

@@ -243,18 +243,52 @@ def test_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
-def test_signal_mid_run_leaves_no_partial_file(tmp_path: Path) -> None:
+SLOW_ZOO = textwrap.dedent("""
+    import time, torch
+    def slow():
+        time.sleep(30)
+        return torch.nn.Linear(2, 2), (torch.randn(1, 2),)
+""")
+
+
+def test_sigterm_unwinds_with_exit_130(tmp_path: Path) -> None:
     import signal
     import time
 
+    (tmp_path / "slow_zoo.py").write_text(SLOW_ZOO)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "trtready", "convert", "trtready.demo:token_model", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)  # inside export/verification/build
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "trtready", "convert", "slow_zoo:slow", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(4.0)  # the factory sleeps for 30 s: the signal lands mid-run
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.skip("the run finished before the signal arrived")
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
-    leftovers = [p.name for p in tmp_path.iterdir()]
-    assert leftovers == [] or leftovers == ["out"] and not any(p.name.startswith(".") for p in out.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow_zoo.py"]
+
+
+@pytest.mark.parametrize("where", ["onnx-pair", "folder"])
+def test_interrupt_while_writing_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    import trtready
+    import trtready.outputs as outputs
+
+    real_replace = os.replace
+    calls = []
+
+    def interrupted_replace(src, dst):  # the first file is in place, then Ctrl-C
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(outputs, "EXTERNAL_DATA_THRESHOLD", 16)  # model + .data: a two-file artifact
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    if where == "onnx-pair":
+        src = _save(tmp_path, "m.onnx", _model())
+        with pytest.raises(KeyboardInterrupt):
+            trtready.fix(str(src), tmp_path / "out.onnx", input_range=["x:0..3"])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # neither half of the pair stays
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            trtready.fix("trtready.demo:bn_cnn", tmp_path / "out", target="trt-rtx")
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -20,7 +20,12 @@ def run_verb(debug: bool, body: Callable[[], int]) -> None:
     except click.exceptions.Exit:
         raise
     except KeyboardInterrupt:
-        click.echo("trtready: interrupted", err=True)
+        import signal
+
+        # Cleanup already ran while the exception unwound; a second signal must not cut the exit short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        click.echo("trtready: interrupted; no partial output left", err=True)
         sys.exit(130)
     except Exception as e:  # every failure ends as one line unless --debug
         if debug:
