@@ -53,6 +53,8 @@ def check_external_data(proto: "onnx.ModelProto", model_path: Path) -> list[Path
         if t.data_location != onnx.TensorProto.EXTERNAL:
             continue
         info = {e.key: e.value for e in t.external_data}
+        if not all(isinstance(x, str) for kv in info.items() for x in kv):
+            raise BadInputError(f"{model_path}: tensor {t.name!r} has external-data fields that are not valid UTF-8")
         loc = info.get("location", "")
         if not loc:
             raise BadInputError(f"{model_path}: tensor {t.name!r} is external but names no location")
@@ -105,10 +107,33 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
     return proto
 
 
+def _bad_string(msg: object) -> str | None:
+    """The first string field holding bytes that are not UTF-8 (protobuf hands those back as bytes)."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    stack = [msg]
+    while stack:
+        m = stack.pop()
+        for field, value in m.ListFields():  # type: ignore[attr-defined]
+            if field.type == FieldDescriptor.TYPE_STRING:
+                values = value if field.is_repeated else [value]
+                if any(isinstance(v, bytes) for v in values):
+                    return field.name
+            elif field.type == FieldDescriptor.TYPE_MESSAGE:
+                if field.is_repeated:
+                    stack.extend(value)
+                else:
+                    stack.append(value)
+    return None
+
+
 def check_structure(proto: "onnx.ModelProto", path: Path) -> None:
     """The ONNX checker without external data: cycles, missing inputs, duplicate names, unknown ops."""
     import onnx
 
+    bad = _bad_string(proto)
+    if bad is not None:
+        raise BadInputError(f"{path}: invalid ONNX model: a {bad!r} field is not valid UTF-8")
     try:
         onnx.checker.check_model(_with_io_shapes(proto))
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError, UnicodeDecodeError, ValueError) as e:
