@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from trtready.audit.spec_slots import input_is_int64_only, int64_only_slots, output_is_int64_only
+from trtready.audit.spec_slots import (
+    input_is_int64_only,
+    int64_only_slots,
+    output_is_int64_only,
+)
 
 
 def test_known_int64_only_inputs() -> None:

@@ -6,7 +6,6 @@ CI runs a bounded number of cases; ``TRTREADY_FUZZ_CASES=10000`` runs a long cam
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import onnx

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from trtready.errors import UsageError
-from trtready.verify.compare import Comparison, compare_arrays, compare_runs, parse_tolerances
+from trtready.verify.compare import (
+    Comparison,
+    compare_arrays,
+    compare_runs,
+    parse_tolerances,
+)
 
 
 def test_integer_mismatch_names_the_index_and_both_values() -> None:

@@ -61,9 +61,9 @@ def compile_dynamo(pt2: Path, req: Any) -> Any:
 
     torch_trt = load_torch_tensorrt()
     ep = torch.export.load(str(pt2))
-    from trtready.fix.torch_fix import _example_from_ep
+    from trtready.load.capture import example_inputs
 
-    args, _ = _example_from_ep(ep)
+    args, _ = example_inputs(ep)
     names = list(ep.graph_signature.user_inputs)
     opts = dynamo_options(torch_trt.dynamo.compile, torch_trt, dict(zip(names, args)), req.bounds, req.output_names)
     return torch_trt.dynamo.compile(ep, **opts)

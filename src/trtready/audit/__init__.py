@@ -6,7 +6,14 @@ torch.export graph) and ``onnx`` (initializers, graph I/O, intermediate values).
 
 from __future__ import annotations
 
-from trtready.audit.findings import AuditResult, Finding, Layer, Outcome, Prediction, Role
+from trtready.audit.findings import (
+    AuditResult,
+    Finding,
+    Layer,
+    Outcome,
+    Prediction,
+    Role,
+)
 from trtready.audit.predict import predict_all
 from trtready.bounds import DimBound
 from trtready.intervals import Interval

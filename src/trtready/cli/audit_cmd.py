@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from trtready.cli.options import bounds_options, model_options, output_options, target_option
+from trtready.cli.options import (
+    bounds_options,
+    model_options,
+    output_options,
+    target_option,
+)
 
 
 @click.command()
@@ -31,7 +36,11 @@ def audit(
 
     def body() -> int:
         import trtready
-        from trtready.report.json_report import audit_report_json, dumps, write_json_atomic
+        from trtready.report.json_report import (
+            audit_report_json,
+            dumps,
+            write_json_atomic,
+        )
         from trtready.report.terminal import console, render_audit
 
         report = trtready.audit(

@@ -29,11 +29,11 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
     def body() -> int:
         from trtready.build.engine import build_engine
         from trtready.build.profiles import parse_profiles
+        from trtready.errors import BadInputError
         from trtready.load.detect import ModelKind, detect
         from trtready.outputs import check_output
         from trtready.report.terminal import console, render_build
         from trtready.targets import resolve_target
-        from trtready.errors import BadInputError
 
         if detect(str(model)) is not ModelKind.ONNX:
             raise BadInputError(f"{model}: build takes an ONNX model (export or fix one first)")
@@ -42,8 +42,9 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
         con = console(stderr=json_path == "-")
         render_build(result, con, quiet=quiet)
         if json_path is not None:
-            from trtready.report.json_report import dumps, write_json_atomic
             import json
+
+            from trtready.report.json_report import dumps, write_json_atomic
 
             data = json.loads(result.manifest.read_text())
             click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)

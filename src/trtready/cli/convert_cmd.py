@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from trtready.cli.export_cmd import _names
-from trtready.cli.options import bounds_options, model_options, output_options, target_option
+from trtready.cli.options import (
+    bounds_options,
+    model_options,
+    output_options,
+    target_option,
+)
 
 
 @click.command()
@@ -76,7 +81,11 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             raise
         render_convert(result, con, quiet=quiet)
         if json_path is not None:
-            from trtready.report.json_report import convert_report_json, dumps, write_json_atomic
+            from trtready.report.json_report import (
+                convert_report_json,
+                dumps,
+                write_json_atomic,
+            )
 
             data = convert_report_json(result)
             click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)

@@ -33,25 +33,22 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     from trtready.cli.main import run_verb
 
     def body() -> int:
+        import shutil
+
         from rich.markup import escape
         from rich.table import Table
 
         import trtready
-        from trtready.demo import DEMOS
-        from trtready.report.json_report import audit_report_json, write_json_atomic
-        from trtready.report.terminal import console, render_audit
-        from trtready.targets import TARGET_NAMES
-
-        import shutil
-
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.demo import DEMOS
         from trtready.errors import UnsafeNarrowingError, UsageError
         from trtready.fix import FixRequest
         from trtready.load import load_model
         from trtready.pipeline import convert
         from trtready.plan import PlanOptions
-        from trtready.report.terminal import render_convert
-        from trtready.targets import resolve_target
+        from trtready.report.json_report import audit_report_json, write_json_atomic
+        from trtready.report.terminal import console, render_audit, render_convert
+        from trtready.targets import TARGET_NAMES, resolve_target
 
         con = console()
         reports = {}

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.options import bounds_options, model_options, output_options, target_option, verify_options
+from trtready.cli.options import (
+    bounds_options,
+    model_options,
+    output_options,
+    target_option,
+    verify_options,
+)
 
 
 @click.command()
@@ -44,7 +50,11 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
         from trtready.fix.dispatch import run_fix
         from trtready.load import load_model
         from trtready.plan import PlanOptions
-        from trtready.report.json_report import dumps, fix_report_json, write_json_atomic
+        from trtready.report.json_report import (
+            dumps,
+            fix_report_json,
+            write_json_atomic,
+        )
         from trtready.report.terminal import console, render_fix
         from trtready.targets import resolve_target
         from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances

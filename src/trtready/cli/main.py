@@ -48,7 +48,15 @@ def cli() -> None:
 
 def _register() -> None:
     from trtready.cli import (
-        audit_cmd, build_cmd, check_env_cmd, convert_cmd, demo_cmd, export_cmd, fix_cmd, inspect_cmd, verify_cmd,
+        audit_cmd,
+        build_cmd,
+        check_env_cmd,
+        convert_cmd,
+        demo_cmd,
+        export_cmd,
+        fix_cmd,
+        inspect_cmd,
+        verify_cmd,
     )
 
     cli.add_command(audit_cmd.audit)

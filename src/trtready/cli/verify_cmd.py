@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from trtready.cli.options import bounds_options, model_options, output_options, verify_options
+from trtready.cli.options import (
+    bounds_options,
+    model_options,
+    output_options,
+    verify_options,
+)
 
 
 @click.command()

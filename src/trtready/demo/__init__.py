@@ -16,9 +16,9 @@ DEMOS: dict[str, str] = {
 
 
 def bn_cnn() -> ModelSpec:
-    from trtready.demo.models import BnCnn
-
     import torch
+
+    from trtready.demo.models import BnCnn
 
     torch.manual_seed(0)
     model = BnCnn().eval()
@@ -26,9 +26,9 @@ def bn_cnn() -> ModelSpec:
 
 
 def token_model() -> ModelSpec:
-    from trtready.demo.models import TokenModel
-
     import torch
+
+    from trtready.demo.models import TokenModel
 
     torch.manual_seed(0)
     model = TokenModel().eval()
@@ -37,18 +37,18 @@ def token_model() -> ModelSpec:
 
 
 def float64_buffer() -> ModelSpec:
-    from trtready.demo.models import Float64Norm
-
     import torch
+
+    from trtready.demo.models import Float64Norm
 
     torch.manual_seed(0)
     return ModelSpec(Float64Norm().eval(), (torch.randn(4, 8),))
 
 
 def hash_model() -> ModelSpec:
-    from trtready.demo.models import HashEmbedding
-
     import torch
+
+    from trtready.demo.models import HashEmbedding
 
     torch.manual_seed(0)
     model = HashEmbedding().eval()

@@ -27,9 +27,9 @@ class ExportResult:
 def _example(loaded: LoadedModel) -> tuple[tuple[Any, ...], dict[str, Any]]:
     if loaded.args:
         return loaded.args, loaded.kwargs
-    from trtready.fix.torch_fix import _example_from_ep
+    from trtready.load.capture import example_inputs
 
-    return _example_from_ep(loaded.exported)
+    return example_inputs(loaded.exported)
 
 
 def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
@@ -95,9 +95,9 @@ def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound
                 from trtready.targets import PROFILES
 
                 decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
-                from trtready.fix.torch_fix import _refuse
+                from trtready.plan import refuse_any
 
-                _refuse(decisions)
+                refuse_any(decisions)
                 traced = torch.jit.trace(narrow_module_state(module, decisions), args, check_trace=False)
                 torch.jit.save(traced, str(tmp))
                 notes = ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "

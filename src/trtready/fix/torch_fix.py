@@ -16,11 +16,12 @@ from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
 from trtready.audit.findings import Layer
-from trtready.errors import BadInputError, UnsafeNarrowingError
+from trtready.errors import UnsafeNarrowingError
 from trtready.fix import FixRequest, FixResult
-from trtready.intervals import Interval
 from trtready.load import LoadedModel, ModelKind
-from trtready.plan import Action, Decision, PlanOptions
+from trtready.load.capture import example_inputs
+from trtready.plan import Action, Decision, PlanOptions, refuse_any
+from trtready.verify.inputs import torch_input_specs
 
 
 def _refuse_proved_overflow(report: AuditReport, options: PlanOptions) -> None:
@@ -37,19 +38,12 @@ def _refuse_proved_overflow(report: AuditReport, options: PlanOptions) -> None:
             )
 
 
-def _refuse(decisions: list[Decision]) -> None:
-    refused = [d for d in decisions if d.action is Action.REFUSE]
-    if refused:
-        more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
-        raise UnsafeNarrowingError(refused[0].reason + more)
-
-
 def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.narrow.state import plan_state
 
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     decisions = plan_state(report.findings, req.target.profile, req.options)
-    _refuse(decisions)
+    refuse_any(decisions)
     if loaded.exported is not None:
         _refuse_proved_overflow(report, req.options)
     result = FixResult(report, decisions, dry_run=req.dry_run)
@@ -107,35 +101,10 @@ def _read_all_safetensors(loaded: LoadedModel) -> dict[str, Any]:
     return load_file(str(loaded.source))
 
 
-def _torch_input_specs(
-    ep: Any, args: tuple[Any, ...], ranges: dict[str, Interval] | None = None
-) -> tuple[list[Any], list[str]]:
-    import numpy as np
-    import torch
-
-    from trtready.intervals.roles import InputRole, fx_input_roles
-    from trtready.verify.inputs import InputSpec
-
-    roles = fx_input_roles(ep)
-    names = list(ep.graph_signature.user_inputs)
-    specs = []
-    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-    for name, example in zip(names, args):
-        if not isinstance(example, torch.Tensor):
-            raise BadInputError(f"verification needs tensor inputs; {name} is a {type(example).__name__}")
-        val = placeholders[name].meta.get("val")
-        dims = [d if isinstance(d, int) else str(d) for d in val.shape]
-        specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims,
-                               roles.get(name, InputRole("unknown")), tuple(example.shape),
-                               values=(ranges or {}).get(name)))
-    return specs, names
-
-
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
     import torch
 
     from trtready.export.exporter import to_onnx
-    from trtready.load.capture import capture
     from trtready.narrow.onnx_model import apply_plan, plan_model
     from trtready.narrow.state import narrow_module_state
     from trtready.verify.run import verify_runners
@@ -144,8 +113,8 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     ep = loaded.exported
     module = loaded.module if loaded.module is not None else ep.module()
     narrowed_module = narrow_module_state(module, result.decisions)
-    args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else _example_from_ep(ep)
-    specs, names = _torch_input_specs(ep, args, req.ranges)
+    args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else example_inputs(ep)
+    specs, names = torch_input_specs(ep, args, req.ranges)
     bounds = req.bounds
     common = {"bounds": bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds}
     try:
@@ -212,15 +181,6 @@ def _narrow_program(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
 
 def _is_float64(result: FixResult, finding_id: str) -> bool:
     return any(f.id == finding_id and f.dtype == "float64" for f in result.report.findings)
-
-
-def _example_from_ep(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error."""
-    example = getattr(ep, "example_inputs", None)
-    if not example:
-        raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
-    args, kwargs = example
-    return tuple(args), dict(kwargs or {})
 
 
 def _write_folder(out: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...]) -> list[Path]:

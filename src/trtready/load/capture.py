@@ -55,3 +55,12 @@ def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=ds, strict=False)
+
+
+def example_inputs(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error."""
+    example = getattr(ep, "example_inputs", None)
+    if not example:
+        raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
+    args, kwargs = example
+    return tuple(args), dict(kwargs or {})

@@ -11,7 +11,6 @@ import numpy as np
 import onnx_ir as ir
 
 
-
 class NarrowFloat64Pass(ir.passes.InPlacePass):
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         graph = model.graph

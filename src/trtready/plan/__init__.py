@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from trtready.errors import UnsafeNarrowingError
+
 
 class Action(str, enum.Enum):
     NARROW = "narrow"
@@ -39,3 +41,11 @@ class PlanOptions:
     strict: bool = False
     io_int32: bool = False
     allow_underflow: bool = False
+
+
+def refuse_any(decisions: list[Decision]) -> None:
+    """Raise for the first ``refuse`` decision (one line: tensor, producer, value), counting the rest."""
+    refused = [d for d in decisions if d.action is Action.REFUSE]
+    if refused:
+        more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise UnsafeNarrowingError(refused[0].reason + more)

@@ -24,7 +24,6 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from trtready.intervals import Interval
 from trtready.intervals.onnx import AbsValue
 from trtready.plan import PlanOptions
 

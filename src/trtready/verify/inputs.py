@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from trtready.bounds import DimBound
+from trtready.errors import BadInputError
 from trtready.intervals import Interval
 from trtready.intervals.roles import InputRole
 
@@ -115,3 +116,25 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError) as e:
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
+
+
+def torch_input_specs(
+    ep: Any, args: tuple[Any, ...], ranges: dict[str, Interval] | None = None
+) -> tuple[list[Any], list[str]]:
+    import numpy as np
+    import torch
+
+    from trtready.intervals.roles import InputRole, fx_input_roles
+    roles = fx_input_roles(ep)
+    names = list(ep.graph_signature.user_inputs)
+    specs = []
+    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    for name, example in zip(names, args):
+        if not isinstance(example, torch.Tensor):
+            raise BadInputError(f"verification needs tensor inputs; {name} is a {type(example).__name__}")
+        val = placeholders[name].meta.get("val")
+        dims = [d if isinstance(d, int) else str(d) for d in val.shape]
+        specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims,
+                               roles.get(name, InputRole("unknown")), tuple(example.shape),
+                               values=(ranges or {}).get(name)))
+    return specs, names

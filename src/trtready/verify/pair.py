@@ -22,15 +22,15 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
         specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph), ranges)
         return OrtRunner(str(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
-        from trtready.fix.torch_fix import _example_from_ep, _torch_input_specs
-        from trtready.load.capture import capture
+        from trtready.load.capture import capture, example_inputs
+        from trtready.verify.inputs import torch_input_specs
         from trtready.verify.runners import TorchRunner
 
         ep = loaded.exported
         if ep is None:
             ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
-        args = loaded.args or _example_from_ep(ep)[0]
-        specs, names = _torch_input_specs(ep, args, ranges)
+        args = loaded.args or example_inputs(ep)[0]
+        specs, names = torch_input_specs(ep, args, ranges)
         module = loaded.module if loaded.module is not None else ep.module()
         return TorchRunner(module, names), specs, None
     raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")
