@@ -225,6 +225,19 @@ def test_output_folder_problems(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "is an input" in r.stderr
 
 
+def test_read_only_output_folder(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], capture_output=True).returncode:
+        pytest.skip("cannot mount a read-only tmpfs here (root bypasses chmod, so a mount is the only way)")
+    try:
+        src = _save(tmp_path, "m.onnx", _model())
+        r = CliRunner().invoke(cli, ["fix", str(src), "-o", str(ro / "out.onnx"), "--input-range", "x:0..3"])
+        assert r.exit_code == 2 and "not writable" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)
+
+
 def test_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
     mnt = tmp_path / "small"
     mnt.mkdir()
