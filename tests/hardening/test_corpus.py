@@ -6,6 +6,7 @@ checks the streams, the exit code and that nothing was modified or left behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -225,25 +226,27 @@ def test_output_folder_problems(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "is an input" in r.stderr
 
 
-def test_read_only_output_folder(tmp_path: Path) -> None:
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], capture_output=True).returncode:
-        pytest.skip("cannot mount a read-only tmpfs here (root bypasses chmod, so a mount is the only way)")
+@contextlib.contextmanager
+def _tmpfs(path: Path, options: str):
+    """A small tmpfs at ``path`` (root ignores file modes: a mount is the way to make a folder unwritable)."""
+    path.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root and mount permission)")
     try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True)
+
+
+def test_read_only_output_folder(tmp_path: Path) -> None:
+    with _tmpfs(tmp_path / "ro", "ro,size=64k") as ro:
         src = _save(tmp_path, "m.onnx", _model())
         r = CliRunner().invoke(cli, ["fix", str(src), "-o", str(ro / "out.onnx"), "--input-range", "x:0..3"])
         assert r.exit_code == 2 and "not writable" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    finally:
-        subprocess.run(["umount", str(ro)], capture_output=True)
 
 
 def test_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root and mount permission)")
-    try:
+    with _tmpfs(tmp_path / "small", "size=24k") as mnt:
         big = np.arange(100_000, dtype=np.float32).reshape(25_000, 4)  # 400 KB of weights, 24 KB of disk
         m = _model(nodes=[helper.make_node("Add", ["x", "w"], ["i"]), helper.make_node("Gather", ["big", "i"], ["y"])],
                    inits=[numpy_helper.from_array(np.arange(4, dtype=np.int64), "w"), numpy_helper.from_array(big, "big")],
@@ -252,8 +255,6 @@ def test_full_disk_leaves_nothing_behind(tmp_path: Path) -> None:
         r = CliRunner().invoke(cli, ["fix", str(src), "-o", str(mnt / "out.onnx"), "--input-range", "x:0..3"])
         assert r.exit_code == 2 and "cannot write" in r.stderr, r.stderr
         assert list(mnt.iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
 SLOW_ZOO = textwrap.dedent("""

@@ -45,14 +45,11 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
 
 def _check_types(loaded: LoadedModel) -> None:
     """fix promises a model that passes the full ONNX checker: the input has to pass it first."""
-    import onnx
     import onnx_ir as ir
 
     from trtready.errors import BadInputError
+    from trtready.load.onnx_file import full_check_failure
 
-    proto = ir.serde.serialize_model(loaded.onnx)
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise BadInputError(f"{loaded.source}: the ONNX checker rejects its types or shapes: {first}") from e
+    failure = full_check_failure(ir.serde.serialize_model(loaded.onnx))
+    if failure is not None:
+        raise BadInputError(f"{loaded.source}: the ONNX checker rejects its types or shapes: {failure}")

@@ -107,6 +107,17 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
     return proto
 
 
+def full_check_failure(proto: "onnx.ModelProto") -> str | None:
+    """First line of what ``onnx.checker.check_model(full_check=True)`` rejects, or None."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        return str(e).strip().splitlines()[0]
+    return None
+
+
 def _bad_string(msg: object) -> str | None:
     """The first string field holding bytes that are not UTF-8 (protobuf hands those back as bytes)."""
     from google.protobuf.descriptor import FieldDescriptor

@@ -141,10 +141,10 @@ def _unsafe_constants(model: Any, profile: TargetProfile, options: PlanOptions) 
 
 def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:
     """Run the passes in order and check the result with the ONNX checker (full check)."""
-    import onnx
     import onnx_ir as ir
     from onnx_ir.passes.common import RemoveUnusedNodesPass
 
+    from trtready.load.onnx_file import full_check_failure
     from trtready.passes.boundary_casts import InsertBoundaryCastsPass
     from trtready.passes.narrow_float64 import NarrowFloat64Pass
     from trtready.passes.narrow_int64 import NarrowInt64Pass
@@ -154,12 +154,9 @@ def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:
         passes.append(NarrowFloat64Pass())
     manager = ir.passes.PassManager([*passes, RemoveUnusedNodesPass()])
     result = manager(model)
-    proto = ir.serde.serialize_model(result.model)
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+    failure = full_check_failure(ir.serde.serialize_model(result.model))
+    if failure is not None:
         from trtready.errors import NarrowingError
 
-        first = str(e).strip().splitlines()[0]
-        raise NarrowingError(f"the narrowed model fails the ONNX checker ({first}); nothing written") from e
+        raise NarrowingError(f"the narrowed model fails the ONNX checker ({failure}); nothing written")
     return result.model
