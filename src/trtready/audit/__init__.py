@@ -18,6 +18,7 @@ from trtready.audit.predict import predict_all
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.load import LoadedModel, ModelKind
+from trtready.targets import ResolvedTarget
 
 __all__ = ["AuditResult", "Finding", "Layer", "Outcome", "Prediction", "Role", "audit_loaded"]
 
@@ -78,7 +79,7 @@ def audit_loaded(
 class AuditReport:
     """An :class:`AuditResult` seen from one target: truthy when the model is ready for it."""
 
-    def __init__(self, result: AuditResult, target: "ResolvedTarget") -> None:
+    def __init__(self, result: AuditResult, target: ResolvedTarget) -> None:
         self.result = result
         self.target = target
 
@@ -113,5 +114,3 @@ class AuditReport:
             f"NOT READY for {name}: {summary}; worst: {worst.tensor} — {worst.predictions[name].message}"
         )
 
-
-from trtready.targets import ResolvedTarget  # noqa: E402  (typing of AuditReport)

@@ -147,8 +147,6 @@ def _finding(
     else:
         role = Role.OUTPUT if id(v) in outputs else Role.INTERMEDIATE
         where = f"{node.op_type} {node.name or ''}".strip() if node is not None else "?"
-    if role is Role.INTERMEDIATE and id(v) in outputs:
-        role = Role.OUTPUT
     source = _source(node) if node is not None else None
     av = env.get(id(v))
     f = Finding(

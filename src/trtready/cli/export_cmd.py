@@ -40,7 +40,7 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
         from trtready.outputs import check_output
 
         loaded = load_model(model, trust_code=trust_code)
-        check_output(out, [] if ":" in model and not Path(model).exists() else [Path(model)], force)
+        check_output(out, loaded.input_paths, force)
         result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic),
                               _names(input_names), _names(output_names))
         if not quiet:

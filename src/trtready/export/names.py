@@ -46,7 +46,6 @@ def pytree_output_names(ep: Any) -> list[str] | None:
 
 def apply_names(model: Any, input_names: list[str] | None, output_names: list[str] | None) -> None:
     """Rename graph inputs/outputs in place; a count mismatch is a clear error."""
-    import onnx_ir as ir
     from onnx_ir.passes.common import NameFixPass
 
     graph = model.graph
@@ -81,7 +80,6 @@ def apply_names(model: Any, input_names: list[str] | None, output_names: list[st
     for values, names in ((inputs, input_names), (list(graph.outputs), output_names)):
         if names is not None and [v.name for v in values] != names:  # pragma: no cover - NameFixPass keeps I/O names
             raise UsageError("could not apply the requested names")
-    del ir
 
 
 def _all_values(graph: Any) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel, ModelKind
 
@@ -12,8 +10,7 @@ def run_fix(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.outputs import check_output
 
     if req.out is not None and not req.dry_run:
-        inputs = [Path(loaded.source), *loaded.data_files] if loaded.kind is not ModelKind.SPEC else []
-        check_output(req.out, inputs, req.force)
+        check_output(req.out, loaded.input_paths, req.force)
     if loaded.kind is ModelKind.ONNX:
         from trtready.fix.onnx_fix import fix_onnx
 

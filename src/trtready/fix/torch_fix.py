@@ -77,11 +77,9 @@ def _write_state_only(loaded: LoadedModel, out: Path, decisions: list[Decision])
                         setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
                 torch.jit.save(loaded.module, str(tmp))
         elif loaded.kind is ModelKind.SAFETENSORS:
-            from safetensors.torch import save_file
+            from safetensors.torch import load_file, save_file
 
-            tensors = {e.name: torch.from_numpy(e.read()) if e.dtype in ("int64", "float64") else None for e in loaded.state or []}
-            full = _read_all_safetensors(loaded)
-            full.update({k: v for k, v in tensors.items() if v is not None})
+            full = load_file(str(loaded.source))
             save_file({k: v.contiguous() for k, v in narrow_state_dict(full, decisions).items()}, str(tmp))
         elif loaded.module is not None:
             torch.save(narrow_module_state(loaded.module, decisions).state_dict(), str(tmp))
@@ -93,12 +91,6 @@ def _write_state_only(loaded: LoadedModel, out: Path, decisions: list[Decision])
         tmp.unlink(missing_ok=True)
         raise
     return [out]
-
-
-def _read_all_safetensors(loaded: LoadedModel) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    return load_file(str(loaded.source))
 
 
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:

@@ -42,6 +42,13 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def input_paths(self) -> list[Path]:
+        """Files this model was read from (an output must never replace one); none for a spec."""
+        if self.kind is ModelKind.SPEC:
+            return []
+        return [Path(self.source), *self.data_files]
+
+    @property
     def has_graph(self) -> bool:
         return self.onnx is not None or self.exported is not None or (self.module is not None and bool(self.args))
 

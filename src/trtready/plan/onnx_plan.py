@@ -104,6 +104,10 @@ class OnnxPlan:
     kept: dict[int, str]  # id(value) -> why it stays int64
     values: dict[int, Any]  # id(value) -> every int64 value considered
     doubles: list[Any]
+    _component_of: dict[int, Component] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._component_of = {id(v): c for c in self.components for v in c.values}
 
     @property
     def narrowed_links(self) -> list[LinkSet]:
@@ -115,9 +119,9 @@ class OnnxPlan:
 
     def reason_for(self, value: Any) -> tuple[bool, str]:
         """``(narrowed, reason)`` for one value."""
-        for c in self.components:
-            if any(v is value for v in c.values):
-                return c.narrow, c.reason
+        c = self._component_of.get(id(value))
+        if c is not None:
+            return c.narrow, c.reason
         return False, self.kept.get(id(value), "not an int64 value of the main graph")
 
 
