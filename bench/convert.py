@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 import trtready  # noqa: E402
 from trtready.bounds import parse_dynamic  # noqa: E402
-from trtready.build.engine import build_engine  # noqa: E402
+from trtready.engine.engine import build_engine  # noqa: E402
 from trtready.fix import FixRequest  # noqa: E402
 from trtready.load import load_model  # noqa: E402
 from trtready.load.capture import dynamic_shapes_for  # noqa: E402
@@ -56,7 +56,7 @@ def bare(spec: trtready.ModelSpec, tmp: Path) -> float:
     prog.save(str(path))
     import tensorrt_rtx as trt
 
-    from trtready.build import capturing_logger
+    from trtready.engine import capturing_logger
 
     logger = capturing_logger(trt)
     builder = trt.Builder(logger)

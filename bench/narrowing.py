@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 import trtready  # noqa: E402
 from trtready.bounds import parse_dynamic  # noqa: E402
-from trtready.build.network import inspect_network  # noqa: E402
+from trtready.engine.network import inspect_network  # noqa: E402
 from trtready.export.onnx_export import translate  # noqa: E402
 from trtready.load.capture import capture  # noqa: E402
 

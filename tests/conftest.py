@@ -75,3 +75,21 @@ def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     prog.save(str(path))
     return path
+
+
+FLOOR_FILE = Path(__file__).with_name("collected-floor.txt")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under ``make test`` (TRTREADY_TEST_FLOOR=1) a collection below the recorded floor fails the run.
+
+    Tests can vanish silently (pytest skips folders named ``build``; an import error in a conftest
+    hides a folder); the floor makes that loud. Raise the floor when tests are added.
+    """
+    if not os.environ.get("TRTREADY_TEST_FLOOR"):
+        return
+    floor = int(FLOOR_FILE.read_text().split()[0])
+    count = len(session.items)
+    print(f"\ncollected {count} tests (floor {floor})")
+    if count < floor:
+        pytest.exit(f"collected {count} tests, fewer than the floor of {floor} in {FLOOR_FILE.name}", returncode=1)

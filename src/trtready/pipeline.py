@@ -19,7 +19,7 @@ from trtready.fix import FixRequest, FixResult
 @dataclass
 class ConvertResult:
     fix: FixResult
-    build: Any = None  # trtready.build.engine.BuildResult
+    build: Any = None  # trtready.engine.engine.BuildResult
     baseline: Any = None  # NetworkView of the unmodified export, when asked for
     adapter: Any = None  # Torch-TensorRT module, for --frontend torch-trt-dynamo
     notes: list[str] = field(default_factory=list)
@@ -49,7 +49,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
 
         load_torch_tensorrt()
     elif build:
-        from trtready.build.engine import library_for
+        from trtready.engine.engine import library_for
 
         library_for(req.target)
     with _step(console, "audit, plan, narrow, export ONNX, verify"):
@@ -68,7 +68,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             result.adapter = compile_dynamo(req.out / "model.pt2", req)
         return result
     if build:
-        from trtready.build.engine import build_engine
+        from trtready.engine.engine import build_engine
 
         with _step(console, "build the engine, inspect the network"):
             result.build = build_engine(onnx_path, onnx_path.with_suffix(".engine"), req.target, profiles or {})
@@ -80,7 +80,7 @@ def _baseline_view(loaded: Any, req: FixRequest) -> Any:
 
     import onnx_ir as ir
 
-    from trtready.build.network import inspect_network
+    from trtready.engine.network import inspect_network
     from trtready.export.onnx_export import translate
 
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:

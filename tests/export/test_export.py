@@ -48,7 +48,7 @@ def test_dict_outputs_are_named_from_their_keys(tmp_path: Path) -> None:
     assert r.output_names == ["logits", "pred", "hidden.0", "hidden.1"]
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "d.onnx")).metadata_props}
     assert '"max": 16' in meta["trtready.dynamic"] and "input_ids" in meta["trtready.example_shapes"]
-    from trtready.build.engine import build_engine
+    from trtready.engine.engine import build_engine
     from trtready.targets import resolve_target
 
     built = build_engine(tmp_path / "d.onnx", tmp_path / "d.engine", resolve_target("trt-rtx"), {})

@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import trtready
 import trtready.outputs
-from trtready.build.engine import build_engine
+from trtready.engine.engine import build_engine
 from trtready.load.onnx_file import load_onnx
 from trtready.targets import resolve_target
 

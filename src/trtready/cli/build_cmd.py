@@ -27,8 +27,8 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from trtready.build.engine import build_engine
-        from trtready.build.profiles import parse_profiles
+        from trtready.engine.engine import build_engine
+        from trtready.engine.profiles import parse_profiles
         from trtready.errors import BadInputError
         from trtready.load.detect import ModelKind, detect
         from trtready.outputs import check_output

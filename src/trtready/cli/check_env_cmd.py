@@ -15,7 +15,7 @@ def check_env(manifest: Path, debug: bool) -> None:
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from trtready.build.manifest import compare_environment, read_manifest
+        from trtready.engine.manifest import compare_environment, read_manifest
 
         data = read_manifest(manifest)
         breaking, other = compare_environment(data)

@@ -46,7 +46,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         import shutil
 
         from trtready.bounds import parse_dynamic, parse_input_ranges
-        from trtready.build.profiles import parse_profiles
+        from trtready.engine.profiles import parse_profiles
         from trtready.errors import UsageError
         from trtready.fix import FixRequest
         from trtready.load import ModelKind, load_model

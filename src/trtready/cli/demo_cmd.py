@@ -55,7 +55,7 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
         rows: dict[str, list[str]] = {}
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = resolve_target(target)
-        from trtready.build.engine import library_for
+        from trtready.engine.engine import library_for
         from trtready.errors import MissingLibraryError
 
         try:

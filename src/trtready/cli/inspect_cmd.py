@@ -25,7 +25,7 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from trtready.build.inspect import view_of
+        from trtready.engine.inspect import view_of
         from trtready.report.terminal import console, render_views
 
         views = [view_of(file, library)] + ([view_of(other, library)] if other else [])

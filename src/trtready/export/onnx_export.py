@@ -26,7 +26,7 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
         program = torch.onnx.export(ep, dynamo=True, verbose=False, optimize=True)
     model = program.model
     if examples:
-        from trtready.build.profiles import EXAMPLE_KEY
+        from trtready.engine.profiles import EXAMPLE_KEY
 
         model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
     if bounds:

@@ -10,7 +10,7 @@ import pytest
 
 import trtready
 from trtready.bounds import parse_dynamic
-from trtready.build.network import inspect_network
+from trtready.engine.network import inspect_network
 from trtready.export.onnx_export import translate
 from trtready.load.capture import capture
 

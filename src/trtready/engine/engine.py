@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
-from trtready.build.network import NetworkView, inspect_parsed
-from trtready.build.profiles import InputProfile
+from trtready.engine.network import NetworkView, inspect_parsed
+from trtready.engine.profiles import InputProfile
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
 from trtready.targets import ResolvedTarget
 
@@ -33,7 +33,7 @@ class BuildResult:
 
 def library_for(target: ResolvedTarget) -> Any:
     """The TensorRT module that builds for ``target`` (a missing one is a clear error)."""
-    from trtready.build import load_library
+    from trtready.engine import load_library
 
     name = target.profile.library
     if name == "torch_tensorrt":
@@ -74,10 +74,10 @@ def _finding(fid: str, tensor: str, dtype: str, target: str, outcome: Outcome, m
 
 def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> BuildResult:
     """Parse, set profiles, build, write the engine and its manifest atomically."""
-    from trtready.build import capturing_logger
-    from trtready.build.manifest import write_manifest
-    from trtready.build.network import parse_network
-    from trtready.build.profiles import example_shapes, resolve_profiles
+    from trtready.engine import capturing_logger
+    from trtready.engine.manifest import write_manifest
+    from trtready.engine.network import parse_network
+    from trtready.engine.profiles import example_shapes, resolve_profiles
     from trtready.export.onnx_export import bounds_from_metadata
     from trtready.load.onnx_file import load_onnx
 

@@ -9,8 +9,8 @@ import pytest
 
 import trtready
 from tests.conftest import run_cli
-from trtready.build.engine import build_engine
-from trtready.build.profiles import parse_profiles
+from trtready.engine.engine import build_engine
+from trtready.engine.profiles import parse_profiles
 from trtready.targets import resolve_target
 
 RTX = resolve_target("trt-rtx")

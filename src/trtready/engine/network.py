@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trtready.build import capturing_logger, load_library
+from trtready.engine import capturing_logger, load_library
 from trtready.errors import BadInputError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trtready.build.network import NetworkView
+from trtready.engine.network import NetworkView
 from trtready.errors import BadInputError
 
 
@@ -18,8 +18,8 @@ def view_from_json(data: dict) -> NetworkView:
 
 def view_of(path: Path, library: str | None = None) -> tuple[str, NetworkView]:
     """``(where the view comes from, view)``."""
-    from trtready.build.manifest import manifest_path, read_manifest
-    from trtready.build.network import inspect_network
+    from trtready.engine.manifest import manifest_path, read_manifest
+    from trtready.engine.network import inspect_network
     from trtready.load.detect import ModelKind, detect
 
     path = Path(path)
