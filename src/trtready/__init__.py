@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from trtready.audit import AuditReport
     from trtready.fix import FixResult
+    from trtready.limits import Limits
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ def audit(
     dynamic: list[str] | None = None,
     input_range: list[str] | None = None,
     trust_code: bool = False,
+    limits: "Limits | None" = None,
 ) -> "AuditReport":
     """Find every int64/float64 tensor in ``model`` and predict what ``target`` does with it.
 
@@ -63,7 +65,8 @@ def audit(
             the TensorRT that is installed (see :func:`trtready.targets.resolve_target`).
         dynamic: ``'NAME:AXIS=DIM[MIN:MAX],…'`` bounds (also taken from a ModelSpec).
         input_range: ``'NAME:LO..HI'`` bounds on integer inputs' values.
-        trust_code: unpickle arbitrary objects from checkpoints (runs code: only for trusted files).
+        trust_code: run what model files carry (pickled objects, TorchScript code): trusted files only.
+        limits: resource limits (:class:`trtready.limits.Limits`); declared sizes past them are refused.
 
     Returns:
         An :class:`~trtready.audit.AuditReport`, truthy when the model is ready for the target.
@@ -73,9 +76,12 @@ def audit(
     from trtready.load import load_model
     from trtready.targets import resolve_target
 
+    from trtready.limits import DEFAULT_LIMITS
+
+    limits = limits or DEFAULT_LIMITS
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code)
-    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic)
+    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic, limits)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     return AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
 
@@ -95,6 +101,7 @@ def fix(
     trials: int = 3,
     force: bool = False,
     trust_code: bool = False,
+    limits: "Limits | None" = None,
 ) -> "FixResult":
     """Narrow 64-bit tensors where a range proof allows, verify, and write the result.
 
@@ -113,7 +120,8 @@ def fix(
         dry_run: decide only; write nothing.
         verify: compare the result with the original (exact for integers); a mismatch writes nothing.
         trials: seeded input sets for verification (dims at opt, min, max, …).
-        force: overwrite an existing output.
+        force: replace an existing output that trtready wrote (never anything else).
+        trust_code, limits: as for :func:`audit`.
 
     Returns:
         A :class:`~trtready.fix.FixResult`, truthy when verification passed.
@@ -128,13 +136,16 @@ def fix(
     from trtready.plan import PlanOptions
     from trtready.targets import resolve_target
 
+    from trtready.limits import DEFAULT_LIMITS
+
     if out is None and not dry_run:
         raise UsageError("fix needs an output (-o OUT) unless --dry-run")
+    limits = limits or DEFAULT_LIMITS
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code)
-    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic)
+    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic, limits)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     options = PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow)
     request = FixRequest(Path(out) if out is not None else None, resolved, options, bounds, ranges,
-                         dry_run=dry_run, verify=verify, trials=trials, force=force)
+                         dry_run=dry_run, verify=verify, trials=trials, force=force, limits=limits)
     return run_fix(loaded, request)

@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from trtready.errors import UsageError
 from trtready.intervals import Interval
+
+if TYPE_CHECKING:
+    from trtready.limits import Limits
 
 _DIM_RE = re.compile(r"^\s*(\d+)\s*=\s*([A-Za-z_]\w*)?\s*\[\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
 _RANGE_RE = re.compile(r"^\s*(.+?)\s*:\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
@@ -31,8 +36,15 @@ class DimBound:
         return Interval(self.lo, self.hi)
 
 
-def parse_dynamic(specs: list[str] | tuple[str, ...] | None) -> list[DimBound]:
-    """Parse ``'input_ids:0=batch[1:8],1=seq[1:128]'`` strings (the option may repeat)."""
+def parse_dynamic(specs: list[str] | tuple[str, ...] | None, limits: Limits | None = None) -> list[DimBound]:
+    """Parse ``'input_ids:0=batch[1:8],1=seq[1:128]'`` strings (the option may repeat).
+
+    A maximum past the element limit is refused: no tensor could have such a dim, and the bounds
+    size generated verification inputs.
+    """
+    from trtready.limits import DEFAULT_LIMITS, limit_hint
+
+    limits = limits or DEFAULT_LIMITS
     out: list[DimBound] = []
     for spec in specs or ():
         name, sep, rest = spec.partition(":")
@@ -45,6 +57,9 @@ def parse_dynamic(specs: list[str] | tuple[str, ...] | None) -> list[DimBound]:
             axis, dim, lo, hi = int(m[1]), m[2] or f"{name.strip()}_{m[1]}", int(m[3]), int(m[4])
             if lo > hi:
                 raise UsageError(f"--dynamic {spec!r}: minimum {lo} exceeds maximum {hi}")
+            if hi > limits.tensor_elements:
+                raise UsageError(f"--dynamic {spec!r}: maximum {hi} exceeds the tensor-elements limit "
+                                 f"{limits.tensor_elements} ({limit_hint('tensor-elements')})")
             out.append(DimBound(name.strip(), axis, dim, lo, hi))
     seen: dict[str, tuple[int, int]] = {}
     for b in out:
@@ -65,3 +80,14 @@ def parse_input_ranges(specs: list[str] | tuple[str, ...] | None) -> dict[str, I
             raise UsageError(f"--input-range {spec!r}: LO exceeds HI")
         out[m[1]] = Interval(lo, hi)
     return out
+
+
+def check_bound_names(inputs: list[str], bounds: list[DimBound], ranges: dict[str, Interval]) -> None:
+    """Every name in ``--dynamic``/``--input-range`` must be an input of the model (a typo is an error,
+    never a silently ignored bound)."""
+    known = set(inputs)
+    for option, names in (("--dynamic", [b.input for b in bounds]), ("--input-range", list(ranges))):
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise UsageError(f"{option} names {', '.join(unknown)}, not an input of the model "
+                             f"({', '.join(inputs) or 'it has none'})")

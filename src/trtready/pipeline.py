@@ -40,7 +40,10 @@ def _step(progress: Any, label: str) -> Iterator[None]:
 
 def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool = False,
             frontend: str = "onnx", profiles: dict[str, Any] | None = None, console: Any = None) -> ConvertResult:
-    from trtready.fix.dispatch import run_fix
+    """The whole pipeline into one output folder, swapped in only when everything succeeded."""
+    from trtready.fix.dispatch import plan_fix
+    from trtready.load import ModelKind
+    from trtready.outputs import Kind, Output, use_session
 
     if req.out is None:
         raise ValueError("convert needs an output folder")
@@ -52,26 +55,32 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         from trtready.engine.engine import library_for
 
         library_for(req.target)
-    with _step(console, "audit, plan, narrow, export ONNX, verify"):
-        fix = run_fix(loaded, req)
-    result = ConvertResult(fix)
-    if not fix or req.dry_run:
-        return result
-    onnx_path = req.out / "model.onnx" if req.out.is_dir() else req.out
-    if baseline and loaded.exported is not None:
-        with _step(console, "baseline: the unmodified export, for before → after"):
-            result.baseline = _baseline_view(loaded, req)
-    if frontend == "torch-trt-dynamo":
-        from trtready.adapters.torch_tensorrt import compile_dynamo
+    output = Output(req.out, Kind.FOLDER)
+    with use_session(req.session, [output], loaded.input_paths, req.force) as s:
+        with _step(console, "audit, plan, narrow, export ONNX, verify"):
+            fix = plan_fix(loaded, req)
+        result = ConvertResult(fix)
+        if not fix or req.dry_run or fix.writer is None:
+            return result
+        staged = s.stage(req.out)
+        onnx_path = staged / "model.onnx"
+        fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
+        if baseline and loaded.exported is not None:
+            with _step(console, "baseline: the unmodified export, for before → after"):
+                result.baseline = _baseline_view(loaded, req)
+        if frontend == "torch-trt-dynamo":
+            from trtready.adapters.torch_tensorrt import compile_dynamo
 
-        with _step(console, "compile with Torch-TensorRT (dynamo)"):
-            result.adapter = compile_dynamo(req.out / "model.pt2", req)
-        return result
-    if build:
-        from trtready.engine.engine import build_engine
+            with _step(console, "compile with Torch-TensorRT (dynamo)"):
+                result.adapter = compile_dynamo(staged / "model.pt2", req)
+        elif build:
+            from trtready.engine.engine import build as build_network
+            from trtready.engine.engine import write_engine
 
-        with _step(console, "build the engine, inspect the network"):
-            result.build = build_engine(onnx_path, onnx_path.with_suffix(".engine"), req.target, profiles or {})
+            with _step(console, "build the engine, inspect the network"):
+                built = build_network(onnx_path, req.target, profiles or {})
+                result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
+        fix.written = s.commit(req.out)
     return result
 
 

@@ -54,13 +54,19 @@ def test_refusal_is_one_line_exit_2_and_nothing_written(tmp_path: Path) -> None:
     assert keep.code == 0 and "outside int32" in keep.stdout
 
 
-def test_existing_output_needs_force(tmp_path: Path) -> None:
+def test_existing_output_needs_force_and_must_be_ours(tmp_path: Path) -> None:
     src = _model(tmp_path / "m.onnx", 1)
     out = tmp_path / "o.onnx"
-    out.write_text("precious")
+    assert run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7").code == 0
+    first = out.read_bytes()
     r = run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7")
-    assert r.code == 2 and "--force" in r.stderr and out.read_text() == "precious"
+    assert r.code == 2 and "--force" in r.stderr and out.read_bytes() == first
     assert run_cli("fix", str(src), "-o", str(out), "--input-range", "ids:0..7", "--force").code == 0
+    foreign = tmp_path / "precious.onnx"
+    foreign.write_text("precious")
+    r = run_cli("fix", str(src), "-o", str(foreign), "--input-range", "ids:0..7", "--force")
+    assert r.code == 2 and r.stderr.count("\n") == 1 and "refusing to replace" in r.stderr
+    assert foreign.read_text() == "precious"
 
 
 def test_verify_mismatch_exits_1_and_names_the_output(tmp_path: Path) -> None:

@@ -15,7 +15,10 @@ from trtready.plan import Action
 
 
 def _written(out: Path) -> list[str]:
-    return sorted(p.name for p in out.iterdir())
+    """What the folder holds besides trtready's inventory (which must list exactly that)."""
+    names = sorted(p.name for p in out.iterdir() if p.name != ".trtready.json")
+    assert json.loads((out / ".trtready.json").read_text())["files"] == names
+    return names
 
 
 def test_bn_cnn_for_torchscript_frontend(tmp_path: Path) -> None:

@@ -286,17 +286,17 @@ def test_interrupt_while_writing_leaves_nothing(tmp_path: Path, monkeypatch: pyt
     import trtready
     import trtready.outputs as outputs
 
-    real_replace = os.replace
+    real_rename = os.rename
     calls = []
 
-    def interrupted_replace(src, dst):  # the first file is in place, then Ctrl-C
+    def interrupted_rename(src, dst):  # Ctrl-C at the swap (a pair: after its first file is in place)
         calls.append(dst)
-        if len(calls) == 2:
+        if len(calls) == (2 if where == "onnx-pair" else 1):
             raise KeyboardInterrupt
-        return real_replace(src, dst)
+        return real_rename(src, dst)
 
     monkeypatch.setattr(outputs, "EXTERNAL_DATA_THRESHOLD", 16)  # model + .data: a two-file artifact
-    monkeypatch.setattr(os, "replace", interrupted_replace)
+    monkeypatch.setattr(os, "rename", interrupted_rename)
     if where == "onnx-pair":
         src = _save(tmp_path, "m.onnx", _model())
         with pytest.raises(KeyboardInterrupt):

@@ -39,7 +39,7 @@ def test_fix_writes_the_data_file_pair_past_the_threshold(tmp_path: Path, monkey
     table = next(t for t in proto.graph.initializer if t.name == "table")
     assert table.data_location == TensorProto.EXTERNAL
     assert {e.key: e.value for e in table.external_data}["location"] == "fixed.onnx.data"
-    model, files = load_onnx(out)
+    model, files, _ = load_onnx(out)
     assert [f.name for f in files] == ["fixed.onnx.data"]
     assert np.array_equal(model.graph.initializers["table"].const_value.numpy()[:2], [[0, 1, 2, 3], [4, 5, 6, 7]])
     built = build_engine(out, tmp_path / "out" / "m.engine", resolve_target("trt-rtx"), {})

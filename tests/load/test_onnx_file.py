@@ -40,7 +40,7 @@ def _save_external(model: onnx.ModelProto, folder: Path, location: str) -> Path:
 
 def test_valid_model_with_external_data_loads(tmp_path: Path) -> None:
     path = _save_external(_model(), tmp_path, "w.data")
-    model, files = load_onnx(path)
+    model, files, _ = load_onnx(path)
     assert [f.name for f in files] == ["w.data"]
     assert np.array_equal(model.graph.initializers["w"].const_value.numpy(), np.arange(64))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from trtready.bounds import parse_dynamic
+from trtready.limits import Limits
 from trtready.intervals.fx import propagate
 from trtready.load.capture import capture
 from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
@@ -38,7 +39,7 @@ class Returned(torch.nn.Module):
 
 
 def _run(module: torch.nn.Module, x: torch.Tensor, dynamic: list[str]):
-    bounds = parse_dynamic(dynamic)
+    bounds = parse_dynamic(dynamic, Limits(tensor_elements=2**40))
     ep = capture(module, (x,), {}, bounds)
     res = NarrowFxInt64Pass(propagate(ep))(ep.module())
     return ep, res, bounds

@@ -61,7 +61,7 @@ def test_convert_cli_with_baseline(tmp_path: Path) -> None:
     r = run_cli("convert", "trtready.demo:hash_model", "-o", str(out), "--baseline", "--target", "trt-rtx")
     assert r.code == 0, r.stderr
     assert "before: the unmodified export" in r.stdout and "BUILT" in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["model.engine", "model.engine.json", "model.onnx", "model.pt2",
+    assert sorted(p.name for p in out.iterdir()) == [".trtready.json", "model.engine", "model.engine.json", "model.onnx", "model.pt2",
                                                      "report.json", "state_dict.safetensors"]
     refused = run_cli("convert", "trtready.demo:hash_model", "-o", str(tmp_path / "h8"), "--target", "trt8")
     assert refused.code == 2 and not (tmp_path / "h8").exists()

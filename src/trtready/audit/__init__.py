@@ -41,9 +41,13 @@ def audit_loaded(
     layers: dict[str, str] = {}
     notes = list(loaded.notes)
 
+    from trtready.bounds import check_bound_names
+
     if loaded.onnx is not None:
         from trtready.audit.onnx_graph import audit_onnx
 
+        graph = loaded.onnx.graph
+        check_bound_names([v.name for v in graph.inputs if v.name not in graph.initializers], bounds, input_ranges or {})
         findings += audit_onnx(loaded.onnx, input_ranges, bounds)
         layers["onnx"] = "done"
     else:
@@ -64,6 +68,7 @@ def audit_loaded(
         if ep is not None:
             from trtready.audit.fx import audit_fx, used_state
 
+            check_bound_names(list(ep.graph_signature.user_inputs), bounds, input_ranges or {})
             used = used_state(ep)
             findings += audit_fx(ep, input_ranges, bounds)
             layers["fx"] = "done"

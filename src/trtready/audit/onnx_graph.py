@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from trtready.audit.findings import Finding, Layer, Role
@@ -16,16 +15,10 @@ _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
 
 
 def infer_shapes(model: Any) -> None:
-    """Annotate value types/shapes in place with onnx shape inference (partial on failure)."""
-    from onnx_ir.passes.common import ShapeInferencePass
+    """Annotate value types/shapes in place (once per model; see :func:`trtready.load.onnx_file.infer_shapes`)."""
+    from trtready.load.onnx_file import infer_shapes as infer
 
-    log = logging.getLogger("onnx_ir.passes.common.shape_inference")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        ShapeInferencePass(check_type=False, strict_mode=False, data_prop=True)(model)
-    finally:
-        log.setLevel(level)
+    infer(model)
 
 
 def dim_bounds(model: Any, bounds: list[DimBound]) -> dict[str, Interval]:

@@ -24,6 +24,7 @@ def audit(
     dynamic: tuple[str, ...],
     input_range: tuple[str, ...],
     trust_code: bool,
+    limit: tuple[str, ...],
     json_path: str | None,
     quiet: bool,
     debug: bool,
@@ -35,28 +36,28 @@ def audit(
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        import trtready
-        from trtready.report.json_report import (
-            audit_report_json,
-            dumps,
-            write_json_atomic,
-        )
+        from trtready.audit import AuditReport, audit_loaded
+        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.json_out import emit_json, report_outputs
+        from trtready.limits import parse_limits
+        from trtready.load import load_model
+        from trtready.outputs import session
+        from trtready.report.json_report import audit_report_json
         from trtready.report.terminal import console, render_audit
+        from trtready.targets import resolve_target
 
-        report = trtready.audit(
-            model, target=target, dynamic=list(dynamic), input_range=list(input_range), trust_code=trust_code
-        )
-        con = console(stderr=json_path == "-")
-        if quiet:
-            con.print(report.verdict(), overflow="fold")
-        else:
-            render_audit(report, con)
-        if json_path is not None:
-            data = audit_report_json(report)
-            if json_path == "-":
-                click.echo(dumps(data))
+        resolved = resolve_target(target)
+        loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit))
+        with session(report_outputs(json_path), loaded.input_paths) as s:
+            bounds = parse_dynamic(list(dynamic) + loaded.dynamic)
+            ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
+            report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+            con = console(stderr=json_path == "-")
+            if quiet:
+                con.print(report.verdict(), markup=False, overflow="fold")
             else:
-                write_json_atomic(data, json_path)
+                render_audit(report, con)
+            emit_json(audit_report_json(report), json_path, s)
         return 0 if report.ready else 1
 
     run_verb(debug, body)

@@ -16,10 +16,11 @@ from trtready.cli.options import output_options
               help="Library to build with (default: the TensorRT installed).")
 @click.option("--profile", multiple=True, metavar="'NAME:MIN,OPT,MAX'",
               help="Optimization profile of one input, shapes like 1x8 (default: the bounds recorded in the ONNX).")
-@click.option("--force", is_flag=True, default=False, help="Overwrite an existing engine.")
+@click.option("--force", is_flag=True, default=False, help="Replace an engine (and manifest) trtready wrote.")
+@click.option("--limit", "limit", multiple=True, metavar="KEY=VALUE", help="Raise a resource limit (see audit).")
 @output_options
 def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], force: bool,
-          json_path: str | None, quiet: bool, debug: bool) -> None:
+          limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Build an engine from MODEL.onnx and write OUT plus OUT.json (the manifest).
 
     Exit 0 when built, 2 when the parser/builder rejects the model or the library is missing.
@@ -27,27 +28,33 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from trtready.engine.engine import build_engine
+        import json
+
+        from trtready.cli.json_out import emit_json, report_outputs
+        from trtready.engine.engine import build as build_network
+        from trtready.engine.engine import library_for, write_engine
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import BadInputError
+        from trtready.limits import parse_limits
         from trtready.load.detect import ModelKind, detect
-        from trtready.outputs import check_output
+        from trtready.load.onnx_file import load_onnx
+        from trtready.outputs import Kind, Output, session
         from trtready.report.terminal import console, render_build
         from trtready.targets import resolve_target
 
         if detect(str(model)) is not ModelKind.ONNX:
             raise BadInputError(f"{model}: build takes an ONNX model (export or fix one first)")
-        check_output(out, [model], force)
-        result = build_engine(model, out, resolve_target(target), parse_profiles(profile))
-        con = console(stderr=json_path == "-")
-        render_build(result, con, quiet=quiet)
-        if json_path is not None:
-            import json
-
-            from trtready.report.json_report import dumps, write_json_atomic
-
-            data = json.loads(result.manifest.read_text())
-            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+        resolved = resolve_target(target)
+        library_for(resolved)
+        _, data_files, _ = load_onnx(model, parse_limits(limit))
+        engine = Output(out, Kind.ENGINE)
+        with session([engine] + report_outputs(json_path), [model, *data_files], force) as s:
+            built = build_network(model, resolved, parse_profiles(profile))
+            result = write_engine(built, s.stage(out), out)
+            s.commit(out)
+            con = console(stderr=json_path == "-")
+            render_build(result, con, quiet=quiet)
+            emit_json(json.loads(result.manifest.read_text()), json_path, s)
         return 0
 
     run_verb(debug, body)

@@ -17,17 +17,22 @@ def check_env(manifest: Path, debug: bool) -> None:
     def body() -> int:
         from trtready.engine.manifest import compare_environment, read_manifest
 
+        from trtready.report.terminal import safe_text
+
         data = read_manifest(manifest)
-        breaking, other = compare_environment(data)
+        breaking, other, unknown = compare_environment(data)
         for line in breaking:
-            click.echo(f"MISMATCH {line}")
+            click.echo(f"MISMATCH {safe_text(line)}")
         for line in other:
-            click.echo(f"differs  {line}")
+            click.echo(f"differs  {safe_text(line)}")
+        for line in unknown:
+            click.echo(f"unknown  {safe_text(line)}")
         lib = data["library"]
         if breaking:
-            click.echo(f"NOT COMPATIBLE with {manifest.name}: {len(breaking)} breaking difference(s)")
+            click.echo(f"NOT COMPATIBLE with {safe_text(manifest.name)}: {len(breaking)} breaking difference(s)")
             return 1
-        click.echo(f"COMPATIBLE with {manifest.name}: {lib['name']} {lib['version']}")
+        partly = f"; {len(unknown)} item(s) not compared" if unknown else ""
+        click.echo(f"COMPATIBLE with {safe_text(manifest.name)}: {safe_text(lib['name'])} {safe_text(lib['version'])}{partly}")
         return 0
 
     run_verb(debug, body)

@@ -12,6 +12,7 @@ from trtready.cli.options import (
     model_options,
     output_options,
     target_option,
+    verify_options,
 )
 
 
@@ -29,66 +30,62 @@ from trtready.cli.options import (
 @click.option("--baseline", is_flag=True, default=False,
               help="Also translate the unmodified model once, to show the network before → after.")
 @click.option("--no-build", is_flag=True, default=False, help="Stop after verification.")
-@click.option("--force", is_flag=True, default=False, help="Replace an existing output folder.")
+@click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
+@verify_options
+@click.option("--force", is_flag=True, default=False, help="Replace an output folder trtready wrote.")
 @model_options
 @output_options
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
-            baseline: bool, no_build: bool, force: bool, trust_code: bool, json_path: str | None, quiet: bool,
-            debug: bool) -> None:
+            baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
+            rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool, limit: tuple[str, ...],
+            json_path: str | None, quiet: bool, debug: bool) -> None:
     """load → audit → plan → narrow → export → verify → build → inspect → report.
 
     Exit 0 when verified and built, 1 on a verification mismatch, 2 when refused or rejected.
+    The output folder appears only when everything succeeded; an older one trtready wrote is
+    replaced (with --force) only then.
     """
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        import shutil
-
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import UsageError
         from trtready.fix import FixRequest
-        from trtready.load import ModelKind, load_model
+        from trtready.limits import parse_limits
+        from trtready.load import load_model
+        from trtready.outputs import Kind, Output, session
         from trtready.pipeline import convert as run
         from trtready.plan import PlanOptions
+        from trtready.report.json_report import convert_report_json
         from trtready.report.terminal import console, render_convert
         from trtready.targets import resolve_target
+        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+        from trtready.verify.inputs import load_npz
 
         resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
         if frontend == "onnx" and resolved.profile.library == "torch_tensorrt":
             raise UsageError(f"--target {resolved.name} compiles with Torch-TensorRT: add --frontend torch-trt-dynamo")
-        loaded = load_model(model, trust_code=trust_code)
-        if out.exists():
-            if not force:
-                raise UsageError(f"{out}: already exists (use --force to replace it)")
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        onnx_in = loaded.kind is ModelKind.ONNX
-        if onnx_in:
-            out.mkdir(parents=True)
-        req = FixRequest(
-            out / "model.onnx" if onnx_in else out, resolved, PlanOptions(),
-            parse_dynamic(list(dynamic) + loaded.dynamic), parse_input_ranges(list(input_range) + loaded.input_ranges),
-            input_names=_names(input_names), output_names=_names(output_names),
-        )
-        con = console(stderr=json_path == "-")
-        try:
+        limits = parse_limits(limit)
+        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
+        with session([Output(out, Kind.FOLDER)] + report_outputs(json_path), inputs, force) as s:
+            req = FixRequest(
+                out, resolved, PlanOptions(),
+                parse_dynamic(list(dynamic) + loaded.dynamic, limits),
+                parse_input_ranges(list(input_range) + loaded.input_ranges),
+                verify=not no_verify, trials=trials, force=force,
+                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+                feeds=load_npz(inputs_npz, limits) if inputs_npz else None,
+                input_names=_names(input_names), output_names=_names(output_names), limits=limits, session=s,
+            )
+            con = console(stderr=json_path == "-")
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
                          profiles=parse_profiles(profile), console=None if quiet else con)
-        except BaseException:
-            if onnx_in:
-                shutil.rmtree(out, ignore_errors=True)
-            raise
-        render_convert(result, con, quiet=quiet)
-        if json_path is not None:
-            from trtready.report.json_report import (
-                convert_report_json,
-                dumps,
-                write_json_atomic,
-            )
-
-            data = convert_report_json(result)
-            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+            render_convert(result, con, quiet=quiet)
+            emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
     run_verb(debug, body)

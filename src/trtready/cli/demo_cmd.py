@@ -33,27 +33,32 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        import shutil
-
         from rich.markup import escape
         from rich.table import Table
 
-        import trtready
+        from trtready.audit import AuditReport, audit_loaded
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.json_out import emit_json
         from trtready.demo import DEMOS
-        from trtready.errors import UnsafeNarrowingError, UsageError
+        from trtready.errors import BadInputError, UnsafeNarrowingError, UsageError
         from trtready.fix import FixRequest
         from trtready.load import load_model
+        from trtready.outputs import Kind, Output, session
         from trtready.pipeline import convert
         from trtready.plan import PlanOptions
-        from trtready.report.json_report import audit_report_json, write_json_atomic
+        from trtready.report.json_report import audit_report_json
         from trtready.report.terminal import console, render_audit, render_convert
         from trtready.targets import TARGET_NAMES, resolve_target
 
         con = console()
         reports = {}
         rows: dict[str, list[str]] = {}
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise BadInputError(f"{out_dir}: exists and is not a folder")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInputError(f"{out_dir}: cannot create the folder ({e.strerror})") from e
         resolved = resolve_target(target)
         from trtready.engine.engine import library_for
         from trtready.errors import MissingLibraryError
@@ -66,22 +71,22 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
             con.print(f"[yellow]engines are not built: {escape(str(e))}[/]")
         for name, what in DEMOS.items():
             con.rule(f"[bold]trtready.demo:{name}[/] — {what}")
-            report = trtready.audit(f"trtready.demo:{name}", target=target)
-            render_audit(report, con)
-            write_json_atomic(audit_report_json(report, verb="demo"), out_dir / f"{name}.audit.json")
-            reports[name] = report
-            dest = out_dir / name
-            if dest.exists():
-                shutil.rmtree(dest)  # the demo's own output from an earlier run
             loaded = load_model(f"trtready.demo:{name}")
-            req = FixRequest(dest, resolved, PlanOptions(), parse_dynamic(loaded.dynamic),
-                             parse_input_ranges(loaded.input_ranges))
-            try:
-                result = convert(loaded, req, build=can_build, baseline=can_build, console=con)
-            except UnsafeNarrowingError as e:
-                con.print(f"[bold red]{escape(str(e))}[/]")
-                rows[name] = ["[red]refused[/]", "–", "–", "–", "–"]
-                continue
+            bounds, ranges = parse_dynamic(loaded.dynamic), parse_input_ranges(loaded.input_ranges)
+            report_path, dest = out_dir / f"{name}.audit.json", out_dir / name
+            # The demo replaces what an earlier demo run wrote there, and nothing else.
+            with session([Output(report_path, Kind.REPORT), Output(dest, Kind.FOLDER)], force=True) as s:
+                report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+                render_audit(report, con)
+                emit_json(audit_report_json(report, verb="demo"), str(report_path), s)
+                reports[name] = report
+                req = FixRequest(dest, resolved, PlanOptions(), bounds, ranges, force=True, session=s)
+                try:
+                    result = convert(loaded, req, build=can_build, baseline=can_build, console=con)
+                except UnsafeNarrowingError as e:
+                    con.print(f"[bold red]{escape(str(e))}[/]")
+                    rows[name] = ["[red]refused[/]", "–", "–", "–", "–"]
+                    continue
             render_convert(result, con, quiet=True)
             c = result.fix.counts()
             b, a = result.baseline, result.build.network if result.build else None

@@ -25,7 +25,7 @@ def _names(text: str | None) -> list[str] | None:
 @output_options
 def export(model: str, out: Path, fmt: str, input_names: str | None, output_names: str | None,
            dynamic: tuple[str, ...], input_range: tuple[str, ...], force: bool, trust_code: bool,
-           json_path: str | None, quiet: bool, debug: bool) -> None:
+           limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Export MODEL (a spec or .pt2) to ONNX (one torch.onnx translation), .pt2 or TorchScript.
 
     ONNX outputs of dict/ModelOutput results are named from their keys unless --output-names says
@@ -35,21 +35,35 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
 
     def body() -> int:
         from trtready.bounds import parse_dynamic
+        from trtready.cli.json_out import emit_json, report_outputs
         from trtready.export.exporter import export_model
+        from trtready.limits import parse_limits
         from trtready.load import load_model
-        from trtready.outputs import check_output
+        from trtready.outputs import Kind, Output, session
+        from trtready.report.terminal import safe_text
 
-        loaded = load_model(model, trust_code=trust_code)
-        check_output(out, loaded.input_paths, force)
-        result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic),
-                              _names(input_names), _names(output_names))
-        if not quiet:
-            click.echo(f"inputs:  {', '.join(result.input_names)}")
-            if result.output_names:
-                click.echo(f"outputs: {', '.join(result.output_names)}")
-            for note in result.notes:
-                click.echo(f"note: {note}")
-        click.echo(f"EXPORTED {fmt}: {', '.join(str(p) for p in result.written)}")
+        limits = parse_limits(limit)
+        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        main = Output(out, Kind.ONNX if fmt == "onnx" else Kind.FILE)
+        with session([main] + report_outputs(json_path), loaded.input_paths, force) as s:
+            result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
+                                  _names(input_names), _names(output_names), session=s)
+            if not quiet:
+                click.echo(f"inputs:  {safe_text(', '.join(result.input_names))}")
+                if result.output_names:
+                    click.echo(f"outputs: {safe_text(', '.join(result.output_names))}")
+                for note in result.notes:
+                    click.echo(f"note: {note}")
+            click.echo(f"EXPORTED {fmt}: {safe_text(', '.join(str(p) for p in result.written))}")
+            emit_json({"schema_version": "1.0", "tool_version": _version(), "verb": "export", "format": fmt,
+                       "written": [str(p) for p in result.written], "inputs": result.input_names,
+                       "outputs": result.output_names, "notes": result.notes}, json_path, s)
         return 0
 
     run_verb(debug, body)
+
+
+def _version() -> str:
+    from trtready import __version__
+
+    return __version__

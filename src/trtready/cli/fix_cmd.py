@@ -35,7 +35,7 @@ from trtready.cli.options import (
 def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
         io: str, strict: bool, allow_underflow: bool, dry_run: bool, no_verify: bool, inputs_npz: str | None,
         trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool,
-        json_path: str | None, quiet: bool, debug: bool) -> None:
+        limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Narrow MODEL's int64/float64 tensors where a range proof allows; verify; write OUT.
 
     Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
@@ -45,16 +45,15 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.json_out import emit_json, report_outputs
         from trtready.errors import UsageError
         from trtready.fix import FixRequest
-        from trtready.fix.dispatch import run_fix
+        from trtready.fix.dispatch import output_kind, run_fix
+        from trtready.limits import parse_limits
         from trtready.load import load_model
+        from trtready.outputs import Output, session
         from trtready.plan import PlanOptions
-        from trtready.report.json_report import (
-            dumps,
-            fix_report_json,
-            write_json_atomic,
-        )
+        from trtready.report.json_report import fix_report_json
         from trtready.report.terminal import console, render_fix
         from trtready.targets import resolve_target
         from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
@@ -63,20 +62,23 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
         if out is None and not dry_run:
             raise UsageError("fix needs -o OUT (or --dry-run)")
         resolved = resolve_target(target)
-        loaded = load_model(model, trust_code=trust_code)
-        request = FixRequest(
-            out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
-            parse_dynamic(list(dynamic) + loaded.dynamic), parse_input_ranges(list(input_range) + loaded.input_ranges),
-            dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
-            rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-            feeds=load_npz(inputs_npz) if inputs_npz else None,
-        )
-        result = run_fix(loaded, request)
-        con = console(stderr=json_path == "-")
-        render_fix(result, con, quiet=quiet)
-        if json_path is not None:
-            data = fix_report_json(result)
-            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+        limits = parse_limits(limit)
+        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        main = [Output(out, output_kind(loaded))] if out is not None and not dry_run else []
+        inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
+        with session(main + report_outputs(json_path), inputs, force) as s:
+            request = FixRequest(
+                out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
+                parse_dynamic(list(dynamic) + loaded.dynamic, limits),
+                parse_input_ranges(list(input_range) + loaded.input_ranges),
+                dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
+                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+                feeds=load_npz(inputs_npz, limits) if inputs_npz else None, limits=limits, session=s,
+            )
+            result = run_fix(loaded, request)
+            con = console(stderr=json_path == "-")
+            render_fix(result, con, quiet=quiet)
+            emit_json(fix_report_json(result), json_path, s)
         return 0 if result else 1
 
     run_verb(debug, body)

@@ -25,17 +25,22 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     from trtready.cli.main import run_verb
 
     def body() -> int:
+        from trtready import __version__
+        from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.inspect import view_of
+        from trtready.engine.manifest import manifest_path
+        from trtready.outputs import session
         from trtready.report.terminal import console, render_views
 
-        views = [view_of(file, library)] + ([view_of(other, library)] if other else [])
-        con = console(stderr=json_path == "-")
-        render_views(views, con)
-        if json_path is not None:
-            from trtready.report.json_report import dumps, write_json_atomic
-
-            data = {"schema_version": "1.0", "verb": "inspect", "views": [{"file": str(p), **v[1].to_json(), "source": v[0]} for p, v in zip([file, other], views)]}
-            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+        files = [file] + ([other] if other else [])
+        inputs = [p for f in files for p in (f, manifest_path(f))]
+        with session(report_outputs(json_path), inputs) as s:
+            views = [view_of(f, library) for f in files]
+            con = console(stderr=json_path == "-")
+            render_views(views, con, labels=[str(f) for f in files])
+            data = {"schema_version": "1.0", "tool_version": __version__, "verb": "inspect",
+                    "views": [{"file": str(p), **v[1].to_json(), "source": v[0]} for p, v in zip(files, views)]}
+            emit_json(data, json_path, s)
         return 0
 
     run_verb(debug, body)

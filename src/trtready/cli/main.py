@@ -30,12 +30,19 @@ def run_verb(debug: bool, body: Callable[[], int]) -> None:
     except Exception as e:  # every failure ends as one line unless --debug
         if debug:
             raise
+        from trtready.report.terminal import safe_text
+
         cause = root_cause(e)
         if isinstance(cause, TrtReadyError):
-            click.echo(f"trtready: error: {cause}", err=True)
+            click.echo(f"trtready: error: {safe_text(cause)}", err=True)
             sys.exit(cause.exit_code)
+        if isinstance(cause, MemoryError):
+            click.echo("trtready: error: out of memory (the model or its inputs are too large for this machine; "
+                       "see --limit)", err=True)
+            sys.exit(2)
         text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        click.echo(f"trtready: internal error: {type(e).__name__}: {text} (rerun with --debug for details)", err=True)
+        click.echo(f"trtready: internal error: {type(e).__name__}: {safe_text(text)} "
+                   "(rerun with --debug for details)", err=True)
         sys.exit(2)
     sys.exit(code)
 

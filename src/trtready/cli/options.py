@@ -38,10 +38,14 @@ def bounds_options(fn: F) -> F:
 
 
 def model_options(fn: F) -> F:
-    return click.option(
-        "--trust-code", is_flag=True, default=False,
-        help="DANGEROUS: unpickle arbitrary objects from checkpoints (runs the file's code).",
-    )(fn)
+    return _apply(fn, [
+        click.option("--trust-code", is_flag=True, default=False,
+                     help="DANGEROUS: run what model files carry (pickled objects in checkpoints and .pt2, "
+                          "TorchScript's code). Only for files from authors you trust."),
+        click.option("--limit", "limit", multiple=True, metavar="KEY=VALUE",
+                     help="Raise a resource limit: tensor-elements, archive-bytes, compression-ratio, "
+                          "archive-members, verify-seconds (docs/hardening.md). May repeat."),
+    ])
 
 
 def output_options(fn: F) -> F:

@@ -21,7 +21,7 @@ from trtready.cli.options import (
 @output_options
 def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range: tuple[str, ...],
            inputs_npz: str | None, trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], trust_code: bool,
-           json_path: str | None, quiet: bool, debug: bool) -> None:
+           limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Compare CANDIDATE against REFERENCE (ONNX in ONNX Runtime; specs and .pt2 in PyTorch).
 
     Exit 0 when every output matches (integers exactly, floats within tolerance), 1 on a mismatch.
@@ -29,24 +29,37 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from trtready.report.json_report import dumps
+        from pathlib import Path
+
+        from trtready.cli.json_out import emit_json, report_outputs
+        from trtready.limits import parse_limits
+        from trtready.load import load_model
+        from trtready.outputs import session
         from trtready.report.terminal import console, render_comparison
         from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
         from trtready.verify.inputs import load_npz
-        from trtready.verify.pair import verify_pair
+        from trtready.verify.pair import verify_loaded
 
-        cmp = verify_pair(
-            reference, candidate, dynamic=list(dynamic), input_range=list(input_range), trials=trials,
-            rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-            feeds=load_npz(inputs_npz) if inputs_npz else None, trust_code=trust_code,
-        )
-        con = console(stderr=json_path == "-")
-        render_comparison(cmp, con, quiet=quiet)
-        if json_path is not None:
-            from trtready.report.json_report import write_json_atomic
-
-            data = {"schema_version": "1.0", "verb": "verify", "verification": cmp.to_json()}
-            click.echo(dumps(data)) if json_path == "-" else write_json_atomic(data, json_path)
+        limits = parse_limits(limit)
+        ref = load_model(reference, trust_code=trust_code, limits=limits)
+        cand = load_model(candidate, trust_code=trust_code, limits=limits)
+        inputs = ref.input_paths + cand.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
+        with session(report_outputs(json_path), inputs) as s:
+            cmp = verify_loaded(
+                ref, cand, dynamic=list(dynamic), input_range=list(input_range), trials=trials,
+                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+                feeds=load_npz(inputs_npz, limits) if inputs_npz else None, limits=limits,
+            )
+            con = console(stderr=json_path == "-")
+            render_comparison(cmp, con, quiet=quiet)
+            emit_json({"schema_version": "1.0", "tool_version": _version(), "verb": "verify",
+                       "verification": cmp.to_json()}, json_path, s)
         return 0 if cmp else 1
 
     run_verb(debug, body)
+
+
+def _version() -> str:
+    from trtready import __version__
+
+    return __version__

@@ -10,13 +10,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
 from trtready.engine.network import NetworkView, inspect_parsed
 from trtready.engine.profiles import InputProfile
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
 from trtready.targets import ResolvedTarget
+
+if TYPE_CHECKING:
+    from trtready.outputs import OutputSession
 
 
 @dataclass
@@ -72,17 +75,32 @@ def _finding(fid: str, tensor: str, dtype: str, target: str, outcome: Outcome, m
                    role=role, predictions={target: Prediction(outcome, msg)})
 
 
-def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> BuildResult:
-    """Parse, set profiles, build, write the engine and its manifest atomically."""
+@dataclass
+class Built:
+    """An engine built in memory, with what the manifest records; written by :func:`write_engine`."""
+
+    serialized: bytes
+    onnx_path: Path
+    data_files: list[Path]
+    target: ResolvedTarget
+    trt: Any
+    seconds: float
+    network: NetworkView
+    profiles: list[InputProfile]
+    findings: list[Finding]
+    builder: dict[str, Any]
+
+
+def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> Built:
+    """Parse and build: nothing is written (profiles are checked against the recorded bounds first)."""
     from trtready.engine import capturing_logger
-    from trtready.engine.manifest import write_manifest
     from trtready.engine.network import parse_network
     from trtready.engine.profiles import example_shapes, resolve_profiles
     from trtready.export.onnx_export import bounds_from_metadata
     from trtready.load.onnx_file import load_onnx
 
     trt = library_for(target)
-    model, data_files = load_onnx(onnx_path)
+    model, data_files, _notes = load_onnx(onnx_path)
     onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype}
     logger = capturing_logger(trt)
     start_msgs = len(logger.messages)
@@ -104,9 +122,33 @@ def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, pro
         raise BadInputError(f"the {trt.__name__} builder failed: {errors[-1] if errors else 'no engine produced'}")
     view = inspect_parsed(trt, network)
     findings = log_findings(messages, target.name, onnx_io, view)
-    from trtready.outputs import write_bytes_atomic
+    return Built(bytes(serialized), Path(onnx_path), data_files, target, trt, seconds, view, resolved, findings,
+                 {"builder_optimization_level": config.builder_optimization_level})
 
-    write_bytes_atomic(bytes(serialized), engine_path)
-    manifest = write_manifest(engine_path, Path(onnx_path), data_files, target, trt, view, resolved, findings,
-                              {"builder_optimization_level": config.builder_optimization_level})
-    return BuildResult(engine_path, manifest, trt.__name__, trt.__version__, seconds, view, resolved, findings)
+
+def write_engine(built: Built, dest: Path, final: Path | None = None) -> BuildResult:
+    """Write the engine at ``dest`` and its manifest beside it; ``final`` is where they will live
+    (the paths the manifest and the result record, when ``dest`` is a staging path)."""
+    from trtready.engine.manifest import manifest_path, write_manifest
+    from trtready.outputs import write_bytes
+
+    final = final or dest
+    write_bytes(built.serialized, dest)
+    write_manifest(dest, final, built.onnx_path, built.data_files, built.target, built.trt, built.network,
+                   built.profiles, built.findings, built.builder)
+    return BuildResult(final, manifest_path(final), built.trt.__name__, built.trt.__version__, built.seconds,
+                       built.network, built.profiles, built.findings)
+
+
+def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile], *,
+                 force: bool = False, session: OutputSession | None = None) -> BuildResult:
+    """``build``: the engine and its manifest, checked and locked first, swapped in whole."""
+    from trtready.outputs import Kind, Output, use_session
+
+    output = Output(Path(engine_path), Kind.ENGINE)
+    inputs = [Path(onnx_path)]
+    with use_session(session, [output], inputs, force) as s:
+        built = build(Path(onnx_path), target, profiles)
+        result = write_engine(built, s.stage(output.path), output.path)
+        s.commit(output.path)
+    return result

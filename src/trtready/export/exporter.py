@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
 from trtready.errors import BadInputError, UsageError
 from trtready.load import LoadedModel, ModelKind
+
+if TYPE_CHECKING:
+    from trtready.outputs import OutputSession
 
 FORMATS = ("onnx", "pt2", "torchscript")
 
@@ -54,56 +56,57 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
 
 
 def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound],
-                 input_names: list[str] | None = None, output_names: list[str] | None = None) -> ExportResult:
-    import torch
-
-    from trtready.load.capture import capture
-    from trtready.outputs import replace_atomic, save_onnx_atomic
+                 input_names: list[str] | None = None, output_names: list[str] | None = None, *,
+                 force: bool = False, session: OutputSession | None = None) -> ExportResult:
+    """Translate once and write ``out`` (checked and locked before the work, swapped in whole)."""
+    from trtready.outputs import Kind, Output, use_session
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if loaded.kind not in (ModelKind.SPEC, ModelKind.PT2):
         raise BadInputError(f"{loaded.source}: export needs a PyTorch graph (a spec or a .pt2), not a {loaded.kind.value}")
+    if fmt != "onnx" and (input_names or output_names):
+        raise UsageError(f"--input-names/--output-names apply to ONNX; a {fmt} keeps forward's names")
+    output = Output(Path(out), Kind.ONNX if fmt == "onnx" else Kind.FILE)
+    with use_session(session, [output], loaded.input_paths, force) as s:
+        result = _export(loaded, s.stage(output.path), fmt, bounds, input_names, output_names)
+        result.written = s.commit(output.path)
+    return result
+
+
+def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
+            input_names: list[str] | None, output_names: list[str] | None) -> ExportResult:
+    import torch
+
+    from trtready.load.capture import capture
+    from trtready.outputs import mark_zip, save_onnx
+
     args, kwargs = _example(loaded)
     ep = loaded.exported or capture(loaded.module, args, kwargs, bounds)
     user_inputs = list(ep.graph_signature.user_inputs)
     examples = {n: list(a.shape) for n, a in zip(user_inputs, args) if isinstance(a, torch.Tensor)}
     if fmt == "onnx":
         model = to_onnx(ep, bounds, examples, input_names, output_names)
-        written = save_onnx_atomic(model, out)
-        return ExportResult(fmt, written, [v.name for v in model.graph.inputs],
-                            [v.name for v in model.graph.outputs])
-    if input_names or output_names:
-        raise UsageError(f"--input-names/--output-names apply to ONNX; a {fmt} keeps forward's names")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp", dir=out.parent)
-    tmp = Path(tmp_name)
-    import os
+        save_onnx(model, dest, "export")
+        return ExportResult(fmt, [], [v.name for v in model.graph.inputs], [v.name for v in model.graph.outputs])
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt == "pt2":
+            torch.export.save(ep, str(dest))
+        else:
+            from trtready.audit.state import audit_state
+            from trtready.load.state import entries_from_module
+            from trtready.narrow.state import narrow_module_state, plan_state
+            from trtready.plan import PlanOptions, refuse_any
+            from trtready.targets import PROFILES
 
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if fmt == "pt2":
-                torch.export.save(ep, str(tmp))
-                notes = []
-            else:
-                module = loaded.module if loaded.module is not None else ep.module()
-                from trtready.audit.state import audit_state
-                from trtready.load.state import entries_from_module
-                from trtready.narrow.state import narrow_module_state, plan_state
-                from trtready.plan import PlanOptions
-                from trtready.targets import PROFILES
-
-                decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
-                from trtready.plan import refuse_any
-
-                refuse_any(decisions)
-                traced = torch.jit.trace(narrow_module_state(module, decisions), args, check_trace=False)
-                torch.jit.save(traced, str(tmp))
-                notes = ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "
-                         "frontend, whose int64 buffer error this trace avoids (state narrowed first)"]
-        replace_atomic(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return ExportResult(fmt, [out], user_inputs, [], notes)
+            module = loaded.module if loaded.module is not None else ep.module()
+            decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
+            refuse_any(decisions)
+            traced = torch.jit.trace(narrow_module_state(module, decisions), args, check_trace=False)
+            torch.jit.save(traced, str(dest))
+            notes = ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "
+                     "frontend, whose int64 buffer error this trace avoids (state narrowed first)"]
+    mark_zip(dest, "export")
+    return ExportResult(fmt, [], user_inputs, [], notes)

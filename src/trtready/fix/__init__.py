@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit import AuditReport
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.plan import Action, Decision, PlanOptions
 from trtready.targets import ResolvedTarget
+from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison
+
+if TYPE_CHECKING:
+    from trtready.outputs import OutputSession
 
 
 @dataclass
@@ -32,6 +37,8 @@ class FixRequest:
     feeds: dict[str, Any] | None = None
     input_names: list[str] | None = None  # ONNX graph input names (export); None keeps forward's
     output_names: list[str] | None = None  # ONNX graph output names; None: pytree keys or the exporter's
+    limits: Limits = DEFAULT_LIMITS
+    session: OutputSession | None = None  # outputs checked and locked by the caller (CLI: with --json)
 
 
 @dataclass
@@ -44,6 +51,9 @@ class FixResult:
     verification: list[Comparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # Writes the result at a path (a file, or for a folder output an existing empty folder) and
+    # returns what it wrote; None when there is nothing to write (dry run, failed verification).
+    writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         return all(bool(c) for c in self.verification)

@@ -1,6 +1,8 @@
-"""fix for an ONNX file: narrow in place on a loaded copy, verify in ONNX Runtime, write OUT.onnx."""
+"""fix for an ONNX file: narrow in place on a loaded copy, verify in ONNX Runtime; the caller writes OUT.onnx."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from trtready.audit import AuditReport, audit_loaded
 from trtready.fix import FixRequest, FixResult
@@ -10,7 +12,7 @@ from trtready.load import LoadedModel
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.intervals.roles import onnx_input_roles
     from trtready.narrow.onnx_model import apply_plan, plan_model
-    from trtready.outputs import save_onnx_atomic
+    from trtready.outputs import save_onnx
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
@@ -23,14 +25,16 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
         return result
     specs = onnx_input_specs(model, onnx_input_roles(model.graph), req.ranges)
     output_names = [v.name for v in model.graph.outputs]
+    reference = OrtRunner(Path(loaded.source)) if req.verify else None  # before the passes edit the model
     narrowed = apply_plan(model, narrowing)
-    if req.verify:
+    if reference is not None:
         from trtready.verify.run import verify_runners
 
         cmp = verify_runners(
-            OrtRunner(str(loaded.source)), OrtRunner(narrowed), specs, output_names,
+            reference, OrtRunner(narrowed), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
             bounds=req.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
+            limits=req.limits,
         )
         result.verification.append(cmp)
         if not cmp:
@@ -38,8 +42,7 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
             return result
     else:
         result.notes.append("verification skipped (--no-verify)")
-    if req.out is not None:
-        result.written = save_onnx_atomic(narrowed, req.out)
+    result.writer = lambda dest: save_onnx(narrowed, dest, "fix")
     return result
 
 

@@ -8,15 +8,13 @@ program (DESIGN.md, performance principles).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
 from trtready.audit.findings import Layer
-from trtready.errors import UnsafeNarrowingError
+from trtready.errors import UnsafeInputError, UnsafeNarrowingError
 from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel, ModelKind
 from trtready.load.capture import example_inputs
@@ -47,50 +45,56 @@ def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     if loaded.exported is not None:
         _refuse_proved_overflow(report, req.options)
     result = FixResult(report, decisions, dry_run=req.dry_run)
-    if loaded.kind in (ModelKind.CHECKPOINT, ModelKind.SAFETENSORS) or (loaded.module is not None and loaded.exported is None):
+    if loaded.kind in (ModelKind.CHECKPOINT, ModelKind.SAFETENSORS, ModelKind.TORCHSCRIPT) or (
+        loaded.module is not None and loaded.exported is None
+    ):
         result.notes.append("no graph: state narrowed only, verification skipped")
-        if not req.dry_run and req.out is not None:
-            result.written = _write_state_only(loaded, req.out, decisions)
+        if loaded.kind is ModelKind.TORCHSCRIPT and loaded.module is None and not req.dry_run:
+            raise UnsafeInputError(
+                f"{loaded.source}: writing a narrowed TorchScript archive needs torch.jit.load, which runs the "
+                "archive's code; pass --trust-code only if you trust the file's author (audit needs no such flag)"
+            )
+        if not req.dry_run:
+            result.writer = lambda dest: _write_state_only(loaded, dest, decisions)
         return result
     if req.dry_run:
         return result
     return _fix_program(loaded, req, result)
 
 
-def _write_state_only(loaded: LoadedModel, out: Path, decisions: list[Decision]) -> list[Path]:
+def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]) -> list[Path]:
+    """The narrowed state in the input's own format, at ``dest``, marked as trtready's."""
     import torch
 
     from trtready.narrow.state import narrow_module_state, narrow_state_dict
-    from trtready.outputs import replace_atomic
+    from trtready.outputs import mark_zip
 
-    tmp = Path(tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)[1])
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         if loaded.kind is ModelKind.TORCHSCRIPT:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for d in decisions:
-                    if d.action is Action.NARROW:
-                        name = d.finding.removeprefix("state:")
-                        owner_path, _, attr = name.rpartition(".")
-                        owner = loaded.module.get_submodule(owner_path) if owner_path else loaded.module
-                        t = getattr(owner, attr)
-                        setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
-                torch.jit.save(loaded.module, str(tmp))
+            for d in decisions:
+                if d.action is Action.NARROW:
+                    name = d.finding.removeprefix("state:")
+                    owner_path, _, attr = name.rpartition(".")
+                    owner = loaded.module.get_submodule(owner_path) if owner_path else loaded.module
+                    t = getattr(owner, attr)
+                    setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
+            torch.jit.save(loaded.module, str(dest))
+            mark_zip(dest, "fix")
         elif loaded.kind is ModelKind.SAFETENSORS:
             from safetensors.torch import load_file, save_file
 
             full = load_file(str(loaded.source))
-            save_file({k: v.contiguous() for k, v in narrow_state_dict(full, decisions).items()}, str(tmp))
+            save_file({k: v.contiguous() for k, v in narrow_state_dict(full, decisions).items()}, str(dest),
+                      metadata={"written_by": "trtready"})
         elif loaded.module is not None:
-            torch.save(narrow_module_state(loaded.module, decisions).state_dict(), str(tmp))
+            torch.save(narrow_module_state(loaded.module, decisions).state_dict(), str(dest))
+            mark_zip(dest, "fix")
         else:
             tensors = {e.name: torch.from_numpy(e.read()) for e in loaded.state or []}
-            torch.save(narrow_state_dict(tensors, decisions), str(tmp))
-        replace_atomic(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return [out]
+            torch.save(narrow_state_dict(tensors, decisions), str(dest))
+            mark_zip(dest, "fix")
+    return [dest]
 
 
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
@@ -108,7 +112,8 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     args, kwargs = (loaded.args, loaded.kwargs) if loaded.args else example_inputs(ep)
     specs, names = torch_input_specs(ep, args, req.ranges)
     bounds = req.bounds
-    common = {"bounds": bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds}
+    common = {"bounds": bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds,
+              "limits": req.limits}
     try:
         with torch.no_grad():
             narrowed_module(*args, **kwargs)  # eager check: export's fake tensors miss dtype clashes
@@ -140,8 +145,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
             return result
     else:
         result.notes.append("verification skipped (--no-verify)")
-    if req.out is not None:
-        result.written = _write_folder(req.out, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
+    result.writer = lambda dest: _write_folder(dest, narrowed_ep, narrowed_module, onnx_narrowed, result, args)
     return result
 
 
@@ -175,34 +179,27 @@ def _is_float64(result: FixResult, finding_id: str) -> bool:
     return any(f.id == finding_id and f.dtype == "float64" for f in result.report.findings)
 
 
-def _write_folder(out: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...]) -> list[Path]:
-    """Everything goes to a temp folder beside OUT, then one rename: OUT appears whole or not at all."""
+def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...]) -> list[Path]:
+    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``."""
     import torch
     from safetensors.torch import save_file
 
-    from trtready.outputs import save_onnx_atomic
+    from trtready.outputs import mark_zip, save_onnx, write_json
+    from trtready.report.json_report import fix_report_json
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.export.save(ep, str(tmp / "model.pt2"))
-            state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-            save_file(_dedupe_shared(state), str(tmp / "state_dict.safetensors"))
-            save_onnx_atomic(onnx_model, tmp / "model.onnx")
-            if result.report.target.name == "torch-trt-ts":
-                traced = torch.jit.trace(module, args, check_trace=False)
-                torch.jit.save(traced, str(tmp / "model.ts"))
-        from trtready.report.json_report import fix_report_json, write_json_atomic
-
-        write_json_atomic(fix_report_json(result), tmp / "report.json")
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(out.iterdir())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.export.save(ep, str(dest / "model.pt2"))
+        mark_zip(dest / "model.pt2", "fix")
+        state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+        save_file(_dedupe_shared(state), str(dest / "state_dict.safetensors"), metadata={"written_by": "trtready"})
+        save_onnx(onnx_model, dest / "model.onnx", "fix")
+        if result.report.target.name == "torch-trt-ts":
+            traced = torch.jit.trace(module, args, check_trace=False)
+            torch.jit.save(traced, str(dest / "model.ts"))
+            mark_zip(dest / "model.ts", "fix")
+    write_json(fix_report_json(result), dest / "report.json")
+    return sorted(dest.iterdir())
 
 
 def _dedupe_shared(state: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError
+from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.detect import ModelKind, detect
 from trtready.load.spec import ModelSpec
 from trtready.load.state import StateEntry
@@ -53,68 +54,79 @@ class LoadedModel:
         return self.onnx is not None or self.exported is not None or (self.module is not None and bool(self.args))
 
 
-def load_model(model: str | ModelSpec, trust_code: bool = False) -> LoadedModel:
-    """Recognise ``model`` by content and load it.
+def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits = DEFAULT_LIMITS) -> LoadedModel:
+    """Recognise ``model`` by content and load it as data (nothing in a file runs unless ``trust_code``).
 
     Args:
         model: a path, a ``package.module:factory`` spec, or a :class:`ModelSpec` object.
-        trust_code: allow unpickling arbitrary objects from a checkpoint (dangerous: runs code).
+        trust_code: allow what runs code: unpickling arbitrary objects from a checkpoint or ``.pt2``,
+            ``torch.jit.load`` of a TorchScript archive (dangerous: only for trusted files).
+        limits: declared sizes past these are refused before anything is allocated.
     """
     from trtready.load import state as st
 
     if isinstance(model, ModelSpec):
-        return _from_spec(model, "<ModelSpec>")
+        return _from_spec(model, "<ModelSpec>", limits)
     kind = detect(model)
     if kind is ModelKind.SPEC:
         from trtready.load.torch_side import load_spec
 
-        return _from_spec(load_spec(model), model)
+        return _from_spec(load_spec(model), model, limits)
     path = Path(model)
     digest = sha256_file(path)
     if kind is ModelKind.ONNX:
         from trtready.load.onnx_file import load_onnx
 
-        ir_model, data_files = load_onnx(path)
-        return LoadedModel(model, kind, digest, onnx=ir_model, data_files=data_files)
+        ir_model, data_files, notes = load_onnx(path, limits)
+        return LoadedModel(model, kind, digest, onnx=ir_model, data_files=data_files, notes=notes)
     if kind is ModelKind.PT2:
         from trtready.load.torch_side import load_pt2
 
-        ep = load_pt2(path)
-        return LoadedModel(model, kind, digest, exported=ep, state=st.entries_from_exported(ep))
+        ep = load_pt2(path, limits, trust_code)
+        return LoadedModel(model, kind, digest, exported=ep, state=st.entries_from_exported(ep, limits))
     if kind is ModelKind.TORCHSCRIPT:
-        from trtready.load.torch_side import load_torchscript
+        if trust_code:
+            from trtready.load.torch_side import load_torchscript
 
-        ts = load_torchscript(path)
+            ts = load_torchscript(path)
+            return LoadedModel(
+                model, kind, digest, module=ts, state=st.entries_from_torchscript(ts, limits),
+                notes=["TorchScript archive loaded with --trust-code: state audit only (no example inputs)"],
+            )
+        from trtready.load.torchscript import read_torchscript
+
+        archive = read_torchscript(path, limits)
         return LoadedModel(
-            model, kind, digest, module=ts, state=st.entries_from_torchscript(ts),
-            notes=["TorchScript archive: state audit only (no example inputs to export a graph)"],
+            model, kind, digest, state=st.entries_from_archive(archive.entries, limits),
+            notes=["TorchScript archive read as data, its code not run: state audit only "
+                   "(writing a narrowed archive needs --trust-code)"],
         )
     if kind is ModelKind.CHECKPOINT:
         from trtready.load.torch_side import load_checkpoint
 
-        tensors, module = load_checkpoint(path, trust_code=trust_code)
+        tensors, module = load_checkpoint(path, trust_code=trust_code, limits=limits)
         if module is not None:
             return LoadedModel(
-                model, kind, digest, module=module, state=st.entries_from_module(module),
+                model, kind, digest, module=module, state=st.entries_from_module(module, limits),
                 notes=["pickled nn.Module loaded with --trust-code: state audit only (no example inputs)"],
             )
         assert tensors is not None
         return LoadedModel(
-            model, kind, digest, state=st.entries_from_tensors(tensors),
+            model, kind, digest, state=st.entries_from_tensors(tensors, limits),
             notes=["a state_dict alone has no graph: state audit only"],
         )
     if kind is ModelKind.SAFETENSORS:
         from trtready.load.torch_side import open_safetensors
 
-        handle = open_safetensors(path)
+        handle, header = open_safetensors(path, limits)
         return LoadedModel(
-            model, kind, digest, state=st.entries_from_safetensors(handle),
+            model, kind, digest, state=st.entries_from_safetensors(handle, header),
             notes=["a safetensors file alone has no graph: state audit only"],
         )
     raise BadInputError(f"{model}: unrecognised model format")  # pragma: no cover - detect() is exhaustive
 
 
-def _from_spec(spec: ModelSpec, source: str) -> LoadedModel:
+def _from_spec(spec: ModelSpec, source: str, limits: Limits) -> LoadedModel:
     from trtready.load.state import entries_from_module
 
     return LoadedModel(
@@ -124,7 +136,7 @@ def _from_spec(spec: ModelSpec, source: str) -> LoadedModel:
         module=spec.module,
         args=tuple(spec.args),
         kwargs=dict(spec.kwargs or {}),
-        state=entries_from_module(spec.module),
+        state=entries_from_module(spec.module, limits),
         dynamic=list(spec.dynamic or []),
         input_ranges=list(spec.input_ranges or []),
     )

@@ -13,8 +13,12 @@ import stat
 import struct
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trtready.errors import BadInputError
+
+if TYPE_CHECKING:
+    from trtready.limits import Limits
 
 
 class ModelKind(str, enum.Enum):
@@ -38,10 +42,10 @@ def _zip_kind(path: Path) -> ModelKind:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
         raise BadInputError(f"{path}: damaged zip archive ({e})") from e
     tails = {n.split("/", 1)[1] if "/" in n else n for n in names}
-    if "archive_format" in tails or "models/model.json" in tails:
+    if "archive_format" in tails or "models/model.json" in tails or "serialized_exported_program.json" in tails:
         return ModelKind.PT2
     if "constants.pkl" in tails and any(t.startswith("code/") for t in tails):
         return ModelKind.TORCHSCRIPT
@@ -57,14 +61,28 @@ def _is_safetensors(head: bytes, size: int) -> bool:
     return 2 <= n <= size - 8 and head[8:9] == b"{"
 
 
-def validate_safetensors_header(path: Path) -> dict:
-    """Parse the JSON header, checking every tensor's byte range lies inside the file."""
+_SAFETENSORS_ITEMSIZE = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "U16": 2, "I16": 2, "F16": 2,
+    "BF16": 2, "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8, "C64": 8,
+}
+_SAFETENSORS_HEADER_MAX = 100 * 2**20  # the format's own reader refuses headers past 100 MB
+
+
+def validate_safetensors_header(path: Path, limits: "Limits | None" = None) -> dict:
+    """Parse the JSON header and check every entry: known dtype, bounded shape, a byte range inside
+    the file whose length matches the shape."""
+    from trtready.limits import DEFAULT_LIMITS
+    from trtready.load.archive import check_elements
+
+    limits = limits or DEFAULT_LIMITS
     size = path.stat().st_size
     with open(path, "rb") as fh:
         (n,) = struct.unpack("<Q", fh.read(8))
+        if n > min(_SAFETENSORS_HEADER_MAX, size - 8):
+            raise BadInputError(f"{path}: corrupt safetensors header (declares {n} header bytes)")
         try:
             header = json.loads(fh.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise BadInputError(f"{path}: corrupt safetensors header ({e.__class__.__name__})") from e
     if not isinstance(header, dict):
         raise BadInputError(f"{path}: corrupt safetensors header")
@@ -72,11 +90,20 @@ def validate_safetensors_header(path: Path) -> dict:
         if name == "__metadata__":
             continue
         try:
-            lo, hi = info["data_offsets"]
+            dtype, shape, (lo, hi) = info["dtype"], info["shape"], info["data_offsets"]
         except (KeyError, TypeError, ValueError) as e:
-            raise BadInputError(f"{path}: safetensors entry {name!r} has no valid data_offsets") from e
-        if not (0 <= lo <= hi and 8 + n + hi <= size):
+            raise BadInputError(f"{path}: safetensors entry {name!r} lacks dtype, shape or data_offsets") from e
+        if dtype not in _SAFETENSORS_ITEMSIZE:
+            raise BadInputError(f"{path}: safetensors entry {name!r} has unknown dtype {str(dtype)[:20]!r}")
+        if not isinstance(shape, list) or not all(type(d) is int for d in shape):
+            raise BadInputError(f"{path}: safetensors entry {name!r} has a malformed shape")
+        if not all(type(x) is int for x in (lo, hi)) or not (0 <= lo <= hi and 8 + n + hi <= size):
             raise BadInputError(f"{path}: safetensors entry {name!r} lies beyond the end of the file (truncated?)")
+        count = check_elements(f"{path}: safetensors entry {name!r}", shape, limits)
+        if count * _SAFETENSORS_ITEMSIZE[dtype] != hi - lo:
+            raise BadInputError(
+                f"{path}: safetensors entry {name!r} declares {count} {dtype} values but spans {hi - lo} bytes"
+            )
     return header
 
 

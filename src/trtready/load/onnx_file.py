@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtready.errors import BadInputError, UnsafeInputError
+from trtready.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
     import onnx
@@ -108,11 +109,15 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
 
 
 def full_check_failure(proto: "onnx.ModelProto") -> str | None:
-    """First line of what ``onnx.checker.check_model(full_check=True)`` rejects, or None."""
+    """First line of what ``onnx.checker.check_model(full_check=True)`` rejects, or None.
+
+    Checked on the same probe as :func:`check_structure` (external initializers as typed inputs,
+    shape-less I/O as rank-unknown), so the answer does not depend on the working folder.
+    """
     import onnx
 
     try:
-        onnx.checker.check_model(proto, full_check=True)
+        onnx.checker.check_model(_with_io_shapes(proto), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
         return str(e).strip().splitlines()[0]
     return None
@@ -183,21 +188,158 @@ def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
     return probe
 
 
-def load_onnx(path: str | os.PathLike[str]) -> tuple["ir.Model", list[Path]]:
-    """The model as an ``onnx_ir.Model`` with external data resolved lazily from its folder."""
+def _graphs(graph: "onnx.GraphProto") -> Iterator["onnx.GraphProto"]:
+    """A graph and every subgraph in its nodes' attributes, iteratively."""
+    stack = [graph]
+    while stack:
+        g = stack.pop()
+        yield g
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    stack.append(attr.g)
+                stack.extend(attr.graphs)
+
+
+def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits."""
+    from trtready.load.archive import check_elements
+
+    graphs = list(_graphs(proto.graph)) + [g for f in proto.functions for n in f.node for a in n.attribute
+                                           for g in ([a.g] if a.HasField("g") else []) + list(a.graphs)]
+    for g in graphs:
+        for v in list(g.input) + list(g.output) + list(g.value_info):
+            if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape"):
+                dims = [d.dim_value for d in v.type.tensor_type.shape.dim if d.HasField("dim_value")]
+                check_elements(f"{path}: value {v.name!r}", dims, limits)
+        for t in g.initializer:
+            check_elements(f"{path}: initializer {t.name!r}", list(t.dims), limits)
+        for sp in g.sparse_initializer:
+            check_elements(f"{path}: sparse initializer {sp.values.name!r}", list(sp.dims), limits)
+    for t in _all_tensors(proto):
+        check_elements(f"{path}: constant tensor {t.name or '(unnamed)'!r}", list(t.dims), limits)
+
+
+def densify_sparse(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """Sparse initializers become dense ones (onnx-ir drops them; TensorRT and the narrowing passes
+    work on dense tensors). Indices are checked against the dims; notes say what was densified."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from trtready.load.archive import check_elements
+
+    notes = []
+    for g in _graphs(proto.graph):
+        if not len(g.sparse_initializer):
+            continue
+        for sp in g.sparse_initializer:
+            name = sp.values.name
+            dims = list(sp.dims)
+            n = check_elements(f"{path}: sparse initializer {name!r}", dims, limits)
+            try:
+                values = numpy_helper.to_array(sp.values).reshape(-1)
+                idx = numpy_helper.to_array(sp.indices).astype(np.int64)
+            except (ValueError, TypeError) as e:
+                raise BadInputError(f"{path}: sparse initializer {name!r} is malformed ({e})") from e
+            if idx.ndim == 2 and len(dims) > 1:  # [NNZ, rank] coordinates
+                if idx.shape[1] != len(dims) or (idx < 0).any() or (idx >= np.asarray(dims)).any():
+                    raise BadInputError(f"{path}: sparse initializer {name!r} has indices outside its dims")
+                idx = np.ravel_multi_index(tuple(idx.T), dims)
+            idx = idx.reshape(-1)
+            if idx.size != values.size or (idx < 0).any() or (idx >= max(n, 1)).any():
+                raise BadInputError(f"{path}: sparse initializer {name!r} has indices outside its dims")
+            dense = np.zeros(n, dtype=values.dtype)
+            dense[idx] = values
+            g.initializer.append(numpy_helper.from_array(dense.reshape(dims), name))
+            notes.append(f"sparse initializer {name} densified ({values.size} of {n} values stored)")
+        del g.sparse_initializer[:]
+    return notes
+
+
+_INFERRED = "trtready.shapes_inferred"
+_BIG_INITIALIZER = 1000  # bytes: larger values are withheld from shape inference, as onnx-ir does
+
+
+def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
+    """Annotate every value's type and shape (onnx shape inference with data propagation), once.
+
+    onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
+    for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
+    whose inferred static shape exceeds the element limit is refused here, before anything runs.
+    """
+    import onnx
+    import onnx_ir as ir
+
+    if model.meta.get(_INFERRED):
+        return
+    graph = model.graph
+    inputs = list(graph.inputs)
+    present = set(inputs)
+    withheld: list[tuple[str, ir.Value, object]] = []
+    for name, v in list(graph.initializers.items()):
+        tensor = v.const_value
+        if tensor is not None:
+            v.shape = v.shape or tensor.shape
+            v.dtype = v.dtype or tensor.dtype
+        if v not in present:
+            graph.inputs.append(v)
+        if tensor is None or tensor.nbytes > _BIG_INITIALIZER:
+            withheld.append((name, v, tensor))
+            v.const_value = None
+            graph.initializers.pop(name)
+    try:
+        proto = ir.serde.serialize_model(model)
+    finally:
+        for name, v, tensor in withheld:
+            v.const_value = tensor  # type: ignore[assignment]
+            graph.initializers.add(v)
+        graph.inputs.clear()
+        graph.inputs.extend(inputs)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
+        model.meta[_INFERRED] = True  # partial knowledge: values keep what the file declared
+        return
+    inferred_model = ir.serde.deserialize_model(inferred)
+    for original, new in zip(model.graphs(), inferred_model.graphs()):
+        known = ir.convenience.create_value_mapping(new)
+        for name, value in ir.convenience.create_value_mapping(original).items():
+            other = known.get(name)
+            if other is None:
+                continue
+            if other.shape is not None and value.shape != other.shape:
+                value.shape = other.shape
+            if other.dtype is not None and value.dtype != other.dtype:
+                value.dtype = other.dtype
+            if value.shape is not None and all(isinstance(d, int) for d in value.shape):
+                from trtready.load.archive import check_elements
+
+                check_elements(f"value {name!r} (inferred shape)", list(value.shape), limits)
+    model.meta[_INFERRED] = True
+
+
+def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple["ir.Model", list[Path], list[str]]:
+    """The model as an ``onnx_ir.Model`` with external data resolved lazily from its folder, and notes.
+
+    Order matters: sizes and external-data locations are checked on the protobuf before any
+    library reads a tensor or a file.
+    """
     import onnx_ir as ir
     from onnx_ir.external_data import set_base_dir
 
     p = Path(path)
     proto = parse_onnx(p)
     try:
+        check_declared_sizes(proto, p, limits)
         data_files = check_external_data(proto, p)  # before anything else reads a location
     except UnicodeDecodeError as e:  # names are UTF-8 by the spec; a corrupt file may break that
         raise BadInputError(f"{p}: invalid ONNX model: a name is not valid UTF-8") from e
+    notes = densify_sparse(proto, p, limits)
     check_structure(proto, p)
     try:
         model = ir.serde.deserialize_model(proto)
     except Exception as e:  # onnx-ir raises assorted errors on malformed graphs
         raise BadInputError(f"{p}: malformed ONNX graph ({e})") from e
     set_base_dir(model.graph, p.resolve().parent)
-    return model, data_files
+    infer_shapes(model, limits)
+    return model, data_files, notes

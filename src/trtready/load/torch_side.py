@@ -8,10 +8,12 @@ from __future__ import annotations
 import importlib
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError, UnsafeInputError
+from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.spec import ModelSpec
 
 
@@ -49,18 +51,29 @@ def load_spec(spec: str) -> ModelSpec:
     return result
 
 
-def load_pt2(path: Path) -> Any:
+def load_pt2(path: Path, limits: Limits = DEFAULT_LIMITS, trust_code: bool = False) -> Any:
+    """``torch.export.load`` after :func:`trtready.load.pt2.check_pt2` found nothing that runs code."""
     import torch
 
+    from trtready.load.pt2 import check_pt2, quiet_torch_logs
+
+    check_pt2(path, limits, trust_code)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_torch_logs():
             return torch.export.load(str(path))
+    except MemoryError as e:
+        raise BadInputError(f"{path}: out of memory while loading the .pt2 archive") from e
     except Exception as e:
-        raise BadInputError(f"{path}: cannot load .pt2 archive ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
+        raise BadInputError(f"{path}: cannot load .pt2 archive ({type(e).__name__}: {_first(e)})") from e
+
+
+def _first(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else type(e).__name__
 
 
 def load_torchscript(path: Path) -> Any:
+    """``torch.jit.load``: runs the archive's code, so only under ``--trust-code``."""
     import torch
 
     try:
@@ -68,24 +81,36 @@ def load_torchscript(path: Path) -> Any:
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(str(path), map_location="cpu")
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInputError(f"{path}: cannot load TorchScript archive ({first})") from e
+        raise BadInputError(f"{path}: cannot load TorchScript archive ({_first(e)})") from e
 
 
-def _flatten_tensors(obj: Any, prefix: str, out: dict[str, Any]) -> None:
+def _flatten_tensors(obj: Any) -> dict[str, Any]:
+    """Tensors of a nested container by dotted path; iterative (nesting can be deep) and cycle-safe."""
     import torch
 
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            _flatten_tensors(v, f"{prefix}.{k}" if prefix else str(k), out)
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            _flatten_tensors(v, f"{prefix}.{i}" if prefix else str(i), out)
+    out: dict[str, Any] = {}
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        prefix, cur = stack.pop()
+        if isinstance(cur, torch.Tensor):
+            out.setdefault(prefix or "tensor", cur)
+            continue
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, dict):
+            items = [(str(k), v) for k, v in cur.items()]
+        elif isinstance(cur, (list, tuple)):
+            items = [(str(i), v) for i, v in enumerate(cur)]
+        else:
+            continue
+        for k, v in reversed(items):
+            stack.append((f"{prefix}.{k}" if prefix else k, v))
+    return out
 
 
-def load_checkpoint(path: Path, trust_code: bool = False) -> tuple[dict[str, Any] | None, Any]:
+def load_checkpoint(path: Path, trust_code: bool = False, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any] | None, Any]:
     """``(tensors, module)``: a state_dict's tensors by dotted name, or a trusted pickled module.
 
     ``weights_only=True`` refuses anything but tensors and plain containers; a whole pickled
@@ -93,43 +118,48 @@ def load_checkpoint(path: Path, trust_code: bool = False) -> tuple[dict[str, Any
     """
     import torch
 
+    from trtready.load.archive import check_zip
+
+    if zipfile.is_zipfile(path):
+        check_zip(path, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             obj = torch.load(str(path), map_location="cpu", weights_only=not trust_code)
     except pickle.UnpicklingError as e:
         if trust_code:
-            raise BadInputError(f"{path}: cannot unpickle ({str(e).splitlines()[0]})") from e
-        text = str(e)
+            raise BadInputError(f"{path}: cannot unpickle ({_first(e)})") from e
         culprit = ""
-        for line in text.splitlines():
+        for line in str(e).splitlines():
             if "GLOBAL" in line or "Unsupported" in line:
-                culprit = f" ({line.strip().rstrip('.')})"
+                culprit = f" ({line.strip().rstrip('.')[:160]})"
                 break
         raise UnsafeInputError(
             f"{path}: the checkpoint holds pickled code or objects, not just tensors{culprit}; refused. "
             "Pass --trust-code only if you trust the file's author (it runs arbitrary code)"
         ) from e
-    except (RuntimeError, EOFError, ValueError, OSError, AttributeError, ModuleNotFoundError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInputError(f"{path}: cannot load checkpoint ({first})") from e
+    except MemoryError as e:
+        raise BadInputError(f"{path}: out of memory while loading the checkpoint (declared sizes too large?)") from e
+    except RecursionError as e:
+        raise BadInputError(f"{path}: the checkpoint nests too deeply to load") from e
+    except Exception as e:  # torch.load raises assorted errors on damaged files
+        raise BadInputError(f"{path}: cannot load checkpoint ({_first(e)})") from e
     if isinstance(obj, torch.nn.Module):
         return None, obj
-    tensors: dict[str, Any] = {}
-    _flatten_tensors(obj, "", tensors)
+    tensors = _flatten_tensors(obj)
     if not tensors:
         raise BadInputError(f"{path}: the checkpoint holds no tensors")
     return tensors, None
 
 
-def open_safetensors(path: Path) -> Any:
-    """A ``safe_open`` handle after the header was checked; tensors are read only on demand."""
+def open_safetensors(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, dict[str, Any]]:
+    """A ``safe_open`` handle after the header was checked, and the header; tensors are read on demand."""
     from safetensors import safe_open
 
     from trtready.load.detect import validate_safetensors_header
 
-    validate_safetensors_header(path)
+    header = validate_safetensors_header(path, limits)
     try:
-        return safe_open(str(path), framework="pt")
+        return safe_open(str(path), framework="pt"), header
     except Exception as e:
-        raise BadInputError(f"{path}: cannot read safetensors ({e})") from e
+        raise BadInputError(f"{path}: cannot read safetensors ({_first(e)})") from e

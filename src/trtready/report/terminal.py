@@ -24,6 +24,29 @@ _TITLE = {
 }
 
 
+_INVISIBLE = {0x7F, *range(0x80, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF}
+
+
+def safe_text(text: object) -> str:
+    """``text`` with control and bidi characters shown as escapes (``\\x1b``): names come from model
+    files, and a tensor name must not move the cursor, clear the screen or break a one-line error."""
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if code < 0x20 or code in _INVISIBLE:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def esc(text: object) -> str:
+    """Safe for a rich markup string: escapes shown visibly, ``[`` never read as markup."""
+    from rich.markup import escape
+
+    return escape(safe_text(text))
+
+
 def console(stderr: bool = False) -> Any:
     """A rich console at most 100 columns wide (the tables are laid out for that)."""
     import shutil
@@ -50,19 +73,18 @@ def _shape(f: Finding) -> str:
 
 def render_audit(report: Any, con: Any) -> None:
     """Findings grouped by their outcome on the report's target, worst group first, then the verdict."""
-    from rich.markup import escape
     from rich.table import Table
 
     target = report.target.name
     con.print(
-        f"[bold]{escape(report.result.model)}[/] ({report.result.model_kind}) — target [bold]{target}[/] "
-        f"({escape(report.target.why)})"
+        f"[bold]{esc(report.result.model)}[/] ({report.result.model_kind}) — target [bold]{target}[/] "
+        f"({esc(report.target.why)})"
     )
     for layer, status in report.result.layers.items():
         if status != "done":
-            con.print(f"  [dim]{layer} layer {escape(status)}[/]")
+            con.print(f"  [dim]{layer} layer {esc(status)}[/]")
     for note in report.result.notes:
-        con.print(f"  [dim]{escape(note)}[/]")
+        con.print(f"  [dim]{esc(note)}[/]")
     groups: dict[Outcome, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.predictions[target].outcome, []).append(f)
@@ -74,7 +96,7 @@ def render_audit(report: Any, con: Any) -> None:
         table = Table(
             title=f"[{_STYLE[outcome]}]{outcome.value.replace('_', ' ').upper()}[/] — {_TITLE[outcome]} ({len(items)})",
             title_justify="left",
-            caption=escape(shared) if shared else None,
+            caption=esc(shared) if shared else None,
             caption_justify="left",
             expand=False,
             pad_edge=False,
@@ -87,48 +109,46 @@ def render_audit(report: Any, con: Any) -> None:
         table.add_column("where" if shared else "where / what happens", overflow="fold", ratio=3)
         for f in items:
             spec = " [magenta](int64 by ONNX spec)[/]" if f.spec_int64 else ""
-            src = f" [dim]{escape(f.source)}[/]" if f.source and f.source != f.where else ""
-            what = "" if shared else f"\n[dim]{escape(f.predictions[target].message)}[/]"
+            src = f" [dim]{esc(f.source)}[/]" if f.source and f.source != f.where else ""
+            what = "" if shared else f"\n[dim]{esc(f.predictions[target].message)}[/]"
             table.add_row(
-                f.layer.value, escape(f.tensor), f.dtype, escape(_shape(f)), _values(f),
-                f"{escape(f.where)}{spec}{src}{what}",
+                f.layer.value, esc(f.tensor), f.dtype, esc(_shape(f)), _values(f),
+                f"{esc(f.where)}{spec}{src}{what}",
             )
         con.print(table)
     verdict = report.verdict()
     style = "bold green" if report.ready else "bold red"
-    con.print(f"[{style}]{escape(verdict)}[/]", overflow="fold")
+    con.print(f"[{style}]{esc(verdict)}[/]", overflow="fold")
 
 
 def render_comparison(cmp: Any, con: Any, quiet: bool = False) -> None:
     """Per output: dtype before → after, exact or tolerance, worst error; then a verdict line."""
-    from rich.markup import escape
     from rich.table import Table
 
     if not quiet:
-        table = Table(title=f"{escape(cmp.candidate)} vs {escape(cmp.reference)}", title_justify="left", pad_edge=False)
+        table = Table(title=f"{esc(cmp.candidate)} vs {esc(cmp.reference)}", title_justify="left", pad_edge=False)
         for col in ("output", "dtype", "compare", "max abs", "max rel", "result"):
             table.add_column(col, overflow="fold")
         for o in cmp.worst_per_output():
             how = "exact" if o.exact else f"rtol {o.rtol:g} atol {o.atol:g}"
             dtype = o.dtype_ref if o.dtype_ref == o.dtype_cand else f"{o.dtype_ref}→{o.dtype_cand}"
-            res = "[green]ok[/]" if o.passed else f"[red]MISMATCH[/] {escape(o.message)}"
-            table.add_row(escape(o.name), dtype, how, f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", res)
+            res = "[green]ok[/]" if o.passed else f"[red]MISMATCH[/] {esc(o.message)}"
+            table.add_row(esc(o.name), dtype, how, f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", res)
         con.print(table)
         for note in cmp.notes:
-            con.print(f"  [dim]{escape(note)}[/]")
+            con.print(f"  [dim]{esc(note)}[/]")
     ok = bool(cmp)
     con.print(f"[{'bold green' if ok else 'bold red'}]{'MATCH' if ok else 'MISMATCH'}: "
-              f"{escape(cmp.candidate)} vs {escape(cmp.reference)} over {cmp.trials} trial(s)[/]")
+              f"{esc(cmp.candidate)} vs {esc(cmp.reference)} over {cmp.trials} trial(s)[/]")
 
 
 def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     """Decisions grouped by action and reason, verification, and what was written."""
-    from rich.markup import escape
     from rich.table import Table
 
     target = result.report.target
     if not quiet:
-        con.print(f"[bold]{escape(result.report.result.model)}[/] — target [bold]{target.name}[/] ({escape(target.why)})")
+        con.print(f"[bold]{esc(result.report.result.model)}[/] — target [bold]{target.name}[/] ({esc(target.why)})")
         groups: dict[tuple[str, str], list[str]] = {}
         for d in result.decisions:
             groups.setdefault((d.action.value, d.reason), []).append(d.finding.split(":", 1)[1])
@@ -141,14 +161,14 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
         style = {"refuse": "red", "keep": "yellow", "narrow": "green"}
         for (action, reason), names in sorted(groups.items(), key=lambda kv: order[kv[0][0]]):
             shown = ", ".join(names[:4]) + (f", … (+{len(names) - 4})" if len(names) > 4 else "")
-            table.add_row(f"[{style[action]}]{action}[/]", str(len(names)), escape(shown), escape(reason))
+            table.add_row(f"[{style[action]}]{action}[/]", str(len(names)), esc(shown), esc(reason))
         con.print(table)
         for cmp in result.verification:
             render_comparison(cmp, con)
         for note in result.notes:
-            con.print(f"  [dim]{escape(note)}[/]")
+            con.print(f"  [dim]{esc(note)}[/]")
         for p in result.written:
-            con.print(f"  wrote {escape(str(p))}")
+            con.print(f"  wrote {esc(str(p))}")
     counts = result.counts()
     summary = f"{counts['narrow']} narrowed, {counts['keep']} kept, {counts['refuse']} refused"
     if result.dry_run:
@@ -160,15 +180,18 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
         con.print(f"[bold green]FIXED for {target.name}: {summary}; {verified}[/]")
 
 
-def render_views(views: list[Any], con: Any) -> None:
-    """One column per network (before → after with --diff)."""
-    from rich.markup import escape
+def render_views(views: list[Any], con: Any, labels: list[str] | None = None) -> None:
+    """One column per network, headed by ``labels`` (the file names) or before → after."""
     from rich.table import Table
 
     table = Table(title="TensorRT network", title_justify="left", pad_edge=False)
     table.add_column("")
     for i, (_, v) in enumerate(views):
-        table.add_column(["before", "after"][i] if len(views) > 1 else f"{v.library} {v.version}", overflow="fold")
+        if labels is not None:
+            head = esc(labels[i])
+        else:
+            head = ["before", "after"][i] if len(views) > 1 else f"{v.library} {v.version}"
+        table.add_column(head, overflow="fold")
     rows = [
         ("layers", [str(v.layers) for _, v in views]),
         ("INT64 execution tensors", [str(len(v.int64_execution)) for _, v in views]),
@@ -180,30 +203,28 @@ def render_views(views: list[Any], con: Any) -> None:
         ("outputs", ["\n".join(f"{o['name']} {o['dtype']} {o['shape']}" for o in v.outputs) for _, v in views]),
     ]
     for label, cells in rows:
-        table.add_row(label, *[escape(c) for c in cells])
+        table.add_row(label, *[esc(c) for c in cells])
     con.print(table)
     for source, _ in views:
-        con.print(f"  [dim]{escape(source)}[/]")
+        con.print(f"  [dim]{esc(source)}[/]")
 
 
 def render_build(result: Any, con: Any, quiet: bool = False, view: bool = True) -> None:
-    from rich.markup import escape
-
+    
     if not quiet:
         if view:
             render_views([(f"parsed with {result.library} {result.version}", result.network)], con)
         for p in result.profiles:
-            con.print(f"  profile {escape(p.name)}: min {list(p.min)} opt {list(p.opt)} max {list(p.max)}")
+            con.print(f"  profile {esc(p.name)}: min {list(p.min)} opt {list(p.opt)} max {list(p.max)}")
         for f in result.findings:
             pred = next(iter(f.predictions.values()))
-            con.print(f"  [yellow]{escape(f.tensor)}[/]: {escape(pred.message)}")
-    con.print(f"[bold green]BUILT {escape(str(result.engine))}[/] with {result.library} {result.version} "
-              f"in {result.seconds:.2f} s; manifest {escape(result.manifest.name)}")
+            con.print(f"  [yellow]{esc(f.tensor)}[/]: {esc(pred.message)}")
+    con.print(f"[bold green]BUILT {esc(str(result.engine))}[/] with {result.library} {result.version} "
+              f"in {result.seconds:.2f} s; manifest {esc(result.manifest.name)}")
 
 
 def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
-    from rich.markup import escape
-
+    
     render_fix(result.fix, con, quiet=True)
     if result.build is not None:
         shown = result.baseline is not None and not quiet
@@ -214,4 +235,4 @@ def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
     if result.adapter is not None:
         con.print("[bold green]COMPILED with Torch-TensorRT (dynamo)[/]")
     for note in result.notes:
-        con.print(f"  [dim]{escape(note)}[/]")
+        con.print(f"  [dim]{esc(note)}[/]")

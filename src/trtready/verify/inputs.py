@@ -15,6 +15,7 @@ from trtready.bounds import DimBound
 from trtready.errors import BadInputError
 from trtready.intervals import Interval
 from trtready.intervals.roles import InputRole
+from trtready.limits import DEFAULT_LIMITS, Limits
 
 UNKNOWN_INT_HIGH = 10  # an integer input with no bounding use: small non-negative values
 
@@ -61,11 +62,15 @@ def _shape(s: InputSpec, dims: dict[str, int], bounds: list[DimBound]) -> tuple[
     return tuple(shape)
 
 
-def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int) -> dict[str, np.ndarray]:
+def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int,
+             limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+    from trtready.load.archive import check_elements
+
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
     for s in specs:
         shape = _shape(s, dims, bounds)
+        check_elements(f"verification input {s.name!r}", shape, limits)
         if s.dtype == np.bool_:
             arr = rng.integers(0, 2, shape).astype(np.bool_)
         elif s.dtype.kind in "iu":
@@ -108,13 +113,23 @@ def onnx_input_specs(
     return out
 
 
-def load_npz(path: str) -> dict[str, np.ndarray]:
-    from trtready.errors import BadInputError
+def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+    """Verification inputs from an ``.npz``: headers checked first (no pickles, bounded shapes)."""
+    import zipfile
+    from pathlib import Path
 
+    from trtready.load.archive import check_npz
+
+    p = Path(path)
+    if not p.is_file():
+        raise BadInputError(f"{path}: no such file")
+    if not zipfile.is_zipfile(p):
+        raise BadInputError(f"{path}: not an .npz archive")
+    check_npz(p, limits)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError
@@ -20,7 +21,7 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
 
         infer_shapes(loaded.onnx)
         specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph), ranges)
-        return OrtRunner(str(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
+        return OrtRunner(Path(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
         from trtready.load.capture import capture, example_inputs
         from trtready.verify.inputs import torch_input_specs
@@ -38,15 +39,29 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
 
 def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = None,
                 input_range: list[str] | None = None, trials: int = 3, rtol: Any = None, atol: Any = None,
-                feeds: dict[str, Any] | None = None, trust_code: bool = False) -> Comparison:
-    from trtready.bounds import parse_dynamic, parse_input_ranges
+                feeds: dict[str, Any] | None = None, trust_code: bool = False, limits: Any = None) -> Comparison:
+    """Load both models (as data unless ``trust_code``) and compare them; see :func:`verify_loaded`."""
+    from trtready.limits import DEFAULT_LIMITS
     from trtready.load import load_model
+
+    limits = limits or DEFAULT_LIMITS
+    ref = load_model(reference, trust_code=trust_code, limits=limits)
+    cand = load_model(candidate, trust_code=trust_code, limits=limits)
+    return verify_loaded(ref, cand, dynamic=dynamic, input_range=input_range, trials=trials, rtol=rtol, atol=atol,
+                         feeds=feeds, limits=limits)
+
+
+def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, input_range: list[str] | None = None,
+                  trials: int = 3, rtol: Any = None, atol: Any = None, feeds: dict[str, Any] | None = None,
+                  limits: Any = None) -> Comparison:
+    """Run both on the same seeded inputs (or ``feeds``); integers compared exactly."""
+    from trtready.bounds import check_bound_names, parse_dynamic, parse_input_ranges
+    from trtready.limits import DEFAULT_LIMITS
     from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
     from trtready.verify.run import verify_runners
 
-    ref = load_model(reference, trust_code=trust_code)
-    cand = load_model(candidate, trust_code=trust_code)
-    bounds = parse_dynamic(list(dynamic or []) + ref.dynamic)
+    limits = limits or DEFAULT_LIMITS
+    bounds = parse_dynamic(list(dynamic or []) + ref.dynamic, limits)
     if not bounds and ref.onnx is not None:
         from trtready.export.onnx_export import bounds_from_metadata
 
@@ -55,11 +70,13 @@ def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = N
     ref_runner, ref_specs, ref_names = _runner_for(ref, bounds, ranges)
     cand_runner, cand_specs, cand_names = _runner_for(cand, bounds, ranges)
     specs = ref_specs or cand_specs or []
+    check_bound_names([s.name for s in specs], bounds, ranges)
     names = cand_names or ref_names
     if names is None:  # two PyTorch sides: outputs are positional
         from trtready.verify.inputs import dim_choices, generate
 
-        sample = generate(specs, dim_choices(specs, bounds)[0], bounds, 0)
+        sample = generate(specs, dim_choices(specs, bounds)[0], bounds, 0, limits)
         names = [f"output{i}" for i in range(len(ref_runner.run(sample)))]
-    return verify_runners(ref_runner, cand_runner, specs, names, labels=(reference, candidate), bounds=bounds,
-                          trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}), feeds=feeds)
+    return verify_runners(ref_runner, cand_runner, specs, names, labels=(ref.source, cand.source), bounds=bounds,
+                          trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}), feeds=feeds,
+                          limits=limits)

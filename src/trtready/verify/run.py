@@ -1,17 +1,66 @@
-"""Drive a verification: generate inputs per trial, run both sides, collect comparisons."""
+"""Drive a verification: generate inputs per trial, run both sides, collect comparisons.
+
+Each run happens in a worker thread that the main thread watches, so a model that computes for
+hours (an ONNX Loop asking for 2**62 trips) is stopped at the ``verify-seconds`` limit, and Ctrl-C
+or SIGTERM ends the run within a second: ONNX Runtime is told to terminate through its
+``RunOptions``; a PyTorch run cannot be cancelled and is left to end with the process.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from typing import Any, Protocol
 
 from trtready.bounds import DimBound
+from trtready.errors import VerificationRunError
+from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, compare_runs
 from trtready.verify.inputs import InputSpec, dim_choices, generate
 
 
+class Runner(Protocol):
+    """Runs one model on named numpy feeds and returns its outputs in order."""
+
+    def run(self, feeds: dict[str, Any]) -> list[Any]: ...
+
+    def cancel(self) -> None: ...
+
+
+def run_bounded(runner: Runner, feeds: dict[str, Any], deadline: float, limits: Limits) -> list[Any]:
+    """``runner.run(feeds)`` in a watched thread: stopped at ``deadline`` or on an interrupt."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["out"] = runner.run(feeds)
+        except BaseException as e:  # handed to the main thread
+            box["err"] = e
+
+    thread = threading.Thread(target=work, name="trtready-verify", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+            if thread.is_alive() and time.monotonic() > deadline:
+                runner.cancel()
+                thread.join(5.0)
+                raise VerificationRunError(
+                    f"verification stopped after {limits.verify_seconds:g} s, the verify-seconds limit: the model "
+                    f"computes too long on the generated inputs ({limit_hint('verify-seconds')})"
+                )
+    except KeyboardInterrupt:
+        runner.cancel()
+        thread.join(5.0)
+        raise
+    if "err" in box:
+        raise box["err"]
+    return box["out"]
+
+
 def verify_runners(
-    reference: Any,
-    candidate: Any,
+    reference: Runner,
+    candidate: Runner,
     specs: list[InputSpec],
     output_names: list[str],
     *,
@@ -22,20 +71,27 @@ def verify_runners(
     rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {}),
     atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {}),
     feeds: dict[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Comparison:
     """Run ``trials`` seeded input sets (dims at opt, min, max, …) through both runners."""
     bounds = bounds or []
+    deadline = time.monotonic() + limits.verify_seconds
     result = Comparison(*labels)
+
+    def both(inputs: dict[str, Any]) -> None:
+        ref = run_bounded(reference, inputs, deadline, limits)
+        cand = run_bounded(candidate, inputs, deadline, limits)
+        result.outputs.extend(compare_runs(ref, cand, output_names, rtol, atol))
+
     if feeds is not None:
-        result.outputs += compare_runs(reference.run(feeds), candidate.run(feeds), output_names, rtol, atol)
+        both(feeds)
         result.trials = 1
         result.notes.append("inputs from the given .npz")
         return result
     choices = dim_choices(specs, bounds)
     for t in range(max(1, trials)):
         dims = choices[t % len(choices)]
-        inputs = generate(specs, dims, bounds, seed + t)
-        result.outputs += compare_runs(reference.run(inputs), candidate.run(inputs), output_names, rtol, atol)
+        both(generate(specs, dims, bounds, seed + t, limits))
     result.trials = max(1, trials)
     roles = ", ".join(f"{s.name}: {s.role.kind}" + (f"[0,{s.role.size})" if s.role.size else "") for s in specs)
     result.notes.append(f"{result.trials} seeded trial(s), dims at {', '.join(map(str, choices))}; inputs {roles}")

@@ -1,0 +1,68 @@
+"""Resource limits: declared sizes are checked against these before anything is allocated.
+
+A model file is data from somewhere else. A 96-byte ONNX can declare a 2**62-element tensor, a
+3 MB zip can inflate to gigabytes, a checkpoint can hold a zero-stride view of 2**40 elements over
+one stored value, and an ONNX Loop can ask for 2**62 iterations. Each of these is refused (or, for
+run time, stopped) with one line naming the limit and the ``--limit KEY=VALUE`` that raises it.
+The defaults fit real models of today's sizes (docs/hardening.md lists them with their reasons).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from trtready.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on what one input may declare or cost.
+
+    Attributes:
+        tensor_elements: elements of one tensor, as declared (ONNX shapes, checkpoint views,
+            safetensors and ``.npz`` headers, generated verification inputs). 2**32 holds the largest
+            embedding tables in use (a 128k × 16k table is 2.1e9 elements).
+        archive_bytes: total unpacked size of one zip archive (``.pt2``, checkpoint, TorchScript, ``.npz``).
+        compression_ratio: unpacked/packed size of one zip member of more than 1 MiB. torch and
+            numpy store weights uncompressed (ratio 1); ratios in the thousands are zip bombs.
+        archive_members: members of one zip archive.
+        verify_seconds: wall time of one verification run (all trials of one comparison).
+    """
+
+    tensor_elements: int = 2**32
+    archive_bytes: int = 64 * 2**30
+    compression_ratio: int = 200
+    archive_members: int = 1_000_000
+    verify_seconds: float = 900.0
+
+    @property
+    def keys(self) -> list[str]:
+        return [f.name.replace("_", "-") for f in dataclasses.fields(self)]
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def parse_limits(specs: list[str] | tuple[str, ...] | None, base: Limits = DEFAULT_LIMITS) -> Limits:
+    """``['tensor-elements=8589934592', 'verify-seconds=60']`` → :class:`Limits` (later entries win)."""
+    changes: dict[str, int | float] = {}
+    for spec in specs or ():
+        key, sep, value = spec.partition("=")
+        field = key.strip().replace("-", "_")
+        types = {f.name: f.type for f in dataclasses.fields(Limits)}
+        if not sep or field not in types:
+            raise UsageError(f"--limit {spec!r}: expected KEY=VALUE with KEY one of {', '.join(base.keys)}")
+        try:
+            number = float(value) if types[field] in (float, "float") else int(value.strip(), 0)
+        except ValueError:
+            raise UsageError(f"--limit {spec!r}: {value.strip()!r} is not a number") from None
+        if number <= 0:
+            raise UsageError(f"--limit {spec!r}: must be positive")
+        changes[field] = number
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def limit_hint(key: str) -> str:
+    """The option that raises one limit, for error messages."""
+    return f"raise it with --limit {key}=N if the file is trusted"
