@@ -438,7 +438,9 @@ def save_onnx(model: ir.Model, path: Path, verb: str, external_threshold: int | 
     """Write ``model`` to ``path`` (+ ``path.data`` when its weights exceed the threshold), marked as ours.
 
     Protobuf cannot hold more than 2 GB, so large weights must live in the data file; the threshold
-    (``EXTERNAL_DATA_THRESHOLD`` by default) is well below that. The model object is not changed.
+    (``EXTERNAL_DATA_THRESHOLD`` by default) is well below that. A model whose weights came from a
+    data file (as torch.onnx writes them) keeps that layout: its weights are copied into ``path.data``,
+    never referenced where they were. The model object is not changed.
     """
     import onnx_ir as ir
 
@@ -446,10 +448,13 @@ def save_onnx(model: ir.Model, path: Path, verb: str, external_threshold: int | 
 
     if external_threshold is None:
         external_threshold = EXTERNAL_DATA_THRESHOLD
-    total = 0
+    total, external = 0, False
     for graph in model.graphs():
-        total += sum(v.const_value.nbytes for v in graph.initializers.values() if v.const_value is not None)
-    data_name = path.name + ".data" if total > external_threshold else None
+        for v in graph.initializers.values():
+            if v.const_value is not None:
+                total += v.const_value.nbytes
+                external = external or isinstance(v.const_value, ir.ExternalTensor)
+    data_name = path.name + ".data" if external or total > external_threshold else None
     before = model.metadata_props.get(ONNX_MARK_KEY)
     model.metadata_props[ONNX_MARK_KEY] = f"trtready {__version__} {verb}"
     try:

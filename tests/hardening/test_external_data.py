@@ -47,3 +47,40 @@ def test_fix_writes_the_data_file_pair_past_the_threshold(tmp_path: Path, monkey
 
     manifest = json.loads(built.manifest.read_text())
     assert [Path(f["path"]).name for f in manifest["model"]["data_files"]] == ["fixed.onnx.data"]
+
+
+def _sidecar_model(folder: Path) -> Path:
+    """A model as torch.onnx writes it: weights in ``m.onnx.data`` beside ``m.onnx``."""
+    folder.mkdir()
+    model = onnx.load(str(_model(folder / "m.onnx")))
+    onnx.save(model, str(folder / "m.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="m.onnx.data", size_threshold=0)
+    assert (folder / "m.onnx.data").exists()
+    return folder / "m.onnx"
+
+
+@pytest.mark.parametrize("verb", ["audit", "fix", "fix-dry-run", "convert", "build", "verify", "inspect"])
+def test_every_verb_works_on_a_sidecar_model_from_another_folder(tmp_path: Path, verb: str) -> None:
+    """The checker, ONNX Runtime and TensorRT get the model's own folder, never the working one."""
+    from tests.conftest import run_cli
+
+    src = _sidecar_model(tmp_path / "model")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rng = ["--input-range", "ids:0..900"]
+    args = {
+        "audit": ["audit", str(src), *rng],
+        "fix": ["fix", str(src), "-o", str(tmp_path / "fixed.onnx"), *rng],
+        "fix-dry-run": ["fix", str(src), "--dry-run", *rng],
+        "convert": ["convert", str(src), "-o", str(tmp_path / "conv"), *rng],
+        "build": ["build", str(src), "-o", str(tmp_path / "m.engine")],
+        "verify": ["verify", str(src), str(src), *rng],
+        "inspect": ["inspect", str(src)],
+    }[verb]
+    before = sorted(p.name for p in src.parent.iterdir())
+    r = run_cli(*args, cwd=elsewhere)
+    assert r.code == 0, r.stderr
+    assert sorted(p.name for p in src.parent.iterdir()) == before and not list(elsewhere.iterdir())
+    if verb == "fix":  # the narrowed model runs, from yet another folder, to the same outputs
+        check = run_cli("verify", str(src), str(tmp_path / "fixed.onnx"), *rng, cwd=elsewhere)
+        assert check.code == 0 and "MATCH" in check.stdout

@@ -107,3 +107,148 @@ def test_mutated_models_raise_only_project_errors(tmp_path_factory, data: bytes)
             if not isinstance(root_cause(e), TrtReadyError):
                 raise
     assert path.read_bytes() == data  # the input is never modified
+
+
+# --- .pt2 archives: JSON, payload configs and zip members mutated, with live payloads in the pool ----------
+PT2_CASES = int(os.environ.get("TRTREADY_FUZZ_PT2_CASES", str(max(40, CASES // 3))))
+_SEED_PT2: dict[str, bytes] = {}
+
+
+def _seed_pt2() -> bytes:
+    if "seed" not in _SEED_PT2:
+        import tempfile
+        from pathlib import Path
+
+        from tests.hardening.craft import clean_pt2
+
+        with tempfile.TemporaryDirectory() as tmp:
+            _SEED_PT2["seed"] = clean_pt2(Path(tmp) / "seed.pt2").read_bytes()
+    return _SEED_PT2["seed"]
+
+
+_EVIL_STRINGS = [
+    "__import__('builtins').open('{marker}', 'w')", "torch.load", "torch.ops.aten.from_file.default", "os.system",
+    "Symbol('s', positive=True)", "FloorDiv(s0, 2)", "", "_operator.getitem", "math.floor", "torch.sym_max",
+    "L['x'].size()[0] <= 8", "open('{marker}', 'w') is not None",
+]
+
+
+@st.composite
+def mutated_pt2(draw, marker: str) -> bytes:
+    import io
+    import json as _json
+    import zipfile
+
+    from tests.hardening.craft import payload_pickle
+
+    src = zipfile.ZipFile(io.BytesIO(_seed_pt2()))
+    members = {i.filename: src.read(i) for i in src.infolist()}
+    names = sorted(members)
+    for _ in range(draw(st.integers(1, 4))):
+        name = draw(st.sampled_from(names))
+        kind = draw(st.sampled_from(["json", "payload", "drop", "bytes", "add"]))
+        if kind == "json" and name.endswith(".json"):
+            try:
+                obj = _json.loads(members[name])
+            except ValueError:
+                continue
+            stack, slots = [obj], []
+            while stack:
+                cur = stack.pop()
+                if isinstance(cur, dict):
+                    slots += [(cur, k) for k in cur]
+                    stack.extend(cur.values())
+                elif isinstance(cur, list):
+                    slots += [(cur, i) for i in range(len(cur))]
+                    stack.extend(cur)
+            if slots:
+                holder, key = draw(st.sampled_from(slots))
+                holder[key] = draw(st.one_of(
+                    st.sampled_from(_EVIL_STRINGS).map(lambda s: s.format(marker=marker)),
+                    st.integers(-2**63, 2**64), st.booleans(), st.none(), st.just([]), st.just({}),
+                ))
+            members[name] = _json.dumps(obj).encode()
+        elif kind == "payload":
+            members[name] = payload_pickle(marker)
+        elif kind == "drop" and len(members) > 1:
+            members.pop(name, None)
+            names = sorted(members)
+        elif kind == "bytes" and members.get(name):
+            data = bytearray(members[name])
+            data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
+            members[name] = bytes(data)
+        elif kind == "add":
+            root = names[0].split("/", 1)[0]
+            tail = draw(st.sampled_from(["data/aotinductor/model/x.so", "data/weights/model.pt", "extra/x",
+                                         "serialized_exported_program.json", "data/constants/opaque_obj_0"]))
+            members[f"{root}/{tail}"] = payload_pickle(marker)
+            names = sorted(members)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    data = out.getvalue()
+    if draw(st.integers(0, 5)) == 0:
+        data = data[: draw(st.integers(0, len(data)))]
+    return data
+
+
+@settings(max_examples=PT2_CASES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                        HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_mutated_pt2_archives_never_run_code(tmp_path_factory, data) -> None:
+    folder = tmp_path_factory.mktemp("fuzz_pt2")
+    marker = folder / "PWNED"
+    raw = data.draw(mutated_pt2(str(marker)))
+    path = folder / "m.pt2"
+    path.write_bytes(raw)
+    try:
+        trtready.audit(str(path), target="trt-rtx")
+        event("pt2 audit: ok")
+    except TrtReadyError as e:
+        event(f"pt2 audit: {type(e).__name__}")
+    except Exception as e:  # noqa: BLE001 - anything else is a crash the fuzzer found
+        if not isinstance(root_cause(e), TrtReadyError):
+            raise
+    assert not marker.exists(), "a payload ran"
+    assert path.read_bytes() == raw
+
+
+# --- safetensors headers ------------------------------------------------------------------------------------
+@st.composite
+def safetensors_file(draw) -> bytes:
+    import json as _json
+    import struct
+
+    entries = {}
+    for i in range(draw(st.integers(0, 3))):
+        entry = {
+            "dtype": draw(st.sampled_from(["I64", "F64", "U64", "F32", "I8", "BOOL", "X", 7])),
+            "shape": draw(st.one_of(st.lists(st.integers(-3, 2**40), max_size=3), st.just("2"), st.just([2.5]))),
+            "data_offsets": draw(st.one_of(st.lists(st.integers(-16, 80), min_size=2, max_size=2),
+                                           st.just([0]), st.just("0,8"))),
+        }
+        for key in draw(st.lists(st.sampled_from(list(entry)), max_size=1)):
+            entry.pop(key)
+        entries[f"t{i}"] = entry
+    if draw(st.booleans()):
+        entries["__metadata__"] = draw(st.sampled_from([{"a": "b"}, [], "x", None]))
+    header = _json.dumps(entries).encode()
+    declared = draw(st.one_of(st.just(len(header)), st.integers(0, 2**64 - 1)))
+    body = draw(st.binary(min_size=0, max_size=80))
+    return struct.pack("<Q", declared) + header + body
+
+
+@settings(max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.function_scoped_fixture])
+@given(safetensors_file())
+def test_mutated_safetensors_raise_only_project_errors(tmp_path_factory, raw: bytes) -> None:
+    folder = tmp_path_factory.mktemp("fuzz_st")
+    path = folder / "m.safetensors"
+    path.write_bytes(raw)
+    try:
+        trtready.audit(str(path), target="trt8")
+        event("safetensors audit: ok")
+    except TrtReadyError as e:
+        event(f"safetensors audit: {type(e).__name__}")
+    assert path.read_bytes() == raw

@@ -10,7 +10,7 @@ from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.intervals.onnx import AbsValue, propagate
 
-_DTYPES = {"INT64": "int64", "DOUBLE": "float64"}
+_DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
 
 
@@ -161,7 +161,7 @@ def _finding(
         ),
     )
     if f.interval is not None:
-        if dtype == "int64":
+        if dtype in ("int64", "uint64"):
             f.fits["int32"] = f.interval.fits_int32()
     if dtype == "float64" and v.const_value is not None:
         from trtready.intervals import float32_facts

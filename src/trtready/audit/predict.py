@@ -85,6 +85,8 @@ def predict(f: Finding, profile: TargetProfile) -> Prediction:
     """The outcome of ``f`` on ``profile``; findings from a TensorRT log are taken as reported."""
     if f.layer is Layer.TRT and profile.name in f.predictions:
         return f.predictions[profile.name]
+    if f.dtype == "uint64":
+        return Prediction(Outcome.ERROR, profile.uint64_error)
     if f.dtype == "int64":
         return _predict_int64(f, profile)
     return _predict_float64(f, profile)

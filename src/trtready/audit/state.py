@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trtready.audit.findings import Finding, Layer, Role
 from trtready.intervals import float32_facts, int_hull
-from trtready.load.state import StateEntry
+from trtready.load.state import WIDE_DTYPES, StateEntry
 
 _ROLE = {"parameter": Role.PARAMETER, "buffer": Role.BUFFER, "tensor": Role.BUFFER}
 
@@ -18,7 +18,7 @@ def audit_state(entries: list[StateEntry], used: set[str] | None = None) -> list
     """
     findings: list[Finding] = []
     for e in entries:
-        if e.dtype not in ("int64", "float64"):
+        if e.dtype not in WIDE_DTYPES:
             continue
         owner = e.name.rpartition(".")[0] or "<root>"
         f = Finding(
@@ -35,7 +35,7 @@ def audit_state(entries: list[StateEntry], used: set[str] | None = None) -> list
         values = e.read()
         if values is None:
             f.notes.append("meta tensor: no values to read")
-        elif e.dtype == "int64":
+        elif e.dtype in ("int64", "uint64"):
             f.interval = int_hull(values)
             f.fits["int32"] = f.interval.fits_int32() if f.interval is not None else True
         else:

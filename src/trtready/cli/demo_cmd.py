@@ -33,7 +33,6 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     from trtready.cli.main import run_verb
 
     def body() -> int:
-        from rich.markup import escape
         from rich.table import Table
 
         from trtready.audit import AuditReport, audit_loaded
@@ -47,7 +46,7 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
         from trtready.pipeline import convert
         from trtready.plan import PlanOptions
         from trtready.report.json_report import audit_report_json
-        from trtready.report.terminal import console, render_audit, render_convert
+        from trtready.report.terminal import console, esc, render_audit, render_convert
         from trtready.targets import TARGET_NAMES, resolve_target
 
         con = console()
@@ -68,35 +67,36 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
             can_build = True
         except (MissingLibraryError, UsageError) as e:
             can_build = False
-            con.print(f"[yellow]engines are not built: {escape(str(e))}[/]")
-        for name, what in DEMOS.items():
-            con.rule(f"[bold]trtready.demo:{name}[/] — {what}")
-            loaded = load_model(f"trtready.demo:{name}")
-            bounds, ranges = parse_dynamic(loaded.dynamic), parse_input_ranges(loaded.input_ranges)
-            report_path, dest = out_dir / f"{name}.audit.json", out_dir / name
-            # The demo replaces what an earlier demo run wrote there, and nothing else.
-            with session([Output(report_path, Kind.REPORT), Output(dest, Kind.FOLDER)], force=True) as s:
+            con.print(f"[yellow]engines are not built: {esc(e)}[/]")
+        # The demo replaces what an earlier demo run wrote there, and nothing else: every output is
+        # checked (and locked) before the first model runs.
+        outputs = [Output(out_dir / p, k) for n in DEMOS for p, k in ((f"{n}.audit.json", Kind.REPORT), (n, Kind.FOLDER))]
+        with session(outputs, force=True) as s:
+            for name, what in DEMOS.items():
+                con.rule(f"[bold]trtready.demo:{name}[/] — {what}")
+                loaded = load_model(f"trtready.demo:{name}")
+                bounds, ranges = parse_dynamic(loaded.dynamic), parse_input_ranges(loaded.input_ranges)
                 report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
                 render_audit(report, con)
-                emit_json(audit_report_json(report, verb="demo"), str(report_path), s)
+                emit_json(audit_report_json(report, verb="demo"), str(out_dir / f"{name}.audit.json"), s)
                 reports[name] = report
-                req = FixRequest(dest, resolved, PlanOptions(), bounds, ranges, force=True, session=s)
+                req = FixRequest(out_dir / name, resolved, PlanOptions(), bounds, ranges, force=True, session=s)
                 try:
                     result = convert(loaded, req, build=can_build, baseline=can_build, console=con)
                 except UnsafeNarrowingError as e:
-                    con.print(f"[bold red]{escape(str(e))}[/]")
+                    con.print(f"[bold red]{esc(e)}[/]")
                     rows[name] = ["[red]refused[/]", "–", "–", "–", "–"]
                     continue
-            render_convert(result, con, quiet=True)
-            c = result.fix.counts()
-            b, a = result.baseline, result.build.network if result.build else None
-            rows[name] = [
-                f"{c['narrow']}/{c['keep']}/{c['refuse']}",
-                "[green]✓[/]" if result.fix and result.fix.verification else "[red]✗[/]",
-                "[green]✓[/]" if result.build else "–",
-                f"{len(b.int64_execution)}→{len(a.int64_execution)}" if b and a else "–",
-                f"{b.cast_layers}→{a.cast_layers} ({b.device_casts}→{a.device_casts})" if b and a else "–",
-            ]
+                render_convert(result, con, quiet=True)
+                c = result.fix.counts()
+                b, a = result.baseline, result.build.network if result.build else None
+                rows[name] = [
+                    f"{c['narrow']}/{c['keep']}/{c['refuse']}",
+                    "[green]✓[/]" if result.fix and result.fix.verification else "[red]✗[/]",
+                    "[green]✓[/]" if result.build else "–",
+                    f"{len(b.int64_execution)}→{len(a.int64_execution)}" if b and a else "–",
+                    f"{b.cast_layers}→{a.cast_layers} ({b.device_casts}→{a.device_casts})" if b and a else "–",
+                ]
         table = Table(title="Audit: worst outcome per target (✓ ready, ✗ not ready)", title_justify="left")
         table.add_column("model", no_wrap=True)
         table.add_column("64-bit", justify="right", no_wrap=True, min_width=6)

@@ -123,7 +123,9 @@ def load_checkpoint(path: Path, trust_code: bool = False, limits: Limits = DEFAU
     if zipfile.is_zipfile(path):
         check_zip(path, limits)
     try:
-        with warnings.catch_warnings():
+        # Sparse tensors are checked as they load: an index outside its size would make any later
+        # densifying write out of bounds (torch skips the check by default).
+        with warnings.catch_warnings(), torch.sparse.check_sparse_tensor_invariants(True):
             warnings.simplefilter("ignore")
             obj = torch.load(str(path), map_location="cpu", weights_only=not trust_code)
     except pickle.UnpicklingError as e:

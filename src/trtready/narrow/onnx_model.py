@@ -51,7 +51,9 @@ def plan_model(
             continue
         av = env.get(id(v))
         producer = v.producer()
-        proved = av is not None and (av.hull.fits_int32() or all(clamp_exact_use(u.node, u.idx) for u in v.uses()))
+        uses = list(v.uses())
+        clamp_exact = bool(uses) and not v.is_graph_output() and all(clamp_exact_use(u.node, u.idx) for u in uses)
+        proved = av is not None and (av.hull.fits_int32() or clamp_exact)
         if profile.dims_are_int32 and producer is not None and producer.op_type in ("Shape", "Size"):
             proved = True
         io = v.is_graph_input() or v.is_graph_output()
@@ -66,6 +68,7 @@ def plan_model(
             decisions.append(Decision(fid, Action.KEEP, reason))
     if not profile.handles_int64 or options.strict:
         refusals += _unsafe_constants(model, profile, options)
+    refusals += _unsigned_64(model)
     unsafe_double = _double_feeding_integers(plan.doubles, env)
     if unsafe_double is not None:
         keep = (f"float64 kept: {unsafe_double} feeds an integer Cast and float32 could change those integers "
@@ -110,6 +113,23 @@ def _double_feeding_integers(doubles: list[Any], env: dict[int, Any]) -> str | N
             if not (integral and small):
                 return v.name
     return None
+
+
+def _unsigned_64(model: Any) -> list[str]:
+    """UINT64 values: no TensorRT can hold them, and unsigned arithmetic is not int32's (never narrowed)."""
+    import onnx_ir as ir
+
+    from trtready.plan.onnx_plan import _all_values
+
+    out = []
+    for v in _all_values(model.graph):
+        if v.dtype == ir.DataType.UINT64:
+            producer = v.producer()
+            what = f"{producer.op_type} {producer.name or ''}".strip() if producer is not None else (
+                "graph input" if v.is_graph_input() else "initializer")
+            out.append(f"tensor {v.name} ({what}): uint64 has no TensorRT type, and trtready does not narrow unsigned "
+                       "tensors (their arithmetic differs from int32's)")
+    return out
 
 
 def _unsafe_constants(model: Any, profile: TargetProfile, options: PlanOptions) -> list[str]:

@@ -22,7 +22,10 @@ def plan_state(findings: list[Finding], profile: TargetProfile, options: PlanOpt
     for f in findings:
         if f.layer is not Layer.STATE:
             continue
-        if f.dtype == "int64":
+        if f.dtype == "uint64":
+            action, why = Action.REFUSE, (f"refused: {f.tensor} ({f.where}): uint64 has no TensorRT type, and trtready "
+                                          "does not narrow unsigned tensors (their arithmetic differs from int32's)")
+        elif f.dtype == "int64":
             if f.interval is None and any("meta tensor" in n for n in f.notes):
                 action, why = Action.KEEP, "meta tensor: no values to prove a range"
             elif f.interval is None or f.fits.get("int32"):

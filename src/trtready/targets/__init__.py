@@ -45,6 +45,9 @@ class TargetProfile:
     onnx_based: bool = True  # consumes the ONNX export (unused module state never reaches it)
     # Tensor dimensions are 32-bit, so Shape/Size outputs always fit int32 (TensorRT 8).
     dims_are_int32: bool = False
+    # No TensorRT has an unsigned 64-bit type; measured with TensorRT-RTX 1.7: the ONNX parser stops at a
+    # UINT64 input, initializer or Cast ("Unsupported ONNX data type: UINT64").
+    uint64_error: str = "TensorRT has no UINT64 type: the ONNX parser rejects the model"
 
     @property
     def handles_int64(self) -> bool:
@@ -96,6 +99,7 @@ PROFILES: dict[str, TargetProfile] = {
             float64=Float64Mode.TRUNCATE_OPTION,
             int64_error=TORCH_TRT_TS_INT64_ERROR,
             onnx_based=False,
+            uint64_error="Torch-TensorRT has no UINT64 type: conversion fails",
         ),
         TargetProfile(
             name="torch-trt-dynamo",
@@ -105,6 +109,7 @@ PROFILES: dict[str, TargetProfile] = {
             float64=Float64Mode.TRUNCATE_OPTION,
             float_only_ops=_FLOAT_ONLY,
             onnx_based=False,
+            uint64_error="Torch-TensorRT has no UINT64 type: conversion fails",
         ),
     )
 }

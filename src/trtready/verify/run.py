@@ -30,28 +30,30 @@ class Runner(Protocol):
 def run_bounded(runner: Runner, feeds: dict[str, Any], deadline: float, limits: Limits) -> list[Any]:
     """``runner.run(feeds)`` in a watched thread: stopped at ``deadline`` or on an interrupt."""
     box: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: an interrupted join can report a running thread as ended
 
     def work() -> None:
         try:
             box["out"] = runner.run(feeds)
         except BaseException as e:  # handed to the main thread
             box["err"] = e
+        finally:
+            done.set()
 
     thread = threading.Thread(target=work, name="trtready-verify", daemon=True)
     thread.start()
     try:
-        while thread.is_alive():
-            thread.join(0.2)
-            if thread.is_alive() and time.monotonic() > deadline:
+        while not done.wait(0.2):
+            if time.monotonic() > deadline:
                 runner.cancel()
-                thread.join(5.0)
+                done.wait(10.0)
                 raise VerificationRunError(
                     f"verification stopped after {limits.verify_seconds:g} s, the verify-seconds limit: the model "
                     f"computes too long on the generated inputs ({limit_hint('verify-seconds')})"
                 )
     except KeyboardInterrupt:
         runner.cancel()
-        thread.join(5.0)
+        done.wait(10.0)  # let ONNX Runtime unwind before the process exits around it
         raise
     if "err" in box:
         raise box["err"]
