@@ -65,7 +65,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         from trtready.adapters.torch_tensorrt import compile_dynamo
 
         with _step(console, "compile with Torch-TensorRT (dynamo)"):
-            result.adapter = compile_dynamo(req.out / "model.pt2", req)
+            result.adapter = compile_dynamo(req.out / "model.pt2", req, result.notes)
         return result
     if build:
         from trtready.engine.engine import build_engine
