@@ -79,7 +79,7 @@ def test_seed_case_from_the_command_line() -> None:
     assert r.code == 0, r.stdout
     flat = " ".join(r.stdout.split())
     assert "layer1.0.bn1.num_batches_tracked" in r.stdout and "lowering freezes the module" in flat
-    assert "assumes torch-tensorrt-rtx 2.13.0 (assumed: not installed)" in flat
+    assert "assumes torch-tensorrt-rtx 2.13.0 (not installed)" in flat
     assert "READY for torch-trt-ts" in r.stdout
     assert all(len(line) <= 100 for line in r.stdout.splitlines())
     ok = run_cli("audit", "trtready.demo:bn_cnn", "--target", "trt-rtx")

@@ -78,7 +78,7 @@ def test_release_versions_order_numerically() -> None:
 @pytest.mark.parametrize(
     "installed, release, int64",
     [
-        ({}, "torch-tensorrt-rtx 2.13.0 (assumed: not installed)", "first_use_estimate"),
+        ({}, "torch-tensorrt-rtx 2.13.0 (not installed)", "first_use_estimate"),
         ({"torch-tensorrt": "2.14.0"}, "torch-tensorrt 2.14.0 (installed)", "first_use_estimate"),
         ({"torch-tensorrt": "2.12.1"}, "torch-tensorrt 2.12.1 (installed)", "reject_state_and_io"),
         ({"torch-tensorrt-rtx": "2.13.0", "torch-tensorrt": "2.5.0"}, "torch-tensorrt 2.5.0 (installed)",

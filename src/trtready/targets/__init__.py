@@ -56,7 +56,7 @@ class Release:
     installed: bool
 
     def __str__(self) -> str:
-        how = "installed" if self.installed else "assumed: not installed"
+        how = "installed" if self.installed else "not installed"
         return f"{self.dist} {self.version} ({how})"
 
     def to_json(self) -> dict[str, Any]:
