@@ -26,7 +26,7 @@ KLONG = "Expected !dtype || dtype.value() != at::kLong"
 CANNOT = "Cannot specify Int64 input for a model fully compiled in TRT"
 
 
-def predict(model: nn.Module, example: tuple[torch.Tensor, ...]) -> trtready.audit:
+def predict(model: nn.Module, example: tuple[torch.Tensor, ...]):
     return trtready.audit(trtready.ModelSpec(model.eval(), example), target=TARGET)
 
 

@@ -215,7 +215,6 @@ _BASE: dict[str, TargetProfile] = {
 }
 
 
-
 def at_release(profile: TargetProfile, release: Release) -> TargetProfile:
     """``profile`` with the facts of ``release`` applied (fields of every matching VersionFacts)."""
     base = _BASE.get(profile.name, profile)
