@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test oracle bench clean
 
 # torch is installed first and pinned exactly: an unpinned torch resolves to a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -22,5 +22,33 @@ test: $(STAMP)
 	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The oracle: trtready's Torch-TensorRT predictions checked against the real library (README, "Oracle").
+# A venv of its own: torch-tensorrt-rtx 2.13 needs tensorrt_rtx 1.5 (the project venv has 1.7, same import
+# name) and PyPI's CUDA build of torch (its libtorchtrt.so links libtorch_cuda.so), about 5 GB.
+# `===` is exact string equality: it skips a local `+cpu` wheel that `==2.13.0` would accept.
+# trtready goes in with --no-deps and its dependencies by name, so pip has no reason to touch torch;
+# the last step fails the install if torch is not the CUDA build after all.
+ORACLE       := .venv-oracle
+OBIN         := $(ORACLE)/bin
+OSTAMP       := $(ORACLE)/.installed-stamp
+ORACLE_DEPS  := 'tensorrt_rtx>=1.5.0.114,<1.6' 'torch-tensorrt-rtx==2.13.0'
+PROJECT_DEPS := 'onnx>=1.17' 'onnx-ir>=0.1.10' 'onnxscript>=0.5' 'onnxruntime>=1.20' 'safetensors>=0.4' \
+                'rich>=13' 'click>=8.1' 'numpy>=1.26' 'pytest>=8' 'hypothesis>=6.100'
+
+$(OSTAMP): pyproject.toml Makefile
+	test -x $(OBIN)/python || $(PYTHON) -m venv $(ORACLE)
+	$(OBIN)/python -m pip install -q --upgrade pip
+	$(OBIN)/python -m pip install -q 'torch===2.13.0' $(ORACLE_DEPS)
+	$(OBIN)/python -m pip install -q $(PROJECT_DEPS) 'torch===2.13.0'
+	$(OBIN)/python -m pip install -q --no-deps -e .
+	$(OBIN)/python -c "import torch; assert torch.version.cuda and '+cpu' not in torch.__version__, torch.__version__"
+	touch $(OSTAMP)
+
+# tests/oracle is left out of `make test` (pyproject: --ignore=tests/oracle); named explicitly, it is
+# collected. The run writes its predicted-vs-real table to docs/oracle.md.
+oracle: $(OSTAMP)
+	TRTREADY_ORACLE_DOC=docs/oracle.md $(OBIN)/python -m pytest -q -p no:cacheprovider tests/oracle; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no oracle tests" >&2; exit 1; fi; exit $$rc
+
 clean:
-	rm -rf $(VENV) demo-out
+	rm -rf $(VENV) $(ORACLE) demo-out

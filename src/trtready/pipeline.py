@@ -72,7 +72,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             from trtready.adapters.torch_tensorrt import compile_dynamo
 
             with _step(console, "compile with Torch-TensorRT (dynamo)"):
-                result.adapter = compile_dynamo(staged / "model.pt2", req)
+                result.adapter = compile_dynamo(staged / "model.pt2", req, result.notes)
         elif build:
             from trtready.engine.engine import build as build_network
             from trtready.engine.engine import write_engine

@@ -12,6 +12,7 @@ from trtready.targets import PROFILES, resolve_target
 
 
 def _fake_env(monkeypatch: pytest.MonkeyPatch, installed: dict[str, str]) -> None:
+    """Pretend exactly these distributions are installed (Torch-TensorRT ones included)."""
     modules = {"tensorrt": "tensorrt", "tensorrt_rtx": "tensorrt-rtx"}
     real_find = importlib.util.find_spec
 
@@ -20,10 +21,14 @@ def _fake_env(monkeypatch: pytest.MonkeyPatch, installed: dict[str, str]) -> Non
             return object() if modules[name] in installed else None
         return real_find(name, *a, **k)
 
+    real_version = importlib.metadata.version
+
     def version(dist: str) -> str:
         if dist in installed:
             return installed[dist]
-        raise importlib.metadata.PackageNotFoundError(dist)
+        if dist.startswith(("tensorrt", "torch-tensorrt")):
+            raise importlib.metadata.PackageNotFoundError(dist)
+        return real_version(dist)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     monkeypatch.setattr(importlib.metadata, "version", version)
@@ -60,3 +65,49 @@ def test_profiles_differ_where_the_facts_differ() -> None:
     assert not PROFILES["trt8"].handles_int64 and PROFILES["trt10"].handles_int64
     assert not PROFILES["torch-trt-ts"].handles_int64 and PROFILES["torch-trt-dynamo"].handles_int64
     assert "NonZero" in PROFILES["trt-rtx"].build_error_ops and "NonZero" not in PROFILES["trt10"].build_error_ops
+
+
+def test_release_versions_order_numerically() -> None:
+    from trtready.targets import version_key
+
+    assert version_key("2.13.0+cu130") == (2, 13, 0)
+    assert version_key("2.9.1") < version_key("2.13.0") < version_key("2.14.0.dev20260101")
+    assert version_key("nightly") == ()
+
+
+@pytest.mark.parametrize(
+    "installed, release, int64",
+    [
+        ({}, "torch-tensorrt-rtx 2.13.0 (not installed)", "first_use_estimate"),
+        ({"torch-tensorrt": "2.14.0"}, "torch-tensorrt 2.14.0 (installed)", "first_use_estimate"),
+        ({"torch-tensorrt": "2.12.1"}, "torch-tensorrt 2.12.1 (installed)", "reject_state_and_io"),
+        ({"torch-tensorrt-rtx": "2.13.0", "torch-tensorrt": "2.5.0"}, "torch-tensorrt 2.5.0 (installed)",
+         "reject_state_and_io"),
+    ],
+)
+def test_torchscript_facts_follow_the_installed_release(monkeypatch, installed, release, int64) -> None:
+    _fake_env(monkeypatch, installed)
+    resolved = resolve_target("torch-trt-ts")
+    assert str(resolved.release) == release and resolved.profile.int64.value == int64
+    assert not resolved.profile.handles_int64  # either way fix narrows int64 state for this target
+
+
+def test_version_facts_are_limited_to_their_distribution(monkeypatch) -> None:
+    from trtready.targets import active_profile
+
+    _fake_env(monkeypatch, {"torch-tensorrt-rtx": "2.13.0"})
+    assert "aten.cumsum" in active_profile("torch-trt-dynamo").torch_fallback_ops
+    _fake_env(monkeypatch, {"torch-tensorrt": "2.13.0"})
+    assert active_profile("torch-trt-dynamo").torch_fallback_ops == {}
+    assert active_profile("trt10").release is None  # facts without versions stay as they are
+
+
+def test_report_cites_the_assumed_release(monkeypatch) -> None:
+    import trtready
+    from trtready.report.json_report import audit_report_json
+
+    _fake_env(monkeypatch, {"torch-tensorrt": "2.14.0"})
+    data = audit_report_json(trtready.audit("trtready.demo:token_model", target="torch-trt-ts"))
+    assert data["target"]["release"] == {"dist": "torch-tensorrt", "version": "2.14.0", "installed": True}
+    data = audit_report_json(trtready.audit("trtready.demo:token_model", target="trt-rtx"))
+    assert data["target"]["release"] is None

@@ -1,7 +1,8 @@
 """Torch-TensorRT dynamo frontend: compile the narrowed ExportedProgram with the right options.
 
-``torch_tensorrt`` is optional. The option mapping is plain data built here, so it is tested without
-the library (a stand-in module is injected in the tests).
+``torch_tensorrt`` is optional. The options are built for the parameters the installed
+``dynamo.compile`` has (read from its signature): tests/oracle checks them against the real library
+(torch-tensorrt-rtx 2.13.0), up to the engine build.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def dynamo_options(compile_fn: Any, torch_trt: Any, example_inputs: dict[str, An
             inputs.append(torch_trt.Input(shape=shape, dtype=t.dtype, name=name))
         else:
             inputs.append(torch_trt.Input(min_shape=mn, opt_shape=shape, max_shape=mx, dtype=t.dtype, name=name))
-    opts: dict[str, Any] = {"inputs": inputs}
+    # ``arg_inputs`` since 2.3; ``inputs`` is its older name, still accepted as an alias.
+    opts: dict[str, Any] = {"arg_inputs" if "arg_inputs" in params else "inputs": inputs}
     # float64 must be truncated explicitly; the option's name changed across versions.
     for name in ("truncate_double", "truncate_long_and_double"):
         if name in params:
@@ -56,7 +58,17 @@ def dynamo_options(compile_fn: Any, torch_trt: Any, example_inputs: dict[str, An
     return opts
 
 
-def compile_dynamo(pt2: Path, req: Any) -> Any:
+def unapplied_options(compile_fn: Any, output_names: list[str] | None) -> list[str]:
+    """Requests the installed ``dynamo.compile`` has no parameter for, each as a note for the report."""
+    params = set(inspect.signature(compile_fn).parameters)
+    notes = []
+    if output_names and "output_names" not in params:
+        notes.append("--output-names not applied: this Torch-TensorRT's dynamo.compile takes no output names; "
+                     "its engines name their outputs output0, output1, … (inputs keep forward's names)")
+    return notes
+
+
+def compile_dynamo(pt2: Path, req: Any, notes: list[str] | None = None) -> Any:
     import torch
 
     torch_trt = load_torch_tensorrt()
@@ -66,4 +78,6 @@ def compile_dynamo(pt2: Path, req: Any) -> Any:
     args, _ = example_inputs(ep)
     names = list(ep.graph_signature.user_inputs)
     opts = dynamo_options(torch_trt.dynamo.compile, torch_trt, dict(zip(names, args)), req.bounds, req.output_names)
+    if notes is not None:
+        notes.extend(unapplied_options(torch_trt.dynamo.compile, req.output_names))
     return torch_trt.dynamo.compile(ep, **opts)

@@ -77,6 +77,10 @@ def audit_loaded(
         if loaded.state is not None:
             findings = audit_state(loaded.state, used) + findings
             layers["state"] = "done"
+        if ep is not None:
+            from trtready.audit.fx import mark_first_use
+
+            mark_first_use(findings, ep)
     predict_all(findings)
     return AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
 

@@ -78,6 +78,11 @@ class Finding:
     # Every use is a Slice start/end: clamping to int32 is exact there (Slice clamps to the dim).
     clamp_exact: bool = False
     used: bool | None = None  # state: read by forward (None when unknown)
+    # Graph inputs whose dtype Torch-TensorRT's TorchScript frontend estimates from this tensor: it is
+    # the first constant their computation reads (audit/fx.first_use_estimates). None when unknown.
+    first_use_of: list[str] | None = None
+    # Graph inputs: dtype of the constant that estimate comes from (None: no constant met, or unknown).
+    first_use_dtype: str | None = None
     module_type: str | None = None
     source: str | None = None  # user file:line, when known
     fits: dict[str, bool | None] = field(default_factory=dict)  # int32 / float32 exactness
@@ -99,6 +104,8 @@ class Finding:
             "spec_int64": self.spec_int64,
             "clamp_exact": self.clamp_exact,
             "used": self.used,
+            "first_use_of": list(self.first_use_of) if self.first_use_of is not None else None,
+            "first_use_dtype": self.first_use_dtype,
             "module_type": self.module_type,
             "source": self.source,
             "fits": dict(self.fits),

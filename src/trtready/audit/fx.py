@@ -75,6 +75,74 @@ def used_state(ep: Any) -> set[str]:
     return {state_of[n.name] for n in ep.graph.nodes if n.op == "placeholder" and n.name in state_of and n.users}
 
 
+# Torch-TensorRT's TorchScript lowering rewrites these ops so that the node the first-use search
+# reaches no longer reads their state directly (core/lowering/passes/linear_to_addmm.cpp: linear becomes
+# matmul(x, t(W)) + trt::const(b)); the search goes on past them.
+_TS_LOWERING_HIDES_STATE = frozenset({"aten.linear"})
+
+
+def first_use_constants(ep: Any) -> dict[str, str | None]:
+    """The constant each graph input's type is estimated from by Torch-TensorRT's TorchScript frontend.
+
+    Mirrors ``get_value_first_calc_dtype_opt`` (core/ir/ir.cpp): breadth-first over the uses of each
+    graph input, through nodes that output a tensor, the first node with a constant among its direct
+    inputs (after lowering freezes the module: a parameter, buffer or tensor constant) gives the
+    input's estimated dtype — that constant's ("Estimated input type is Long"). A use inside a list
+    (``torch.cat([x, c])``, index lists) goes through a TorchScript ListConstruct, which outputs no
+    tensor: the search stops there.
+
+    Returns:
+        ``{graph input name: placeholder name of the constant, or None when no constant is met}``.
+    """
+    import torch
+
+    sig = ep.graph_signature
+    consts = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers) | set(sig.inputs_to_lifted_tensor_constants)
+    user_inputs = set(sig.user_inputs)
+    out: dict[str, str | None] = {}
+    for inp in (n for n in ep.graph.nodes if n.op == "placeholder" and n.name in user_inputs):
+        out[inp.name] = None
+        queue = [(u, inp) for u in inp.users]
+        seen: set[Any] = set()
+        while queue:
+            node, via = queue.pop(0)
+            if node in seen or node.op != "call_function":
+                continue
+            direct = list(node.args) + list(node.kwargs.values())
+            if via not in direct or not isinstance(node.meta.get("val"), torch.Tensor):
+                continue  # only inside a list, or no tensor out: TorchScript's search skips it
+            seen.add(node)
+            read = [] if _short(node.target) in _TS_LOWERING_HIDES_STATE else [
+                a for a in direct if isinstance(a, torch.fx.Node) and a.name in consts]
+            if read:
+                out[inp.name] = read[0].name
+                break
+            queue += [(u, node) for u in node.users]
+    return out
+
+
+def mark_first_use(findings: list[Finding], ep: Any) -> None:
+    """Fill ``first_use_of`` on state and constant findings and ``first_use_dtype`` on input findings."""
+    sig = ep.graph_signature
+    state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
+    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    met = first_use_constants(ep)
+    typed_from: dict[str, list[str]] = {}
+    for inp, const in met.items():
+        if const is not None:
+            typed_from.setdefault(state_of.get(const, const), []).append(inp)
+    for f in findings:
+        if f.layer is Layer.STATE or (f.layer is Layer.FX and f.role is Role.CONSTANT):
+            f.first_use_of = typed_from.get(f.tensor, [])
+        elif f.layer is Layer.FX and f.role is Role.INPUT and f.tensor in met:
+            const = met[f.tensor]
+            val = placeholders[const].meta.get("val") if const is not None else None
+            f.first_use_dtype = str(val.dtype).removeprefix("torch.") if val is not None else None
+            if const is not None:
+                f.notes.append(f"Torch-TensorRT (TorchScript) estimates its type from '{state_of.get(const, const)}' "
+                               f"({f.first_use_dtype}), the first constant it meets")
+
+
 def symbol_names(ep: Any, bounds: list[DimBound]) -> dict[str, str]:
     """``{"s72": "batch"}``: torch's size symbols named by the user's ``--dynamic`` dims."""
     import torch

@@ -4,32 +4,90 @@ from __future__ import annotations
 
 from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
 from trtready.intervals import INT64_MAX, INT64_MIN
-from trtready.targets import PROFILES, Float64Mode, Int64Mode, TargetProfile
+from trtready.targets import Float64Mode, Int64Mode, TargetProfile, active_profiles
 
 _STATE_ROLES = (Role.PARAMETER, Role.BUFFER)
+_FROZEN_ROLES = (Role.PARAMETER, Role.BUFFER, Role.CONSTANT)  # prim::Constant after TorchScript freezing
 
 
 def _consumer_ops(f: Finding) -> set[str]:
     return {c.split(":", 1)[0] for c in f.consumers}
 
 
+def _facts(p: TargetProfile) -> str:
+    """Which release a versioned prediction assumes, and where its facts come from."""
+    if p.release is None:
+        return ""
+    return f" [{p.release}; {p.facts}]" if p.facts else f" [{p.release}]"
+
+
+def _truncated(f: Finding, needs: str = "") -> Prediction:
+    iv = f.interval
+    if iv is not None and not iv.fits_int32():
+        return Prediction(
+            Outcome.CLAMP,
+            f"{needs}truncate_long_and_double truncates to int32; value {iv.worst_int32_violation()} does not fit",
+        )
+    return Prediction(Outcome.CAST, f"{needs}truncated to int32 by truncate_long_and_double")
+
+
+def _predict_first_use(f: Finding, p: TargetProfile) -> Prediction:
+    """TorchScript frontend: the input-type check fires on the constant an input's type is estimated from."""
+    what = f.role.value
+    if f.first_use_of:
+        inputs = ", ".join(f"'{n}'" for n in f.first_use_of)
+        return Prediction(
+            Outcome.ERROR,
+            f"{p.int64_error} (int64 {what} '{f.tensor}' is the first constant that graph input {inputs} "
+            f"meets, so its type is estimated from it: Long, whatever Input(dtype=…) and "
+            f"truncate_long_and_double say; cast it to int32 on its owning module){_facts(p)}",
+        )
+    if f.role in _FROZEN_ROLES:
+        if f.used is False:
+            return Prediction(Outcome.FINE, f"not read by forward: lowering freezes the module and drops it{_facts(p)}")
+        if f.first_use_of is None:  # no graph: cannot tell which constant each input meets first
+            return Prediction(
+                Outcome.ERROR,
+                f"{p.int64_error} if a graph input's first computation reads int64 {what} '{f.tensor}' "
+                f"(no graph to tell: give example inputs){_facts(p)}",
+            )
+        return _truncated(f, f"needs truncate_long_and_double (else: {p.int64_state_error}); ")
+    if f.role is Role.INPUT:
+        if f.first_use_dtype == "int64":  # the constant's own finding names it
+            return Prediction(
+                Outcome.ERROR,
+                f"{p.int64_error} (the first constant input '{f.tensor}' meets is int64, so its type is "
+                f"estimated Long, whatever Input(dtype=…) says){_facts(p)}",
+            )
+        inferred = f.first_use_dtype or "float32, the default when no constant is met"
+        return Prediction(
+            Outcome.FINE,
+            "an Int64 engine input when Input(dtype=torch.int64) is given; without a dtype it is typed from "
+            f"its first use: {inferred}{_facts(p)}",
+        )
+    return _truncated(f)
+
+
 def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
     iv = f.interval
+    if p.int64 is Int64Mode.FIRST_USE_ESTIMATE:
+        return _predict_first_use(f, p)
     if p.int64 is Int64Mode.REJECT_STATE_AND_IO:
         if f.role in _STATE_ROLES or f.role is Role.INPUT:
             what = "buffer" if f.role is not Role.INPUT else "input"
-            return Prediction(Outcome.ERROR, f"{p.int64_error} (int64 {what} '{f.tensor}')")
-        if iv is not None and not iv.fits_int32():
-            return Prediction(
-                Outcome.CLAMP,
-                f"truncate_long_and_double truncates to int32; value {iv.worst_int32_violation()} does not fit",
-            )
-        return Prediction(Outcome.CAST, "truncated to int32 by truncate_long_and_double")
+            return Prediction(Outcome.ERROR, f"{p.int64_error} (int64 {what} '{f.tensor}'){_facts(p)}")
+        return _truncated(f)
 
     if p.onnx_based and f.role in _STATE_ROLES and f.used is False:
         return Prediction(Outcome.FINE, "not read by forward: absent from the exported graph")
     if f.producer in p.build_error_ops:
         return Prediction(Outcome.ERROR, p.build_error_ops[f.producer])
+    if f.producer in p.torch_fallback_ops:
+        op = f.producer
+        return Prediction(
+            Outcome.CAST,
+            f"{op.removeprefix('aten.')} runs in PyTorch (a graph break): {p.torch_fallback_ops[op]}{_facts(p)}",
+        )
 
     if p.int64 is Int64Mode.CAST_CLAMP:
         if iv is None:
@@ -93,7 +151,8 @@ def predict(f: Finding, profile: TargetProfile) -> Prediction:
 
 
 def predict_all(findings: list[Finding], targets: list[str] | None = None) -> None:
-    """Fill ``predictions`` for every target (all profiles by default)."""
+    """Fill ``predictions`` for every target (all profiles by default), each at its installed release."""
+    profiles = active_profiles()
     for f in findings:
-        for name in targets or list(PROFILES):
-            f.predictions[name] = predict(f, PROFILES[name])
+        for name in targets or list(profiles):
+            f.predictions[name] = predict(f, profiles[name])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from trtready.load.spec import ModelSpec
 
 DEMOS: dict[str, str] = {
-    "bn_cnn": "nested BatchNorm CNN: int64 num_batches_tracked in every BN (Torch-TRT TorchScript error)",
+    "bn_cnn": "nested BatchNorm CNN: int64 num_batches_tracked in every BN (Torch-TRT TS error as reported)",
     "token_model": "Embedding + torch.arange positions + argmax: int64 inputs, index math and outputs",
     "float64_buffer": "float64 normalisation buffers used in forward: silent float32 rounding in TensorRT",
     "hash_model": "feature hashing with a 2**40 modulus: int64 arithmetic beyond int32 (TensorRT 8 clamps)",

@@ -71,6 +71,12 @@ def _shape(f: Finding) -> str:
     return "?" if f.shape is None else "[" + ",".join(str(s) for s in f.shape) + "]"
 
 
+def _why(target: Any) -> str:
+    """Why this target, and the library release its predictions assume where that matters."""
+    release = getattr(target, "release", None)
+    return target.why if release is None else f"{target.why}; assumes {release}"
+
+
 def render_audit(report: Any, con: Any) -> None:
     """Findings grouped by their outcome on the report's target, worst group first, then the verdict."""
     from rich.table import Table
@@ -78,7 +84,7 @@ def render_audit(report: Any, con: Any) -> None:
     target = report.target.name
     con.print(
         f"[bold]{esc(report.result.model)}[/] ({report.result.model_kind}) — target [bold]{target}[/] "
-        f"({esc(report.target.why)})"
+        f"({esc(_why(report.target))})"
     )
     for layer, status in report.result.layers.items():
         if status != "done":
@@ -148,7 +154,7 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
 
     target = result.report.target
     if not quiet:
-        con.print(f"[bold]{esc(result.report.result.model)}[/] — target [bold]{target.name}[/] ({esc(target.why)})")
+        con.print(f"[bold]{esc(result.report.result.model)}[/] — target [bold]{target.name}[/] ({esc(_why(target))})")
         groups: dict[tuple[str, str], list[str]] = {}
         for d in result.decisions:
             groups.setdefault((d.action.value, d.reason), []).append(d.finding.split(":", 1)[1])

@@ -1,15 +1,26 @@
 """Target profiles: what each TensorRT target does with INT64 and DOUBLE tensors, as data.
 
 The facts come from ../shared/TARGETS.md (NVIDIA docs, release notes, measured builds with
-``tensorrt-rtx``). Prediction code reads these fields; it never branches on a target's name.
+``tensorrt-rtx``, and the oracle in tests/oracle/, which checks the Torch-TensorRT predictions against
+the real library: docs/oracle.md). Prediction code reads these fields; it never branches on a target's
+name.
+
+Where a library's behaviour changed between releases, a profile holds the facts of the release trtready
+measured and :class:`VersionFacts` hold what differs for other releases. :func:`active_profile` applies
+the ones matching the installed release (package metadata only, nothing imported), else the profile's
+stated default release; the report cites the release it assumed.
 """
 
 from __future__ import annotations
 
 import enum
+import dataclasses
 import importlib.metadata
 import importlib.util
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from trtready.errors import UsageError
 
@@ -17,7 +28,10 @@ from trtready.errors import UsageError
 class Int64Mode(str, enum.Enum):
     NATIVE = "native"  # INT64 is a tensor type (TensorRT >= 10, TensorRT-RTX)
     CAST_CLAMP = "cast_clamp"  # parser casts INT64 to INT32, clamping out-of-range values (TRT 8)
-    REJECT_STATE_AND_IO = "reject_state_and_io"  # Torch-TRT TorchScript, full compilation
+    REJECT_STATE_AND_IO = "reject_state_and_io"  # Torch-TRT TorchScript as first reported: every int64 input/buffer
+    # Torch-TRT TorchScript as measured: a graph input's type is estimated from the first constant its
+    # computation reads; an int64 one makes that estimate Long, and full compilation refuses it.
+    FIRST_USE_ESTIMATE = "first_use_estimate"
     LOWERED = "lowered"  # Torch-TRT dynamo: lowered onto a TensorRT with native INT64
 
 
@@ -25,6 +39,49 @@ class Float64Mode(str, enum.Enum):
     TO_FLOAT_SILENT = "to_float_silent"  # parsed, converted to FLOAT without a message
     TO_FLOAT = "to_float"  # initializers cast to FLOAT with a warning
     TRUNCATE_OPTION = "truncate_option"  # Torch-TRT: needs truncate_double / truncate_long_and_double
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"2.13.0+cu130"`` → ``(2, 13, 0)``: the leading numeric release, enough to order releases."""
+    m = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(x) for x in m.group(0).split(".")) if m else ()
+
+
+@dataclass(frozen=True)
+class Release:
+    """The release of a target's library that predictions assume, and how it was chosen."""
+
+    dist: str  # distribution name, e.g. "torch-tensorrt-rtx"
+    version: str
+    installed: bool
+
+    def __str__(self) -> str:
+        how = "installed" if self.installed else "not installed"
+        return f"{self.dist} {self.version} ({how})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dist": self.dist, "version": self.version, "installed": self.installed}
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """Profile fields that hold for some releases only: ``since <= version < until``, for ``dists``.
+
+    ``evidence`` says where the facts come from (measured, or reported and not measured); it ends up in
+    the predictions' messages through the profile's ``facts`` field.
+    """
+
+    fields: Mapping[str, Any]
+    evidence: str
+    since: str | None = None
+    until: str | None = None
+    dists: tuple[str, ...] = ()  # empty: every distribution of the library
+
+    def applies(self, release: Release) -> bool:
+        v = version_key(release.version)
+        return ((not self.dists or release.dist in self.dists)
+                and (self.since is None or v >= version_key(self.since))
+                and (self.until is None or v < version_key(self.until)))
 
 
 @dataclass(frozen=True)
@@ -48,6 +105,17 @@ class TargetProfile:
     # No TensorRT has an unsigned 64-bit type; measured with TensorRT-RTX 1.7: the ONNX parser stops at a
     # UINT64 input, initializer or Cast ("Unsupported ONNX data type: UINT64").
     uint64_error: str = "TensorRT has no UINT64 type: the ONNX parser rejects the model"
+    # Error for int64 module state read elsewhere than at a graph input's first use, when not truncated.
+    int64_state_error: str | None = None
+    # PyTorch ops (torch.export names) the library has no converter for: they run in PyTorch.
+    torch_fallback_ops: dict[str, str] = field(default_factory=dict)
+    # Versioned facts: distributions to read the release from (first installed wins), the release the
+    # fields above describe (assumed when none is installed), what differs for other releases.
+    dists: tuple[str, ...] = ()
+    default_release: tuple[str, str] | None = None  # (dist, version)
+    version_facts: tuple[VersionFacts, ...] = ()
+    facts: str = ""  # where the fields come from; set from VersionFacts.evidence for other releases
+    release: Release | None = None  # the release these facts were resolved for
 
     @property
     def handles_int64(self) -> bool:
@@ -61,8 +129,15 @@ TORCH_TRT_TS_INT64_ERROR = (
     "Expected !dtype || dtype.value() != at::kLong to be true but got false: "
     "Cannot specify Int64 input for a model fully compiled in TRT"
 )
+TORCH_TRT_FREEZE_ERROR = (
+    "Unable to freeze tensor of type Int64/Float64 into constant layer, "
+    "try to compile model with truncate_long_and_double enabled"
+)
+_TORCH_TRT_DISTS = ("torch-tensorrt", "torch-tensorrt-rtx")
+# The release the Torch-TensorRT facts were measured on (tests/oracle, docs/oracle.md).
+_TORCH_TRT_MEASURED = ("torch-tensorrt-rtx", "2.13.0")
 
-PROFILES: dict[str, TargetProfile] = {
+_BASE: dict[str, TargetProfile] = {
     p.name: p
     for p in (
         TargetProfile(
@@ -95,11 +170,28 @@ PROFILES: dict[str, TargetProfile] = {
             name="torch-trt-ts",
             title="Torch-TensorRT (TorchScript frontend)",
             library="torch_tensorrt",
-            int64=Int64Mode.REJECT_STATE_AND_IO,
+            int64=Int64Mode.FIRST_USE_ESTIMATE,
             float64=Float64Mode.TRUNCATE_OPTION,
             int64_error=TORCH_TRT_TS_INT64_ERROR,
+            int64_state_error=TORCH_TRT_FREEZE_ERROR,
             onnx_based=False,
             uint64_error="Torch-TensorRT has no UINT64 type: conversion fails",
+            dists=_TORCH_TRT_DISTS,
+            default_release=_TORCH_TRT_MEASURED,
+            facts="measured on 2.13.0",
+            version_facts=(
+                VersionFacts(
+                    # 2.13.0 is the oldest release measured. The error was first reported on earlier
+                    # ones (pytorch/TensorRT#3354, TensorRT 10) naming int64 buffers; which release
+                    # started hiding BatchNorm's num_batches_tracked from the check is not established
+                    # (the 1.x lowering already froze the module), so earlier releases keep the
+                    # conservative prediction: every int64 input and buffer.
+                    fields={"int64": Int64Mode.REJECT_STATE_AND_IO},
+                    evidence="releases before 2.13.0 are not measured: predicted as first reported, "
+                             "every int64 input and buffer (BatchNorm's num_batches_tracked included)",
+                    until="2.13.0",
+                ),
+            ),
         ),
         TargetProfile(
             name="torch-trt-dynamo",
@@ -110,11 +202,66 @@ PROFILES: dict[str, TargetProfile] = {
             float_only_ops=_FLOAT_ONLY,
             onnx_based=False,
             uint64_error="Torch-TensorRT has no UINT64 type: conversion fails",
+            dists=_TORCH_TRT_DISTS,
+            default_release=_TORCH_TRT_MEASURED,
+            facts="measured on 2.13.0",
+            version_facts=(
+                VersionFacts(
+                    # aten_ops_converters.py: cumsum_validator returns ``not ENABLED_FEATURES.tensorrt_rtx``.
+                    fields={"torch_fallback_ops": {
+                        "aten.cumsum": "the TensorRT-RTX build of Torch-TensorRT disables its cumsum converter",
+                    }},
+                    evidence="measured on torch-tensorrt-rtx 2.13.0",
+                    dists=("torch-tensorrt-rtx",),
+                ),
+            ),
         ),
     )
 }
 
+
+def at_release(profile: TargetProfile, release: Release) -> TargetProfile:
+    """``profile`` with the facts of ``release`` applied (fields of every matching VersionFacts)."""
+    base = _BASE.get(profile.name, profile)
+    changes: dict[str, Any] = {"release": release}
+    for vf in base.version_facts:
+        if vf.applies(release):
+            changes.update(vf.fields)
+            changes["facts"] = vf.evidence
+    return dataclasses.replace(base, **changes)
+
+
+def installed_release(profile: TargetProfile) -> Release | None:
+    """The installed release of the profile's library, from package metadata; None if none is."""
+    for dist in profile.dists:
+        try:
+            return Release(dist, importlib.metadata.version(dist), installed=True)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _default(profile: TargetProfile) -> TargetProfile:
+    if profile.default_release is None:
+        return profile
+    return at_release(profile, Release(*profile.default_release, installed=False))
+
+
+# Every profile at its stated default release: what is predicted when its library is not installed.
+PROFILES: dict[str, TargetProfile] = {name: _default(p) for name, p in _BASE.items()}
+
 TARGET_NAMES: tuple[str, ...] = tuple(PROFILES)
+
+
+def active_profile(name: str) -> TargetProfile:
+    """The profile for the installed release of its library, else for its default release."""
+    profile = PROFILES[name]
+    release = installed_release(profile)
+    return profile if release is None else at_release(profile, release)
+
+
+def active_profiles() -> dict[str, TargetProfile]:
+    return {name: active_profile(name) for name in PROFILES}
 
 
 @dataclass(frozen=True)
@@ -125,6 +272,11 @@ class ResolvedTarget:
     @property
     def name(self) -> str:
         return self.profile.name
+
+    @property
+    def release(self) -> Release | None:
+        """The library release the predictions assume (None where the facts are not versioned)."""
+        return self.profile.release
 
 
 def _installed_version(dist_names: tuple[str, ...]) -> str | None:
@@ -145,7 +297,7 @@ def resolve_target(name: str | None = None) -> ResolvedTarget:
     if name is not None:
         if name not in PROFILES:
             raise UsageError(f"unknown target {name!r}; choose one of {', '.join(TARGET_NAMES)}")
-        return ResolvedTarget(PROFILES[name], "given with --target")
+        return ResolvedTarget(active_profile(name), "given with --target")
     if importlib.util.find_spec("tensorrt") is not None:
         version = _installed_version(("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11"))
         major = int(version.split(".")[0]) if version and version.split(".")[0].isdigit() else None

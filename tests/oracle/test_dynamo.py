@@ -1,0 +1,220 @@
+"""Oracle, dynamo frontend (``--target torch-trt-dynamo``) and trtready's ``--frontend torch-trt-dynamo``
+adapter, against the real ``torch_tensorrt.dynamo`` up to the engine build (``dynamo_cpu`` in conftest).
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import trtready
+from tests.oracle.conftest import DynamoRun, dynamo_compile
+from trtready.audit.findings import Outcome, Prediction
+
+TARGET = "torch-trt-dynamo"
+NO_DOUBLE = "TensorRT does not support float64 (double) precision"
+
+
+def predict(model: nn.Module, example: tuple[torch.Tensor, ...]):
+    return trtready.audit(trtready.ModelSpec(model.eval(), example), target=TARGET)
+
+
+def prediction(report, finding_id: str) -> Prediction:
+    return next(f.predictions[TARGET] for f in report.findings if f.id == finding_id)
+
+
+def short(p: Prediction) -> str:
+    return f"{p.outcome.value}: {p.message.split(' [', 1)[0]}"
+
+
+def engines_text(run: DynamoRun) -> str:
+    return "; ".join(
+        f"engine {i}: " + ", ".join(f"{n} {d}" for n, d in e.inputs) + " -> " + ", ".join(f"{n} {d}" for n, d in e.outputs)
+        for i, e in enumerate(run.engines)
+    )
+
+
+def attempt(ep, example, **options) -> str | None:
+    """None when every engine built; else the error's first line."""
+    try:
+        dynamo_compile(ep, example, **options)
+    except Exception as e:  # the library's own exception types differ by stage
+        return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+    return None
+
+
+# --- float64 ------------------------------------------------------------------------------------------
+class DoubleScale(nn.Module):
+    """A float64 buffer; ``to_float`` decides whether the graph output is float32 or float64."""
+
+    def __init__(self, to_float: bool) -> None:
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+        self.register_buffer("scale", torch.full((4,), 0.1, dtype=torch.float64))
+        self.to_float = to_float
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.proj(x).double() * self.scale
+        return y.float() if self.to_float else y
+
+
+@pytest.mark.parametrize("to_float", [True, False], ids=["float64 buffer", "float64 output"])
+def test_float64_needs_truncate_double(to_float: bool, dynamo_cpu: DynamoRun, oracle) -> None:
+    torch.manual_seed(0)
+    m = DoubleScale(to_float).eval()
+    x = torch.randn(2, 4)
+    report = predict(m, (x,))
+    p = prediction(report, "state:scale")
+    ep = torch.export.export(m, (x,))
+    plain = attempt(ep, (x,))
+    dynamo_cpu.engines.clear()
+    truncated = attempt(ep, (x,), truncate_double=True)
+    dtypes = {d for e in dynamo_cpu.engines for _, d in e.inputs + e.outputs}
+    real = (f"truncate_double=False: {plain or 'built'}; truncate_double=True: "
+            f"{truncated or 'built'} ({engines_text(dynamo_cpu)})")
+    agree = ("needs truncate_double" in p.message and p.outcome is not Outcome.FINE
+             and plain is not None and NO_DOUBLE in plain and truncated is None)
+    case = "float64 buffer, float32 output" if to_float else "float64 buffer and float64 output"
+    oracle(case, TARGET, short(p), real, agree)
+    assert agree
+    assert dynamo_cpu.engines and dtypes == {"FLOAT"}  # no DOUBLE binding survives truncation
+    if not to_float:  # the graph output is a finding of its own, with the same prediction
+        out = next(f for f in report.findings if f.role.value == "output")
+        assert "needs truncate_double" in out.predictions[TARGET].message
+
+
+def test_dryrun_reports_coverage_but_not_the_float64_failure(dynamo_cpu: DynamoRun) -> None:
+    m = DoubleScale(to_float=False).eval()
+    x = torch.randn(2, 4)
+    ep = torch.export.export(m, (x,))
+    assert attempt(ep, (x,), dryrun=True) is None  # dryrun passes ...
+    assert dynamo_cpu.coverage is not None and dynamo_cpu.coverage.total_ops_in_graph > 0 and not dynamo_cpu.engines
+    assert NO_DOUBLE in attempt(ep, (x,))  # ... the real conversion does not
+
+
+# --- int64 index math -------------------------------------------------------------------------------
+class TokensAndPositions(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(10, 4)
+        self.pos = nn.Embedding(16, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        return self.tok(ids) + self.pos(positions)
+
+
+class MaskPositions(nn.Module):
+    """Positions derived from the attention mask, the way padded batches count them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(10, 4)
+        self.pos = nn.Embedding(16, 4)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        return self.tok(ids) + self.pos(positions)
+
+
+def test_embedding_with_arange_is_native_int64(dynamo_cpu: DynamoRun, oracle) -> None:
+    torch.manual_seed(0)
+    m = TokensAndPositions().eval()
+    ids = torch.randint(0, 10, (2, 5))
+    report = predict(m, (ids,))
+    p_ids, p_arange = prediction(report, "fx:ids"), prediction(report, "fx:arange")
+    ep = torch.export.export(m, (ids,))
+    error = attempt(ep, (ids,), dryrun=True) or attempt(ep, (ids,))
+    cov = dynamo_cpu.coverage
+    agree = (p_ids.outcome is Outcome.FINE and p_arange.outcome is Outcome.FINE and error is None
+             and not cov.unsupported_ops and ("ids", "INT64") in dynamo_cpu.engines[0].inputs)
+    oracle("int64 token ids + arange positions into nn.Embedding", TARGET,
+           f"ids {short(p_ids)}; arange {short(p_arange)}",
+           f"{error or 'built'}: {cov.supported_ops_in_graph}/{cov.total_ops_in_graph} ops in TensorRT; "
+           f"{engines_text(dynamo_cpu)}", agree)
+    assert agree
+
+
+def test_mask_cumsum_positions_run_in_pytorch(dynamo_cpu: DynamoRun, oracle) -> None:
+    torch.manual_seed(0)
+    m = MaskPositions().eval()
+    ids, mask = torch.randint(0, 10, (2, 5)), torch.ones(2, 5, dtype=torch.int64)
+    report = predict(m, (ids, mask))
+    p = prediction(report, "fx:cumsum")
+    ep = torch.export.export(m, (ids, mask))
+    error = attempt(ep, (ids, mask))
+    cov = dynamo_cpu.coverage
+    in_torch = sorted(str(k).removeprefix("torch.ops.") for k in cov.unsupported_ops)
+    agree = (p.outcome is Outcome.CAST and "runs in PyTorch" in p.message and error is None
+             and in_torch == ["aten.cumsum.default"] and dynamo_cpu.engines)
+    oracle("attention-mask positions via cumsum", TARGET, short(p),
+           f"{error or 'built'}: runs in PyTorch: {', '.join(in_torch)}; "
+           f"{cov.supported_ops_in_graph}/{cov.total_ops_in_graph} ops in TensorRT; {engines_text(dynamo_cpu)}", agree)
+    assert agree
+    others = {f.id: f.predictions[TARGET].outcome for f in report.findings if f.id != "fx:cumsum"}
+    assert all(o is Outcome.FINE for o in others.values()), others  # only cumsum leaves TensorRT
+
+
+# --- the adapter (convert --frontend torch-trt-dynamo) ----------------------------------------------
+def test_adapter_options_are_real_parameters() -> None:
+    import torch_tensorrt
+
+    from trtready.adapters.torch_tensorrt import dynamo_options, unapplied_options
+    from trtready.bounds import parse_dynamic
+
+    compile_fn = torch_tensorrt.dynamo.compile
+    opts = dynamo_options(compile_fn, torch_tensorrt, {"input_ids": torch.zeros(2, 16, dtype=torch.int64)},
+                          parse_dynamic(["input_ids:1=seq[1:64]"]), ["logits"])
+    params = inspect.signature(compile_fn).parameters
+    assert set(opts) <= {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    (inp,) = opts["arg_inputs"]
+    assert isinstance(inp, torch_tensorrt.Input) and inp.dtype.to(torch.dtype) == torch.int64
+    assert inp.name == "input_ids" and inp.shape == {"min_shape": (2, 1), "opt_shape": (2, 16), "max_shape": (2, 64)}
+    assert opts["truncate_double"] is True
+    settings = torch_tensorrt.dynamo.CompilationSettings(truncate_double=opts["truncate_double"])
+    assert settings.truncate_double is True
+    assert unapplied_options(compile_fn, ["logits"]) and not unapplied_options(compile_fn, None)
+
+
+class TokenClassifier(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(32, 8)
+        self.pos = nn.Embedding(16, 8)
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        h = self.norm(self.tok(input_ids) + self.pos(positions))
+        return self.head(torch.relu(h)).argmax(-1)
+
+
+def test_convert_with_the_dynamo_frontend_builds(tmp_path: Path, dynamo_cpu: DynamoRun, oracle) -> None:
+    from trtready.bounds import parse_dynamic
+    from trtready.fix import FixRequest
+    from trtready.load import load_model
+    from trtready.pipeline import convert
+    from trtready.plan import PlanOptions
+    from trtready.targets import resolve_target
+
+    torch.manual_seed(0)
+    ids = torch.randint(0, 32, (2, 8))
+    spec = trtready.ModelSpec(TokenClassifier().eval(), (ids,))
+    report = trtready.audit(spec, target=TARGET)
+    req = FixRequest(tmp_path / "out", resolve_target(TARGET), PlanOptions(), parse_dynamic([]),
+                     output_names=["labels"])
+    result = convert(load_model(spec), req, frontend="torch-trt-dynamo")
+    assert result and result.adapter is not None and dynamo_cpu.engines
+    engine = dynamo_cpu.engines[0]
+    trt_modules = [m for m in result.adapter.modules() if hasattr(m, "input_binding_names")]
+    names = (trt_modules[0].input_binding_names, trt_modules[0].output_binding_names)
+    agree = report.ready and engine.inputs == [("input_ids", "INT64")] and names == (["input_ids"], ["output0"])
+    oracle("convert --frontend torch-trt-dynamo (trtready's adapter)", TARGET,
+           f"{report.verdict()}", f"built: {engines_text(dynamo_cpu)}; bindings {names[0]} -> {names[1]}", agree)
+    assert agree
+    assert any("--output-names not applied" in n for n in result.notes)
