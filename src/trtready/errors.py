@@ -56,3 +56,21 @@ def root_cause(exc: BaseException) -> BaseException:
         seen.add(id(cur))
         cur = cur.__cause__ or cur.__context__
     return exc
+
+
+class UpstreamError(TrtReadyError):
+    """A library trtready drives failed on its own: torch.export, torch.onnx, ONNX Runtime or TensorRT.
+
+    The message names the library and its first line, says that the unmodified model fails the same way
+    where that was checked, and gives a hint; it is never reported as trtready's internal error.
+    """
+
+    def __init__(self, library: str, detail: str, hint: str = "") -> None:
+        self.library = library
+        super().__init__(f"{library} failed: {detail}" + (f" — {hint}" if hint else ""))
+
+
+def first_line(e: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's text (its type when it has none)."""
+    text = str(e).strip()
+    return text.splitlines()[0][:limit] if text else type(e).__name__

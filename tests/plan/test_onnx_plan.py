@@ -80,8 +80,9 @@ def test_int64_only_slot_keeps_its_chain_and_shared_constant_is_split() -> None:
     assert d["n"].action is Action.KEEP and d["i"].action is Action.KEEP
     model, d = _plan(text, dynamic=["x:0=N[1:16]"])
     assert d["s"].action is Action.KEEP and "Shape output 0" in d["s"].reason
-    assert d["n"].action is Action.NARROW and d["i"].action is Action.NARROW
-    assert "Cast from int64: s" in d["n"].reason
+    # the Shape reader keeps int64 (see the Range test below); i alone would cost one Cast for one value
+    assert d["n"].action is Action.KEEP and "Cast to int32 goes after it" in d["n"].reason
+    assert d["i"].action is Action.KEEP and "would need 1 Casts to narrow 1 value(s)" in d["i"].reason
     reshape = next(node for node in model.graph if node.op_type == "Reshape")
     assert reshape.inputs[1].name == "shp"  # the Reshape keeps the original int64 constant
 
@@ -126,3 +127,80 @@ def test_int64_max_as_slice_end_is_the_one_exact_clamp() -> None:
     with pytest.raises(UnsafeNarrowingError, match="constant big .*Min.*trt8 would clamp it"):
         _plan(text, target="trt8", ranges={"i": Interval(0, 9)})
     _plan(text, target="trt-rtx", ranges={"i": Interval(0, 9)})  # native int64: kept, not refused
+
+
+BITCAST = """
+<ir_version: 10, opset_import: ["" : 26]>
+g (double[3] x) => (int64[3] z)
+<int64 one = {1}> {
+  b = BitCast<to=7>(x)
+  z = Add(b, one)
+}
+"""
+
+
+def test_bitcast_keeps_both_sides_at_their_width() -> None:
+    _, d = _plan(BITCAST, ranges={})
+    assert d["x"].action is Action.KEEP and "reinterprets the bits" in d["x"].reason
+    assert d["b"].action is Action.KEEP and "reinterprets the bits" in d["b"].reason
+
+
+TREE_LIKE = """
+<ir_version: 10, opset_import: ["" : 20, "ai.onnx.ml" : 5]>
+g (double[2, 3] x) => (double[2, 1] y) {
+  y = ai.onnx.ml.TreeEnsemble<aggregate_function=1, nodes_featureids=[0], nodes_modes=int64[1] {0},
+      nodes_splits=double[1] {0.5}, nodes_truenodeids=[0], nodes_falsenodeids=[1], nodes_trueleafs=[1],
+      nodes_falseleafs=[1], leaf_targetids=[0, 0], leaf_weights=double[2] {1.0, 2.0}, tree_roots=[0],
+      n_targets=1, post_transform=0>(x)
+}
+"""
+
+
+def test_float64_tied_to_a_double_attribute_stays_float64() -> None:
+    model, d = _plan(TREE_LIKE)
+    assert d["x"].action is Action.KEEP and "nodes_splits" in d["x"].reason or "leaf_weights" in d["x"].reason
+
+
+SHAPE_RANGE = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[3, N] x) => (int64[N] r)
+<int64 one = {1}, int64 zero = {0}, int64 i = {1}> {
+  s = Shape(x)
+  n = Gather(s, i)
+  r0 = Range(zero, n, one)
+  r = Identity(r0)
+}
+"""
+
+
+def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
+    """ONNX Runtime 1.32 mis-types Cast(Shape) in shape propagation; the Cast must follow the Gather."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from trtready.narrow.onnx_model import apply_plan
+
+    model = ir.from_onnx_text(SHAPE_RANGE.replace("r = Identity(r0)", "r1 = Mul(r0, one)\n  r = Identity(r1)"))
+    infer_shapes(model)
+    n = plan_model(model, PROFILES["trt-rtx"], PlanOptions(), parse_dynamic(["x:1=N[1:64]"]))
+    d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
+    assert d["n"].action is Action.KEEP and "Cast to int32 goes after it" in d["n"].reason
+    out = apply_plan(model, n)
+    sess = ort.InferenceSession(ir.serde.serialize_model(out).SerializeToString(), providers=["CPUExecutionProvider"])
+    assert sess.run(None, {"x": np.zeros((3, 5), np.float32)})[0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_link_with_an_untyped_value_is_not_narrowed() -> None:
+    model = ir.from_onnx_text("""
+<ir_version: 10, opset_import: ["" : 20]>
+g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
+<int64 k = {2}> {
+  b = Add(a, k)
+  y = Gather(t, b)
+}
+""")
+    infer_shapes(model)
+    model.graph.inputs[0].dtype = None  # as shape inference leaves a value it cannot type
+    n = plan_model(model, PROFILES["trt-rtx"], PlanOptions(), [], {"a": Interval(0, 3)})
+    d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
+    assert d["b"].action is Action.KEEP and "untyped" in d["b"].reason

@@ -73,11 +73,10 @@ def compile_dynamo(pt2: Path, req: Any, notes: list[str] | None = None) -> Any:
 
     torch_trt = load_torch_tensorrt()
     ep = torch.export.load(str(pt2))
-    from trtready.load.capture import example_inputs
+    from trtready.load.capture import CallLayout, example_inputs
 
-    args, _ = example_inputs(ep)
-    names = list(ep.graph_signature.user_inputs)
-    opts = dynamo_options(torch_trt.dynamo.compile, torch_trt, dict(zip(names, args)), req.bounds, req.output_names)
+    layout = CallLayout.of(ep, *example_inputs(ep))
+    opts = dynamo_options(torch_trt.dynamo.compile, torch_trt, dict(layout.tensors), req.bounds, req.output_names)
     if notes is not None:
         notes.extend(unapplied_options(torch_trt.dynamo.compile, req.output_names))
     return torch_trt.dynamo.compile(ep, **opts)

@@ -23,11 +23,6 @@ from trtready.targets import ResolvedTarget
 __all__ = ["AuditResult", "Finding", "Layer", "Outcome", "Prediction", "Role", "audit_loaded"]
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
-
-
 def audit_loaded(
     loaded: LoadedModel,
     bounds: list[DimBound] | None = None,
@@ -52,23 +47,22 @@ def audit_loaded(
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
-        if ep is None and loaded.module is not None and loaded.kind is ModelKind.SPEC:
-            from trtready.load.capture import capture
+        if ep is None and loaded.has_example:
+            from trtready.errors import UpstreamError
+            from trtready.load.capture import capture_or_raise
 
             try:
-                ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
+                ep = capture_or_raise(loaded.module, loaded.args, loaded.kwargs, bounds)
                 loaded.exported = ep
-            except Exception as e:
-                from trtready.errors import TrtReadyError
-
-                if isinstance(e, TrtReadyError):
-                    raise
-                layers["fx"] = f"skipped: torch.export failed ({_first_line(e)[:200]})"
+            except UpstreamError as e:  # the rest of the report stands; the verdict says what is missing
+                loaded.capture_error = e
+                layers["fx"] = f"failed: {e}"
         used = None
         if ep is not None:
             from trtready.audit.fx import audit_fx, used_state
+            from trtready.load.capture import program_input_names
 
-            check_bound_names(list(ep.graph_signature.user_inputs), bounds, input_ranges or {})
+            check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
             findings += audit_fx(ep, input_ranges, bounds)
             layers["fx"] = "done"
@@ -113,6 +107,10 @@ class AuditReport:
         for f in self.findings:
             o = f.predictions[name].outcome
             counts[o] = counts.get(o, 0) + 1
+        failed = self.result.failed_layers
+        if failed:
+            layer, why = next(iter(failed.items()))
+            return f"NOT READY for {name}: could not analyse the {layer} layer ({why})"
         if not self.findings:
             return f"READY for {name}: no int64/float64 tensors"
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))

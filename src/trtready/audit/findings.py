@@ -122,12 +122,18 @@ class AuditResult:
     model_kind: str
     sha256: str | None
     findings: list[Finding]
-    layers: dict[str, str]  # layer -> "done" or why it was skipped
+    layers: dict[str, str]  # layer -> "done", "skipped: why" (the model has none) or "failed: why"
     notes: list[str] = field(default_factory=list)
 
     def worst(self, target: str) -> Outcome:
         outcomes = [f.predictions[target].outcome for f in self.findings if target in f.predictions]
         return max(outcomes, key=lambda o: o.severity, default=Outcome.FINE)
 
+    @property
+    def failed_layers(self) -> dict[str, str]:
+        """Layers that could not be analysed (``layers[name]`` starts with "failed:"), with why."""
+        return {k: v.removeprefix("failed: ") for k, v in self.layers.items() if v.startswith("failed:")}
+
     def ready(self, target: str) -> bool:
-        return not self.worst(target).blocks_ready
+        """Nothing worse than a Cast, and every layer the model has was analysed (never READY on a gap)."""
+        return not self.failed_layers and not self.worst(target).blocks_ready

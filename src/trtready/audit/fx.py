@@ -98,7 +98,9 @@ def first_use_constants(ep: Any) -> dict[str, str | None]:
 
     sig = ep.graph_signature
     consts = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers) | set(sig.inputs_to_lifted_tensor_constants)
-    user_inputs = set(sig.user_inputs)
+    from trtready.load.capture import program_input_names
+
+    user_inputs = set(program_input_names(ep))
     out: dict[str, str | None] = {}
     for inp in (n for n in ep.graph.nodes if n.op == "placeholder" and n.name in user_inputs):
         out[inp.name] = None

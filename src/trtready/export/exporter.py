@@ -26,12 +26,46 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _example(loaded: LoadedModel) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    if loaded.args:
-        return loaded.args, loaded.kwargs
-    from trtready.load.capture import example_inputs
+def portable(ep: Any) -> Any:
+    """The program with outputs as plain dicts/tuples, so its ``.pt2`` loads in any process.
 
-    return example_inputs(loaded.exported)
+    A Hugging Face model returns a ``ModelOutput``, a pytree node that transformers registers when it
+    is imported; a ``.pt2`` naming it cannot be loaded where transformers was not imported first. The
+    output spec is rewritten with the same keys as a dict (the values and their order are unchanged).
+    """
+    import torch.utils._pytree as pytree
+
+    def plain(spec: Any) -> Any:
+        if spec.is_leaf():
+            return spec
+        kids = [plain(c) for c in spec.children()]
+        if spec.type in (dict, list, tuple):
+            return pytree.TreeSpec(spec.type, spec.context, kids)
+        ctx = spec.context
+        if isinstance(ctx, (list, tuple)) and len(ctx) == len(kids) and all(isinstance(k, str) for k in ctx):
+            return pytree.TreeSpec(dict, list(ctx), kids)
+        return pytree.TreeSpec(tuple, None, kids)
+
+    sig = ep.module_call_graph[0].signature
+    if sig is not None and sig.out_spec is not None:
+        sig.out_spec = plain(sig.out_spec)
+    return ep
+
+
+def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``torch.jit.trace`` for Torch-TensorRT's TorchScript frontend, keyword inputs included.
+
+    ``torch.jit.trace`` takes positional *or* keyword examples: with any keyword input, every input is
+    passed by name. ``strict=False`` lets dict and ``ModelOutput`` results through.
+    """
+    import inspect
+
+    import torch
+
+    if kwargs:
+        bound = inspect.signature(module.forward).bind(*args, **kwargs)
+        return torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)
+    return torch.jit.trace(module, args, check_trace=False, strict=False)
 
 
 def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
@@ -40,8 +74,10 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
     from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
 
+    from trtready.load.capture import program_input_names
+
     if input_names is not None:  # bounds and examples are recorded under the names the graph will have
-        user = [n for n in ep.graph_signature.user_inputs]
+        user = program_input_names(ep)
         if len(input_names) == len(user):
             rename = dict(zip(user, input_names))
             bounds = [DimBound(rename.get(b.input, b.input), b.axis, b.dim, b.lo, b.hi) for b in bounds]
@@ -78,13 +114,14 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
             input_names: list[str] | None, output_names: list[str] | None) -> ExportResult:
     import torch
 
-    from trtready.load.capture import capture
+    from trtready.load.capture import CallLayout, capture_or_raise
     from trtready.outputs import mark_zip, save_onnx
 
-    args, kwargs = _example(loaded)
-    ep = loaded.exported or capture(loaded.module, args, kwargs, bounds)
-    user_inputs = list(ep.graph_signature.user_inputs)
-    examples = {n: list(a.shape) for n, a in zip(user_inputs, args) if isinstance(a, torch.Tensor)}
+    args, kwargs = loaded.example()
+    ep = loaded.exported or capture_or_raise(loaded.module, args, kwargs, bounds)
+    layout = CallLayout.of(ep, args, kwargs)
+    user_inputs = [n for n, _ in layout.tensors]
+    examples = {n: list(t.shape) for n, t in layout.tensors}
     if fmt == "onnx":
         model = to_onnx(ep, bounds, examples, input_names, output_names)
         save_onnx(model, dest, "export")
@@ -93,7 +130,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fmt == "pt2":
-            torch.export.save(ep, str(dest))
+            torch.export.save(portable(ep), str(dest))
         else:
             from trtready.audit.state import audit_state
             from trtready.load.state import entries_from_module
@@ -104,8 +141,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
             module = loaded.module if loaded.module is not None else ep.module()
             decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
             refuse_any(decisions)
-            traced = torch.jit.trace(narrow_module_state(module, decisions), args, check_trace=False)
-            torch.jit.save(traced, str(dest))
+            torch.jit.save(trace(narrow_module_state(module, decisions), args, kwargs), str(dest))
             notes = ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "
                      "frontend, whose int64 buffer error this trace avoids (state narrowed first)"]
     mark_zip(dest, "export")

@@ -1,13 +1,26 @@
 """Roles of integer graph inputs, read from how the graph uses them — never from their names.
 
-An input that only indexes a table of N rows (ONNX ``Gather`` on axis 0 of an initializer,
-``aten.embedding``) holds values in ``[0, N)`` for every valid input; one that only feeds a Where
-condition or a comparison is a mask. The same roles drive interval proofs and the inputs that
-verification generates (DESIGN.md, "Verification principles").
+Each input's values are followed through ops that only move or retype them (views, reshapes,
+expands, slices, casts, indexing *into* it) to the ops that consume them — the *sinks*:
+
+- an **index** sink reads the value as a row number of a table of N rows (``aten.embedding``,
+  ``index_select``; ONNX ``Gather`` on axis 0 of a constant). Valid inputs lie in ``[0, N)``.
+- a **boolean** sink only asks whether a value is zero or compares it (comparisons, logical ops,
+  ``where``'s condition, ``masked_fill``'s mask, a cast to bool): the result is a bool whatever
+  the value, so such uses neither bound the input nor depend on its range.
+- a **mask arithmetic** sink uses the value as a 0/1 weight (``mul``, ``1 - mask``, ``cumsum``, ``sum``).
+
+Roles: *index* (some index sink, the rest boolean) — ``[0, N)`` is used in proofs, as it holds for
+every valid input; *mask* when every sink is boolean — ``[0, 1]`` may be used in proofs since only
+truth values matter; *mask* (generation only) when mask arithmetic appears — verification feeds
+tokenizer-style 0/1 masks, but proofs do not assume the values (``--input-range NAME:0..1`` states
+it); else *unknown*. The same roles drive interval proofs and the inputs verification generates
+(DESIGN.md, "Verification principles").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +32,56 @@ class InputRole:
     kind: str  # "index" | "mask" | "unknown"
     size: int | None = None  # rows of the table it indexes (kind == "index")
     why: str = ""
+    proven: bool = True  # the role's interval may be used in proofs (see the module docstring)
 
     @property
     def interval(self) -> Interval | None:
+        """The values every valid input takes, when proofs may rely on them."""
         if self.kind == "index" and self.size:
             return Interval(0, self.size - 1)
-        if self.kind == "mask":
+        if self.kind == "mask" and self.proven:
             return Interval(0, 1)
         return None
+
+
+def _decide(sinks: list[tuple[str, int | None]]) -> InputRole:
+    """The role from the kinds of sinks reached: ``("index", rows) | ("bool", None) | ("arith", None) | ("other", None)``."""
+    kinds = {k for k, _ in sinks}
+    if not sinks or "other" in kinds:
+        return InputRole("unknown", None, "no bounding use")
+    if "index" in kinds and "arith" not in kinds:
+        n = min(r for k, r in sinks if k == "index" and r is not None)
+        return InputRole("index", n, f"indexes a table of {n} rows")
+    if kinds == {"bool"}:
+        return InputRole("mask", None, "used only as a condition")
+    if "index" not in kinds:
+        return InputRole("mask", None, "used as a 0/1 mask (values not assumed in proofs)", proven=False)
+    return InputRole("unknown", None, "indexes a table and is used as a number")
+
+
+def _walk(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]]]) -> list[tuple[str, int | None]]:
+    """Sinks reached from ``start``; ``step(value)`` yields ``("pass", None, next_value)`` or a sink."""
+    sinks: list[tuple[str, int | None]] = []
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        for kind, rows, nxt in step(value):
+            if kind == "pass":
+                stack.append(nxt)
+            elif kind != "skip":
+                sinks.append((kind, rows))
+    return sinks
+
+
+# --- ONNX -------------------------------------------------------------------------------------
+_ONNX_PASS = {"Reshape": 0, "Unsqueeze": 0, "Squeeze": 0, "Expand": 0, "Flatten": 0, "Transpose": 0, "Identity": 0,
+              "Slice": 0, "Tile": 0, "Concat": None}
+_ONNX_BOOL = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor"}
+_ONNX_ARITH = {"Mul", "Sub", "CumSum", "ReduceSum"}
 
 
 def _table_rows(v: Any) -> int | None:
@@ -36,78 +91,117 @@ def _table_rows(v: Any) -> int | None:
     return rows if isinstance(rows, int) else None
 
 
+def _onnx_step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
+    for use in value.uses():
+        node, idx = use.node, use.idx
+        op = node.op_type if node.domain in ("", "ai.onnx") else ""
+        if op in ("Shape", "Size"):
+            yield "skip", None, None  # shape reads say nothing of values
+        elif op in _ONNX_PASS and (_ONNX_PASS[op] is None or idx == _ONNX_PASS[op]):
+            yield "pass", None, node.outputs[0]
+        elif op in ("Gather", "GatherElements", "GatherND") and idx == 0:
+            yield "pass", None, node.outputs[0]  # indexing into it: the values move, unchanged
+        elif op == "Cast":
+            to = node.attributes.get("to")
+            yield ("bool", None, None) if to is not None and to.value == 9 else ("pass", None, node.outputs[0])
+        elif op == "Gather" and idx == 1:
+            axis = node.attributes.get("axis")
+            rows = _table_rows(node.inputs[0]) if axis is None or axis.value == 0 else None
+            yield ("index", rows, None) if rows is not None else ("other", None, None)
+        elif op in _ONNX_BOOL or (op == "Where" and idx == 0):
+            yield "bool", None, None
+        elif op in _ONNX_ARITH:
+            yield "arith", None, None
+        else:
+            yield "other", None, None
+
+
 def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
     """Role of each integer graph input of an onnx-ir graph."""
     roles: dict[str, InputRole] = {}
     for v in graph.inputs:
-        if v.dtype is None or not v.dtype.is_integer():
+        if v.dtype is None or not (v.dtype.is_integer() or v.dtype.name == "BOOL"):
             continue
-        uses = list(v.uses())
-        sizes: list[int] = []
-        mask = bool(uses)
-        uses = [u for u in uses if u.node.op_type not in ("Shape", "Size")]  # shape reads say nothing of values
-        for use in uses:
-            node, idx = use.node, use.idx
-            axis = node.attributes.get("axis")
-            if node.op_type == "Gather" and idx == 1 and (axis is None or axis.value == 0):
-                rows = _table_rows(node.inputs[0])
-                if rows is not None:
-                    sizes.append(rows)
-                    mask = False
-                    continue
-            to = node.attributes.get("to")
-            if node.op_type == "Cast" and to is not None and to.value == 9:  # to BOOL: only zero/non-zero matters
-                continue
-            if node.op_type in ("Where",) and idx == 0:
-                continue
-            mask = False
-            sizes = []
-            break
-        if sizes and len(sizes) == len(uses) and not mask:
-            n = min(sizes)
-            roles[v.name] = InputRole("index", n, f"indexes a table of {n} rows")
-        elif mask:
-            roles[v.name] = InputRole("mask", None, "used only as a condition")
-        else:
-            roles[v.name] = InputRole("unknown", None, "no bounding use")
+        roles[v.name] = _decide(_walk(v, _onnx_step))
     return roles
 
 
-def fx_input_roles(ep: Any) -> dict[str, InputRole]:
-    """Role of each integer user input of an ExportedProgram (``aten.embedding`` indices)."""
-    import torch
+# --- torch.export ------------------------------------------------------------------------------
+_FX_PASS = {
+    "aten.view.default", "aten.reshape.default", "aten._unsafe_view.default", "aten.unsqueeze.default",
+    "aten.squeeze.dim", "aten.squeeze.dims", "aten.squeeze.default", "aten.expand.default", "aten.slice.Tensor",
+    "aten.select.int", "aten.permute.default", "aten.transpose.int", "aten.t.default", "aten.clone.default",
+    "aten.contiguous.default", "aten.alias.default", "aten.detach.default", "aten.flatten.using_ints",
+    "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.to.device", "aten.lift_fresh_copy.default",
+    "aten.index.Tensor", "aten.repeat.default", "aten.cat.default",
+}
+_FX_BOOL_PREFIX = ("aten.eq.", "aten.ne.", "aten.lt.", "aten.le.", "aten.gt.", "aten.ge.", "aten.logical_",
+                   "aten.bitwise_", "aten.__and__.", "aten.__or__.", "aten.__xor__.", "aten.__invert__.",
+                   "aten.any.", "aten.all.")
+_FX_ARITH_PREFIX = ("aten.mul.", "aten.rsub.", "aten.sub.", "aten.cumsum.", "aten.sum.")
+_FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
+
+def _fx_step_for(ep: Any) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
     sig = ep.graph_signature
     state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
     values = ep.state_dict
+
+    def rows_of(table: Any) -> int | None:
+        t = values.get(state_of.get(getattr(table, "name", ""), ""))
+        val = t if t is not None else getattr(table, "meta", {}).get("val")
+        rows = val.shape[0] if val is not None and len(val.shape) else None
+        return rows if isinstance(rows, int) else None
+
+    def step(node: Any) -> Iterable[tuple[str, int | None, Any]]:
+        for user in node.users:
+            target = str(user.target)
+            position = next((i for i, a in enumerate(user.args)
+                             if a is node or (isinstance(a, (list, tuple)) and any(x is node for x in a))), None)
+            if user.op == "output":
+                yield "other", None, None
+            elif target in _FX_SKIP:
+                yield "skip", None, None
+            elif target == "aten.embedding.default" and position == 1:
+                rows = rows_of(user.args[0])
+                yield ("index", rows, None) if rows is not None else ("other", None, None)
+            elif target == "aten.index_select.default" and position == 2:
+                rows = rows_of(user.args[0])
+                yield ("index", rows, None) if rows is not None else ("other", None, None)
+            elif target == "aten._to_copy.default" and str(user.kwargs.get("dtype")) == "torch.bool":
+                yield "bool", None, None
+            elif target in _FX_PASS and position == 0:
+                yield "pass", None, user
+            elif getattr(user.target, "__name__", "") == "getitem":
+                yield "pass", None, user
+            elif target.startswith(_FX_BOOL_PREFIX) or (target == "aten.where.self" and position == 0) or (
+                target.startswith("aten.masked_fill") and position == 1
+            ):
+                yield "bool", None, None
+            elif target.startswith(_FX_ARITH_PREFIX):
+                yield "arith", None, None
+            else:
+                yield "other", None, None
+
+    return step
+
+
+def fx_input_roles(ep: Any) -> dict[str, InputRole]:
+    """Role of each integer (or bool) user input of an ExportedProgram."""
+    import torch
+
+    from trtready.load.capture import program_input_names
+
+    user_inputs = set(program_input_names(ep))
+    step = _fx_step_for(ep)
     roles: dict[str, InputRole] = {}
-    user_inputs = set(sig.user_inputs)
     for n in ep.graph.nodes:
         if n.op != "placeholder" or n.name not in user_inputs:
             continue
         val = n.meta.get("val")
-        if not isinstance(val, torch.Tensor) or val.is_floating_point() or val.dtype == torch.bool:
+        if not isinstance(val, torch.Tensor) or val.is_floating_point():
             continue
-        sizes: list[int] = []
-        ok = bool(n.users)
-        for user in n.users:
-            target = str(user.target)
-            if target == "aten.sym_size.int":
-                continue  # reading its shape says nothing about its values
-            if target == "aten.embedding.default" and len(user.args) > 1 and user.args[1] is n:
-                w = user.args[0]
-                t = values.get(state_of.get(getattr(w, "name", ""), ""))
-                wval = t if t is not None else getattr(w, "meta", {}).get("val")
-                rows = wval.shape[0] if wval is not None else None
-                if isinstance(rows, int):
-                    sizes.append(rows)
-                    continue
-            ok = False
-            break
-        if ok and sizes:
-            roles[n.name] = InputRole("index", min(sizes), f"indexes a table of {min(sizes)} rows")
-        else:
-            roles[n.name] = InputRole("unknown", None, "no bounding use")
+        roles[n.name] = _decide(_walk(n, step))
     return roles
 
 

@@ -41,6 +41,7 @@ class LoadedModel:
     dynamic: list[str] = field(default_factory=list)
     input_ranges: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    capture_error: Exception | None = None  # torch.export's failure on a spec, as reported by audit
 
     @property
     def input_paths(self) -> list[Path]:
@@ -50,8 +51,21 @@ class LoadedModel:
         return [Path(self.source), *self.data_files]
 
     @property
+    def has_example(self) -> bool:
+        """A spec carries example inputs (positional, keyword or both)."""
+        return self.kind is ModelKind.SPEC and (bool(self.args) or bool(self.kwargs))
+
+    @property
     def has_graph(self) -> bool:
-        return self.onnx is not None or self.exported is not None or (self.module is not None and bool(self.args))
+        return self.onnx is not None or self.exported is not None or self.has_example
+
+    def example(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Example ``(args, kwargs)``: the spec's, else those a ``.pt2`` stores."""
+        if self.has_example:
+            return self.args, self.kwargs
+        from trtready.load.capture import example_inputs
+
+        return example_inputs(self.exported)
 
 
 def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits = DEFAULT_LIMITS) -> LoadedModel:

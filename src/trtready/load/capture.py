@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 from trtready.bounds import DimBound
@@ -64,3 +65,100 @@ def example_inputs(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
     args, kwargs = example
     return tuple(args), dict(kwargs or {})
+
+
+@dataclass
+class CallLayout:
+    """How named inputs become ``forward``'s positional and keyword arguments.
+
+    The example ``(args, kwargs)`` is flattened as torch.export flattens it (``None`` is no input,
+    ints and bools are constants of the program); each tensor leaf carries the name of its program
+    input (``input_ids``, ``attention_mask``, ``past_key_values_0_0``). Verification, export and
+    tracing all go through this one mapping, so keyword inputs are never dropped or shifted.
+    """
+
+    spec: Any  # pytree TreeSpec of (args, kwargs)
+    leaves: list[Any]  # example leaves: tensors and constants
+    names: list[str | None]  # program input name per leaf; None for constants
+
+    @classmethod
+    def of(cls, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallLayout:
+        import torch.utils._pytree as pytree
+        from torch.export.graph_signature import InputKind, TensorArgument
+
+        in_spec = ep.call_spec.in_spec
+        try:  # kwargs in the order the program was captured with
+            order = in_spec.children()[1].context if in_spec is not None else None
+            if order and set(order) == set(kwargs):
+                kwargs = {k: kwargs[k] for k in order}
+        except (AttributeError, IndexError, TypeError):
+            pass
+        leaves, spec = pytree.tree_flatten((tuple(args), dict(kwargs)))
+        user = [s for s in ep.graph_signature.input_specs if s.kind is InputKind.USER_INPUT]
+        if len(user) != len(leaves):
+            raise BadInputError(
+                f"the example inputs have {len(leaves)} leaves but the program takes {len(user)} inputs"
+            )
+        names = [s.arg.name if isinstance(s.arg, TensorArgument) else None for s in user]
+        return cls(spec, leaves, names)
+
+    @property
+    def tensors(self) -> list[tuple[str, Any]]:
+        """(input name, example tensor) for every tensor input, in the program's order."""
+        return [(n, leaf) for n, leaf in zip(self.names, self.leaves) if n is not None]
+
+    def arguments(self, feeds: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``(args, kwargs)`` with every tensor input taken from ``feeds`` (numpy arrays or tensors)."""
+        import numpy as np
+        import torch
+        import torch.utils._pytree as pytree
+
+        leaves = []
+        for name, leaf in zip(self.names, self.leaves):
+            if name is None:
+                leaves.append(leaf)
+                continue
+            if name not in feeds:
+                raise BadInputError(f"no value for input {name!r} in the given inputs")
+            value = feeds[name]
+            leaves.append(value if isinstance(value, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(value)))
+        args, kwargs = pytree.tree_unflatten(leaves, self.spec)
+        return tuple(args), dict(kwargs)
+
+    def example_arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        import torch.utils._pytree as pytree
+
+        args, kwargs = pytree.tree_unflatten(list(self.leaves), self.spec)
+        return tuple(args), dict(kwargs)
+
+
+def program_input_names(ep: Any) -> list[str]:
+    """Names of a program's tensor inputs (``graph_signature.user_inputs`` also holds constants' values)."""
+    from torch.export.graph_signature import InputKind, TensorArgument
+
+    return [s.arg.name for s in ep.graph_signature.input_specs
+            if s.kind is InputKind.USER_INPUT and isinstance(s.arg, TensorArgument)]
+
+
+def export_hint(e: BaseException) -> str:
+    """What usually helps when torch.export fails on a model, from the shape of its error."""
+    text = f"{type(e).__name__}: {e}"
+    if "DynamicCache" in text or "Cache" in type(e).__name__ or "past_key_values" in text:
+        return ("transformers' cache objects are not pytree-registered: call the model with use_cache=False "
+                "(and without past_key_values)")
+    if "specializ" in text or "Constraints violated" in text or "ConstraintViolation" in text:
+        return ("a --dynamic dim was specialised: the example's size must lie inside [min, max] and be at least 2 "
+                "(torch.export specialises sizes 0 and 1), or the model fixes that size")
+    return "a plain torch.export.export(model, args, kwargs, dynamic_shapes=...) fails the same way"
+
+
+def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
+    """:func:`capture`, with torch.export's own failures reported as torch.export's (with a hint)."""
+    from trtready.errors import TrtReadyError, UpstreamError, first_line
+
+    try:
+        return capture(module, args, kwargs, bounds)
+    except TrtReadyError:
+        raise
+    except Exception as e:  # torch.export raises many types; each is its failure, not ours
+        raise UpstreamError("torch.export", first_line(e), export_hint(e)) from e

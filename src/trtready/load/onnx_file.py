@@ -210,7 +210,8 @@ def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = 
     for g in graphs:
         for v in list(g.input) + list(g.output) + list(g.value_info):
             if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape"):
-                dims = [d.dim_value for d in v.type.tensor_type.shape.dim if d.HasField("dim_value")]
+                # a negative dim_value is an unknown size some exporters write: not a declared size
+                dims = [d.dim_value for d in v.type.tensor_type.shape.dim if d.HasField("dim_value") and d.dim_value >= 0]
                 check_elements(f"{path}: value {v.name!r}", dims, limits)
         for t in g.initializer:
             check_elements(f"{path}: initializer {t.name!r}", list(t.dims), limits)
@@ -311,7 +312,7 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
                 value.shape = other.shape
             if other.dtype is not None and value.dtype != other.dtype:
                 value.dtype = other.dtype
-            if value.shape is not None and all(isinstance(d, int) for d in value.shape):
+            if value.shape is not None and all(isinstance(d, int) and d >= 0 for d in value.shape):
                 from trtready.load.archive import check_elements
 
                 check_elements(f"value {name!r} (inferred shape)", list(value.shape), limits)

@@ -6,7 +6,9 @@ torch is imported inside each function, so ONNX-only work never pays for it.
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -22,6 +24,9 @@ def load_spec(spec: str) -> ModelSpec:
     import torch
 
     mod_name, _, attr = spec.partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:  # `python -m` semantics: the current folder is importable
+        sys.path.insert(0, cwd)
     try:
         mod = importlib.import_module(mod_name)
     except ImportError as e:

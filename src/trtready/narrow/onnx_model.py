@@ -69,12 +69,7 @@ def plan_model(
     if not profile.handles_int64 or options.strict:
         refusals += _unsafe_constants(model, profile, options)
     refusals += _unsigned_64(model)
-    unsafe_double = _double_feeding_integers(plan.doubles, env)
-    if unsafe_double is not None:
-        keep = (f"float64 kept: {unsafe_double} feeds an integer Cast and float32 could change those integers "
-                "(TensorRT would round it anyway; see the predictions)")
-        decisions += [Decision(f"onnx:{v.name}", Action.KEEP, keep) for v in plan.doubles]
-        plan.doubles = []
+    decisions += [Decision(f"onnx:{v.name}", Action.KEEP, why) for v, why in plan.doubles_kept.items()]
     for v in plan.doubles:
         fid = f"onnx:{v.name}"
         if v.const_value is not None:
@@ -89,30 +84,6 @@ def plan_model(
     if refusals:
         raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
     return OnnxNarrowing(plan, decisions)
-
-
-_FLOAT32_EXACT_INT = 2**24
-_INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # UINT8 INT8 UINT16 INT16 INT32 INT64 BOOL UINT32 UINT64
-
-
-def _double_feeding_integers(doubles: list[Any], env: dict[int, Any]) -> str | None:
-    """The first DOUBLE value cast to an integer type whose float32 rounding is not proved exact.
-
-    Exact only for integers (the value was cast from an integer type) within ±2**24.
-    """
-    for v in doubles:
-        for use in v.uses():
-            to = use.node.attributes.get("to")
-            if use.node.op_type != "Cast" or to is None or to.value not in _INTEGER_TYPES:
-                continue
-            producer = v.producer()
-            src = producer.inputs[0] if producer is not None and producer.op_type == "Cast" else None
-            av = env.get(id(v))
-            integral = src is not None and src.dtype is not None and src.dtype.is_integer()
-            small = av is not None and max(abs(av.hull.lo), abs(av.hull.hi)) <= _FLOAT32_EXACT_INT
-            if not (integral and small):
-                return v.name
-    return None
 
 
 def _unsigned_64(model: Any) -> list[str]:
@@ -170,8 +141,8 @@ def apply_plan(model: Any, narrowing: OnnxNarrowing) -> Any:
     from trtready.passes.narrow_int64 import NarrowInt64Pass
 
     passes: list[ir.passes.PassBase] = [NarrowInt64Pass(narrowing.plan), InsertBoundaryCastsPass(narrowing.plan)]
-    if narrowing.plan.doubles:  # empty when the plan keeps float64 (see _double_feeding_integers)
-        passes.append(NarrowFloat64Pass())
+    if narrowing.plan.doubles:
+        passes.append(NarrowFloat64Pass(narrowing.plan.doubles))
     manager = ir.passes.PassManager([*passes, RemoveUnusedNodesPass()])
     result = manager(model)
     failure = full_check_failure(ir.serde.serialize_model(result.model))

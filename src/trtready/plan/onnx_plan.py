@@ -54,6 +54,25 @@ def _slot_params(op_type: str, domain: str, opset: int) -> tuple[Any, Any, bool,
     )
 
 
+WIDTH_TIED = {"BitCast"}  # reinterpret bits: both sides keep their width
+
+
+def _untyped_params(node: Any, slots: Any) -> set[str]:
+    """Type parameters of ``node`` bound to some value whose dtype is unknown (narrowing the others
+    would make the node's operands disagree)."""
+    if slots is None:
+        return set()
+    out = set()
+    for seq, params, var in ((node.inputs, slots[0], slots[2]), (node.outputs, slots[1], slots[3])):
+        for idx, v in enumerate(seq):
+            if v is None or v.dtype is not None:
+                continue
+            param = _param(params, var, idx)
+            if param is not None:
+                out.add(param[0])
+    return out
+
+
 def _param(params: list[tuple[str, frozenset[str]]], variadic: bool, idx: int) -> tuple[str, frozenset[str]] | None:
     if idx < len(params):
         return params[idx]
@@ -98,12 +117,13 @@ class Component:
 
 @dataclass
 class OnnxPlan:
-    """The partition, with a reason for every int64 value kept."""
+    """The partition, with a reason for every int64 value kept, and the DOUBLE values to narrow."""
 
     components: list[Component]
     kept: dict[int, str]  # id(value) -> why it stays int64
     values: dict[int, Any]  # id(value) -> every int64 value considered
-    doubles: list[Any]
+    doubles: list[Any]  # DOUBLE values that become FLOAT (every scope)
+    doubles_kept: dict[Any, str] = field(default_factory=dict)  # DOUBLE values that stay, with why
     _component_of: dict[int, Component] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +191,7 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
             continue
         slots = _slot_params(node.op_type, node.domain or "", opsets.get(node.domain or "", 1))
         sets: dict[str, LinkSet] = {}
+        untyped = _untyped_params(node, slots)
         subgraph = any(a.type in (ir.AttributeType.GRAPH, ir.AttributeType.GRAPHS) for a in node.attributes.values())
         retargetable = node.op_type in RETARGETABLE and node.domain in ("", "ai.onnx")
         for kind, seq in (("in", node.inputs), ("out", node.outputs)):
@@ -184,6 +205,7 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
                 dtype_attr = kind == "out" and ("dtype" in node.attributes or "to" in node.attributes)
                 linkable = (
                     not subgraph and param is not None and INT32 in param[1] and (not dtype_attr or retargetable)
+                    and param[0] not in untyped and node.op_type not in WIDTH_TIED
                 )
                 if kind == "in" and is_constant(v):
                     if linkable:
@@ -193,7 +215,14 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
                 if subgraph:
                     seed(v, f"read or made by {node.op_type} with a subgraph: not narrowed")
                 elif not linkable:
-                    if kind == "in":
+                    if node.op_type in WIDTH_TIED:
+                        seed(v, f"{node.op_type} reinterprets the bits: its operands keep their width")
+                    elif param is not None and param[0] in untyped:
+                        seed(v, f"{node.op_type} {node.name or ''}: a value of the same type is untyped "
+                                "(shape inference could not type it)".replace(" :", ":"))
+                    elif slots is None:
+                        seed(v, f"{node.op_type} ({node.domain or 'ai.onnx'}) has no schema here: its types are unknown")
+                    elif kind == "in":
                         seed(v, f"feeds {node.op_type} input {idx}, int64-only by the ONNX spec")
                     else:
                         seed(v, f"{node.op_type} output {idx} is int64 by the ONNX spec")
@@ -215,6 +244,15 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
                 else f"{_label(v)} reaches {av.hull.worst_int32_violation()}, outside int32"
             )
     for ls in links:
+        for _, v in ls.ins:
+            producer = v.producer()
+            if producer is not None and producer.op_type in ("Shape", "Size") and producer.domain in ("", "ai.onnx"):
+                # Measured with ONNX Runtime 1.32: shape-data propagation keeps int64 through a Cast placed
+                # on a Shape output, so a Range fed from it fails to load ("All inputs to 'Range' op must
+                # be of the same type"). The node reading the Shape stays int64; the Cast comes after it.
+                for out in ls.outs:
+                    seed(out, f"reads {producer.op_type} output {v.name}: the Cast to int32 goes after it "
+                              "(ONNX Runtime mis-types a Cast of a Shape output)")
         for idx, c in ls.consts:
             av = env.get(id(c))
             if av is None or (not av.hull.fits_int32() and not clamp_exact_use(ls.node, idx)):
@@ -236,8 +274,8 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
         if not rejected:
             components = comps
             break
-    doubles = [v for v in _all_values(graph) if v.dtype == ir.DataType.DOUBLE]
-    return OnnxPlan(components, kept, values, doubles)
+    doubles, doubles_kept = plan_doubles(model, env)
+    return OnnxPlan(components, kept, values, doubles, doubles_kept)
 
 
 def _close(kept: dict[int, str], values: dict[int, Any], producer_of: dict[int, LinkSet],
@@ -318,3 +356,94 @@ def _all_values(graph: Any) -> list[Any]:
             seen.add(id(v))
             unique.append(v)
     return unique
+
+
+_FLOAT32_EXACT_INT = 2**24
+_INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # UINT8 INT8 UINT16 INT16 INT32 INT64 BOOL UINT32 UINT64
+_RETYPED_BY_ATTR = {"Cast", "ConstantOfShape", "Constant", "EyeLike", "RandomNormal", "RandomUniform",
+                    "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "CastLike"}
+
+
+def plan_doubles(model: Any, env: dict[int, AbsValue | None]) -> tuple[list[Any], dict[Any, str]]:
+    """Which DOUBLE values become FLOAT, in every scope: ``(narrowed, kept with why)``.
+
+    DOUBLE values joined by a node (its DOUBLE inputs and outputs, and for a node with subgraphs
+    their DOUBLE inputs/outputs too) change together. A group stays DOUBLE when one of its values
+    meets a node whose DOUBLE width is fixed elsewhere — BitCast (reinterprets bits), a node with a
+    DOUBLE tensor attribute (ai.onnx.ml TreeEnsemble's thresholds), an op without a schema here — or
+    feeds an integer Cast with values float32 could change (integers past 2**24, or not integers).
+    """
+    import onnx_ir as ir
+
+    parent: dict[Any, Any] = {}
+
+    def find(x: Any) -> Any:
+        parent.setdefault(x, x)
+        while parent[x] is not x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(values: list[Any]) -> None:
+        roots = [find(v) for v in values]
+        for r in roots[1:]:
+            if r is not roots[0]:
+                parent[r] = roots[0]
+
+    pins: dict[Any, str] = {}
+    opsets = dict(model.opset_imports)
+    for graph in model.graphs():
+        for v in list(graph.inputs) + list(graph.initializers.values()):
+            if v.dtype == ir.DataType.DOUBLE:
+                find(v)
+        for node in graph:
+            doubles = [v for v in list(node.inputs) + list(node.outputs) if v is not None and v.dtype == ir.DataType.DOUBLE]
+            for attr in node.attributes.values():
+                if attr.type == ir.AttributeType.GRAPH:
+                    doubles += [v for v in list(attr.value.inputs) + list(attr.value.outputs) if v.dtype == ir.DataType.DOUBLE]
+                elif attr.type == ir.AttributeType.GRAPHS:
+                    doubles += [v for g in attr.value for v in list(g.inputs) + list(g.outputs) if v.dtype == ir.DataType.DOUBLE]
+            if not doubles:
+                continue
+            union(doubles)
+            why = _double_pin(node, opsets, env)
+            if why:
+                pins.setdefault(find(doubles[0]), why)
+    groups: dict[Any, list[Any]] = {}
+    for v in list(parent):
+        groups.setdefault(find(v), []).append(v)
+    narrowed, kept = [], {}
+    for root, members in groups.items():
+        why = next((pins[r] for r in pins if find(r) is root), None)
+        if why is None:
+            narrowed.extend(members)
+        else:
+            kept.update({v: why for v in members})
+    return narrowed, kept
+
+
+def _double_pin(node: Any, opsets: dict[str, int], env: dict[int, AbsValue | None]) -> str | None:
+    """Why the DOUBLE values at ``node`` cannot become FLOAT, or None."""
+    import onnx_ir as ir
+
+    op = node.op_type
+    if op in WIDTH_TIED:
+        return f"{op} {node.name or ''} reinterprets the bits of a float64: width-tied".replace("  ", " ")
+    if _slot_params(op, node.domain or "", opsets.get(node.domain or "", 1)) is None:
+        return f"{op} ({node.domain or 'ai.onnx'}) has no schema here: its float64 operands are kept"
+    if op not in _RETYPED_BY_ATTR:
+        for name, attr in node.attributes.items():
+            if attr.type == ir.AttributeType.TENSOR and attr.value.dtype == ir.DataType.DOUBLE:
+                return f"{op} attribute {name} is a float64 tensor tied to its operands' type"
+    to = node.attributes.get("to")
+    if op == "Cast" and to is not None and to.value in _INTEGER_TYPES:
+        v = node.inputs[0]
+        producer = v.producer() if v is not None else None
+        src = producer.inputs[0] if producer is not None and producer.op_type == "Cast" else None
+        av = env.get(id(v)) if v is not None else None
+        integral = src is not None and src.dtype is not None and src.dtype.is_integer()
+        small = av is not None and max(abs(av.hull.lo), abs(av.hull.hi)) <= _FLOAT32_EXACT_INT
+        if not (integral and small):
+            return (f"float64 kept: {v.name if v is not None else '?'} feeds an integer Cast and float32 could change "
+                    "those integers (TensorRT would round it anyway; see the predictions)")
+    return None

@@ -209,7 +209,7 @@ def render_views(views: list[Any], con: Any, labels: list[str] | None = None) ->
         ("outputs", ["\n".join(f"{o['name']} {o['dtype']} {o['shape']}" for o in v.outputs) for _, v in views]),
     ]
     for label, cells in rows:
-        table.add_row(label, *[esc(c) for c in cells])
+        table.add_row(label, *["\n".join(esc(line) for line in c.split("\n")) for c in cells])
     con.print(table)
     for source, _ in views:
         con.print(f"  [dim]{esc(source)}[/]")

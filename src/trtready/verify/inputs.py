@@ -62,6 +62,24 @@ def _shape(s: InputSpec, dims: dict[str, int], bounds: list[DimBound]) -> tuple[
     return tuple(shape)
 
 
+def padded_mask(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A 0/1 mask as tokenizers pad a batch: each row keeps a prefix of at least one position.
+
+    The first row is full and (with two rows or more) the second keeps one position, so both
+    extremes are verified; the other rows keep a random length.
+    """
+    if not shape or shape[-1] == 0:
+        return np.ones(shape, dtype=np.int64)
+    seq = shape[-1]
+    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    lengths = rng.integers(1, seq + 1, rows)
+    if len(shape) > 1:
+        lengths[0] = seq
+        if rows > 1:
+            lengths[1] = 1
+    return (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64).reshape(shape)
+
+
 def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
     from trtready.load.archive import check_elements
@@ -72,7 +90,8 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
         shape = _shape(s, dims, bounds)
         check_elements(f"verification input {s.name!r}", shape, limits)
         if s.dtype == np.bool_:
-            arr = rng.integers(0, 2, shape).astype(np.bool_)
+            arr = padded_mask(rng, shape) if s.role.kind == "mask" else rng.integers(0, 2, shape)
+            arr = arr.astype(np.bool_)
         elif s.dtype.kind in "iu":
             if s.values is not None:
                 lo, hi = int(s.values.lo), int(s.values.hi)
@@ -86,9 +105,7 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
                 if flat.size:
                     flat[0], flat[-1] = 0, s.role.size - 1  # the edge rows
             elif s.role.kind == "mask":
-                arr = rng.integers(0, 2, shape)
-                if arr.size:
-                    arr.reshape(-1)[0] = 1
+                arr = padded_mask(rng, shape)
             else:
                 arr = rng.integers(0, UNKNOWN_INT_HIGH, shape)
             arr = arr.astype(s.dtype)
@@ -133,23 +150,29 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
 
 
-def torch_input_specs(
-    ep: Any, args: tuple[Any, ...], ranges: dict[str, Interval] | None = None
-) -> tuple[list[Any], list[str]]:
-    import numpy as np
+def torch_input_specs(layout: Any, ep: Any, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
+    """One spec per tensor input of a program (keyword inputs included), in the program's order.
+
+    An integer input whose use bounds nothing is drawn within the values of its example, never wider:
+    the model was made for inputs like it (a hand-picked id range, a type id), not for arbitrary ints.
+    """
     import torch
 
     from trtready.intervals.roles import InputRole, fx_input_roles
+
     roles = fx_input_roles(ep)
-    names = list(ep.graph_signature.user_inputs)
-    specs = []
     placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-    for name, example in zip(names, args):
+    specs = []
+    for name, example in layout.tensors:
         if not isinstance(example, torch.Tensor):
             raise BadInputError(f"verification needs tensor inputs; {name} is a {type(example).__name__}")
         val = placeholders[name].meta.get("val")
         dims = [d if isinstance(d, int) else str(d) for d in val.shape]
-        specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims,
-                               roles.get(name, InputRole("unknown")), tuple(example.shape),
-                               values=(ranges or {}).get(name)))
-    return specs, names
+        role = roles.get(name, InputRole("unknown"))
+        values = (ranges or {}).get(name)
+        if values is None and role.kind == "unknown" and not example.is_floating_point() and example.numel():
+            if example.dtype != torch.bool:
+                values = Interval(int(example.min()), int(example.max()))
+        specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims, role,
+                               tuple(example.shape), values=values))
+    return specs

@@ -23,17 +23,17 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
         specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph), ranges)
         return OrtRunner(Path(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
-        from trtready.load.capture import capture, example_inputs
+        from trtready.load.capture import CallLayout, capture
         from trtready.verify.inputs import torch_input_specs
         from trtready.verify.runners import TorchRunner
 
         ep = loaded.exported
         if ep is None:
             ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
-        args = loaded.args or example_inputs(ep)[0]
-        specs, names = torch_input_specs(ep, args, ranges)
+        layout = CallLayout.of(ep, *loaded.example())
+        specs = torch_input_specs(layout, ep, ranges)
         module = loaded.module if loaded.module is not None else ep.module()
-        return TorchRunner(module, names), specs, None
+        return TorchRunner(module, layout), specs, None
     raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")
 
 

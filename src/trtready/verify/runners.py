@@ -98,23 +98,24 @@ class OrtRunner:
 
 
 class TorchRunner:
-    """Calls a module (or ``ExportedProgram.module()``) with numpy feeds in forward's order."""
+    """Calls a module (or ``ExportedProgram.module()``) with named feeds placed by a
+    :class:`~trtready.load.capture.CallLayout` (positional and keyword inputs alike)."""
 
-    def __init__(self, module: Any, input_names: list[str]) -> None:
+    def __init__(self, module: Any, layout: Any) -> None:
         self.module = module
-        self.input_names = input_names
+        self.layout = layout
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         import torch
         import torch.utils._pytree as pytree
 
         try:
-            args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in self.input_names]
-        except KeyError as e:
-            raise VerificationRunError(f"no value for input {e.args[0]!r} in the given inputs") from e
+            args, kwargs = self.layout.arguments(feeds)
+        except BadInputError as e:
+            raise VerificationRunError(str(e)) from e
         try:
             with torch.no_grad():
-                out = self.module(*args)
+                out = self.module(*args, **kwargs)
         except MemoryError as e:
             raise VerificationRunError("PyTorch ran out of memory running the model") from e
         except Exception as e:
