@@ -23,13 +23,20 @@ from trtready.load.spec import ModelSpec
 # a later ``from trtready.audit import …`` finds the package in sys.modules and leaves them alone.
 import trtready.audit as _audit_pkg  # noqa: E402,F401  isort: skip
 import trtready.fix as _fix_pkg  # noqa: E402,F401  isort: skip
+import trtready.verify as _verify_pkg  # noqa: E402,F401  isort: skip
+import trtready.export as _export_pkg  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from trtready.audit import AuditReport
+    from trtready.engine.engine import BuildResult
+    from trtready.engine.network import NetworkView
+    from trtready.export.exporter import ExportResult
     from trtready.fix import FixResult
     from trtready.limits import Limits
+    from trtready.pipeline import ConvertResult
+    from trtready.verify.compare import Comparison
 
 __version__ = "0.1.0"
 
@@ -43,7 +50,13 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "build",
+    "check_env",
+    "convert",
+    "export",
     "fix",
+    "inspect",
+    "verify",
 ]
 
 
@@ -98,7 +111,10 @@ def fix(
     allow_underflow: bool = False,
     dry_run: bool = False,
     verify: bool = True,
+    inputs: "str | Path | None" = None,
     trials: int = 3,
+    rtol: list[str] | None = None,
+    atol: list[str] | None = None,
     force: bool = False,
     trust_code: bool = False,
     limits: "Limits | None" = None,
@@ -119,7 +135,9 @@ def fix(
         allow_underflow: accept float64 values that underflow to zero in float32.
         dry_run: decide only; write nothing.
         verify: compare the result with the original (exact for integers); a mismatch writes nothing.
+        inputs: an ``.npz`` of verification inputs by input name (else generated from each input's role).
         trials: seeded input sets for verification (dims at opt, min, max, …).
+        rtol, atol: float tolerances, ``['1e-4', 'logits:1e-3']`` (default atol: scaled per output).
         force: replace an existing output that trtready wrote (never anything else).
         trust_code, limits: as for :func:`audit`.
 
@@ -146,6 +164,158 @@ def fix(
     bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic, limits)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     options = PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow)
+    from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+    from trtready.verify.inputs import load_npz
+
     request = FixRequest(Path(out) if out is not None else None, resolved, options, bounds, ranges,
-                         dry_run=dry_run, verify=verify, trials=trials, force=force, limits=limits)
+                         dry_run=dry_run, verify=verify, trials=trials, force=force, limits=limits,
+                         rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+                         feeds=load_npz(str(inputs), limits) if inputs else None)
     return run_fix(loaded, request)
+
+
+def verify(
+    reference: "str | ModelSpec",
+    candidate: "str | ModelSpec",
+    *,
+    dynamic: list[str] | None = None,
+    input_range: list[str] | None = None,
+    inputs: "str | Path | None" = None,
+    trials: int = 3,
+    rtol: list[str] | None = None,
+    atol: list[str] | None = None,
+    trust_code: bool = False,
+    limits: "Limits | None" = None,
+) -> "Comparison":
+    """Run both models on the same inputs (``inputs`` .npz, else generated from roles) and compare.
+
+    Integers and bools compare exactly; floats with ``rtol``/``atol`` (``['1e-4', 'logits:1e-3']``;
+    without atol, one scaled to each output's magnitude and the model's depth). Truthy when they match.
+    """
+    from trtready.limits import DEFAULT_LIMITS
+    from trtready.load import load_model
+    from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+    from trtready.verify.inputs import load_npz
+    from trtready.verify.pair import verify_loaded
+
+    limits = limits or DEFAULT_LIMITS
+    ref = load_model(reference, trust_code=trust_code, limits=limits)
+    cand = load_model(candidate, trust_code=trust_code, limits=limits)
+    return verify_loaded(ref, cand, dynamic=dynamic, input_range=input_range, trials=trials,
+                         rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+                         feeds=load_npz(str(inputs), limits) if inputs else None, limits=limits)
+
+
+def export(
+    model: "str | ModelSpec",
+    out: "str | Path",
+    *,
+    format: str = "onnx",  # noqa: A002 - the CLI's option name
+    input_names: list[str] | None = None,
+    output_names: list[str] | None = None,
+    dynamic: list[str] | None = None,
+    force: bool = False,
+    trust_code: bool = False,
+    limits: "Limits | None" = None,
+) -> "ExportResult":
+    """Export a spec or ``.pt2`` to ONNX (one torch.onnx translation), ``.pt2`` or TorchScript."""
+    from pathlib import Path
+
+    from trtready.bounds import parse_dynamic
+    from trtready.export.exporter import export_model
+    from trtready.limits import DEFAULT_LIMITS
+    from trtready.load import load_model
+
+    limits = limits or DEFAULT_LIMITS
+    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    return export_model(loaded, Path(out), format, parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+                        input_names, output_names, force=force)
+
+
+def build(
+    model: "str | Path",
+    out: "str | Path",
+    *,
+    target: str | None = None,
+    profile: list[str] | None = None,
+    force: bool = False,
+) -> "BuildResult":
+    """Build a TensorRT / TensorRT-RTX engine from an ONNX file and write it with its manifest."""
+    from pathlib import Path
+
+    from trtready.engine.engine import build_engine
+    from trtready.engine.profiles import parse_profiles
+    from trtready.targets import resolve_target
+
+    return build_engine(Path(model), Path(out), resolve_target(target), parse_profiles(profile), force=force)
+
+
+def inspect(file: "str | Path", *, diff: "str | Path | None" = None, library: str | None = None) -> list["NetworkView"]:
+    """The TensorRT network view of an ONNX file (parsed) or an engine (from its manifest); two with ``diff``."""
+    from pathlib import Path
+
+    from trtready.engine.inspect import view_of
+
+    return [view_of(Path(f), library)[1] for f in [file] + ([diff] if diff is not None else [])]
+
+
+def check_env(manifest: "str | Path") -> tuple[list[str], list[str], list[str]]:
+    """``(breaking, other, not compared)`` differences between an engine's manifest and this machine."""
+    from pathlib import Path
+
+    from trtready.engine.manifest import compare_environment, read_manifest
+
+    return compare_environment(read_manifest(Path(manifest)))
+
+
+def convert(
+    model: "str | ModelSpec",
+    out: "str | Path",
+    *,
+    target: str | None = None,
+    dynamic: list[str] | None = None,
+    input_range: list[str] | None = None,
+    input_names: list[str] | None = None,
+    output_names: list[str] | None = None,
+    profile: list[str] | None = None,
+    frontend: str = "onnx",
+    baseline: bool = False,
+    build: bool = True,
+    verify: bool = True,
+    inputs: "str | Path | None" = None,
+    trials: int = 3,
+    rtol: list[str] | None = None,
+    atol: list[str] | None = None,
+    force: bool = False,
+    trust_code: bool = False,
+    limits: "Limits | None" = None,
+) -> "ConvertResult":
+    """The whole pipeline into one folder: audit, plan, narrow, export, verify, build, inspect.
+
+    The folder appears only when everything succeeded (an older one trtready wrote is replaced, with
+    ``force``, only then). Truthy when verification passed.
+    """
+    from pathlib import Path
+
+    from trtready.bounds import parse_dynamic, parse_input_ranges
+    from trtready.engine.profiles import parse_profiles
+    from trtready.fix import FixRequest
+    from trtready.limits import DEFAULT_LIMITS
+    from trtready.load import load_model
+    from trtready.pipeline import convert as run
+    from trtready.plan import PlanOptions
+    from trtready.targets import resolve_target
+    from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+    from trtready.verify.inputs import load_npz
+
+    limits = limits or DEFAULT_LIMITS
+    resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
+    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    req = FixRequest(
+        Path(out), resolved, PlanOptions(), parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+        parse_input_ranges(list(input_range or []) + loaded.input_ranges), verify=verify, trials=trials, force=force,
+        rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
+        feeds=load_npz(str(inputs), limits) if inputs else None, input_names=input_names,
+        output_names=output_names, limits=limits,
+    )
+    return run(loaded, req, build=build, baseline=baseline, frontend=frontend, profiles=parse_profiles(profile))

@@ -11,6 +11,7 @@ import trtready
 from tests.conftest import run_cli
 from trtready.engine.engine import build_engine
 from trtready.engine.profiles import parse_profiles
+from trtready.errors import UsageError
 from trtready.targets import resolve_target
 
 RTX = resolve_target("trt-rtx")
@@ -88,3 +89,17 @@ def test_build_refuses_non_onnx_and_missing_manifest(tmp_path: Path) -> None:
     assert r.code == 2 and ("supported GPU" in r.stderr or "not a valid ONNX" in r.stderr)
     r = run_cli("check-env", str(tmp_path / "none.json"))
     assert r.code == 2 and "no such manifest" in r.stderr
+
+
+def test_a_profile_for_one_input_completes_the_inputs_sharing_its_dims() -> None:
+    from trtready.bounds import parse_dynamic
+    from trtready.engine.profiles import resolve_profiles
+
+    bounds = parse_dynamic(["ids:0=b[1:8],1=s[2:64]", "mask:0=b[1:8],1=s[2:64]"])
+    net = [("ids", (-1, -1)), ("mask", (-1, -1))]
+    got = {p.name: p for p in resolve_profiles(net, parse_profiles(["ids:1x4,2x16,4x32"]), bounds, {})}
+    assert (got["mask"].min, got["mask"].opt, got["mask"].max) == ((1, 4), (2, 16), (4, 32))
+    with pytest.raises(UsageError, match="different sizes"):
+        resolve_profiles(net, parse_profiles(["ids:1x4,2x16,4x32", "mask:1x4,2x8,4x32"]), bounds, {})
+    with pytest.raises(UsageError, match="give --profile for mask too"):
+        resolve_profiles(net, parse_profiles(["ids:1x4,2x16,4x32"]), parse_dynamic(["ids:0=b[1:8],1=s[2:64]"]), {})

@@ -87,8 +87,13 @@ def _terminate(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     import signal
+    import warnings
 
     signal.signal(signal.SIGTERM, _terminate)
+    if "--debug" not in (argv if argv is not None else sys.argv):
+        # torch/onnx/transformers announce their own API changes; nothing a user of trtready can act on
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     return cli.main(args=argv, prog_name="trtready")
 
 

@@ -65,8 +65,23 @@ def resolve_profiles(
     bounds: list[DimBound],
     examples: dict[str, list[int]],
 ) -> list[InputProfile]:
-    """One profile entry per dynamic network input; checked against the exported bounds."""
+    """One profile entry per dynamic network input; checked against the exported bounds.
+
+    Inputs that share a dim (``input_ids`` and ``attention_mask`` both on ``seq``) must agree in
+    every profile, or TensorRT rejects it ("kOPT values are not self-consistent"): a ``--profile``
+    given for one of them fixes that dim for the others too.
+    """
     by_axis = {(b.input, b.axis): b for b in bounds}
+    shared: dict[str, tuple[int, int, int, str]] = {}
+    for name, p in given.items():
+        for (inp, axis), b in by_axis.items():
+            if inp != name or axis >= len(p.min):
+                continue
+            triple = (p.min[axis], p.opt[axis], p.max[axis])
+            seen = shared.setdefault(b.dim, (*triple, name))
+            if seen[:3] != triple:
+                raise UsageError(f"--profile {seen[3]} and {name} give dim {b.dim!r} different sizes "
+                                 f"({list(seen[:3])} vs {list(triple)}); inputs sharing a dim must agree")
     out = []
     for name, shape in network_inputs:
         dynamic = [i for i, d in enumerate(shape) if d < 0]
@@ -91,7 +106,12 @@ def resolve_profiles(
         for i in dynamic:
             b = by_axis.get((name, i))
             if b is None:
-                raise UsageError(f"input {name} axis {i} is dynamic with no recorded bounds: give --profile")
+                given_for = f" (--profile is given for {', '.join(sorted(given))} only)" if given else ""
+                raise UsageError(f"input {name} axis {i} is dynamic with no recorded bounds{given_for}: "
+                                 f"give --profile for {name} too")
+            if b.dim in shared:
+                mn[i], opt[i], mx[i] = shared[b.dim][:3]
+                continue
             mn[i], mx[i] = b.lo, b.hi
             opt[i] = example[i] if example and b.lo <= example[i] <= b.hi else (b.lo + b.hi) // 2
         out.append(InputProfile(name, tuple(mn), tuple(opt), tuple(mx)))

@@ -28,13 +28,13 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     reference = OrtRunner(Path(loaded.source)) if req.verify else None  # before the passes edit the model
     narrowed = apply_plan(model, narrowing)
     if reference is not None:
-        from trtready.verify.run import verify_runners
+        from trtready.verify.run import depth_of_onnx, verify_runners
 
         cmp = verify_runners(
             reference, OrtRunner(narrowed), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
             bounds=req.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
-            limits=req.limits,
+            limits=req.limits, depth=depth_of_onnx(model),
         )
         result.verification.append(cmp)
         if not cmp:

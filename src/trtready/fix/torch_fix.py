@@ -171,8 +171,10 @@ def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any,
     from trtready.verify.run import verify_runners
     from trtready.verify.runners import OrtRunner, TorchRunner
 
+    from trtready.verify.run import depth_of_program
+
     common = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds,
-              "limits": req.limits}
+              "limits": req.limits, "depth": depth_of_program(original_ep)}
     names = [n for n, _ in layout.tensors]
     input_map = dict(zip(names, req.input_names or names))
     ref = TorchRunner(module, layout)

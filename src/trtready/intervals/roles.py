@@ -8,7 +8,7 @@ expands, slices, casts, indexing *into* it) to the ops that consume them — the
 - a **boolean** sink only asks whether a value is zero or compares it (comparisons, logical ops,
   ``where``'s condition, ``masked_fill``'s mask, a cast to bool): the result is a bool whatever
   the value, so such uses neither bound the input nor depend on its range.
-- a **mask arithmetic** sink uses the value as a 0/1 weight (``mul``, ``1 - mask``, ``cumsum``, ``sum``).
+- a **mask arithmetic** sink uses the value as a 0/1 weight (a float ``mul``, ``1 - mask``, ``cumsum``, ``sum``).
 
 Roles: *index* (some index sink, the rest boolean) — ``[0, N)`` is used in proofs, as it holds for
 every valid input; *mask* when every sink is boolean — ``[0, 1]`` may be used in proofs since only
@@ -138,7 +138,7 @@ _FX_PASS = {
 _FX_BOOL_PREFIX = ("aten.eq.", "aten.ne.", "aten.lt.", "aten.le.", "aten.gt.", "aten.ge.", "aten.logical_",
                    "aten.bitwise_", "aten.__and__.", "aten.__or__.", "aten.__xor__.", "aten.__invert__.",
                    "aten.any.", "aten.all.")
-_FX_ARITH_PREFIX = ("aten.mul.", "aten.rsub.", "aten.sub.", "aten.cumsum.", "aten.sum.")
+_FX_ARITH_PREFIX = ("aten.rsub.", "aten.sub.", "aten.cumsum.", "aten.sum.")
 _FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
 
@@ -178,12 +178,17 @@ def _fx_step_for(ep: Any) -> Callable[[Any], Iterable[tuple[str, int | None, Any
                 target.startswith("aten.masked_fill") and position == 1
             ):
                 yield "bool", None, None
-            elif target.startswith(_FX_ARITH_PREFIX):
-                yield "arith", None, None
+            elif target.startswith(_FX_ARITH_PREFIX) or (target.startswith("aten.mul.") and _floating(user)):
+                yield "arith", None, None  # a float product weights something by the value: a 0/1 mask
             else:
                 yield "other", None, None
 
     return step
+
+
+def _floating(node: Any) -> bool:
+    val = node.meta.get("val")
+    return getattr(val, "is_floating_point", lambda: False)()
 
 
 def fx_input_roles(ep: Any) -> dict[str, InputRole]:

@@ -5,7 +5,9 @@ The ExportedProgram made here is the one every later step reuses (DESIGN.md: exp
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +53,12 @@ def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: 
     """``torch.export.export`` with the bounds; raises the export's own exception on failure."""
     import torch
 
+    from trtready.load.pt2 import quiet_torch_logs
+
     check_example_inputs(module, args, kwargs)
     ds = dynamic_shapes_for(module, bounds, args, kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # torch prints the traced graph to stderr on some failures; the failure is reported in one line instead
+    with quiet_torch_logs(), contextlib.redirect_stderr(io.StringIO()):
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=ds, strict=False)
 
 

@@ -233,10 +233,12 @@ def _check_program(path: Path, tail: str, program: Any) -> None:
 
 @contextmanager
 def quiet_torch_logs() -> Iterator[None]:
-    """torch's loggers print tracebacks for damaged archives; trtready reports one line instead."""
-    names = ("torch.export", "torch._export", "torch.export.pt2_archive._package", "torch._export.serde.serialize")
-    loggers = [logging.getLogger(n) for n in names]
-    before = [(lg.level, lg.propagate) for lg in loggers]
+    """torch's loggers print warnings and tracebacks of their own (damaged archives, failed captures);
+    trtready reports one line instead. Every ``torch.*`` logger is held at ERROR while the block runs."""
+    loggers = [logging.getLogger("torch")] + [
+        logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("torch.")
+    ]
+    before = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.CRITICAL + 1)
     try:
@@ -244,5 +246,5 @@ def quiet_torch_logs() -> Iterator[None]:
             warnings.simplefilter("ignore")
             yield
     finally:
-        for lg, (level, _) in zip(loggers, before):
+        for lg, level in zip(loggers, before):
             lg.setLevel(level)

@@ -136,13 +136,20 @@ def render_comparison(cmp: Any, con: Any, quiet: bool = False) -> None:
         for col in ("output", "dtype", "compare", "max abs", "max rel", "result"):
             table.add_column(col, overflow="fold")
         for o in cmp.worst_per_output():
-            how = "exact" if o.exact else f"rtol {o.rtol:g} atol {o.atol:g}"
+            how = "exact" if o.exact else f"rtol {o.rtol:g} atol {o.atol:.2g}" + (" (scaled)" if o.atol_basis != "given" else "")
             dtype = o.dtype_ref if o.dtype_ref == o.dtype_cand else f"{o.dtype_ref}→{o.dtype_cand}"
-            res = "[green]ok[/]" if o.passed else f"[red]MISMATCH[/] {esc(o.message)}"
+            res = "[green]ok[/]" if o.passed else (
+                f"[yellow]differs at padded positions only[/] {esc(o.message)}" if o.padded_only
+                else f"[red]MISMATCH[/] {esc(o.message)}")
             table.add_row(esc(o.name), dtype, how, f"{o.max_abs:.3g}", f"{o.max_rel:.3g}", res)
         con.print(table)
         for note in cmp.notes:
             con.print(f"  [dim]{esc(note)}[/]")
+        if any(o.atol_basis != "given" for o in cmp.outputs):
+            basis = next(o.atol_basis for o in cmp.worst_per_output() if o.atol_basis != "given")
+            con.print(f"  [dim]float atol {esc(basis)}; --atol sets it[/]")
+    if cmp.excused and not cmp.passed:
+        con.print(f"  [yellow]mismatch not counted: {esc(cmp.excused)}[/]")
     ok = bool(cmp)
     con.print(f"[{'bold green' if ok else 'bold red'}]{'MATCH' if ok else 'MISMATCH'}: "
               f"{esc(cmp.candidate)} vs {esc(cmp.reference)} over {cmp.trials} trial(s)[/]")

@@ -77,6 +77,9 @@ def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, inpu
 
         sample = generate(specs, dim_choices(specs, bounds)[0], bounds, 0, limits)
         names = [f"output{i}" for i in range(len(ref_runner.run(sample)))]
-    return verify_runners(ref_runner, cand_runner, specs, names, labels=(ref.source, cand.source), bounds=bounds,
+    from trtready.verify.run import depth_of_onnx, depth_of_program
+
+    depth = depth_of_onnx(ref.onnx) if ref.onnx is not None else depth_of_program(ref.exported) if ref.exported else 0
+    return verify_runners(ref_runner, cand_runner, specs, names, labels=(ref.source, cand.source), bounds=bounds, depth=depth,
                           trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}), feeds=feeds,
                           limits=limits)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from trtready.bounds import DimBound
 from trtready.errors import VerificationRunError
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
-from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, compare_runs
+from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, compare_runs, scaled_atol  # noqa: F401
 from trtready.verify.inputs import InputSpec, dim_choices, generate
 
 
@@ -74,20 +74,27 @@ def verify_runners(
     atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {}),
     feeds: dict[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    depth: int = 0,
 ) -> Comparison:
-    """Run ``trials`` seeded input sets (dims at opt, min, max, …) through both runners."""
+    """Run ``trials`` seeded input sets (dims at opt, min, max, …) through both runners.
+
+    ``depth`` (matmul/conv layers) scales the default float tolerance (:func:`scaled_atol`).
+    """
     bounds = bounds or []
     deadline = time.monotonic() + limits.verify_seconds
     result = Comparison(*labels)
 
+    masks = [s.name for s in specs if s.role.kind == "mask"]
+
     def both(inputs: dict[str, Any]) -> None:
         ref = run_bounded(reference, inputs, deadline, limits)
         cand = run_bounded(candidate, inputs, deadline, limits)
-        result.outputs.extend(compare_runs(ref, cand, output_names, rtol, atol))
+        result.outputs.extend(compare_runs(ref, cand, output_names, rtol, atol, depth, inputs, masks))
 
     if feeds is not None:
         both(feeds)
         result.trials = 1
+        result.excuse_padded()
         result.notes.append("inputs from the given .npz")
         return result
     choices = dim_choices(specs, bounds)
@@ -95,6 +102,23 @@ def verify_runners(
         dims = choices[t % len(choices)]
         both(generate(specs, dims, bounds, seed + t, limits))
     result.trials = max(1, trials)
+    result.excuse_padded()
     roles = ", ".join(f"{s.name}: {s.role.kind}" + (f"[0,{s.role.size})" if s.role.size else "") for s in specs)
     result.notes.append(f"{result.trials} seeded trial(s), dims at {', '.join(map(str, choices))}; inputs {roles}")
     return result
+
+
+_DEEP_FX = ("aten.linear", "aten.mm", "aten.bmm", "aten.matmul", "aten.addmm", "aten.conv", "aten.convolution",
+            "aten.scaled_dot_product_attention", "aten.baddbmm")
+_DEEP_ONNX = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "Einsum"}
+
+
+def depth_of_program(ep: Any) -> int:
+    """Matmul/conv layers of a torch.export program (what float32 rounding accumulates over)."""
+    return sum(1 for n in ep.graph.nodes if n.op == "call_function" and str(n.target).startswith(_DEEP_FX))
+
+
+def depth_of_onnx(model: Any) -> int:
+    import onnx_ir as ir
+
+    return sum(1 for n in ir.traversal.RecursiveGraphIterator(model.graph) if n.op_type in _DEEP_ONNX)
