@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.options import bounds_options, model_options, output_options
+from trtready.cli.options import dynamic_option, model_options, output_options
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -19,12 +19,12 @@ def _names(text: str | None) -> list[str] | None:
 @click.option("--format", "fmt", type=click.Choice(["onnx", "pt2", "torchscript"]), default="onnx", show_default=True)
 @click.option("--input-names", default=None, metavar="a,b", help="Names of the ONNX graph inputs.")
 @click.option("--output-names", default=None, metavar="x,y", help="Names of the ONNX graph outputs.")
-@bounds_options
+@dynamic_option
 @click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
 @model_options
 @output_options
 def export(model: str, out: Path, fmt: str, input_names: str | None, output_names: str | None,
-           dynamic: tuple[str, ...], input_range: tuple[str, ...], force: bool, trust_code: bool,
+           dynamic: tuple[str, ...], force: bool, trust_code: bool,
            limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Export MODEL (a spec or .pt2) to ONNX (one torch.onnx translation), .pt2 or TorchScript.
 

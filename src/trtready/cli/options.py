@@ -28,10 +28,14 @@ def target_option(fn: F) -> F:
     )(fn)
 
 
+def dynamic_option(fn: F) -> F:
+    return click.option("--dynamic", multiple=True, metavar="'NAME:AXIS=DIM[MIN:MAX],…'",
+                        help="Dynamic dimension bounds, e.g. 'input_ids:0=batch[1:8],1=seq[1:128]'. May repeat.")(fn)
+
+
 def bounds_options(fn: F) -> F:
     return _apply(fn, [
-        click.option("--dynamic", multiple=True, metavar="'NAME:AXIS=DIM[MIN:MAX],…'",
-                     help="Dynamic dimension bounds, e.g. 'input_ids:0=batch[1:8],1=seq[1:128]'. May repeat."),
+        dynamic_option,
         click.option("--input-range", multiple=True, metavar="'NAME:LO..HI'",
                      help="Known value range of an integer input. May repeat."),
     ])
