@@ -1,6 +1,6 @@
 """trtready: make PyTorch and ONNX models TensorRT-ready.
 
-Public verbs mirror the CLI (CLI.md): same names, same options as keyword arguments. Heavy
+Public verbs mirror the CLI (docs/cli.md): same names, same options as keyword arguments. Heavy
 libraries (torch, TensorRT) are imported only by the verbs that need them.
 """
 

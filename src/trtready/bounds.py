@@ -1,7 +1,7 @@
 """User-stated bounds: ``--dynamic`` dimension ranges and ``--input-range`` value ranges.
 
 The same parsed bounds feed torch.export ``Dim``s, interval proofs, generated verification inputs
-and TensorRT optimization profiles (CLI.md, shared options).
+and TensorRT optimization profiles (docs/cli.md, shared options).
 """
 
 from __future__ import annotations

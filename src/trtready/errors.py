@@ -1,8 +1,8 @@
 """The project's error types.
 
-Every verb maps these to exit codes (CLI.md): :class:`TrtReadyError` and its subclasses are
+Every verb maps these to exit codes (docs/cli.md): :class:`TrtReadyError` and its subclasses are
 "could not do what was asked" (exit 2) and print one line without a traceback. Anything else
-escaping a verb is a bug and keeps its traceback.
+escaping a verb is a bug: one "internal error" line (exit 2), the traceback with ``--debug``.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def parse_limits(specs: list[str] | tuple[str, ...] | None, base: Limits = DEFAU
         if number <= 0:
             raise UsageError(f"--limit {spec!r}: must be positive")
         changes[field] = number
-    return dataclasses.replace(base, **changes) if changes else base
+    return dataclasses.replace(base, **changes) if changes else base  # type: ignore[arg-type]
 
 
 def limit_hint(key: str) -> str:

@@ -1,6 +1,6 @@
 """Every file trtready writes goes through one :class:`OutputSession`.
 
-The rules it enforces, for every verb (CLI.md "Shared options", docs/hardening.md):
+The rules it enforces, for every verb (docs/cli.md "Shared options", docs/hardening.md):
 
 - **Checked before any work starts.** Each output path (with its companions: ``OUT.onnx.data``,
   ``ENGINE.json``) is compared with every input path and every other output: equal paths, the same

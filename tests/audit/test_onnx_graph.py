@@ -25,8 +25,10 @@ g (float[N, 4] x, int64[N, S] ids) => (float[N, 2, 2] y, int64[N] am, int64[S] p
 """
 
 
-def _findings(text: str = GRAPH, **kw):
-    findings = audit_onnx(ir.from_onnx_text(text), **kw)
+def _findings(text: str = GRAPH, input_ranges=None, bounds=None):
+    from trtready.analysis import OnnxAnalysis
+
+    findings = audit_onnx(OnnxAnalysis.of(ir.from_onnx_text(text), bounds, input_ranges))
     predict_all(findings)
     return {f.tensor: f for f in findings}
 
@@ -58,7 +60,8 @@ def test_shape_gather_range_bounded_by_dynamic_dims() -> None:
 
 def test_without_bounds_shape_values_are_unknown() -> None:
     fs = _findings()  # an unbounded dim is only known to be a size: [0, INT64_MAX]
-    assert fs["pos"].interval is None or not fs["pos"].interval.fits_int32()
+    # a position below an unbounded size: [0, INT64_MAX - 1]
+    assert (fs["pos"].interval.lo, fs["pos"].interval.hi) == (0, 2**63 - 2)
     assert fs["pos"].predictions["trt8"].outcome is Outcome.CLAMP
     assert "not bounded" in fs["pos"].predictions["trt8"].message
 

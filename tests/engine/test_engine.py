@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -35,7 +36,13 @@ def test_engines_are_built_with_profiles_from_recorded_bounds(fixed, tmp_path: P
     assert engine.stat().st_size > 0 and result.manifest == tmp_path / f"{name}.engine.json"
     manifest = json.loads(result.manifest.read_text())
     assert manifest["library"]["name"] == "tensorrt_rtx" and manifest["engine"]["bytes"] == engine.stat().st_size
-    assert manifest["model"]["sha256"] and manifest["network"]["int64_execution_tensors"] >= 0
+    assert manifest["model"]["sha256"] == hashlib.sha256(fixed[name].read_bytes()).hexdigest()
+    net = manifest["network"]
+    assert net["int64_execution_tensors"] == len(net["int64_execution_names"])
+    if name == "bn_cnn":  # num_batches_tracked never reaches the network; nothing else is int64
+        assert net["int64_execution_tensors"] == 0
+    else:  # the int64 I/O kept by default (--io keep) plus at most the parser's two helpers
+        assert {"input_ids", "argmax"} <= set(net["int64_execution_names"]) and net["int64_execution_tensors"] <= 4
     (p,) = result.profiles
     if name == "token_model":  # 'input_ids:0=batch[1:8],1=seq[1:64]', example (2, 16)
         assert (p.min, p.opt, p.max) == ((1, 1), (2, 16), (8, 64))

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import trtready
+from tests.fix.independent import check_onnx_against_module
 from trtready.plan import Action
 
 
@@ -42,6 +43,14 @@ def test_token_model_verified_exactly(tmp_path: Path) -> None:
     assert argmax.passed and argmax.max_abs == 0 and onnx_cmp.trials == 3
     narrowed = {d.finding for d in r.decisions if d.action is Action.NARROW}
     assert "fx:arange" in narrowed  # narrowed in the PyTorch graph, before the ONNX translation
+    # independently, at shapes other than the example's and token ids up to the table's last row;
+    # atol 1e-5: one embedding sum and one Linear in float32, values of order 1
+    module = trtready.demo.token_model().module
+    g = torch.Generator().manual_seed(7)
+    for shape in ((1, 1), (3, 40), (8, 64)):
+        ids = torch.randint(0, module.vocab, shape, generator=g)
+        ids[0, 0] = module.vocab - 1
+        assert check_onnx_against_module(tmp_path / "tok" / "model.onnx", module, {"input_ids": ids}, atol=1e-5) == 2
 
 
 def test_hash_model_kept_for_native_int64_targets(tmp_path: Path) -> None:
@@ -63,6 +72,11 @@ def test_float64_model_outputs_become_float32_and_compare_across_dtypes(tmp_path
     assert (onnx_out.dtype_ref, onnx_out.dtype_cand) == ("float64", "float32") and onnx_out.passed
     model = onnx.load(str(tmp_path / "f64" / "model.onnx"))
     assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    # independently: float32 against the float64 original; atol 1e-5 covers float32 rounding of
+    # (x - mean) / std (|values| < 10) and one 8→4 Linear
+    module = trtready.demo.float64_buffer().module
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(3))
+    assert check_onnx_against_module(tmp_path / "f64" / "model.onnx", module, {"x": x}, atol=1e-5) == 1
 
 
 def test_dry_run_decides_the_same_and_writes_nothing(tmp_path: Path) -> None:

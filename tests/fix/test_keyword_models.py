@@ -12,6 +12,7 @@ import torch
 
 import trtready
 from tests.conftest import run_cli
+from tests.fix.independent import check_onnx_against_module
 from trtready.plan import Action
 
 
@@ -43,6 +44,15 @@ def test_keyword_inputs_end_to_end_and_the_pt2_loads_anywhere(tmp_path: Path) ->
     report = json.loads((out / "report.json").read_text())
     assert {v["name"] for v in json.loads(json.dumps(report))["verification"]["comparisons"][1]["outputs"]} == {
         "last_hidden_state", "pooler_output"}
+    # independently, with a batch and length the example did not have and left padding this time;
+    # atol 1e-4: two float32 transformer layers of width 32, outputs of order 1 after LayerNorm
+    spec = tiny_bert_spec()
+    g = torch.Generator().manual_seed(11)
+    ids = torch.randint(0, 96, (3, 20), generator=g)
+    mask = torch.ones(3, 20, dtype=torch.int64)
+    mask[2, :9] = 0
+    n = check_onnx_against_module(out / "model.onnx", spec.module, {"input_ids": ids, "attention_mask": mask}, atol=1e-4)
+    assert n == 2
 
 
 def test_dry_run_takes_the_real_runs_decisions(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ import numpy as np
 import onnx_ir as ir
 import onnxruntime as ort
 
-from trtready.audit.onnx_graph import infer_shapes
+from trtready.analysis import OnnxAnalysis
 from trtready.bounds import parse_dynamic
-from trtready.narrow.onnx_model import plan_model
 from trtready.plan import PlanOptions
+from trtready.plan.onnx_plan import plan_onnx
 from trtready.targets import PROFILES
 
 
@@ -21,17 +21,17 @@ def run(model: ir.Model, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 def planned(text_or_model, ranges=None, dynamic=None, target="trt-rtx", **opts):
     model = ir.from_onnx_text(text_or_model) if isinstance(text_or_model, str) else text_or_model
-    infer_shapes(model)
-    return model, plan_model(model, PROFILES[target], PlanOptions(**opts), parse_dynamic(dynamic), ranges)
+    analysis = OnnxAnalysis.of(model, parse_dynamic(dynamic), ranges)
+    return model, plan_onnx(analysis, PROFILES[target], PlanOptions(**opts))
 
 
 def int64_only_inputs_are_int64(model: ir.Model) -> bool:
-    from trtready.audit.spec_slots import input_is_int64_only
+    from trtready.onnx_slots import input_requires_int64
 
     opset = model.opset_imports.get("", 1)
     for node in model.graph:
         for i, v in enumerate(node.inputs):
-            if v is not None and input_is_int64_only(node.op_type, node.domain, opset, i):
+            if v is not None and input_requires_int64(node.op_type, node.domain, opset, i):
                 if v.dtype != ir.DataType.INT64:
                     return False
     return True

@@ -1,14 +1,16 @@
-"""NarrowFxInt64Pass: int64 made in forward becomes int32 only where proved and read as int32."""
+"""NarrowFxInt64Pass applies the planned int32 region to ``ep.module()``; the re-export computes the same."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from trtready.bounds import parse_dynamic
 from trtready.limits import Limits
-from trtready.intervals.fx import propagate
+from trtready.analysis import FxAnalysis
 from trtready.load.capture import capture
 from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
+from trtready.plan.fx_plan import plan_fx
 
 
 class Positions(torch.nn.Module):
@@ -41,8 +43,8 @@ class Returned(torch.nn.Module):
 def _run(module: torch.nn.Module, x: torch.Tensor, dynamic: list[str]):
     bounds = parse_dynamic(dynamic, Limits(tensor_elements=2**40))
     ep = capture(module, (x,), {}, bounds)
-    res = NarrowFxInt64Pass(propagate(ep))(ep.module())
-    return ep, res, bounds
+    plan = plan_fx(FxAnalysis.of(ep), [])
+    return ep, plan, NarrowFxInt64Pass(plan)(ep.module()), bounds
 
 
 def _int_dtypes(ep) -> dict[str, torch.dtype]:
@@ -53,8 +55,9 @@ def _int_dtypes(ep) -> dict[str, torch.dtype]:
 
 def test_positions_become_int32_and_compute_the_same() -> None:
     x = torch.randn(2, 16)
-    ep, res, bounds = _run(Positions(), x, ["x:1=seq[1:64]"])
-    assert res.modified and set(res.narrowed) == {"arange", "add"}
+    ep, plan, res, bounds = _run(Positions(), x, ["x:1=seq[1:64]"])
+    assert set(plan.region) == {"arange", "add"} and plan.sources == ["arange"]
+    assert res.modified
     narrowed = capture(res.graph_module, (x,), {}, bounds)
     assert set(_int_dtypes(narrowed).values()) == {torch.int32}
     for n in (1, 16, 64):
@@ -62,16 +65,12 @@ def test_positions_become_int32_and_compute_the_same() -> None:
         assert torch.equal(narrowed.module()(xs), ep.module()(xs))
 
 
-def test_unbounded_sizes_stay_int64() -> None:
-    _, res, _ = _run(Positions(), torch.randn(2, 16), ["x:1=seq[1:100000000000]"])
-    assert not res.modified
-
-
-def test_consumer_needing_int64_keeps_the_region() -> None:
-    _, res, _ = _run(Gathered(), torch.randn(2, 5), ["x:1=n[1:8]"])
-    assert not res.modified
-
-
-def test_graph_output_keeps_its_dtype() -> None:
-    _, res, _ = _run(Returned(), torch.randn(2, 5), ["x:1=n[1:8]"])
-    assert not res.modified
+@pytest.mark.parametrize("module, x, dynamic", [
+    (Positions(), torch.randn(2, 16), ["x:1=seq[1:100000000000]"]),  # unbounded: not proved
+    (Gathered(), torch.randn(2, 5), ["x:1=n[1:8]"]),  # a consumer needs int64
+    (Returned(), torch.randn(2, 5), ["x:1=n[1:8]"]),  # a graph output keeps its dtype
+])
+def test_an_empty_plan_changes_nothing(module: torch.nn.Module, x: torch.Tensor, dynamic: list[str]) -> None:
+    ep, plan, res, _ = _run(module, x, dynamic)
+    assert plan.region == [] and not res.modified
+    assert str(res.graph_module.code) == str(ep.module().code)

@@ -24,7 +24,7 @@ def test_doubles_become_floats_and_stay_close() -> None:
     model, n = planned(TEXT)
     feeds = {"x": np.array([1.0, -2.0, 3.5], dtype=np.float32)}
     before = run(model, feeds)[0]
-    out = apply_plan(model, n)
+    out = apply_plan(n)
     assert next(node for node in out.graph if node.op_type == "Cast").attributes["to"].value == ir.DataType.FLOAT
     assert out.graph.initializers["w"].const_value.dtype == ir.DataType.FLOAT
     after = run(out, feeds)[0]
@@ -38,7 +38,7 @@ def test_underflow_is_refused_unless_allowed() -> None:
     with pytest.raises(UnsafeNarrowingError, match="tensor w: 1 nonzero value\\(s\\) underflow"):
         planned(text)
     model, n = planned(text, allow_underflow=True)
-    assert apply_plan(model, n).graph.initializers["w"].const_value.numpy()[0] == 0
+    assert apply_plan(n).graph.initializers["w"].const_value.numpy()[0] == 0
 
 
 def test_overflow_is_always_refused() -> None:
@@ -63,6 +63,6 @@ def test_doubles_carrying_large_integers_are_kept() -> None:
     model, n = planned(ROUND_TRIP, ranges={"x": Interval(0, 2**31)})
     assert {d.action for d in n.decisions if d.finding == "onnx:d"} == {Action.KEEP}
     before = run(model, {"x": x})[0]
-    assert np.array_equal(run(apply_plan(model, n), {"x": x})[0], before)
+    assert np.array_equal(run(apply_plan(n), {"x": x})[0], before)
     model, n = planned(ROUND_TRIP, ranges={"x": Interval(0, 2**24)})  # exact in float32: narrowed
     assert {d.action for d in n.decisions if d.finding == "onnx:d"} == {Action.NARROW}

@@ -1,13 +1,14 @@
-"""NarrowInt64Pass: planned values become int32; constants read get int32 copies; Cast retargeted."""
+"""NarrowInt64Pass: planned values become int32; constants read get int32 copies; Cast retargeted;
+one exact boundary Cast per int64 value read by narrowed nodes."""
 
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import onnx_ir as ir
 
 from tests.passes.helpers import int64_only_inputs_are_int64, planned, run
 from trtready.intervals import Interval
-from trtready.passes.boundary_casts import InsertBoundaryCastsPass
 from trtready.passes.narrow_int64 import NarrowInt64Pass
 
 TEXT = """
@@ -33,7 +34,7 @@ def _feeds() -> dict[str, np.ndarray]:
 def test_cast_target_constants_and_values_become_int32() -> None:
     model, n = planned(TEXT, ranges={"f": Interval(0, 8)})
     before = run(model, _feeds())
-    result = NarrowInt64Pass(n.plan)(model)
+    result = NarrowInt64Pass(n)(model)
     assert result.modified
     nodes = {node.op_type: node for node in model.graph}
     assert nodes["Cast"].attributes["to"].value == ir.DataType.INT32
@@ -53,8 +54,7 @@ def test_nothing_planned_means_not_modified() -> None:
     g (int64[4] a) => (int64[4] b) <int64 one = {1}> { b = Add(a, one) }
     """
     model, n = planned(text)
-    assert not NarrowInt64Pass(n.plan)(model).modified
-    assert not InsertBoundaryCastsPass(n.plan)(model).modified
+    assert not NarrowInt64Pass(n)(model).modified
 
 
 def test_constant_of_shape_fill_is_retargeted() -> None:
@@ -72,8 +72,7 @@ def test_constant_of_shape_fill_is_retargeted() -> None:
     rng = np.random.default_rng(1)
     feeds = {"x": rng.standard_normal((5, 3)).astype(np.float32), "t": rng.standard_normal((10, 2)).astype(np.float32)}
     before = run(model, feeds)
-    NarrowInt64Pass(n.plan)(model)
-    InsertBoundaryCastsPass(n.plan)(model)
+    NarrowInt64Pass(n)(model)
     cos = next(node for node in model.graph if node.op_type == "ConstantOfShape")
     assert cos.attributes["value"].value.dtype == ir.DataType.INT32
     assert cos.inputs[0].dtype == ir.DataType.INT64  # its shape input is int64-only
@@ -90,4 +89,37 @@ def test_input_range_lets_index_math_on_an_input_narrow() -> None:
     }
     """
     model, n = planned(text, ranges={"a": Interval(0, 19)})
-    assert {v.name for v in n.plan.narrowed_values} == {"b", "c"}
+    assert {v.name for v in n.narrowed_values} == {"b", "c"}
+
+
+CASTS = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (int64[4] a, float[50, 2] t) => (float[4, 2] y, float[4, 2] z, int64[4] k)
+<int64 two = {2}, int64 three = {3}> {
+  k = Mul(a, two)
+  b = Add(a, two)
+  c = Add(b, three)
+  d = Mul(a, three)
+  e = Add(d, two)
+  y = Gather(t, c)
+  z = Gather(t, e)
+}
+"""
+
+
+def test_one_cast_per_value_even_with_two_narrowed_readers() -> None:
+    model, n = planned(CASTS, ranges={"a": Interval(0, 9)})
+    feeds = {"a": np.arange(4, dtype=np.int64) * 3, "t": np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)}
+    before = run(model, feeds)
+    result = NarrowInt64Pass(n)(model)
+    assert result.modified
+    casts = [node for node in model.graph if node.op_type == "Cast"]
+    assert len(casts) == 1 and casts[0].inputs[0].name == "a"
+    assert list(model.graph)[0] is casts[0]  # a graph input: the Cast goes first
+    readers = {u.node.op_type + ":" + u.node.outputs[0].name for u in casts[0].outputs[0].uses()}
+    assert readers == {"Add:b", "Mul:d"}
+    assert next(node for node in model.graph if node.outputs[0].name == "k").inputs[0].name == "a"  # k kept: output
+    onnx.checker.check_model(ir.serde.serialize_model(model), full_check=True)
+    after = run(model, feeds)
+    assert all(np.array_equal(x, y) for x, y in zip(before, after))
+    assert after[2].dtype == np.int64  # the int64 graph output keeps its dtype

@@ -106,8 +106,8 @@ def test_narrowed_graph_computes_the_same_integers(case, data) -> None:
         feeds_list.append({"x": x})
     original = ir.serde.deserialize_model(ir.serde.serialize_model(model))
     before = [run(original, f) for f in feeds_list]
-    event(f"narrowed values: {min(len(narrowing.plan.narrowed_values), 3)}+")
-    narrowed = apply_plan(model, narrowing)
+    event(f"narrowed values: {min(len(narrowing.narrowed_values), 3)}+")
+    narrowed = apply_plan(narrowing)
     onnx.checker.check_model(ir.serde.serialize_model(narrowed), full_check=True)
     assert int64_only_inputs_are_int64(narrowed)
     for f, b in zip(feeds_list, before):

@@ -5,19 +5,18 @@ from __future__ import annotations
 import onnx_ir as ir
 import pytest
 
-from trtready.audit.onnx_graph import infer_shapes
+from trtready.analysis import OnnxAnalysis
 from trtready.bounds import parse_dynamic
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval
-from trtready.narrow.onnx_model import plan_model
+from trtready.plan.onnx_plan import plan_onnx
 from trtready.plan import Action, PlanOptions
 from trtready.targets import PROFILES
 
 
 def _plan(text: str, target: str = "trt-rtx", ranges=None, dynamic=None, **opts):
     model = ir.from_onnx_text(text)
-    infer_shapes(model)
-    n = plan_model(model, PROFILES[target], PlanOptions(**opts), parse_dynamic(dynamic), input_ranges=ranges)
+    n = plan_onnx(OnnxAnalysis.of(model, parse_dynamic(dynamic), ranges), PROFILES[target], PlanOptions(**opts))
     return model, {d.finding.removeprefix("onnx:"): d for d in n.decisions}
 
 
@@ -181,11 +180,10 @@ def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
     from trtready.narrow.onnx_model import apply_plan
 
     model = ir.from_onnx_text(SHAPE_RANGE.replace("r = Identity(r0)", "r1 = Mul(r0, one)\n  r = Identity(r1)"))
-    infer_shapes(model)
-    n = plan_model(model, PROFILES["trt-rtx"], PlanOptions(), parse_dynamic(["x:1=N[1:64]"]))
+    n = plan_onnx(OnnxAnalysis.of(model, parse_dynamic(["x:1=N[1:64]"])), PROFILES["trt-rtx"], PlanOptions())
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["n"].action is Action.KEEP and "Cast to int32 goes after it" in d["n"].reason
-    out = apply_plan(model, n)
+    out = apply_plan(n)
     sess = ort.InferenceSession(ir.serde.serialize_model(out).SerializeToString(), providers=["CPUExecutionProvider"])
     assert sess.run(None, {"x": np.zeros((3, 5), np.float32)})[0].tolist() == [0, 1, 2, 3, 4]
 
@@ -199,8 +197,10 @@ g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
   y = Gather(t, b)
 }
 """)
+    from trtready.load.onnx_file import infer_shapes
+
     infer_shapes(model)
     model.graph.inputs[0].dtype = None  # as shape inference leaves a value it cannot type
-    n = plan_model(model, PROFILES["trt-rtx"], PlanOptions(), [], {"a": Interval(0, 3)})
+    n = plan_onnx(OnnxAnalysis.of(model, [], {"a": Interval(0, 3)}), PROFILES["trt-rtx"], PlanOptions())
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["b"].action is Action.KEEP and "untyped" in d["b"].reason

@@ -1,4 +1,4 @@
-"""Target resolution (CLI.md): --target, else the installed TensorRT, else trt10."""
+"""Target resolution (docs/cli.md): --target, else the installed TensorRT, else trt10."""
 
 from __future__ import annotations
 

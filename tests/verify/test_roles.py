@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from trtready.analysis import FxAnalysis
 from trtready.intervals import Interval
 from trtready.intervals.roles import fx_input_roles
 from trtready.load.capture import CallLayout, capture
@@ -49,7 +50,7 @@ def test_unknown_integers_stay_within_their_example() -> None:
     hint = torch.tensor([[3, 7, 5, 4, 3, 6], [4, 4, 5, 5, 6, 7]])
     ep = _program(input_ids=ids, attention_mask=mask, type_hint=hint)
     layout = CallLayout.of(ep, (), {"input_ids": ids, "attention_mask": mask, "type_hint": hint})
-    specs = {s.name: s for s in torch_input_specs(layout, ep)}
+    specs = {s.name: s for s in torch_input_specs(layout, FxAnalysis.of(ep))}
     assert specs["type_hint"].role.kind == "unknown" and specs["type_hint"].values == Interval(3, 7)
     feeds = generate(list(specs.values()), {}, [], seed=1)
     assert feeds["type_hint"].min() >= 3 and feeds["type_hint"].max() <= 7
@@ -60,7 +61,7 @@ def test_generated_masks_pad_like_a_tokenizer_and_the_original_runs_on_them() ->
     mask = torch.ones(4, 30, dtype=torch.int64)
     ep = _program(input_ids=ids, attention_mask=mask)
     layout = CallLayout.of(ep, (), {"input_ids": ids, "attention_mask": mask})
-    specs = torch_input_specs(layout, ep)
+    specs = torch_input_specs(layout, FxAnalysis.of(ep))
     for seed in range(5):
         feeds = generate(specs, {}, [], seed)
         m = feeds["attention_mask"]

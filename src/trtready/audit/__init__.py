@@ -1,10 +1,12 @@
 """Audit: find every int64/float64 tensor in a model's state and graphs, and predict each target.
 
-Three layers, each with provenance (DESIGN.md): ``state`` (parameters and buffers), ``fx`` (the
+Three layers, each with provenance (docs/design.md): ``state`` (parameters and buffers), ``fx`` (the
 torch.export graph) and ``onnx`` (initializers, graph I/O, intermediate values).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from trtready.audit.findings import (
     AuditResult,
@@ -38,12 +40,15 @@ def audit_loaded(
 
     from trtready.bounds import check_bound_names
 
+    analyses: dict[str, Any] = {}
     if loaded.onnx is not None:
+        from trtready.analysis import OnnxAnalysis
         from trtready.audit.onnx_graph import audit_onnx
 
         graph = loaded.onnx.graph
-        check_bound_names([v.name for v in graph.inputs if v.name not in graph.initializers], bounds, input_ranges or {})
-        findings += audit_onnx(loaded.onnx, input_ranges, bounds)
+        check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
+        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges)
+        findings += audit_onnx(analyses["onnx"])
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
@@ -62,9 +67,12 @@ def audit_loaded(
             from trtready.audit.fx import audit_fx, used_state
             from trtready.load.capture import program_input_names
 
+            from trtready.analysis import FxAnalysis
+
             check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
-            findings += audit_fx(ep, input_ranges, bounds)
+            analyses["fx"] = FxAnalysis.of(ep, input_ranges)
+            findings += audit_fx(analyses["fx"], bounds)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
@@ -76,7 +84,21 @@ def audit_loaded(
 
             mark_first_use(findings, ep)
     predict_all(findings)
-    return AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
+    result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
+    result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
+    return result
+
+
+def audit_translation(result: AuditResult, analysis: Any) -> None:
+    """Add the ONNX layer of a PyTorch model — the graph that fix translated — to its audit, so
+    that every decision points at a finding; predictions are made for the new findings."""
+    from trtready.audit.onnx_graph import audit_onnx
+
+    added = audit_onnx(analysis)
+    predict_all(added)
+    result.findings.extend(added)
+    result.layers["onnx"] = "done"
+    result.onnx_analysis = analysis
 
 
 class AuditReport:

@@ -124,6 +124,9 @@ class AuditResult:
     findings: list[Finding]
     layers: dict[str, str]  # layer -> "done", "skipped: why" (the model has none) or "failed: why"
     notes: list[str] = field(default_factory=list)
+    # The analyses the findings came from, for the planner (not part of the report).
+    onnx_analysis: Any = field(default=None, repr=False, compare=False)
+    fx_analysis: Any = field(default=None, repr=False, compare=False)
 
     def worst(self, target: str) -> Outcome:
         outcomes = [f.predictions[target].outcome for f in self.findings if target in f.predictions]

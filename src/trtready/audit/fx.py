@@ -7,12 +7,12 @@ import re
 from typing import Any
 
 from trtready.audit.findings import Finding, Layer, Role
+from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
-from trtready.intervals.fx import propagate
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
-_DTYPES = {"torch.int64": "int64", "torch.float64": "float64"}
+_DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
 
 
 _SITE_RE = re.compile(r".*/(?:site|dist)-packages/")
@@ -159,25 +159,20 @@ def symbol_names(ep: Any, bounds: list[DimBound]) -> dict[str, str]:
     return out
 
 
-def audit_fx(
-    ep: Any, input_ranges: dict[str, Interval] | None = None, bounds: list[DimBound] | None = None
-) -> list[Finding]:
+def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list[Finding]:
     """One finding per int64/float64 tensor the program computes, takes or returns.
 
     Parameters and buffers are the state layer's; their placeholders are skipped here.
     """
     import torch
 
-    from trtready.intervals.roles import fx_input_roles, ranges_from_roles
-
+    ep = analysis.program
     names = symbol_names(ep, bounds or [])
-    input_ranges = ranges_from_roles(fx_input_roles(ep), input_ranges)
-
     sig = ep.graph_signature
     state_inputs = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers)
     constants = set(sig.inputs_to_lifted_tensor_constants)
     user_outputs = set(sig.user_outputs)
-    env = propagate(ep, input_ranges)
+    env = analysis.values
     findings: list[Finding] = []
     for n in ep.graph.nodes:
         val = n.meta.get("val")

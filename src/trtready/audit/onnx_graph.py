@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Layer, Role
-from trtready.audit.spec_slots import input_is_int64_only, output_is_int64_only
-from trtready.bounds import DimBound
-from trtready.intervals import Interval
-from trtready.intervals.onnx import AbsValue, propagate
+from trtready.intervals.onnx import AbsValue
+from trtready.onnx_slots import input_requires_int64, output_requires_int64
 
 _DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
-
-
-def infer_shapes(model: Any) -> None:
-    """Annotate value types/shapes in place (once per model; see :func:`trtready.load.onnx_file.infer_shapes`)."""
-    from trtready.load.onnx_file import infer_shapes as infer
-
-    infer(model)
-
-
-def dim_bounds(model: Any, bounds: list[DimBound]) -> dict[str, Interval]:
-    """Map the graph inputs' symbolic dim names to the ``--dynamic`` bounds given for them."""
-    by_name = {v.name: v for v in model.graph.inputs}
-    dims: dict[str, Interval] = {}
-    for b in bounds:
-        v = by_name.get(b.input)
-        if v is None or v.shape is None or b.axis >= len(v.shape):
-            continue
-        d = v.shape[b.axis]
-        if not isinstance(d, int) and getattr(d, "value", None):
-            dims[d.value] = b.interval
-    return dims
 
 
 def _onnx_dtype(value: Any) -> str | None:
@@ -60,46 +38,28 @@ def _source(node: Any) -> str | None:
     return None
 
 
-def _iter_graphs(model: Any) -> list[Any]:
-    import onnx_ir as ir
-
-    graphs = [model.graph]
-    for node in ir.traversal.RecursiveGraphIterator(model.graph):
-        for attr in node.attributes.values():
-            if attr.type == ir.AttributeType.GRAPH:
-                graphs.append(attr.value)
-            elif attr.type == ir.AttributeType.GRAPHS:
-                graphs.extend(attr.value)
-    graphs.extend(model.functions.values())
-    return graphs
-
-
-def audit_onnx(model: Any, input_ranges: dict[str, Interval] | None = None, bounds: list[DimBound] | None = None) -> list[Finding]:
-    """Findings for every 64-bit value in every scope (main graph, subgraphs, functions)."""
-    from trtready.intervals.roles import onnx_input_roles, ranges_from_roles
-
-    infer_shapes(model)
+def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
+    """Findings for every 64-bit value in every scope: main graph, subgraphs, model-local functions."""
+    model = analysis.model
     opsets = dict(model.opset_imports)
-    ranges = ranges_from_roles(onnx_input_roles(model.graph), input_ranges)
-    env = propagate(model.graph, ranges, dim_bounds(model, bounds or []))
     findings: list[Finding] = []
-    seen: set[int] = set()
-    for graph in _iter_graphs(model):
+    seen: set[Any] = set()
+    scopes: list[Any] = list(model.graphs()) + list(model.functions.values())
+    for graph in scopes:
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
-        inputs = {id(v) for v in graph.inputs}
-        outputs = {id(v) for v in graph.outputs}
-        initializers = {id(v) for v in getattr(graph, "initializers", {}).values()}
-        values = list(graph.inputs) + list(getattr(graph, "initializers", {}).values())
+        inputs, outputs = set(graph.inputs), set(graph.outputs)
+        initializers = set(getattr(graph, "initializers", {}).values())
+        values = list(graph.inputs) + list(initializers)
         for node in graph:
             values.extend(node.outputs)
         for v in values:
-            if id(v) in seen:
+            if v in seen:
                 continue
-            seen.add(id(v))
+            seen.add(v)
             dtype = _onnx_dtype(v)
             if dtype is None:
                 continue
-            findings.append(_finding(v, dtype, scope, opsets, env, inputs, outputs, initializers))
+            findings.append(_finding(v, dtype, scope, opsets, analysis.values, inputs, outputs, initializers))
     return findings
 
 
@@ -108,17 +68,17 @@ def _finding(
     dtype: str,
     scope: str,
     opsets: dict[str, int],
-    env: dict[int, AbsValue | None],
-    inputs: set[int],
-    outputs: set[int],
-    initializers: set[int],
+    env: dict[Any, AbsValue | None],
+    inputs: set[Any],
+    outputs: set[Any],
+    initializers: set[Any],
 ) -> Finding:
     node = v.producer()
     notes: list[str] = []
     spec = False
     if node is not None:
         idx = list(node.outputs).index(v)
-        if output_is_int64_only(node.op_type, node.domain, opsets.get(node.domain or "", 1), idx):
+        if output_requires_int64(node.op_type, node.domain, opsets.get(node.domain or "", 1), idx):
             spec = True
             notes.append(f"{node.op_type} output {idx} is int64 by the ONNX spec")
     consumers = []
@@ -126,22 +86,22 @@ def _finding(
     for use in uses:
         user, idx = use.node, use.idx
         consumers.append(_node_label(user))
-        if input_is_int64_only(user.op_type, user.domain, opsets.get(user.domain or "", 1), idx):
+        if input_requires_int64(user.op_type, user.domain, opsets.get(user.domain or "", 1), idx):
             spec = True
             notes.append(f"feeds {user.op_type} input {idx}, int64-only by the ONNX spec")
-    if id(v) in outputs:
+    if v in outputs:
         consumers.append("output")
-    if id(v) in inputs:
+    if v in inputs:
         role, where = Role.INPUT, "graph input"
-    elif id(v) in initializers:
+    elif v in initializers:
         role, where = Role.INITIALIZER, "initializer"
     elif node is not None and node.op_type == "Constant":
         role, where = Role.CONSTANT, f"Constant {node.name or ''}".strip()
     else:
-        role = Role.OUTPUT if id(v) in outputs else Role.INTERMEDIATE
+        role = Role.OUTPUT if v in outputs else Role.INTERMEDIATE
         where = f"{node.op_type} {node.name or ''}".strip() if node is not None else "?"
     source = _source(node) if node is not None else None
-    av = env.get(id(v))
+    av = env.get(v)
     f = Finding(
         id=f"onnx:{scope}{v.name}",
         layer=Layer.ONNX,
@@ -156,7 +116,7 @@ def _finding(
         spec_int64=spec,
         source=source,
         notes=notes,
-        clamp_exact=bool(uses) and id(v) not in outputs and all(
+        clamp_exact=bool(uses) and v not in outputs and all(
             u.node.op_type == "Slice" and u.idx in (1, 2) for u in uses
         ),
     )

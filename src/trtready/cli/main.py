@@ -1,4 +1,4 @@
-"""Entry point: the ``trtready`` group and the error → exit-code mapping (CLI.md "Exit codes")."""
+"""Entry point: the ``trtready`` group and the error → exit-code mapping (docs/cli.md "Exit codes")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Option groups shared by the verbs (CLI.md "Shared options"), Polygraphy-style.
+"""Option groups shared by the verbs (docs/cli.md "Shared options"), Polygraphy-style.
 
 Options default to ``None``; the library owns the real defaults.
 """
@@ -67,5 +67,5 @@ def verify_options(fn: F) -> F:
         click.option("--trials", type=click.IntRange(1, 1000), default=3, show_default=True,
                      help="Seeded input sets (dynamic dims at opt, min, max, …)."),
         click.option("--rtol", multiple=True, metavar="[NAME:]V", help="Relative tolerance for floats (default 1e-5)."),
-        click.option("--atol", multiple=True, metavar="[NAME:]V", help="Absolute tolerance for floats (default 1e-6)."),
+        click.option("--atol", multiple=True, metavar="[NAME:]V", help="Absolute tolerance for floats (default: scaled to each output's magnitude and the model's depth, at least 1e-6)."),
     ])

@@ -61,7 +61,8 @@ class Float64Norm(nn.Module):
         self.fc = nn.Linear(features, 4).double()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc((x.double() - self.mean) / self.std)
+        mean, std = self.get_buffer("mean"), self.get_buffer("std")
+        return self.fc((x.double() - mean) / std)
 
 
 class HashEmbedding(nn.Module):

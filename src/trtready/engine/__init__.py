@@ -29,11 +29,11 @@ _LOGGERS: dict[str, Any] = {}
 
 
 def capturing_logger(trt: Any) -> Any:
-    """The one logger of this process for ``trt`` (TensorRT ignores a second one, TARGETS.md)."""
+    """The one logger of this process for ``trt`` (TensorRT ignores a second one, docs/targets.md)."""
     key = trt.__name__
     if key not in _LOGGERS:
 
-        class _Capture(trt.ILogger):  # type: ignore[misc, name-defined]
+        class _Capture(trt.ILogger):
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
                 self.messages: list[tuple[str, str]] = []

@@ -101,7 +101,7 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
 
     trt = library_for(target)
     model, data_files, _notes = load_onnx(onnx_path)
-    onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype}
+    onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype and v.name}
     logger = capturing_logger(trt)
     start_msgs = len(logger.messages)
     _, builder, network = parse_network(Path(onnx_path), trt.__name__)

@@ -1,4 +1,4 @@
-"""Inspect the network a TensorRT ONNX parser builds: what narrowing is measured by (DESIGN.md).
+"""Inspect the network a TensorRT ONNX parser builds: what narrowing is measured by (docs/design.md).
 
 INT64 *execution* tensors (device-side) are the ones narrowing should remove; INT64 shape tensors
 are host-side shape math. Cast layers are counted in total and as device-side conversions between

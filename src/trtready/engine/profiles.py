@@ -90,8 +90,8 @@ def resolve_profiles(
             if len(p.min) != len(shape):
                 raise UsageError(f"--profile {name}: rank {len(p.min)}, but the input has rank {len(shape)}")
             for i, d in enumerate(shape):
-                b = by_axis.get((name, i))
-                lo, hi = (b.lo, b.hi) if b else ((d, d) if d >= 0 else (1, None))
+                bound = by_axis.get((name, i))
+                lo, hi = (bound.lo, bound.hi) if bound else ((d, d) if d >= 0 else (1, None))
                 if p.min[i] < lo or (hi is not None and p.max[i] > hi):
                     raise UsageError(
                         f"--profile {name}: axis {i} range [{p.min[i]}, {p.max[i]}] is outside the exported "
@@ -104,11 +104,12 @@ def resolve_profiles(
         mn, opt, mx = list(shape), list(shape), list(shape)
         example = examples.get(name)
         for i in dynamic:
-            b = by_axis.get((name, i))
-            if b is None:
+            found = by_axis.get((name, i))
+            if found is None:
                 given_for = f" (--profile is given for {', '.join(sorted(given))} only)" if given else ""
                 raise UsageError(f"input {name} axis {i} is dynamic with no recorded bounds{given_for}: "
                                  f"give --profile for {name} too")
+            b = found
             if b.dim in shared:
                 mn[i], opt[i], mx[i] = shared[b.dim][:3]
                 continue

@@ -46,7 +46,7 @@ def pytree_output_names(ep: Any) -> list[str] | None:
 
 def apply_names(model: Any, input_names: list[str] | None, output_names: list[str] | None) -> None:
     """Rename graph inputs/outputs in place; a count mismatch is a clear error."""
-    from onnx_ir.passes.common import NameFixPass
+    from onnx_ir.passes.common import NameFixPass, OutputFixPass
 
     graph = model.graph
     inputs = [v for v in graph.inputs if v.name not in graph.initializers]
@@ -61,7 +61,8 @@ def apply_names(model: Any, input_names: list[str] | None, output_names: list[st
         if len(set(names)) != len(names):
             raise UsageError(f"--{what}-names repeats a name: {', '.join(names)}")
     if output_names is not None:
-        _dedupe_outputs(graph)
+        # One value returned twice, or an input returned as is, cannot carry two names: Identity nodes.
+        OutputFixPass()(model)
     taken = _all_values(graph)
     for values, names in ((inputs, input_names), (list(graph.outputs), output_names)):
         if names is None:
@@ -88,16 +89,3 @@ def _all_values(graph: Any) -> dict[str, Any]:
     for node in graph:
         out.update({v.name: v for v in node.outputs if v.name})
     return out
-
-
-def _dedupe_outputs(graph: Any) -> None:
-    """The same value returned twice (or an input returned): route it through Identity nodes."""
-    import onnx_ir as ir
-
-    seen: set[int] = set()
-    for i, v in enumerate(list(graph.outputs)):
-        if id(v) in seen or v.is_graph_input():
-            out = ir.Value(name=f"{v.name}__copy{i}", shape=v.shape, type=v.type)
-            graph.append(ir.Node("", "Identity", [v], outputs=[out]))
-            graph.outputs[i] = out
-        seen.add(id(v))

@@ -24,6 +24,8 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(ep, dynamo=True, verbose=False, optimize=True)
+    if program is None:  # only when torch.onnx is asked to write a file, which it is not here
+        raise RuntimeError("torch.onnx.export returned no program")
     model = program.model
     if examples:
         from trtready.engine.profiles import EXAMPLE_KEY

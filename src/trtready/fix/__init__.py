@@ -1,4 +1,4 @@
-"""``fix``: audit → plan → narrow → verify → write, for every MODEL form (CLI.md "What fix writes")."""
+"""``fix``: audit → plan → narrow → verify → write, for every MODEL form (docs/cli.md "What fix writes")."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from trtready.outputs import Kind, Output
 
 
 def output_kind(loaded: LoadedModel) -> Kind:
-    """What ``fix`` writes for this input (CLI.md "What fix writes")."""
+    """What ``fix`` writes for this input (docs/cli.md "What fix writes")."""
     if loaded.kind is ModelKind.ONNX:
         return Kind.ONNX
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):

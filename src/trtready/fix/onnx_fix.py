@@ -1,4 +1,7 @@
-"""fix for an ONNX file: narrow in place on a loaded copy, verify in ONNX Runtime; the caller writes OUT.onnx."""
+"""fix for an ONNX file: plan on the audit's analysis, narrow a loaded copy, verify in ONNX Runtime.
+
+The caller writes OUT.onnx (``FixResult.writer``).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +13,23 @@ from trtready.load import LoadedModel
 
 
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
-    from trtready.intervals.roles import onnx_input_roles
-    from trtready.narrow.onnx_model import apply_plan, plan_model
+    from trtready.narrow.onnx_model import apply_plan
     from trtready.outputs import save_onnx
+    from trtready.plan.onnx_plan import plan_onnx
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
-    model = loaded.onnx
-    narrowing = plan_model(model, req.target.profile, req.options, req.bounds, req.ranges)
-    result = FixResult(report, narrowing.decisions, dry_run=req.dry_run)
+    analysis = report.result.onnx_analysis
+    plan = plan_onnx(analysis, req.target.profile, req.options)
+    result = FixResult(report, plan.decisions, dry_run=req.dry_run)
     if req.dry_run:
         return result
-    specs = onnx_input_specs(model, onnx_input_roles(model.graph), req.ranges)
-    output_names = [v.name for v in model.graph.outputs]
+    specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges)
+    output_names = [v.name for v in analysis.model.graph.outputs]
     reference = OrtRunner(Path(loaded.source)) if req.verify else None  # before the passes edit the model
-    narrowed = apply_plan(model, narrowing)
+    narrowed = apply_plan(plan)
     if reference is not None:
         from trtready.verify.run import depth_of_onnx, verify_runners
 
@@ -34,7 +37,7 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
             reference, OrtRunner(narrowed), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
             bounds=req.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
-            limits=req.limits, depth=depth_of_onnx(model),
+            limits=req.limits, depth=depth_of_onnx(narrowed),
         )
         result.verification.append(cmp)
         if not cmp:
@@ -53,6 +56,7 @@ def _check_types(loaded: LoadedModel) -> None:
     from trtready.errors import BadInputError
     from trtready.load.onnx_file import full_check_failure
 
+    assert loaded.onnx is not None
     failure = full_check_failure(ir.serde.serialize_model(loaded.onnx))
     if failure is not None:
         raise BadInputError(f"{loaded.source}: the ONNX checker rejects its types or shapes: {failure}")

@@ -3,7 +3,7 @@
 From a spec or ``.pt2`` it writes a folder ``OUT/`` with ``model.pt2`` (the state-narrowed
 ExportedProgram), ``state_dict.safetensors``, ``model.onnx`` (+ ``.data``) and ``report.json``
 (plus ``model.ts`` for the torch-trt-ts target). The ONNX translation runs once, on the narrowed
-program (DESIGN.md, performance principles).
+program (docs/design.md, performance principles).
 """
 
 from __future__ import annotations
@@ -13,30 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
-from trtready.audit.findings import Layer
-from trtready.errors import UnsafeInputError, UnsafeNarrowingError
+from trtready.errors import UnsafeInputError
 from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel, ModelKind
-from trtready.plan import Action, Decision, PlanOptions, refuse_any
+from trtready.plan import Action, Decision, refuse_any
 from trtready.verify.inputs import torch_input_specs
 
 
-def _refuse_proved_overflow(report: AuditReport, options: PlanOptions) -> None:
-    """Refuse early, before any export, a graph value proved to exceed int32 on a target without int64."""
-    profile = report.target.profile
-    if profile.handles_int64 and not options.strict:
-        return
-    for f in report.findings:
-        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32():
-            raise UnsafeNarrowingError(
-                f"refused: tensor {f.tensor} ({f.producer or f.role.value}, {f.where}) reaches "
-                f"{f.interval.worst_int32_violation()}, outside int32; {profile.name} cannot hold int64"
-                + (" (--strict)" if options.strict and profile.handles_int64 else "")
-            )
-
-
 def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
-    from trtready.narrow.state import plan_state
+    from trtready.plan.fx_plan import refuse_proved_overflow
+    from trtready.plan.state_plan import plan_state
 
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     if loaded.capture_error is not None:  # a spec's graph is the point: never fall back to its state alone
@@ -44,7 +30,7 @@ def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     decisions = plan_state(report.findings, req.target.profile, req.options)
     refuse_any(decisions)
     if loaded.exported is not None:
-        _refuse_proved_overflow(report, req.options)
+        refuse_proved_overflow(report.findings, req.target.profile, req.options)
     result = FixResult(report, decisions, dry_run=req.dry_run)
     if not loaded.has_graph:
         result.notes.append("no graph: state narrowed only, verification skipped")
@@ -69,6 +55,7 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if loaded.kind is ModelKind.TORCHSCRIPT:
+            assert loaded.module is not None
             for d in decisions:
                 if d.action is Action.NARROW:
                     name = d.finding.removeprefix("state:")
@@ -101,36 +88,40 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     """
     import torch
 
+    from trtready.analysis import OnnxAnalysis
+    from trtready.audit import audit_translation
     from trtready.load.capture import CallLayout
-    from trtready.narrow.onnx_model import apply_plan, plan_model
+    from trtready.narrow.onnx_model import apply_plan
     from trtready.narrow.state import narrow_module_state
+    from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.state_plan import keep_float64_read_as_float64
 
     ep = loaded.exported
+    assert ep is not None, "captured by the audit"
     module = loaded.module if loaded.module is not None else ep.module()
     layout = CallLayout.of(ep, *loaded.example())
     args, kwargs = layout.example_arguments()
-    specs = torch_input_specs(layout, ep, req.ranges)
+    fx = result.report.result.fx_analysis
+    specs = torch_input_specs(layout, fx, req.ranges)
     narrowed_module = narrow_module_state(module, result.decisions)
     try:
         with torch.no_grad():
             narrowed_module(*args, **kwargs)  # eager check: export's fake tensors miss dtype clashes
     except Exception as e:  # the narrowed state broke forward (e.g. forward casts to float64 itself)
         result.notes.append(f"state narrowing undone: forward failed with it ({type(e).__name__})")
-        result.decisions = [
-            Decision(d.finding, Action.KEEP, "forward needs it as float64; narrowed in the ONNX graph instead")
-            if d.action is Action.NARROW and d.finding.startswith("state:") and _is_float64(result, d.finding) else d
-            for d in result.decisions
-        ]
+        result.decisions = keep_float64_read_as_float64(result.decisions, result.report.findings)
         narrowed_module = narrow_module_state(module, result.decisions)
-    narrowed_ep = _narrow_program(ep, args, kwargs, req, result)
+    narrowed_ep = _narrow_program(fx, args, kwargs, req, result)
     examples = {s.name: list(s.example) for s in specs if s.example is not None}
     onnx_model = _translate(narrowed_ep, ep, req, examples)
-    narrowing = plan_model(onnx_model, result.report.target.profile, req.options, req.bounds, req.ranges)
-    result.decisions += narrowing.decisions
+    analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
+    audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
+    plan = plan_onnx(analysis, result.report.target.profile, req.options)
+    result.decisions += plan.decisions
     if req.dry_run:
         return result
     output_names = [v.name for v in onnx_model.graph.outputs]
-    onnx_narrowed = apply_plan(onnx_model, narrowing)
+    onnx_narrowed = apply_plan(plan)
     if req.verify:
         _verify(module, narrowed_ep, onnx_narrowed, ep, layout, specs, output_names, req, result, examples)
         if not all(result.verification):
@@ -173,7 +164,7 @@ def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any,
 
     from trtready.verify.run import depth_of_program
 
-    common = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds,
+    common: dict[str, Any] = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds,
               "limits": req.limits, "depth": depth_of_program(original_ep)}
     names = [n for n, _ in layout.tensors]
     input_map = dict(zip(names, req.input_names or names))
@@ -208,28 +199,27 @@ def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any,
                             if export_cmp else "the narrowed ONNX also differs from the unmodified export")
 
 
-def _narrow_program(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest, result: FixResult) -> Any:
+def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
+                    result: FixResult) -> Any:
     """State and graph narrowing on the audit's program, then one re-export.
 
-    The state decisions are applied to the program's own module, the graph pass (int64 made in
-    forward → int32 where proved) runs on the same module, and ``torch.export`` runs once more to
-    give the narrowed ExportedProgram: one capture instead of one per stage.
+    The state decisions are applied to the program's own module, the planned int32 region of the
+    graph (:func:`trtready.plan.fx_plan.plan_fx`) on the same module, and ``torch.export`` runs once
+    more to give the narrowed ExportedProgram: one capture instead of one per stage.
     """
-    from trtready.intervals.fx import propagate
-    from trtready.intervals.roles import fx_input_roles, ranges_from_roles
-    from trtready.load.capture import capture
     from trtready.errors import NarrowingError, TrtReadyError, first_line
+    from trtready.load.capture import capture
     from trtready.narrow.state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
+    from trtready.plan.fx_plan import plan_fx
 
+    ep = fx.program
     state_changed = any(d.action is Action.NARROW and d.finding.startswith("state:") for d in result.decisions)
+    plan = plan_fx(fx, result.report.findings)
+    result.decisions += plan.decisions
     gm = narrow_module_state(ep.module(), result.decisions)
-    intervals = propagate(ep, ranges_from_roles(fx_input_roles(ep), req.ranges))
-    res = NarrowFxInt64Pass(intervals)(gm)
-    narrowed = set(res.narrowed)
-    for f in result.report.findings:
-        if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in narrowed:
-            result.decisions.append(Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)"))
+    res = NarrowFxInt64Pass(plan)(gm)
+    assert res is not None
     if not res.modified and not state_changed:
         return ep
     gm = res.graph_module
@@ -248,8 +238,14 @@ def _narrow_program(ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
                              "nothing written") from e
 
 
-def _is_float64(result: FixResult, finding_id: str) -> bool:
-    return any(f.id == finding_id and f.dtype == "float64" for f in result.report.findings)
+def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> list[Any]:
+    """``--dynamic`` bounds under the ONNX input names (``--input-names`` renames forward's)."""
+    from trtready.bounds import DimBound
+
+    if not input_names:
+        return bounds
+    rename = dict(zip([n for n, _ in layout.tensors], input_names))
+    return [DimBound(rename.get(b.input, b.input), b.axis, b.dim, b.lo, b.hi) for b in bounds]
 
 
 def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],

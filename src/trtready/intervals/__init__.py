@@ -3,7 +3,7 @@
 An :class:`Interval` bounds every value a tensor can take. Integer bounds are Python ints (exact at
 any width, so an int64 overflow shows up as a bound beyond ``INT64_MAX`` instead of wrapping);
 float bounds are Python floats. ``None`` everywhere means "unknown": an unknown value is never
-narrowed (DESIGN.md, "What safe to narrow means").
+narrowed (docs/design.md, "What safe to narrow means").
 """
 
 from __future__ import annotations

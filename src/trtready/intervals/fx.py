@@ -84,6 +84,9 @@ def _arange(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     args = [_arg_iv(a, env, ranges) for a in n.args[:3]]
     if any(a is None for a in args):
         return None
+    start: Interval | None
+    end: Interval | None
+    step: Interval | None
     if len(args) == 1:
         start, end, step = Interval.point(0), args[0], Interval.point(1)
     else:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.intervals import INT64_MAX, Interval, index_interval
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 _MAX_ELEMS = 16
 
@@ -29,15 +32,19 @@ class AbsValue:
         return cls(Interval.hull(list(elems)), tuple(elems) if len(elems) <= _MAX_ELEMS else None)
 
 
-Env = dict[int, AbsValue | None]  # keyed by id(ir.Value)
+Env = dict["ir.Value", AbsValue | None]
 DimBounds = dict[str, Interval]  # symbolic dim name -> bounds
 
 
-def _const(value: Any) -> AbsValue | None:
-    """Exact value of an initializer / Constant output (reads the tensor)."""
+def _const(value: ir.Value) -> AbsValue | None:
+    """Exact value of an initializer or a Constant's output (reads the tensor)."""
     import numpy as np
+    import onnx_ir as ir
 
-    t = value.const_value
+    try:
+        t = ir.convenience.get_const_tensor(value)
+    except (ValueError, TypeError):  # a malformed Constant: unknown
+        return None
     if t is None:
         return None
     try:
@@ -84,17 +91,17 @@ def _elementwise(fn: Callable[..., Interval | None]) -> Transfer:
         if any(a is None for a in ins) or not ins:
             return [None]
         vals = [a for a in ins if a is not None]
-        elems = None
         if all(v.elems is not None for v in vals):
             lens = {len(v.elems) for v in vals if v.elems is not None}
             if len(lens - {1}) <= 1:
                 n = max(lens)
-                rows = [[v.elems[i if len(v.elems) > 1 else 0] for v in vals] for i in range(n)]  # type: ignore[index]
+                known = [v.elems for v in vals if v.elems is not None]
+                rows = [[e[i if len(e) > 1 else 0] for e in known] for i in range(n)]
                 out = [fn(*r) for r in rows]
                 if all(o is not None for o in out):
-                    return [AbsValue.of(out)]  # type: ignore[arg-type]
+                    return [AbsValue.of([o for o in out if o is not None])]
         hull = fn(*[v.hull for v in vals])
-        return [AbsValue(hull, elems) if hull is not None else None]
+        return [AbsValue(hull) if hull is not None else None]
 
     return tf
 
@@ -187,12 +194,13 @@ def _slice(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     if data.elems is not None and len(ins) >= 3 and all(a is not None and a.elems for a in ins[1:3]):
         starts, ends = ins[1].elems, ins[2].elems  # type: ignore[union-attr]
         steps = ins[4].elems if len(ins) > 4 and ins[4] is not None else None
-        if len(starts) == 1 and starts[0].lo == starts[0].hi and ends[0].lo == ends[0].hi and (  # type: ignore[index]
+        if starts is not None and ends is not None and len(starts) == 1 and starts[0].lo == starts[0].hi \
+                and ends[0].lo == ends[0].hi and (
             steps is None or (len(steps) == 1 and steps[0].lo == steps[0].hi)
         ):
             step = int(steps[0].lo) if steps else 1
             if step != 0:
-                picked = list(data.elems)[slice(int(starts[0].lo), int(ends[0].lo), step)]  # type: ignore[index]
+                picked = list(data.elems)[slice(int(starts[0].lo), int(ends[0].lo), step)]
                 if picked:
                     return [AbsValue.of(picked)]
     return [AbsValue(data.hull)]
@@ -285,33 +293,6 @@ def _constant_of_shape(node: Any, ins: list[AbsValue | None], dims: DimBounds) -
     return [AbsValue(Interval.point(v))]
 
 
-def _constant_node(node: Any) -> AbsValue | None:
-    """Exact value of a Constant node, from whichever ``value*`` attribute it carries."""
-    import numpy as np
-
-    for name, attr in node.attributes.items():
-        v = attr.value
-        if name == "value":
-            arr = np.asarray(v.numpy())
-        elif name in ("value_int", "value_float"):
-            arr = np.asarray([v])
-        elif name in ("value_ints", "value_floats"):
-            arr = np.asarray(list(v))
-        else:
-            return None
-        if arr.size == 0:
-            return None
-        flat = arr.reshape(-1)
-        if flat.dtype.kind in "iub":
-            if flat.size <= _MAX_ELEMS:
-                return AbsValue.of([Interval.point(int(x)) for x in flat])
-            return AbsValue(Interval(int(flat.min()), int(flat.max())))
-        if flat.dtype.kind == "f" and np.isfinite(flat).all():
-            return AbsValue(Interval(float(flat.min()), float(flat.max())))
-        return None
-    return None
-
-
 TRANSFER: dict[str, Transfer] = {
     "Add": _elementwise(lambda a, b: a + b),
     "Sub": _elementwise(lambda a, b: a - b),
@@ -351,21 +332,21 @@ TRANSFER: dict[str, Transfer] = {
 }
 
 
-def propagate(graph: Any, inputs: dict[str, Interval] | None = None, dims: DimBounds | None = None) -> Env:
-    """Abstract value of every value in ``graph`` (and its subgraphs' constants), keyed by id."""
+def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: DimBounds | None = None) -> Env:
+    """Abstract value of every value of ``graph``'s main scope, keyed by value."""
     env: Env = {}
     dims = dims or {}
     for v in graph.inputs:
         iv = (inputs or {}).get(v.name or "")
-        env[id(v)] = AbsValue(iv) if iv is not None else None
+        env[v] = AbsValue(iv) if iv is not None else None
     for v in graph.initializers.values():
-        if id(v) not in env or env[id(v)] is None:
-            env[id(v)] = _const(v)
+        if env.get(v) is None:
+            env[v] = _const(v)
     for node in graph:
-        ins = [env.get(id(v)) if v is not None else None for v in node.inputs]
+        ins = [env.get(v) if v is not None else None for v in node.inputs]
         outs: list[AbsValue | None]
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            outs = [_constant_node(node)]
+            outs = [_const(node.outputs[0])]
         elif node.domain in ("", "ai.onnx") and node.op_type in TRANSFER:
             try:
                 outs = TRANSFER[node.op_type](node, ins, dims)
@@ -374,5 +355,5 @@ def propagate(graph: Any, inputs: dict[str, Interval] | None = None, dims: DimBo
         else:
             outs = [None]
         for i, out in enumerate(node.outputs):
-            env[id(out)] = outs[i] if i < len(outs) else None
+            env[out] = outs[i] if i < len(outs) else None
     return env

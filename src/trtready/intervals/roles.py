@@ -15,7 +15,7 @@ every valid input; *mask* when every sink is boolean — ``[0, 1]`` may be used 
 truth values matter; *mask* (generation only) when mask arithmetic appears — verification feeds
 tokenizer-style 0/1 masks, but proofs do not assume the values (``--input-range NAME:0..1`` states
 it); else *unknown*. The same roles drive interval proofs and the inputs verification generates
-(DESIGN.md, "Verification principles").
+(docs/design.md, "Verification principles").
 """
 
 from __future__ import annotations
@@ -102,8 +102,10 @@ def _onnx_step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
         elif op in ("Gather", "GatherElements", "GatherND") and idx == 0:
             yield "pass", None, node.outputs[0]  # indexing into it: the values move, unchanged
         elif op == "Cast":
+            import onnx_ir as ir
+
             to = node.attributes.get("to")
-            yield ("bool", None, None) if to is not None and to.value == 9 else ("pass", None, node.outputs[0])
+            yield ("bool", None, None) if to is not None and to.value == ir.DataType.BOOL else ("pass", None, node.outputs[0])
         elif op == "Gather" and idx == 1:
             axis = node.attributes.get("axis")
             rows = _table_rows(node.inputs[0]) if axis is None or axis.value == 0 else None
@@ -214,4 +216,4 @@ def ranges_from_roles(roles: dict[str, InputRole], user: dict[str, Interval] | N
     """Input intervals: what the user stated wins; else what the role proves."""
     out = {name: r.interval for name, r in roles.items() if r.interval is not None}
     out.update(user or {})
-    return out  # type: ignore[return-value]
+    return out

@@ -1,17 +1,22 @@
-"""Load any MODEL form into one :class:`LoadedModel` view (CLI.md, "MODEL")."""
+"""Load any MODEL form into one :class:`LoadedModel` view (docs/cli.md, "MODEL")."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.detect import ModelKind, detect
 from trtready.load.spec import ModelSpec
 from trtready.load.state import StateEntry
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
 
 __all__ = ["LoadedModel", "ModelKind", "ModelSpec", "load_model", "sha256_file"]
 
@@ -31,11 +36,11 @@ class LoadedModel:
     source: str
     kind: ModelKind
     sha256: str | None = None
-    module: Any = None  # torch.nn.Module (spec, TorchScript, trusted pickle)
+    module: torch.nn.Module | None = None  # spec, TorchScript, trusted pickle
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
-    exported: Any = None  # torch.export.ExportedProgram (.pt2)
-    onnx: Any = None  # onnx_ir.Model
+    exported: ExportedProgram | None = None  # .pt2, or captured from module
+    onnx: ir.Model | None = None
     data_files: list[Path] = field(default_factory=list)  # ONNX external data, inside the model's folder
     state: list[StateEntry] | None = None
     dynamic: list[str] = field(default_factory=list)

@@ -1,6 +1,6 @@
 """Capture a PyTorch module's graph with ``torch.export`` under the user's dynamic bounds.
 
-The ExportedProgram made here is the one every later step reuses (DESIGN.md: export once).
+The ExportedProgram made here is the one every later step reuses (docs/design.md: export once).
 """
 
 from __future__ import annotations

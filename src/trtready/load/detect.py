@@ -1,4 +1,4 @@
-"""Recognise a MODEL argument by its content, not its suffix (CLI.md, "MODEL").
+"""Recognise a MODEL argument by its content, not its suffix (docs/cli.md, "MODEL").
 
 Only reads bytes: no torch, onnx or TensorRT import happens here.
 """
@@ -13,7 +13,7 @@ import stat
 import struct
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
 
@@ -68,7 +68,7 @@ _SAFETENSORS_ITEMSIZE = {
 _SAFETENSORS_HEADER_MAX = 100 * 2**20  # the format's own reader refuses headers past 100 MB
 
 
-def validate_safetensors_header(path: Path, limits: "Limits | None" = None) -> dict:
+def validate_safetensors_header(path: Path, limits: "Limits | None" = None) -> dict[str, Any]:
     """Parse the JSON header and check every entry: known dtype, bounded shape, a byte range inside
     the file whose length matches the shape."""
     from trtready.limits import DEFAULT_LIMITS

@@ -134,7 +134,7 @@ def _bad_string(msg: object) -> str | None:
             if field.type == FieldDescriptor.TYPE_STRING:
                 values = value if field.is_repeated else [value]
                 if any(isinstance(v, bytes) for v in values):
-                    return field.name
+                    return str(field.name)
             elif field.type == FieldDescriptor.TYPE_MESSAGE:
                 if field.is_repeated:
                     stack.extend(value)
@@ -276,11 +276,11 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
     graph = model.graph
     inputs = list(graph.inputs)
     present = set(inputs)
-    withheld: list[tuple[str, ir.Value, object]] = []
+    withheld: list[tuple[str, ir.Value, ir.TensorProtocol | None]] = []
     for name, v in list(graph.initializers.items()):
         tensor = v.const_value
         if tensor is not None:
-            v.shape = v.shape or tensor.shape
+            v.shape = v.shape or ir.Shape(list(tensor.shape.numpy()))
             v.dtype = v.dtype or tensor.dtype
         if v not in present:
             graph.inputs.append(v)
@@ -292,7 +292,7 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
         proto = ir.serde.serialize_model(model)
     finally:
         for name, v, tensor in withheld:
-            v.const_value = tensor  # type: ignore[assignment]
+            v.const_value = tensor
             graph.initializers.add(v)
         graph.inputs.clear()
         graph.inputs.extend(inputs)
@@ -315,7 +315,7 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
             if value.shape is not None and all(isinstance(d, int) and d >= 0 for d in value.shape):
                 from trtready.load.archive import check_elements
 
-                check_elements(f"value {name!r} (inferred shape)", list(value.shape), limits)
+                check_elements(f"value {name!r} (inferred shape)", [d for d in value.shape if isinstance(d, int)], limits)
     model.meta[_INFERRED] = True
 
 

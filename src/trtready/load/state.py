@@ -1,7 +1,7 @@
 """Module state as a flat list of entries: metadata up front, values only on demand.
 
 The state audit reads dtype and shape for every tensor and values only for 64-bit ones; on the
-meta device it reads none (DESIGN.md, performance principles). Declared sizes are checked against
+meta device it reads none (docs/design.md, performance principles). Declared sizes are checked against
 the limits when an entry is made, before any value is read: a zero-stride view can declare 2**40
 elements over one stored value.
 """

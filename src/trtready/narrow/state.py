@@ -1,4 +1,6 @@
-"""State narrowing: int64 → int32 and float64 → float32 parameters/buffers on their owning module.
+"""State narrowing: apply the state decisions (:mod:`trtready.plan.state_plan`) to a module or a state_dict.
+
+int64 → int32 and float64 → float32 parameters/buffers, on their owning module.
 
 Works on nested names (``layer1.0.bn1.num_batches_tracked``): the tensor is replaced on the
 submodule that owns it, which is what ``register_buffer`` on the root cannot do. Loading an
@@ -11,39 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from trtready.audit.findings import Finding, Layer
-from trtready.plan import Action, Decision, PlanOptions
-from trtready.targets import TargetProfile
-
-
-def plan_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
-    """A decision for every state finding, from its values (never from a sample run)."""
-    out: list[Decision] = []
-    for f in findings:
-        if f.layer is not Layer.STATE:
-            continue
-        if f.dtype == "uint64":
-            action, why = Action.REFUSE, (f"refused: {f.tensor} ({f.where}): uint64 has no TensorRT type, and trtready "
-                                          "does not narrow unsigned tensors (their arithmetic differs from int32's)")
-        elif f.dtype == "int64":
-            if f.interval is None and any("meta tensor" in n for n in f.notes):
-                action, why = Action.KEEP, "meta tensor: no values to prove a range"
-            elif f.interval is None or f.fits.get("int32"):
-                action, why = Action.NARROW, f"values {f.interval or 'none'} fit int32"
-            else:
-                action, why = Action.KEEP, f"value {f.interval.worst_int32_violation()} does not fit int32"
-            if action is Action.KEEP and (options.strict or not profile.handles_int64):
-                action = Action.REFUSE
-                why = f"refused: {f.tensor} ({f.where}): {why}; {profile.name} cannot hold int64"
-        else:
-            bad = [n for n in f.notes if "beyond the float32" in n or ("underflow" in n and not options.allow_underflow)]
-            if bad:
-                action, why = Action.REFUSE, f"refused: {f.tensor} ({f.where}): {bad[0]} (float64 -> float32)"
-            else:
-                exact = "exact" if f.fits.get("float32") else "rounded to float32"
-                action, why = Action.NARROW, f"float64 -> float32 ({exact})"
-        out.append(Decision(f.id, action, why))
-    return out
+from trtready.plan import Action, Decision
 
 
 def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:

@@ -1,41 +1,26 @@
-"""Narrowing passes on onnx-ir models, one concern each (onnx-ir's pass contract).
+"""Narrowing passes on onnx-ir models: each applies one part of a plan (onnx-ir's pass contract).
 
-Each pass is an ``InPlacePass``: it edits the model it is given and says so; ``fix`` hands them a
-model loaded for the purpose, never the caller's input file.
+Every pass is an ``InPlacePass``: it edits the model it is given and says so; ``fix`` hands them a
+model loaded for the purpose, never the caller's input file. Decisions are the planner's
+(:mod:`trtready.plan`); a pass only carries them out.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+import onnx_ir as ir
 
 
-def constant_array(v: Any) -> np.ndarray | None:
-    """The value of an initializer or Constant output as numpy (None when unreadable)."""
-    if v.const_value is not None:
-        return np.asarray(v.const_value.numpy())
-    node = v.producer()
-    if node is None or node.op_type != "Constant":
-        return None
-    for name, attr in node.attributes.items():
-        if name == "value":
-            return np.asarray(attr.value.numpy())
-        if name == "value_int":
-            return np.asarray(attr.value, dtype=np.int64)
-        if name == "value_ints":
-            return np.asarray(list(attr.value), dtype=np.int64)
-        if name == "value_float":
-            return np.asarray(attr.value, dtype=np.float32)
-        if name == "value_floats":
-            return np.asarray(list(attr.value), dtype=np.float32)
-    return None
+def constant_array(v: ir.Value) -> np.ndarray | None:
+    """The value of an initializer or a Constant's output as numpy (None when it has none)."""
+    tensor = ir.convenience.get_const_tensor(v)
+    return None if tensor is None else np.asarray(tensor.numpy())
 
 
 class NameSource:
     """Fresh value/node names that collide with nothing in the graph."""
 
-    def __init__(self, graph: Any) -> None:
+    def __init__(self, graph: ir.Graph) -> None:
         self.used: set[str] = {v.name for v in graph.inputs if v.name} | set(graph.initializers)
         for node in graph:
             self.used.update(o.name for o in node.outputs if o.name)

@@ -1,6 +1,6 @@
 """Plan: a decision — narrow, keep (why) or refuse (why) — for every finding, before any edit.
 
-``audit`` and ``fix --dry-run`` show the same decisions because both come from here (DESIGN.md).
+``audit`` and ``fix --dry-run`` show the same decisions because both come from here (docs/design.md).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """What the user asked for (CLI.md "Keep, narrow or refuse").
+    """What the user asked for (docs/cli.md "Keep, narrow or refuse").
 
     Attributes:
         strict: refuse instead of keeping any 64-bit value not proved to fit.

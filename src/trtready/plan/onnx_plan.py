@@ -1,85 +1,58 @@
-"""Which INT64 values of an ONNX graph become INT32: a partition into an int64 and an int32 region.
+"""Every keep / narrow / refuse decision for an ONNX graph, taken before anything is edited.
 
-ONNX ties dtypes inside a node through type parameters (``Add``'s ``T``): the slots of one node
-bound to one parameter form a *link set* that is computed in one dtype. The planner seeds the int64
+**INT64.** ONNX ties dtypes inside a node through type parameters (``Add``'s ``T``): the slots of
+one node bound to one parameter form a *link set* computed in one dtype. The planner seeds an int64
 region with every value that must stay int64 —
 
-- feeds a slot whose schema allows only ``tensor(int64)`` (Reshape.shape, Unsqueeze.axes, …),
-- comes from an always-int64 output (Shape, ArgMax, NonZero …) or is a graph input/output kept at
-  its dtype,
-- is not proved to fit int32 (interval analysis), or sits next to a subgraph —
+- it feeds a slot that requires int64 (Reshape.shape, Unsqueeze.axes, … :mod:`trtready.onnx_slots`)
+  or comes from an always-int64 output (Shape, ArgMax, NonZero …),
+- it is a graph input/output kept at its dtype (``--io keep``),
+- it is not proved to fit int32 (the analysis's intervals),
+- it sits next to a subgraph, a BitCast (width-tied), an op without a schema, or a value shape
+  inference could not type,
+- it is read by the node that reads a Shape output (ONNX Runtime mis-types a Cast placed directly on a
+  Shape output; the Cast goes one node later) —
 
-and closes it: a link set with an int64 output computes in int64 (its linked inputs join), and a
-link set reading an int64 value that does not fit int32 computes in int64 (its outputs join).
-Everything else may be int32. Where an int32 link set reads an int64 value (which then fits int32,
-by the closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared
-with an int64-only slot is split rather than tying the two together. Each connected int32 component
-is kept only if it narrows more values than the Casts it needs (DESIGN.md: casting shape
-math down and back is not a win).
+and closes it: a link set with an int64 output computes in int64 (its linked inputs join), and a link
+set reading an int64 value that does not fit int32 computes in int64 (its outputs join). Everything
+else may be int32. Where an int32 link set reads an int64 value (which then fits int32, by the
+closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared with an
+int64-only slot is split rather than tying the two together. Each connected int32 component is kept
+only if it narrows more values than the Casts it needs (casting shape math down and back is no win).
+
+**DOUBLE.** :func:`plan_doubles` — groups of DOUBLE values become FLOAT unless a value of the group
+is width-tied.
+
+**Decisions.** :func:`plan_onnx` turns the partition into one :class:`~trtready.plan.Decision` per
+value (``onnx:NAME``, the id of its audit finding) and refuses, naming tensor, producer and value,
+what the target cannot hold: a value not proved to fit on trt8/torch-trt-ts, any under ``--strict``,
+graph I/O under ``--io int32``, int64 constants trt8 would clamp, float64 constants beyond float32
+(or underflowing, unless allowed), UINT64 anywhere.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from trtready.intervals.onnx import AbsValue
-from trtready.plan import PlanOptions
+import onnx_ir as ir
 
-INT32 = "tensor(int32)"
-# Ops whose output dtype comes from an attribute this planner knows how to retarget.
-RETARGETABLE = {"Cast", "ConstantOfShape"}
+from trtready.errors import UnsafeNarrowingError
+from trtready.intervals import Interval, float32_facts
+from trtready.onnx_slots import OpSlots, Slot, op_slots
+from trtready.plan import Action, Decision, PlanOptions
 
+if TYPE_CHECKING:
+    from trtready.analysis import OnnxAnalysis
+    from trtready.intervals.onnx import AbsValue
+    from trtready.targets import TargetProfile
 
-@functools.lru_cache(maxsize=4096)
-def _slot_params(op_type: str, domain: str, opset: int) -> tuple[Any, Any, bool, bool] | None:
-    import onnx.defs
-
-    try:
-        schema = onnx.defs.get_schema(op_type, opset, domain)
-    except Exception:  # unknown op/domain: every int64 slot is treated as fixed
-        return None
-    constraints = {c.type_param_str: frozenset(c.allowed_type_strs) for c in schema.type_constraints}
-
-    def params(formal: Any) -> list[tuple[str, frozenset[str]]]:
-        return [(p.type_str, constraints.get(p.type_str, frozenset({p.type_str}))) for p in formal]
-
-    variadic = onnx.defs.OpSchema.FormalParameterOption.Variadic
-    return (
-        params(schema.inputs),
-        params(schema.outputs),
-        bool(schema.inputs) and schema.inputs[-1].option == variadic,
-        bool(schema.outputs) and schema.outputs[-1].option == variadic,
-    )
+# Ops whose output dtype comes from an attribute the planner knows how to retarget.
+RETARGETABLE = frozenset({"Cast", "ConstantOfShape"})
+WIDTH_TIED = frozenset({"BitCast"})  # reinterpret bits: both sides keep their width
 
 
-WIDTH_TIED = {"BitCast"}  # reinterpret bits: both sides keep their width
-
-
-def _untyped_params(node: Any, slots: Any) -> set[str]:
-    """Type parameters of ``node`` bound to some value whose dtype is unknown (narrowing the others
-    would make the node's operands disagree)."""
-    if slots is None:
-        return set()
-    out = set()
-    for seq, params, var in ((node.inputs, slots[0], slots[2]), (node.outputs, slots[1], slots[3])):
-        for idx, v in enumerate(seq):
-            if v is None or v.dtype is not None:
-                continue
-            param = _param(params, var, idx)
-            if param is not None:
-                out.add(param[0])
-    return out
-
-
-def _param(params: list[tuple[str, frozenset[str]]], variadic: bool, idx: int) -> tuple[str, frozenset[str]] | None:
-    if idx < len(params):
-        return params[idx]
-    return params[-1] if variadic and params else None
-
-
-def is_constant(v: Any) -> bool:
+def is_constant(v: ir.Value) -> bool:
     """An initializer that is not a graph input, or a Constant node's output."""
     if v.is_graph_input():
         return False
@@ -89,7 +62,7 @@ def is_constant(v: Any) -> bool:
     return p is not None and p.op_type == "Constant" and p.domain in ("", "ai.onnx")
 
 
-def clamp_exact_use(node: Any, idx: int) -> bool:
+def clamp_exact_use(node: ir.Node, idx: int) -> bool:
     """Slice starts/ends: a bound beyond int32 (INT64_MAX as "to the end") clamps exactly."""
     return node.op_type == "Slice" and node.domain in ("", "ai.onnx") and idx in (1, 2)
 
@@ -98,88 +71,126 @@ def clamp_exact_use(node: Any, idx: int) -> bool:
 class LinkSet:
     """The int64 slots of one node bound to one type parameter: computed in one dtype."""
 
-    node: Any
-    ins: list[tuple[int, Any]] = field(default_factory=list)  # (input index, value)
-    outs: list[Any] = field(default_factory=list)
-    consts: list[tuple[int, Any]] = field(default_factory=list)  # (input index, constant)
+    node: ir.Node
+    ins: list[tuple[int, ir.Value]] = field(default_factory=list)  # (input index, value)
+    outs: list[ir.Value] = field(default_factory=list)
+    consts: list[tuple[int, ir.Value]] = field(default_factory=list)  # (input index, constant)
 
 
-@dataclass
+@dataclass(eq=False)
 class Component:
     """A connected set of values that become int32 together (or stay int64 together)."""
 
-    values: list[Any]
+    values: list[ir.Value]
     links: list[LinkSet]
-    casts: list[Any]  # int64 values this component reads: one Cast each
+    casts: list[ir.Value]  # int64 values this component reads: one Cast each
     narrow: bool = False
     reason: str = ""
 
 
 @dataclass
 class OnnxPlan:
-    """The partition, with a reason for every int64 value kept, and the DOUBLE values to narrow."""
+    """The partition of one model, with the decision for every 64-bit value. Applies to ``model`` only."""
 
+    model: ir.Model
     components: list[Component]
-    kept: dict[int, str]  # id(value) -> why it stays int64
-    values: dict[int, Any]  # id(value) -> every int64 value considered
-    doubles: list[Any]  # DOUBLE values that become FLOAT (every scope)
-    doubles_kept: dict[Any, str] = field(default_factory=dict)  # DOUBLE values that stay, with why
-    _component_of: dict[int, Component] = field(default_factory=dict, init=False, repr=False)
+    kept: dict[ir.Value, str]  # why each int64 value stays int64
+    values: list[ir.Value]  # every int64 value considered (main graph)
+    doubles: list[ir.Value]  # DOUBLE values that become FLOAT (every scope)
+    doubles_kept: dict[ir.Value, str] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    _component_of: dict[ir.Value, Component] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._component_of = {id(v): c for c in self.components for v in c.values}
+        self._component_of = {v: c for c in self.components for v in c.values}
 
     @property
     def narrowed_links(self) -> list[LinkSet]:
         return [ls for c in self.components if c.narrow for ls in c.links]
 
     @property
-    def narrowed_values(self) -> list[Any]:
+    def narrowed_values(self) -> list[ir.Value]:
         return [v for c in self.components if c.narrow for v in c.values]
 
-    def reason_for(self, value: Any) -> tuple[bool, str]:
-        """``(narrowed, reason)`` for one value."""
-        c = self._component_of.get(id(value))
+    def reason_for(self, value: ir.Value) -> tuple[bool, str]:
+        """``(narrowed, reason)`` for one int64 value."""
+        c = self._component_of.get(value)
         if c is not None:
             return c.narrow, c.reason
-        return False, self.kept.get(id(value), "not an int64 value of the main graph")
+        return False, self.kept.get(value, "not an int64 value of the main graph")
 
 
-def _is_int64(v: Any) -> bool:
-    import onnx_ir as ir
-
+def _is_int64(v: ir.Value | None) -> bool:
     return v is not None and v.dtype == ir.DataType.INT64
 
 
-def _label(v: Any) -> str:
+def _label(v: ir.Value) -> str:
     p = v.producer()
     if p is not None:
         return f"{v.name} ({p.op_type} {p.name or ''})".replace(" )", ")")
     return f"{v.name} ({'graph input' if v.is_graph_input() else 'initializer'})"
 
 
-def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions = PlanOptions()) -> OnnxPlan:
-    """Partition the main graph's INT64 values (nothing is edited here)."""
-    import onnx_ir as ir
+def _untyped_params(node: ir.Node, slots: OpSlots | None) -> set[str]:
+    """Type parameters of ``node`` bound to a value whose dtype is unknown: narrowing the others
+    would make the node's operands disagree."""
+    if slots is None:
+        return set()
+    out: set[str] = set()
+    for seq, pick in ((node.inputs, slots.input), (node.outputs, slots.output)):
+        for idx, v in enumerate(seq):
+            slot = pick(idx)
+            if v is not None and v.dtype is None and slot is not None:
+                out.add(slot.param)
+    return out
 
+
+def _has_subgraph(node: ir.Node) -> bool:
+    return any(a.type in (ir.AttributeType.GRAPH, ir.AttributeType.GRAPHS) for a in node.attributes.values())
+
+
+def _keep_reason(node: ir.Node, kind: str, idx: int, slot: Slot | None, slots: OpSlots | None,
+                 untyped: set[str]) -> str:
+    if node.op_type in WIDTH_TIED:
+        return f"{node.op_type} reinterprets the bits: its operands keep their width"
+    if slots is None:
+        return f"{node.op_type} ({node.domain or 'ai.onnx'}) has no schema here: its types are unknown"
+    if slot is not None and slot.param in untyped:
+        return (f"{node.op_type} {node.name or ''}: a value of the same type is untyped "
+                "(shape inference could not type it)").replace(" :", ":")
+    if kind == "in":
+        return f"feeds {node.op_type} input {idx}, int64-only by the ONNX spec"
+    if slot is not None and slot.requires_int64:
+        return f"{node.op_type} output {idx} is int64 by the ONNX spec"
+    return f"{node.op_type} output {idx} takes its dtype from an attribute"
+
+
+def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: PlanOptions) -> OnnxPlan:
+    """The int32/int64 partition of the main graph's INT64 values (nothing is edited here)."""
     graph = model.graph
     opsets = dict(model.opset_imports)
-    values: dict[int, Any] = {}
-    kept: dict[int, str] = {}
+    values: list[ir.Value] = []
+    seen: set[ir.Value] = set()
+    kept: dict[ir.Value, str] = {}
     links: list[LinkSet] = []
-    producer_of: dict[int, LinkSet] = {}
-    readers_of: dict[int, list[LinkSet]] = {}
+    producer_of: dict[ir.Value, LinkSet] = {}
+    readers_of: dict[ir.Value, list[LinkSet]] = {}
 
-    def fits(v: Any) -> bool:
-        av = env.get(id(v))
+    def fits(v: ir.Value) -> bool:
+        av = env.get(v)
         return av is not None and av.hull.fits_int32()
 
-    def seed(v: Any, why: str) -> None:
-        kept.setdefault(id(v), why)
+    def consider(v: ir.Value) -> None:
+        if v not in seen:
+            seen.add(v)
+            values.append(v)
+
+    def seed(v: ir.Value, why: str) -> None:
+        kept.setdefault(v, why)
 
     for v in graph.inputs:
         if _is_int64(v):
-            values[id(v)] = v
+            consider(v)
             if not options.io_int32:
                 seed(v, "graph input: keeps its dtype (--io int32 narrows it)")
     for v in graph.outputs:
@@ -189,57 +200,45 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
     for node in graph:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             continue
-        slots = _slot_params(node.op_type, node.domain or "", opsets.get(node.domain or "", 1))
+        slots = op_slots(node.op_type, node.domain or "", opsets.get(node.domain or "", 1))
         sets: dict[str, LinkSet] = {}
         untyped = _untyped_params(node, slots)
-        subgraph = any(a.type in (ir.AttributeType.GRAPH, ir.AttributeType.GRAPHS) for a in node.attributes.values())
+        subgraph = _has_subgraph(node)
         retargetable = node.op_type in RETARGETABLE and node.domain in ("", "ai.onnx")
         for kind, seq in (("in", node.inputs), ("out", node.outputs)):
-            for idx, v in enumerate(seq):
-                if not _is_int64(v):
+            for idx, maybe in enumerate(seq):
+                if maybe is None or not _is_int64(maybe):
                     continue
-                param = None
-                if slots is not None:
-                    params, var = (slots[0], slots[2]) if kind == "in" else (slots[1], slots[3])
-                    param = _param(params, var, idx)
+                v = maybe
+                slot = None if slots is None else (slots.input(idx) if kind == "in" else slots.output(idx))
                 dtype_attr = kind == "out" and ("dtype" in node.attributes or "to" in node.attributes)
                 linkable = (
-                    not subgraph and param is not None and INT32 in param[1] and (not dtype_attr or retargetable)
-                    and param[0] not in untyped and node.op_type not in WIDTH_TIED
+                    not subgraph and slot is not None and slot.takes_int32 and (not dtype_attr or retargetable)
+                    and slot.param not in untyped and node.op_type not in WIDTH_TIED
                 )
                 if kind == "in" and is_constant(v):
-                    if linkable:
-                        sets.setdefault(param[0], LinkSet(node)).consts.append((idx, v))  # type: ignore[index]
+                    if linkable and slot is not None:
+                        sets.setdefault(slot.param, LinkSet(node)).consts.append((idx, v))
                     continue
-                values[id(v)] = v
+                consider(v)
                 if subgraph:
                     seed(v, f"read or made by {node.op_type} with a subgraph: not narrowed")
-                elif not linkable:
-                    if node.op_type in WIDTH_TIED:
-                        seed(v, f"{node.op_type} reinterprets the bits: its operands keep their width")
-                    elif param is not None and param[0] in untyped:
-                        seed(v, f"{node.op_type} {node.name or ''}: a value of the same type is untyped "
-                                "(shape inference could not type it)".replace(" :", ":"))
-                    elif slots is None:
-                        seed(v, f"{node.op_type} ({node.domain or 'ai.onnx'}) has no schema here: its types are unknown")
-                    elif kind == "in":
-                        seed(v, f"feeds {node.op_type} input {idx}, int64-only by the ONNX spec")
-                    else:
-                        seed(v, f"{node.op_type} output {idx} is int64 by the ONNX spec")
+                elif not linkable or slot is None:
+                    seed(v, _keep_reason(node, kind, idx, slot, slots, untyped))
                 else:
-                    ls = sets.setdefault(param[0], LinkSet(node))  # type: ignore[index]
+                    ls = sets.setdefault(slot.param, LinkSet(node))
                     if kind == "in":
                         ls.ins.append((idx, v))
-                        readers_of.setdefault(id(v), []).append(ls)
+                        readers_of.setdefault(v, []).append(ls)
                     else:
                         ls.outs.append(v)
-                        producer_of[id(v)] = ls
+                        producer_of[v] = ls
         links.extend(ls for ls in sets.values() if ls.outs or ls.ins)
 
-    for vid, v in values.items():
-        if vid not in kept and not fits(v):
-            av = env.get(vid)
-            kept[vid] = (
+    for v in values:
+        if v not in kept and not fits(v):
+            av = env.get(v)
+            kept[v] = (
                 f"range of {_label(v)} not proved" if av is None
                 else f"{_label(v)} reaches {av.hull.worst_int32_violation()}, outside int32"
             )
@@ -254,117 +253,107 @@ def plan_onnx(model: Any, env: dict[int, AbsValue | None], options: PlanOptions 
                     seed(out, f"reads {producer.op_type} output {v.name}: the Cast to int32 goes after it "
                               "(ONNX Runtime mis-types a Cast of a Shape output)")
         for idx, c in ls.consts:
-            av = env.get(id(c))
+            av = env.get(c)
             if av is None or (not av.hull.fits_int32() and not clamp_exact_use(ls.node, idx)):
                 why = f"reads constant {c.name} = {av.hull if av else '?'}, outside int32"
                 for v in ls.outs:
                     seed(v, why)
 
-    components: list[Component] = []
     while True:
-        _close(kept, values, producer_of, readers_of, fits)
-        comps = _components(values, kept, links, producer_of, readers_of)
-        rejected = False
-        for c in comps:
-            if c.narrow:
-                continue
-            for v in c.values:
-                kept[id(v)] = c.reason
-            rejected = True
+        _close(kept, producer_of, readers_of, fits)
+        comps = _components(values, kept, links)
+        rejected = [c for c in comps if not c.narrow]
+        for comp in rejected:
+            for v in comp.values:
+                kept[v] = comp.reason
         if not rejected:
-            components = comps
             break
     doubles, doubles_kept = plan_doubles(model, env)
-    return OnnxPlan(components, kept, values, doubles, doubles_kept)
+    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept)
 
 
-def _close(kept: dict[int, str], values: dict[int, Any], producer_of: dict[int, LinkSet],
-           readers_of: dict[int, list[LinkSet]], fits: Any) -> None:
+def _close(kept: dict[ir.Value, str], producer_of: dict[ir.Value, LinkSet],
+           readers_of: dict[ir.Value, list[LinkSet]], fits: object) -> None:
     """Grow the int64 region to a fixpoint (see the module docstring for the two rules).
 
     A value pulled in inherits the reason of the value that pulled it, so a whole chain of shape
     math reports the one slot that anchors it.
     """
+    assert callable(fits)
     work = list(kept)
     while work:
-        vid = work.pop()
-        why = kept[vid]
-        root = why if why.startswith("int64 chain") else f"int64 chain: {values[vid].name} — {why}"
-        ls = producer_of.get(vid)
+        v = work.pop()
+        why = kept[v]
+        root = why if why.startswith("int64 chain") else f"int64 chain: {v.name} — {why}"
+        ls = producer_of.get(v)
         if ls is not None:  # computed in int64: so are the values it is computed from
             for u in [u for _, u in ls.ins] + ls.outs:
-                if id(u) not in kept:
-                    kept[id(u)] = root
-                    work.append(id(u))
-        if not fits(values[vid]):  # too large to cast down: whoever reads it computes in int64
-            for reader in readers_of.get(vid, []):
+                if u not in kept:
+                    kept[u] = root
+                    work.append(u)
+        if not fits(v):  # too large to cast down: whoever reads it computes in int64
+            for reader in readers_of.get(v, []):
                 for u in reader.outs + [u for _, u in reader.ins]:
-                    if id(u) not in kept:
-                        kept[id(u)] = root
-                        work.append(id(u))
+                    if u not in kept:
+                        kept[u] = root
+                        work.append(u)
 
 
-def _components(values: dict[int, Any], kept: dict[int, str], links: list[LinkSet],
-                producer_of: dict[int, LinkSet], readers_of: dict[int, list[LinkSet]]) -> list[Component]:
-    free = {vid for vid in values if vid not in kept}
-    parent = {vid: vid for vid in free}
+def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet]) -> list[Component]:
+    free = [v for v in values if v not in kept]
+    free_set = set(free)
+    parent: dict[ir.Value, ir.Value] = {v: v for v in free}
 
-    def find(x: int) -> int:
-        while parent[x] != x:
+    def find(x: ir.Value) -> ir.Value:
+        while parent[x] is not x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
     narrow_links = [
         ls for ls in links
-        if (ls.outs and all(id(v) in free for v in ls.outs)) or (not ls.outs and any(id(v) in free for _, v in ls.ins))
+        if (ls.outs and all(v in free_set for v in ls.outs)) or (not ls.outs and any(v in free_set for _, v in ls.ins))
     ]
     for ls in narrow_links:
-        members = [id(v) for v in ls.outs] + [id(v) for _, v in ls.ins if id(v) in free]
+        members = ls.outs + [v for _, v in ls.ins if v in free_set]
         for m in members[1:]:
             ra, rb = find(m), find(members[0])
-            if ra != rb:
+            if ra is not rb:
                 parent[ra] = rb
-    by_root: dict[int, Component] = {}
-    for vid in free:
-        by_root.setdefault(find(vid), Component([], [], [])).values.append(values[vid])
+    by_root: dict[ir.Value, Component] = {}
+    for v in free:
+        by_root.setdefault(find(v), Component([], [], [])).values.append(v)
+    cast_sets: dict[int, set[ir.Value]] = {}
     for ls in narrow_links:
-        anchor = ls.outs[0] if ls.outs else next(v for _, v in ls.ins if id(v) in free)
-        comp = by_root[find(id(anchor))]
+        anchor = ls.outs[0] if ls.outs else next(v for _, v in ls.ins if v in free_set)
+        comp = by_root[find(anchor)]
         comp.links.append(ls)
+        casts = cast_sets.setdefault(id(comp), set())
         for _, v in ls.ins:
-            if id(v) not in free and all(c is not v for c in comp.casts):
+            if v not in free_set and v not in casts:
+                casts.add(v)
                 comp.casts.append(v)
     for comp in by_root.values():
         if len(comp.casts) >= len(comp.values):
             comp.reason = f"would need {len(comp.casts)} Casts to narrow {len(comp.values)} value(s)"
         else:
             comp.narrow = True
-            extra = f"; Cast from int64: {', '.join(v.name for v in comp.casts)}" if comp.casts else ""
+            extra = f"; Cast from int64: {', '.join(v.name or '?' for v in comp.casts)}" if comp.casts else ""
             comp.reason = f"proved to fit int32{extra}"
     return list(by_root.values())
 
 
-def _all_values(graph: Any) -> list[Any]:
-    out = list(graph.inputs) + list(graph.initializers.values())
-    for node in graph:
-        out.extend(node.outputs)
-    seen: set[int] = set()
-    unique = []
-    for v in out:
-        if id(v) not in seen:
-            seen.add(id(v))
-            unique.append(v)
-    return unique
-
-
+# --- DOUBLE ------------------------------------------------------------------------------------
 _FLOAT32_EXACT_INT = 2**24
-_INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # UINT8 INT8 UINT16 INT16 INT32 INT64 BOOL UINT32 UINT64
-_RETYPED_BY_ATTR = {"Cast", "ConstantOfShape", "Constant", "EyeLike", "RandomNormal", "RandomUniform",
-                    "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "CastLike"}
+_INTEGER_TYPES = frozenset({
+    ir.DataType.UINT8, ir.DataType.INT8, ir.DataType.UINT16, ir.DataType.INT16, ir.DataType.INT32,
+    ir.DataType.INT64, ir.DataType.BOOL, ir.DataType.UINT32, ir.DataType.UINT64,
+})
+_RETYPED_BY_ATTR = frozenset({"Cast", "ConstantOfShape", "Constant", "EyeLike", "RandomNormal", "RandomUniform",
+                              "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "CastLike"})
 
 
-def plan_doubles(model: Any, env: dict[int, AbsValue | None]) -> tuple[list[Any], dict[Any, str]]:
+def plan_doubles(model: ir.Model, env: dict[ir.Value, AbsValue | None]) -> tuple[list[ir.Value], dict[ir.Value, str]]:
     """Which DOUBLE values become FLOAT, in every scope: ``(narrowed, kept with why)``.
 
     DOUBLE values joined by a node (its DOUBLE inputs and outputs, and for a node with subgraphs
@@ -373,24 +362,22 @@ def plan_doubles(model: Any, env: dict[int, AbsValue | None]) -> tuple[list[Any]
     DOUBLE tensor attribute (ai.onnx.ml TreeEnsemble's thresholds), an op without a schema here — or
     feeds an integer Cast with values float32 could change (integers past 2**24, or not integers).
     """
-    import onnx_ir as ir
+    parent: dict[ir.Value, ir.Value] = {}
 
-    parent: dict[Any, Any] = {}
-
-    def find(x: Any) -> Any:
+    def find(x: ir.Value) -> ir.Value:
         parent.setdefault(x, x)
         while parent[x] is not x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    def union(values: list[Any]) -> None:
-        roots = [find(v) for v in values]
+    def union(group: list[ir.Value]) -> None:
+        roots = [find(v) for v in group]
         for r in roots[1:]:
             if r is not roots[0]:
                 parent[r] = roots[0]
 
-    pins: dict[Any, str] = {}
+    pins: list[tuple[ir.Value, str]] = []
     opsets = dict(model.opset_imports)
     for graph in model.graphs():
         for v in list(graph.inputs) + list(graph.initializers.values()):
@@ -399,51 +386,153 @@ def plan_doubles(model: Any, env: dict[int, AbsValue | None]) -> tuple[list[Any]
         for node in graph:
             doubles = [v for v in list(node.inputs) + list(node.outputs) if v is not None and v.dtype == ir.DataType.DOUBLE]
             for attr in node.attributes.values():
-                if attr.type == ir.AttributeType.GRAPH:
-                    doubles += [v for v in list(attr.value.inputs) + list(attr.value.outputs) if v.dtype == ir.DataType.DOUBLE]
-                elif attr.type == ir.AttributeType.GRAPHS:
-                    doubles += [v for g in attr.value for v in list(g.inputs) + list(g.outputs) if v.dtype == ir.DataType.DOUBLE]
+                subgraphs = [attr.value] if attr.type == ir.AttributeType.GRAPH else (
+                    list(attr.value) if attr.type == ir.AttributeType.GRAPHS else [])
+                for g in subgraphs:
+                    doubles += [v for v in list(g.inputs) + list(g.outputs) if v.dtype == ir.DataType.DOUBLE]
             if not doubles:
                 continue
             union(doubles)
             why = _double_pin(node, opsets, env)
             if why:
-                pins.setdefault(find(doubles[0]), why)
-    groups: dict[Any, list[Any]] = {}
+                pins.append((doubles[0], why))
+    pinned: dict[ir.Value, str] = {}
+    for v, why in pins:
+        pinned.setdefault(find(v), why)
+    narrowed: list[ir.Value] = []
+    kept: dict[ir.Value, str] = {}
     for v in list(parent):
-        groups.setdefault(find(v), []).append(v)
-    narrowed, kept = [], {}
-    for root, members in groups.items():
-        why = next((pins[r] for r in pins if find(r) is root), None)
+        why = pinned.get(find(v))
         if why is None:
-            narrowed.extend(members)
+            narrowed.append(v)
         else:
-            kept.update({v: why for v in members})
+            kept[v] = why
     return narrowed, kept
 
 
-def _double_pin(node: Any, opsets: dict[str, int], env: dict[int, AbsValue | None]) -> str | None:
+def _double_pin(node: ir.Node, opsets: dict[str, int], env: dict[ir.Value, AbsValue | None]) -> str | None:
     """Why the DOUBLE values at ``node`` cannot become FLOAT, or None."""
-    import onnx_ir as ir
-
     op = node.op_type
     if op in WIDTH_TIED:
         return f"{op} {node.name or ''} reinterprets the bits of a float64: width-tied".replace("  ", " ")
-    if _slot_params(op, node.domain or "", opsets.get(node.domain or "", 1)) is None:
+    if op_slots(op, node.domain or "", opsets.get(node.domain or "", 1)) is None:
         return f"{op} ({node.domain or 'ai.onnx'}) has no schema here: its float64 operands are kept"
     if op not in _RETYPED_BY_ATTR:
         for name, attr in node.attributes.items():
             if attr.type == ir.AttributeType.TENSOR and attr.value.dtype == ir.DataType.DOUBLE:
                 return f"{op} attribute {name} is a float64 tensor tied to its operands' type"
     to = node.attributes.get("to")
-    if op == "Cast" and to is not None and to.value in _INTEGER_TYPES:
+    if op == "Cast" and to is not None and ir.DataType(to.value) in _INTEGER_TYPES:
         v = node.inputs[0]
         producer = v.producer() if v is not None else None
         src = producer.inputs[0] if producer is not None and producer.op_type == "Cast" else None
-        av = env.get(id(v)) if v is not None else None
+        av = env.get(v) if v is not None else None
         integral = src is not None and src.dtype is not None and src.dtype.is_integer()
         small = av is not None and max(abs(av.hull.lo), abs(av.hull.hi)) <= _FLOAT32_EXACT_INT
         if not (integral and small):
             return (f"float64 kept: {v.name if v is not None else '?'} feeds an integer Cast and float32 could change "
                     "those integers (TensorRT would round it anyway; see the predictions)")
     return None
+
+
+# --- decisions -------------------------------------------------------------------------------------
+def _interval_text(iv: Interval | None) -> str:
+    if iv is None:
+        return "range not proved to fit int32"
+    return f"reaches {iv.worst_int32_violation()}, outside int32"
+
+
+def _what(v: ir.Value) -> str:
+    producer = v.producer()
+    if producer is not None:
+        return f"{producer.op_type} {producer.name or ''}".strip()
+    return "graph input" if v.is_graph_input() else "initializer"
+
+
+def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptions = PlanOptions()) -> OnnxPlan:
+    """The partition and a decision for every INT64/DOUBLE value of the main graph; raises
+    :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused."""
+    model, env = analysis.model, analysis.values
+    plan = partition(model, env, options)
+    decisions: list[Decision] = []
+    refusals: list[str] = []
+    for v in plan.values:
+        narrowed, reason = plan.reason_for(v)
+        fid = f"onnx:{v.name}"
+        if narrowed:
+            decisions.append(Decision(fid, Action.NARROW, reason))
+            continue
+        av = env.get(v)
+        producer = v.producer()
+        uses = list(v.uses())
+        clamp_exact = bool(uses) and not v.is_graph_output() and all(clamp_exact_use(u.node, u.idx) for u in uses)
+        proved = av is not None and (av.hull.fits_int32() or clamp_exact)
+        if profile.dims_are_int32 and producer is not None and producer.op_type in ("Shape", "Size"):
+            proved = True
+        io = v.is_graph_input() or v.is_graph_output()
+        forced = options.strict or (options.io_int32 and io)
+        if not proved and (forced or not profile.handles_int64):
+            why = "--strict" if options.strict else ("--io int32" if forced else f"{profile.name} cannot hold int64")
+            msg = f"tensor {v.name} ({_what(v)}): {_interval_text(av.hull if av else None)}; {why}"
+            refusals.append(msg)
+            decisions.append(Decision(fid, Action.REFUSE, msg))
+        else:
+            decisions.append(Decision(fid, Action.KEEP, reason))
+    if not profile.handles_int64 or options.strict:
+        refusals += _unsafe_constants(model, profile, options)
+    refusals += _unsigned_64(model)
+    decisions += [Decision(f"onnx:{v.name}", Action.KEEP, why) for v, why in plan.doubles_kept.items()]
+    for v in plan.doubles:
+        fid = f"onnx:{v.name}"
+        if v.const_value is not None:
+            _, _exact, notes = float32_facts(v.const_value.numpy())
+            bad = [n for n in notes if "beyond the float32" in n or ("underflow" in n and not options.allow_underflow)]
+            if bad:
+                msg = f"tensor {v.name}: {bad[0]} (float64 -> float32)"
+                refusals.append(msg)
+                decisions.append(Decision(fid, Action.REFUSE, msg))
+                continue
+        decisions.append(Decision(fid, Action.NARROW, "float64 -> float32 (TensorRT has no DOUBLE tensors)"))
+    if refusals:
+        raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
+    plan.decisions = decisions
+    return plan
+
+
+def _unsigned_64(model: ir.Model) -> list[str]:
+    """UINT64 values: no TensorRT can hold them, and unsigned arithmetic is not int32's (never narrowed)."""
+    out = []
+    for graph in model.graphs():
+        candidates = list(graph.inputs) + list(graph.initializers.values()) + [o for n in graph for o in n.outputs]
+        for v in dict.fromkeys(candidates):
+            if v.dtype == ir.DataType.UINT64:
+                out.append(f"tensor {v.name} ({_what(v)}): uint64 has no TensorRT type, and trtready does not narrow "
+                           "unsigned tensors (their arithmetic differs from int32's)")
+    return out
+
+
+def _unsafe_constants(model: ir.Model, profile: TargetProfile, options: PlanOptions) -> list[str]:
+    """int64 constants beyond int32 that the target would clamp where clamping is not exact."""
+    import numpy as np
+
+    out = []
+    candidates = list(model.graph.initializers.values()) + [
+        n.outputs[0] for n in model.graph if n.op_type == "Constant" and n.outputs
+    ]
+    for c in candidates:
+        if c.dtype != ir.DataType.INT64 or not is_constant(c):
+            continue
+        uses = list(c.uses())
+        if not uses or all(clamp_exact_use(u.node, u.idx) for u in uses):
+            continue
+        tensor = ir.convenience.get_const_tensor(c)
+        if tensor is None:
+            continue
+        arr = np.asarray(tensor.numpy())
+        if arr.size == 0:
+            continue
+        iv = Interval(int(arr.min()), int(arr.max()))
+        if not iv.fits_int32():
+            why = "--strict" if options.strict and profile.handles_int64 else f"{profile.name} would clamp it"
+            out.append(f"constant {c.name} (read by {uses[0].node.op_type}): {_interval_text(iv)}; {why}")
+    return out

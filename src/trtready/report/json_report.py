@@ -1,4 +1,4 @@
-"""The versioned JSON report (CLI.md, "JSON report"); ``report.schema.json`` describes it."""
+"""The versioned JSON report (docs/cli.md, "JSON report"); ``report.schema.json`` describes it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Target profiles: what each TensorRT target does with INT64 and DOUBLE tensors, as data.
 
-The facts come from ../shared/TARGETS.md (NVIDIA docs, release notes, measured builds with
+The facts come from docs/targets.md (NVIDIA docs, release notes, measured builds with
 ``tensorrt-rtx``, and the oracle in tests/oracle/, which checks the Torch-TensorRT predictions against
 the real library: docs/oracle.md). Prediction code reads these fields; it never branches on a target's
 name.
@@ -86,7 +86,7 @@ class VersionFacts:
 
 @dataclass(frozen=True)
 class TargetProfile:
-    """One deployment target. Fields are the facts; see TARGETS.md for their sources."""
+    """One deployment target. Fields are the facts; see docs/targets.md for their sources."""
 
     name: str
     title: str
@@ -119,7 +119,7 @@ class TargetProfile:
 
     @property
     def handles_int64(self) -> bool:
-        """True when a value not proved to fit int32 can stay int64 (CLI.md keep/refuse)."""
+        """True when a value not proved to fit int32 can stay int64 (docs/cli.md keep/refuse)."""
         return self.int64 in (Int64Mode.NATIVE, Int64Mode.LOWERED)
 
 
@@ -292,7 +292,7 @@ def resolve_target(name: str | None = None) -> ResolvedTarget:
     """The target to predict for: the one asked for, else the TensorRT that is installed.
 
     Detection reads package metadata only (``find_spec`` + ``importlib.metadata``) so that
-    ``audit model.onnx`` never imports TensorRT (DESIGN.md: import lazily).
+    ``audit model.onnx`` never imports TensorRT (docs/design.md: import lazily).
     """
     if name is not None:
         if name not in PROFILES:

@@ -1,4 +1,4 @@
 """Verification: run reference and candidate on the same generated inputs and compare.
 
-Integers and bools compare exactly; floats with stated tolerances (DESIGN.md).
+Integers and bools compare exactly; floats with stated tolerances (docs/design.md).
 """

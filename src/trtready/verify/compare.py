@@ -175,7 +175,8 @@ def padded_positions(feeds: dict[str, np.ndarray], masks: list[str], shape: tupl
         if mask is None or mask.ndim != 2 or len(shape) < 2 or tuple(shape[:2]) != tuple(mask.shape):
             continue
         pad = np.asarray(mask) == 0
-        return pad.reshape(pad.shape + (1,) * (len(shape) - 2))
+        padded: np.ndarray = pad.reshape(pad.shape + (1,) * (len(shape) - 2))
+        return padded
     return None
 
 

@@ -58,7 +58,7 @@ def _shape(s: InputSpec, dims: dict[str, int], bounds: list[DimBound]) -> tuple[
     shape = []
     for axis, d in enumerate(s.dims):
         key = by_axis.get((s.name, axis)) or (d if isinstance(d, str) else None)
-        shape.append(dims.get(key, d if isinstance(d, int) else 2) if key else int(d))  # type: ignore[arg-type]
+        shape.append(dims.get(key, d if isinstance(d, int) else 2) if key else int(d))
     return tuple(shape)
 
 
@@ -150,7 +150,7 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
 
 
-def torch_input_specs(layout: Any, ep: Any, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
+def torch_input_specs(layout: Any, fx: Any, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
     """One spec per tensor input of a program (keyword inputs included), in the program's order.
 
     An integer input whose use bounds nothing is drawn within the values of its example, never wider:
@@ -158,10 +158,10 @@ def torch_input_specs(layout: Any, ep: Any, ranges: dict[str, Interval] | None =
     """
     import torch
 
-    from trtready.intervals.roles import InputRole, fx_input_roles
+    from trtready.intervals.roles import InputRole
 
-    roles = fx_input_roles(ep)
-    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
+    roles = fx.roles
+    placeholders = {n.name: n for n in fx.program.graph.nodes if n.op == "placeholder"}
     specs = []
     for name, example in layout.tensors:
         if not isinstance(example, torch.Tensor):

@@ -14,13 +14,12 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
     from trtready.load import ModelKind
 
     if loaded.kind is ModelKind.ONNX:
-        from trtready.audit.onnx_graph import infer_shapes
-        from trtready.intervals.roles import onnx_input_roles
+        from trtready.analysis import OnnxAnalysis
         from trtready.verify.inputs import onnx_input_specs
         from trtready.verify.runners import OrtRunner
 
-        infer_shapes(loaded.onnx)
-        specs = onnx_input_specs(loaded.onnx, onnx_input_roles(loaded.onnx.graph), ranges)
+        analysis = OnnxAnalysis.of(loaded.onnx, bounds, ranges)
+        specs = onnx_input_specs(loaded.onnx, analysis.roles, ranges)
         return OrtRunner(Path(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
         from trtready.load.capture import CallLayout, capture
@@ -30,8 +29,10 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
         ep = loaded.exported
         if ep is None:
             ep = capture(loaded.module, loaded.args, loaded.kwargs, bounds)
+        from trtready.analysis import FxAnalysis
+
         layout = CallLayout.of(ep, *loaded.example())
-        specs = torch_input_specs(layout, ep, ranges)
+        specs = torch_input_specs(layout, FxAnalysis.of(ep, ranges), ranges)
         module = loaded.module if loaded.module is not None else ep.module()
         return TorchRunner(module, layout), specs, None
     raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")

@@ -66,7 +66,8 @@ class OrtRunner:
         )
         size = sum(v.const_value.nbytes for g in model.graphs() for v in g.initializers.values() if v.const_value is not None)
         if not external and size < _BYTES_LIMIT:
-            return ir.serde.serialize_model(model).SerializeToString()
+            data: bytes = ir.serde.serialize_model(model).SerializeToString()
+            return data
         self._tmp = Path(tempfile.mkdtemp(prefix="trtready-ort-"))
         path = self._tmp / "model.onnx"
         ir.save(model, path, external_data="model.onnx.data")

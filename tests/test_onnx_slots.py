@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from trtready.audit.spec_slots import (
-    input_is_int64_only,
-    int64_only_slots,
-    output_is_int64_only,
-)
+from trtready.onnx_slots import input_requires_int64 as input_is_int64_only
+from trtready.onnx_slots import int64_only_slots
+from trtready.onnx_slots import output_requires_int64 as output_is_int64_only
 
 
 def test_known_int64_only_inputs() -> None:

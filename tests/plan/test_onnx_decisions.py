@@ -1,4 +1,4 @@
-"""Keep / narrow / refuse decisions for an ONNX graph (narrow.onnx_model.plan_model)."""
+"""Keep / narrow / refuse decisions for an ONNX graph (plan.onnx_plan.plan_onnx)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval
-from trtready.load.onnx_file import infer_shapes
-from trtready.narrow.onnx_model import plan_model
+from trtready.analysis import OnnxAnalysis
+from trtready.plan.onnx_plan import plan_onnx
 from trtready.plan import Action, PlanOptions
 from trtready.targets import PROFILES
 
@@ -22,9 +22,7 @@ g (int64[2] x) => (int64[2] y) {
 
 
 def _plan(text: str, target: str, ranges: dict[str, Interval]):
-    model = ir.from_onnx_text(text)
-    infer_shapes(model)
-    return plan_model(model, PROFILES[target], PlanOptions(), [], ranges)
+    return plan_onnx(OnnxAnalysis.of(ir.from_onnx_text(text), [], ranges), PROFILES[target], PlanOptions())
 
 
 def test_out_of_range_graph_output_is_refused_where_int64_cannot_stay() -> None:

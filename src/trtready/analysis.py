@@ -1,0 +1,93 @@
+"""One analysis per graph, computed once per run and handed to everything that needs it.
+
+The audit, the planner and verification all ask the same questions of a graph: what are the
+shapes (ONNX shape inference), which dim bounds apply to which symbolic dims, what role does each
+integer input play, and what interval holds each value. :class:`OnnxAnalysis` and
+:class:`FxAnalysis` answer them once; nothing recomputes them behind the caller's back
+(``COUNTS`` counts how often each is built, for the tests that hold this to account).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from trtready.bounds import DimBound
+from trtready.intervals import Interval
+from trtready.intervals.onnx import AbsValue, DimBounds
+from trtready.intervals.roles import InputRole
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch.fx
+    from torch.export import ExportedProgram
+
+COUNTS: Counter[str] = Counter()
+
+
+def dim_bounds(model: ir.Model, bounds: list[DimBound]) -> DimBounds:
+    """The graph inputs' symbolic dim names mapped to the ``--dynamic`` bounds given for them."""
+    by_name = {v.name: v for v in model.graph.inputs}
+    dims: DimBounds = {}
+    for b in bounds:
+        v = by_name.get(b.input)
+        if v is None or v.shape is None or b.axis >= len(v.shape):
+            continue
+        d = v.shape[b.axis]
+        name = getattr(d, "value", None)
+        if not isinstance(d, int) and name:
+            dims[name] = b.interval
+    return dims
+
+
+@dataclass
+class OnnxAnalysis:
+    """Shapes (inferred in place), dim bounds, input roles and the interval of every main-graph value."""
+
+    model: ir.Model
+    dims: DimBounds
+    roles: dict[str, InputRole]
+    inputs: dict[str, Interval]  # what proofs may assume of each graph input (roles, then the user's word)
+    values: dict[ir.Value, AbsValue | None] = field(repr=False)
+
+    @classmethod
+    def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
+           input_ranges: dict[str, Interval] | None = None) -> OnnxAnalysis:
+        from trtready.intervals.onnx import propagate
+        from trtready.intervals.roles import onnx_input_roles, ranges_from_roles
+        from trtready.load.onnx_file import infer_shapes
+
+        COUNTS["onnx"] += 1
+        infer_shapes(model)
+        dims = dim_bounds(model, bounds or [])
+        roles = onnx_input_roles(model.graph)
+        inputs = ranges_from_roles(roles, input_ranges)
+        return cls(model, dims, roles, inputs, propagate(model.graph, inputs, dims))
+
+    def interval(self, value: ir.Value) -> Interval | None:
+        av = self.values.get(value)
+        return av.hull if av is not None else None
+
+
+@dataclass
+class FxAnalysis:
+    """Input roles and the interval of every node of a torch.export program."""
+
+    program: ExportedProgram
+    roles: dict[str, InputRole]
+    inputs: dict[str, Interval]
+    values: dict[str, Interval | None] = field(repr=False)  # by node name
+
+    @classmethod
+    def of(cls, program: ExportedProgram, input_ranges: dict[str, Interval] | None = None) -> FxAnalysis:
+        from trtready.intervals.fx import propagate
+        from trtready.intervals.roles import fx_input_roles, ranges_from_roles
+
+        COUNTS["fx"] += 1
+        roles = fx_input_roles(program)
+        inputs = ranges_from_roles(roles, input_ranges)
+        return cls(program, roles, inputs, propagate(program, inputs))
+
+    def interval(self, node: torch.fx.Node | str) -> Interval | None:
+        return self.values.get(node if isinstance(node, str) else node.name)

@@ -1,0 +1,133 @@
+"""Keep / narrow / refuse for the int64 tensors a PyTorch program makes in ``forward``.
+
+*Sources* are nodes whose dtype is a keyword that can be set — ``arange``, ``full``, ``zeros``/
+``ones`` (and their ``_like`` forms), ``scalar_tensor``, ``_to_copy(dtype=int64)``. The int32 region
+grows from them through ops whose result dtype follows their inputs (add, mul, remainder, view,
+slice, cat, …) while the analysis proves every value fits int32. A connected region is narrowed only
+when every consumer outside it reads int32 (embedding and index_select indices, comparisons, casts to
+float, …): one that would need a cast back to int64 — an index op that becomes an int64-only ONNX
+slot, a graph output, which keeps its dtype — stays int64 whole. Narrowing index math only to cast it
+back is no win, and the ONNX planner still narrows what it can prove after translation.
+
+:func:`refuse_proved_overflow` refuses early — before any export — a value proved to exceed int32
+on a target that cannot hold int64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from trtready.audit.findings import Finding, Layer
+from trtready.errors import UnsafeNarrowingError
+from trtready.plan import Action, Decision, PlanOptions
+
+if TYPE_CHECKING:
+    from trtready.analysis import FxAnalysis
+    from trtready.targets import TargetProfile
+
+
+@dataclass
+class FxPlan:
+    """Node names (of the program and of its ``module()``, which keeps them) that become int32."""
+
+    region: list[str] = field(default_factory=list)  # every node computed in int32
+    sources: list[str] = field(default_factory=list)  # the nodes whose ``dtype`` keyword changes
+    decisions: list[Decision] = field(default_factory=list)
+
+
+def _ops() -> tuple[set[Any], set[Any], set[Any]]:
+    import torch
+
+    aten = torch.ops.aten
+    sources = {
+        aten.arange.default, aten.arange.start, aten.arange.start_step, aten.full.default,
+        aten.zeros.default, aten.ones.default, aten.scalar_tensor.default, aten._to_copy.default,
+        aten.full_like.default, aten.zeros_like.default, aten.ones_like.default,
+    }
+    followers = {
+        aten.add.Tensor, aten.add.Scalar, aten.sub.Tensor, aten.sub.Scalar, aten.mul.Tensor, aten.mul.Scalar,
+        aten.neg.default, aten.abs.default, aten.remainder.Scalar, aten.remainder.Tensor, aten.fmod.Scalar,
+        aten.floor_divide.default, aten.clamp.default, aten.minimum.default, aten.maximum.default,
+        aten.view.default, aten.reshape.default, aten.unsqueeze.default, aten.squeeze.dim, aten.squeeze.dims,
+        aten.expand.default, aten.slice.Tensor, aten.select.int, aten.permute.default, aten.clone.default,
+        aten.cat.default, aten.where.self, aten.alias.default, aten.contiguous.default, aten.flatten.using_ints,
+    }
+    int32_readers = {
+        aten.embedding.default, aten.index_select.default, aten.eq.Tensor, aten.eq.Scalar, aten.ne.Tensor,
+        aten.ne.Scalar, aten.lt.Tensor, aten.lt.Scalar, aten.le.Tensor, aten.le.Scalar, aten.gt.Tensor,
+        aten.gt.Scalar, aten.ge.Tensor, aten.ge.Scalar, aten.sym_size.int, aten._to_copy.default,
+        aten.div.Tensor,
+    } | followers
+    return sources, followers, int32_readers
+
+
+def _is_int64(n: Any) -> bool:
+    import torch
+
+    val = n.meta.get("val") if hasattr(n, "meta") else None
+    return isinstance(val, torch.Tensor) and val.dtype == torch.int64
+
+
+def _components(region: set[Any]) -> list[set[Any]]:
+    seen: set[Any] = set()
+    out = []
+    for start in region:
+        if start in seen:
+            continue
+        comp: set[Any] = set()
+        stack = [start]
+        while stack:
+            n = stack.pop()
+            if n in comp:
+                continue
+            comp.add(n)
+            stack += [u for u in n.users if u in region] + [a for a in n.all_input_nodes if a in region]
+        seen |= comp
+        out.append(comp)
+    return out
+
+
+def plan_fx(analysis: FxAnalysis, findings: list[Finding]) -> FxPlan:
+    """The int32 region of the program (see the module docstring), with a decision per finding in it."""
+    import torch
+
+    sources, followers, readers = _ops()
+
+    def fits(n: Any) -> bool:
+        iv = analysis.interval(n)
+        return iv is not None and iv.fits_int32()
+
+    region: set[Any] = set()
+    for n in analysis.program.graph.nodes:
+        if n.op != "call_function" or not _is_int64(n) or not fits(n):
+            continue
+        if n.target in sources:
+            if n.target is torch.ops.aten._to_copy.default and n.kwargs.get("dtype") is not torch.int64:
+                continue
+            region.add(n)
+        elif n.target in followers:
+            tensor_ins = [a for a in n.all_input_nodes if _is_int64(a)]
+            if tensor_ins and all(a in region for a in tensor_ins):
+                region.add(n)
+    for comp in _components(region):
+        if any(u not in comp and (u.op == "output" or u.target not in readers) for n in comp for u in n.users):
+            region -= comp
+    names = {n.name for n in region}
+    plan = FxPlan(sorted(names), sorted(n.name for n in region if n.target in sources))
+    plan.decisions = [Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)")
+                      for f in findings if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in names]
+    return plan
+
+
+def refuse_proved_overflow(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> None:
+    """Refuse, before any export, a graph value proved to exceed int32 on a target without int64."""
+    if profile.handles_int64 and not options.strict:
+        return
+    for f in findings:
+        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32():
+            raise UnsafeNarrowingError(
+                f"refused: tensor {f.tensor} ({f.producer or f.role.value}, {f.where}) reaches "
+                f"{f.interval.worst_int32_violation()}, outside int32; {profile.name} cannot hold int64"
+                + (" (--strict)" if options.strict and profile.handles_int64 else "")
+            )
