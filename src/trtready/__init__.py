@@ -279,6 +279,9 @@ def convert(
     output_names: list[str] | None = None,
     profile: list[str] | None = None,
     frontend: str = "onnx",
+    io_int32: bool = False,
+    strict: bool = False,
+    allow_underflow: bool = False,
     baseline: bool = False,
     build: bool = True,
     verify: bool = True,
@@ -312,7 +315,8 @@ def convert(
     resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
     loaded = load_model(model, trust_code=trust_code, limits=limits)
     req = FixRequest(
-        Path(out), resolved, PlanOptions(), parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+        Path(out), resolved, PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow),
+        parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
         parse_input_ranges(list(input_range or []) + loaded.input_ranges), verify=verify, trials=trials, force=force,
         rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
         feeds=load_npz(str(inputs), limits) if inputs else None, input_names=input_names,

@@ -11,6 +11,7 @@ from trtready.cli.options import (
     bounds_options,
     model_options,
     output_options,
+    plan_options,
     target_option,
     verify_options,
 )
@@ -22,6 +23,7 @@ from trtready.cli.options import (
               help="Output folder: model.pt2/model.onnx, model.engine + manifest, report.json.")
 @target_option
 @bounds_options
+@plan_options
 @click.option("--input-names", default=None, metavar="a,b")
 @click.option("--output-names", default=None, metavar="x,y")
 @click.option("--profile", multiple=True, metavar="'NAME:MIN,OPT,MAX'", help="Optimization profile (see build).")
@@ -36,7 +38,7 @@ from trtready.cli.options import (
 @model_options
 @output_options
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
-            input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
+            io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
             baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool, limit: tuple[str, ...],
             json_path: str | None, quiet: bool, debug: bool) -> None:
@@ -73,7 +75,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
         with session([Output(out, Kind.FOLDER)] + report_outputs(json_path), inputs, force) as s:
             req = FixRequest(
-                out, resolved, PlanOptions(),
+                out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
                 parse_input_ranges(list(input_range) + loaded.input_ranges),
                 verify=not no_verify, trials=trials, force=force,

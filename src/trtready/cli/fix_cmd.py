@@ -10,6 +10,7 @@ from trtready.cli.options import (
     bounds_options,
     model_options,
     output_options,
+    plan_options,
     target_option,
     verify_options,
 )
@@ -21,11 +22,7 @@ from trtready.cli.options import (
               help="OUT.onnx for an ONNX model; a folder for a spec or .pt2; a file for TorchScript/state_dict.")
 @target_option
 @bounds_options
-@click.option("--io", "io", type=click.Choice(["keep", "int32"]), default="keep", show_default=True,
-              help="int32: narrow integer graph inputs/outputs too (refused where not proved).")
-@click.option("--strict", is_flag=True, default=False, help="Refuse any 64-bit value not proved to fit.")
-@click.option("--allow-underflow", is_flag=True, default=False,
-              help="Accept float64 values that underflow to zero in float32.")
+@plan_options
 @click.option("--dry-run", is_flag=True, default=False, help="Print the decisions; write nothing.")
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
 @verify_options

@@ -52,6 +52,18 @@ def model_options(fn: F) -> F:
     ])
 
 
+def plan_options(fn: F) -> F:
+    """What may be narrowed: graph I/O too (--io int32), nothing unproved (--strict), underflow."""
+    return _apply(fn, [
+        click.option("--io", "io", type=click.Choice(["keep", "int32"]), default="keep", show_default=True,
+                     help="int32: integer graph inputs/outputs whose range is proved become INT32 "
+                          "bindings (refused where not proved)."),
+        click.option("--strict", is_flag=True, default=False, help="Refuse any 64-bit value not proved to fit."),
+        click.option("--allow-underflow", is_flag=True, default=False,
+                     help="Accept float64 values that underflow to zero in float32."),
+    ])
+
+
 def output_options(fn: F) -> F:
     return _apply(fn, [
         click.option("--json", "json_path", metavar="PATH|-", default=None, help="Write the JSON report ('-' = stdout)."),

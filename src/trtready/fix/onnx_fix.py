@@ -13,7 +13,7 @@ from trtready.load import LoadedModel
 
 
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
-    from trtready.narrow.onnx_model import apply_plan
+    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx
     from trtready.plan.onnx_plan import plan_onnx
     from trtready.verify.inputs import onnx_input_specs
@@ -22,8 +22,9 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     analysis = report.result.onnx_analysis
+    removed = apply_rewrites(analysis.model)
     plan = plan_onnx(analysis, req.target.profile, req.options)
-    result = FixResult(report, plan.decisions, dry_run=req.dry_run)
+    result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
     if req.dry_run:
         return result
     specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges)

@@ -9,6 +9,7 @@ narrowed (docs/design.md, "What safe to narrow means").
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -114,6 +115,58 @@ class Interval:
         if self.lo >= 0:
             return Interval(0, min(self.hi, o.hi - 1))
         return Interval(-(o.hi - 1), o.hi - 1)
+
+
+FLOAT_SLACK = 1e-6  # relative: about eight float32 ulps
+
+
+def _outward(lo: float, hi: float) -> Interval:
+    """A float result widened each way by ``FLOAT_SLACK`` of its magnitude.
+
+    The bounds are computed in double precision, the model computes in float32: its library
+    functions (exp, log, pow) are within a few float32 ulps of the exact result, not of ours.
+    """
+    if math.isfinite(lo):
+        lo = lo - abs(lo) * FLOAT_SLACK - 1e-37
+    if math.isfinite(hi):
+        hi = hi + abs(hi) * FLOAT_SLACK + 1e-37
+    # past float32's range the model's value is an infinity, whatever double arithmetic says
+    lo = -math.inf if lo < -FLOAT32_MAX else lo
+    hi = math.inf if hi > FLOAT32_MAX else hi
+    return Interval(lo, hi)
+
+
+def monotone(x: Interval, fn: "Callable[[float], float]", increasing: bool = True) -> Interval:
+    """``fn`` over ``x`` for a function monotone on ``x``: the image of the two bounds, widened."""
+    a, b = fn(float(x.lo)), fn(float(x.hi))
+    if math.isnan(a) or math.isnan(b):
+        raise ValueError("NaN bound")
+    return _outward(a, b) if increasing else _outward(b, a)
+
+
+def true_div(a: Interval, b: Interval) -> Interval | None:
+    """Float division by a divisor interval that excludes zero."""
+    if b.lo <= 0 <= b.hi:
+        return None
+    c = [float(a.lo) / b.lo, float(a.lo) / b.hi, float(a.hi) / b.lo, float(a.hi) / b.hi]
+    if any(math.isnan(v) for v in c):
+        return None
+    return _outward(min(c), max(c))
+
+
+def truncate_to_int(x: Interval, rel: float = 1e-6) -> Interval | None:
+    """A float interval cast to an integer type (truncation toward zero), or None when a bound is not finite.
+
+    The bounds were computed in double precision; the model computes in float32 (or lower), whose
+    results may differ by a few float32 ulps: each bound is widened by ``rel`` of its magnitude (about
+    eight float32 ulps) before truncating, so a value the model rounds across an integer is still covered.
+    """
+    lo, hi = float(x.lo), float(x.hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    lo -= abs(lo) * rel + 1e-30
+    hi += abs(hi) * rel + 1e-30
+    return Interval(math.trunc(lo), math.trunc(hi))
 
 
 def index_interval(size: int | None) -> Interval | None:

@@ -156,6 +156,34 @@ def _remainder(a: Interval, b: Interval) -> Interval | None:
     return a.mod(b)
 
 
+def _compare(test: Callable[[Interval, Interval], bool | None]) -> Callable[..., Interval | None]:
+    """A comparison: folded to a constant where the intervals decide it everywhere (bools as 0/1)."""
+
+    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+        a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
+        if a is not None and b is not None and a.is_integral and b.is_integral:
+            verdict = test(a, b)
+            if verdict is not None:
+                return Interval.point(int(verdict))
+        return Interval(0, 1)
+
+    return tf
+
+
+def _decide(always: bool, never: bool) -> bool | None:
+    return True if always else False if never else None
+
+
+_COMPARE: dict[str, Callable[[Interval, Interval], bool | None]] = {
+    "lt": lambda a, b: _decide(a.hi < b.lo, a.lo >= b.hi),
+    "le": lambda a, b: _decide(a.hi <= b.lo, a.lo > b.hi),
+    "gt": lambda a, b: _decide(a.lo > b.hi, a.hi <= b.lo),
+    "ge": lambda a, b: _decide(a.lo >= b.hi, a.hi < b.lo),
+    "eq": lambda a, b: _decide(a.lo == a.hi == b.lo == b.hi, a.hi < b.lo or b.hi < a.lo),
+    "ne": lambda a, b: _decide(a.hi < b.lo or b.hi < a.lo, a.lo == a.hi == b.lo == b.hi),
+}
+
+
 _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.add.Tensor": _binary(lambda a, b: a + b),
     "aten.add.Scalar": _binary(lambda a, b: a + b),
@@ -190,6 +218,9 @@ _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.sym_size.int": _sym_size,
     "aten.sym_numel.default": _sym_size,
 }
+for _op, _test in _COMPARE.items():
+    _TRANSFER[f"aten.{_op}.Tensor"] = _compare(_test)
+    _TRANSFER[f"aten.{_op}.Scalar"] = _compare(_test)
 for _name in (
     "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.clone.default",
     "aten.lift_fresh_copy.default", "aten.view.default", "aten.reshape.default", "aten.expand.default",
@@ -197,7 +228,7 @@ for _name in (
     "aten.slice.Tensor", "aten.select.int", "aten.index_select.default", "aten.permute.default",
     "aten.t.default", "aten.transpose.int", "aten.contiguous.default", "aten.flatten.using_ints",
     "aten.amax.default", "aten.amin.default", "aten.max.default", "aten.min.default", "aten.detach.default",
-    "aten.alias.default", "aten.repeat.default", "aten._assert_tensor_metadata.default",
+    "aten.alias.default", "aten.repeat.default", "aten._assert_tensor_metadata.default", "aten.type_as.default",
 ):
     _TRANSFER[_name] = _passthrough
 
@@ -229,5 +260,14 @@ def propagate(ep: Any, inputs: dict[str, Interval] | None = None) -> Env:
                     iv = _TRANSFER[key](n, env, ranges)
                 except (TypeError, ValueError, IndexError, ZeroDivisionError):
                     iv = None
+        if iv is None and _is_bool(n):
+            iv = Interval(0, 1)  # a bool is 0 or 1 whatever produced it; casts of it keep that
         env[n.name] = iv
     return env
+
+
+def _is_bool(n: Any) -> bool:
+    import torch
+
+    val = n.meta.get("val")
+    return isinstance(val, torch.Tensor) and val.dtype == torch.bool

@@ -6,11 +6,12 @@ Small 1-D integer tensors (shape vectors) also keep one interval per element, so
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trtready.intervals import INT64_MAX, Interval, index_interval
+from trtready.intervals import INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -101,7 +102,9 @@ def _elementwise(fn: Callable[..., Interval | None]) -> Transfer:
                 if all(o is not None for o in out):
                     return [AbsValue.of([o for o in out if o is not None])]
         hull = fn(*[v.hull for v in vals])
-        return [AbsValue(hull) if hull is not None else None]
+        if hull is None or math.isnan(hull.lo) or math.isnan(hull.hi):
+            return [None]
+        return [AbsValue(hull)]
 
     return tf
 
@@ -215,7 +218,12 @@ def _concat(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
 
 
 def _where(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
-    if len(ins) < 3 or ins[1] is None or ins[2] is None:
+    if len(ins) < 3:
+        return [None]
+    t = _truth(ins[0])
+    if t is not None:  # the condition is proved: only one side is ever read
+        return [ins[1] if t else ins[2]]
+    if ins[1] is None or ins[2] is None:
         return [None]
     return [AbsValue(Interval.hull([ins[1].hull, ins[2].hull]))]
 
@@ -234,9 +242,131 @@ def _clip(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVal
 
 
 def _div(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
-    if node.outputs[0].dtype is not None and not node.outputs[0].dtype.is_integer():
+    dtype = node.outputs[0].dtype
+    if dtype is not None and dtype.is_floating_point():
+        return _elementwise(true_div)(node, ins, dims)
+    if dtype is not None and not dtype.is_integer():
         return [None]
     return _elementwise(lambda a, b: a.floordiv(b))(node, ins, dims)
+
+
+def _float_fn(fn: Callable[[Interval], Interval | None]) -> Transfer:
+    """A float-only function of one input (Log, Exp, Sqrt, Floor, Ceil, Reciprocal)."""
+
+    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+        x = ins[0] if ins else None
+        dtype = node.outputs[0].dtype
+        if x is None or dtype is None or not dtype.is_floating_point():
+            return [None]
+        out = fn(x.hull)
+        return [AbsValue(out) if out is not None else None]
+
+    return tf
+
+
+def _log(x: Interval) -> Interval | None:
+    if x.lo < 0:
+        return None  # NaN somewhere
+    return monotone(x, lambda v: math.log(v) if v > 0 else -math.inf)
+
+
+def _exp(x: Interval) -> Interval:
+    def exp(v: float) -> float:
+        try:
+            return math.exp(v)
+        except OverflowError:
+            return math.inf
+
+    return monotone(x, exp)
+
+
+def _sqrt(x: Interval) -> Interval | None:
+    return monotone(x, math.sqrt) if x.lo >= 0 else None
+
+
+def _reciprocal(x: Interval) -> Interval | None:
+    return true_div(Interval.point(1.0), x)
+
+
+def _pow(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    """A non-negative base to a constant exponent: monotone in the base."""
+    if len(ins) < 2 or ins[0] is None or ins[1] is None:
+        return [None]
+    base, e = ins[0].hull, ins[1].hull
+    dtype = node.outputs[0].dtype
+    if e.lo != e.hi or base.lo < 0 or dtype is None or not dtype.is_floating_point():
+        return [None]
+    p = float(e.lo)
+    if p < 0 and base.lo == 0:
+        return [None]
+
+    def power(v: float) -> float:
+        try:
+            return math.pow(v, p)
+        except OverflowError:
+            return math.inf
+
+    return [AbsValue(monotone(base, power, increasing=p >= 0))]
+
+
+_BOOL = Interval(0, 1)
+
+
+def _truth(x: AbsValue | None) -> bool | None:
+    """True/False when a bool value is proved constant, else None."""
+    if x is None or x.hull.lo != x.hull.hi:
+        return None
+    return bool(x.hull.lo)
+
+
+def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
+    """A comparison: always a bool, folded to a constant where the intervals decide it everywhere."""
+
+    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+        a, b = (ins + [None, None])[:2]
+        if a is not None and b is not None and a.hull.is_integral and b.hull.is_integral:
+            verdict = test(a.hull, b.hull)
+            if verdict is not None:
+                return [AbsValue(Interval.point(int(verdict)))]
+        return [AbsValue(_BOOL)]
+
+    return tf
+
+
+def _decide(always: bool, never: bool) -> bool | None:
+    return True if always else False if never else None
+
+
+_COMPARE: dict[str, Callable[[Interval, Interval], bool | None]] = {
+    "Less": lambda a, b: _decide(a.hi < b.lo, a.lo >= b.hi),
+    "LessOrEqual": lambda a, b: _decide(a.hi <= b.lo, a.lo > b.hi),
+    "Greater": lambda a, b: _decide(a.lo > b.hi, a.hi <= b.lo),
+    "GreaterOrEqual": lambda a, b: _decide(a.lo >= b.hi, a.hi < b.lo),
+    "Equal": lambda a, b: _decide(a.lo == a.hi == b.lo == b.hi, a.hi < b.lo or b.hi < a.lo),
+}
+
+
+def _not(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    t = _truth(ins[0] if ins else None)
+    return [AbsValue(Interval.point(int(not t))) if t is not None else AbsValue(_BOOL)]
+
+
+def _logical(op: str) -> Transfer:
+    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+        ts = [_truth(a) for a in ins[:2]]
+        if op == "And" and False in ts or op == "Or" and True in ts:
+            return [AbsValue(Interval.point(int(op == "Or")))]
+        if None not in ts and len(ts) == 2:
+            a, b = ts
+            out = {"And": a and b, "Or": a or b, "Xor": a != b}[op]
+            return [AbsValue(Interval.point(int(bool(out))))]
+        return [AbsValue(_BOOL)]
+
+    return tf
+
+
+def _always_bool(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    return [AbsValue(_BOOL)]
 
 
 def _range(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
@@ -268,17 +398,22 @@ def _cumsum(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
 def _cast(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     import math
 
+    import onnx_ir as ir
+
     x = ins[0] if ins else None
-    to = node.outputs[0].dtype
+    to_attr = _attr(node, "to")
+    to = ir.DataType(to_attr) if to_attr is not None else node.outputs[0].dtype
+    if x is None and node.inputs and node.inputs[0] is not None and node.inputs[0].dtype == ir.DataType.BOOL:
+        x = AbsValue(_BOOL)  # a bool is 0 or 1, whatever else is known of it
     if x is None or to is None:
         return [None]
-    if to.is_integer():
+    if to.is_integer() or to == ir.DataType.BOOL:
+        if to == ir.DataType.BOOL:
+            return [AbsValue(_BOOL)] if x.hull.lo != x.hull.hi else [AbsValue(Interval.point(int(x.hull.lo != 0)))]
         if x.hull.is_integral:
             return [x]
-        lo, hi = x.hull.lo, x.hull.hi
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            return [None]
-        return [AbsValue(Interval(math.trunc(lo), math.trunc(hi)))]
+        iv = truncate_to_int(x.hull)
+        return [AbsValue(iv) if iv is not None else None]
     return [AbsValue(Interval(float(x.hull.lo), float(x.hull.hi)))]
 
 
@@ -301,6 +436,20 @@ TRANSFER: dict[str, Transfer] = {
     "Abs": _elementwise(lambda a: a.abs()),
     "Mod": _elementwise(lambda a, b: a.mod(b)),
     "Div": _div,
+    "Log": _float_fn(_log),
+    "Exp": _float_fn(_exp),
+    "Sqrt": _float_fn(_sqrt),
+    "Floor": _float_fn(lambda x: monotone(x, math.floor)),
+    "Ceil": _float_fn(lambda x: monotone(x, math.ceil)),
+    "Reciprocal": _float_fn(_reciprocal),
+    "Pow": _pow,
+    **{op: _compare(test) for op, test in _COMPARE.items()},
+    "Not": _not,
+    "And": _logical("And"),
+    "Or": _logical("Or"),
+    "Xor": _logical("Xor"),
+    "IsNaN": _always_bool,
+    "IsInf": _always_bool,
     "Min": _variadic(lambda a, b: a.min(b)),
     "Max": _variadic(lambda a, b: a.max(b)),
     "Clip": _clip,
@@ -332,10 +481,125 @@ TRANSFER: dict[str, Transfer] = {
 }
 
 
+def _narrower(a: Interval, b: Interval) -> bool:
+    return a.lo >= b.lo and a.hi <= b.hi and a != b
+
+
+# Ops whose output element at a position depends only on their inputs' elements at the same
+# (broadcast) position: a condition on x restricts x's value in the branch computed through them.
+_ELEMENTWISE = frozenset({
+    "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Min", "Max", "Clip", "Log", "Exp", "Sqrt", "Floor", "Ceil",
+    "Reciprocal", "Pow", "Cast", "Identity", "Not", "And", "Or", "Xor", "Where", "Less", "LessOrEqual",
+    "Greater", "GreaterOrEqual", "Equal", "Mod",
+})
+_MAX_CONE = 64
+_FLIP = {"Less": "Greater", "Greater": "Less", "LessOrEqual": "GreaterOrEqual", "GreaterOrEqual": "LessOrEqual"}
+_NEGATE = {"Less": "GreaterOrEqual", "GreaterOrEqual": "Less", "Greater": "LessOrEqual", "LessOrEqual": "Greater"}
+
+
+def _restrict(x: Interval, op: str, c: Interval) -> Interval | None:
+    """``x`` where ``x OP c`` holds for the constant ``c`` (None when it never holds)."""
+    one = 1 if x.is_integral and c.is_integral else 0
+    lo, hi = x.lo, x.hi
+    if op == "Less":
+        hi = min(hi, c.hi - one)
+    elif op == "LessOrEqual":
+        hi = min(hi, c.hi)
+    elif op == "Greater":
+        lo = max(lo, c.lo + one)
+    elif op == "GreaterOrEqual":
+        lo = max(lo, c.lo)
+    return Interval(lo, hi) if lo <= hi else None
+
+
+def _guard(cond: ir.Value, env: Env) -> tuple[ir.Value, str, Interval] | None:
+    """``cond`` as ``x OP c`` with ``c`` a proved constant (through Not), else None."""
+    node = cond.producer()
+    negate = False
+    while node is not None and node.op_type == "Not" and node.domain in ("", "ai.onnx"):
+        negate, node = not negate, node.inputs[0].producer() if node.inputs[0] is not None else None
+    if node is None or node.domain not in ("", "ai.onnx") or node.op_type not in _FLIP or len(node.inputs) != 2:
+        return None
+    a, b = node.inputs
+    op = node.op_type
+    cb = env.get(b) if b is not None else None
+    ca = env.get(a) if a is not None else None
+    if cb is not None and cb.hull.lo == cb.hull.hi and a is not None:
+        x, c = a, cb.hull
+    elif ca is not None and ca.hull.lo == ca.hull.hi and b is not None:
+        x, c, op = b, ca.hull, _FLIP[op]
+    else:
+        return None
+    return x, (_NEGATE[op] if negate else op), c
+
+
+def _refined(branch: ir.Value, x: ir.Value, bound: Interval, env: Env, dims: DimBounds,
+             order: dict[ir.Node, int]) -> AbsValue | None:
+    """``branch`` recomputed with ``x`` restricted to ``bound``.
+
+    The elementwise producers above ``branch`` (reached through elementwise ops only, at most
+    ``_MAX_CONE``) are re-evaluated in graph order; every other value keeps its unrestricted interval,
+    which is wider and so still sound.
+    """
+    if branch is x:
+        return AbsValue(bound)
+    cone: set[ir.Node] = set()
+    stack = [branch.producer()]
+    while stack:
+        n = stack.pop()
+        if n is None or n in cone or n.domain not in ("", "ai.onnx") or n.op_type not in _ELEMENTWISE:
+            continue
+        if len(cone) >= _MAX_CONE:
+            return None
+        cone.add(n)
+        stack.extend(v.producer() for v in n.inputs if v is not None and v is not x)
+    local: dict[ir.Value, AbsValue | None] = {x: AbsValue(bound)}
+    for n in sorted(cone, key=lambda n: order.get(n, -1)):
+        ins = [local.get(v, env.get(v)) if v is not None else None for v in n.inputs]
+        try:
+            outs = TRANSFER[n.op_type](n, ins, dims)
+        except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError):
+            return None
+        for i, out in enumerate(n.outputs):
+            local[out] = outs[i] if i < len(outs) else None
+    return local.get(branch, env.get(branch))
+
+
+def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node, int]) -> AbsValue | None:
+    """``Where(x OP c, a, b)``: ``a`` only where ``x OP c`` holds, ``b`` only where it does not.
+
+    Each branch is recomputed with ``x`` restricted accordingly, so a value the condition discards
+    (T5's ``log(0)`` at relative position 0, taken only where ``x < max_exact`` picks the other side)
+    does not widen the result. Sound only through elementwise ops, where a position of the branch
+    reads ``x`` at the same broadcast position as the condition does.
+    """
+    cond, a, b = node.inputs[0], node.inputs[1], node.inputs[2]
+    if cond is None or a is None or b is None:
+        return None
+    guard = _guard(cond, env)
+    if guard is None:
+        return None
+    x, op, c = guard
+    xv = env.get(x)
+    if xv is None:
+        return None
+    sides = []
+    for branch, holds in ((a, op), (b, _NEGATE[op])):
+        bound = _restrict(xv.hull, holds, c)
+        if bound is None:
+            continue  # this side is never taken
+        val = _refined(branch, x, bound, env, dims, order)
+        if val is None:
+            return None
+        sides.append(val.hull)
+    return AbsValue(Interval.hull(sides)) if sides else None
+
+
 def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: DimBounds | None = None) -> Env:
     """Abstract value of every value of ``graph``'s main scope, keyed by value."""
     env: Env = {}
     dims = dims or {}
+    order: dict[ir.Node, int] | None = None
     for v in graph.inputs:
         iv = (inputs or {}).get(v.name or "")
         env[v] = AbsValue(iv) if iv is not None else None
@@ -352,6 +616,12 @@ def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: 
                 outs = TRANSFER[node.op_type](node, ins, dims)
             except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError):
                 outs = [None]
+            if node.op_type == "Where" and len(node.inputs) == 3 and _truth(ins[0]) is None:
+                if order is None:
+                    order = {n: i for i, n in enumerate(graph)}
+                guarded = _guarded_where(node, env, dims, order)
+                if guarded is not None and (outs[0] is None or _narrower(guarded.hull, outs[0].hull)):
+                    outs = [guarded]
         else:
             outs = [None]
         for i, out in enumerate(node.outputs):

@@ -16,6 +16,7 @@ class Action(str, enum.Enum):
     NARROW = "narrow"
     KEEP = "keep"
     REFUSE = "refuse"
+    REMOVE = "remove"  # a rewrite computes the same result without the tensor (plan/rewrites.py)
 
 
 @dataclass(frozen=True)

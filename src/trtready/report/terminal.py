@@ -170,8 +170,8 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
         table.add_column("n", justify="right")
         table.add_column("tensors", overflow="fold", ratio=2)
         table.add_column("reason", overflow="fold", ratio=3)
-        order = {"refuse": 0, "keep": 1, "narrow": 2}
-        style = {"refuse": "red", "keep": "yellow", "narrow": "green"}
+        order = {"refuse": 0, "keep": 1, "narrow": 2, "remove": 3}
+        style = {"refuse": "red", "keep": "yellow", "narrow": "green", "remove": "green"}
         for (action, reason), names in sorted(groups.items(), key=lambda kv: order[kv[0][0]]):
             shown = ", ".join(names[:4]) + (f", … (+{len(names) - 4})" if len(names) > 4 else "")
             table.add_row(f"[{style[action]}]{action}[/]", str(len(names)), esc(shown), esc(reason))
@@ -184,6 +184,8 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
             con.print(f"  wrote {esc(str(p))}")
     counts = result.counts()
     summary = f"{counts['narrow']} narrowed, {counts['keep']} kept, {counts['refuse']} refused"
+    if counts["remove"]:
+        summary += f", {counts['remove']} removed by rewrites"
     if result.dry_run:
         con.print(f"[bold]DRY RUN for {target.name}: {summary}; nothing written[/]")
     elif not result:
