@@ -61,12 +61,9 @@ class IotaGatherPass(ir.passes.InPlacePass):
                 value = ident.outputs[0]
             value.shape = out.shape
             graph.insert_before(m.node, new_nodes)
-            ir.convenience.replace_all_uses_with(out, value)
-            if out.is_graph_output():
-                idx = [i for i, o in enumerate(graph.outputs) if o is out]
-                name = out.name
-                for i in idx:
-                    graph.outputs[i] = value
+            was_output, name = out.is_graph_output(), out.name
+            ir.convenience.replace_all_uses_with(out, value, replace_graph_outputs=True)
+            if was_output:  # the graph output keeps its name
                 out.name = f"{name}__replaced"
                 value.name = name
             graph.remove(m.node, safe=True)

@@ -100,14 +100,47 @@ def _iota_axis(v: ir.Value, dim: object, rank: int) -> int | None:
             return None
         cur = nxt
     rng = cur.producer()
-    if not _is_op(rng, "Range") or rng is None or cur.shape is None or len(cur.shape) != 1:
+    if not _is_op(rng, "Range") or rng is None:
         return None
-    if _const_int(rng.inputs[0]) != 0 or _const_int(rng.inputs[2]) != 1 or not _same_dim(cur.shape[0], dim):
+    if _const_int(rng.inputs[0]) != 0 or _const_int(rng.inputs[2]) != 1:
+        return None
+    length = _dim_read(rng.inputs[1])
+    if not (_same_dim(length, dim) or (cur.shape is not None and len(cur.shape) == 1 and _same_dim(cur.shape[0], dim))):
         return None
     wide = [i for i, d in enumerate(shape) if not (isinstance(d, int) and d == 1)]
-    if len(wide) != 1 or not _same_dim(shape[wide[0]], dim):
-        return None  # an Unsqueeze keeps the order of elements: one wide axis holds the arange
+    if len(wide) != 1:
+        return None  # an Unsqueeze keeps the order of elements: the one wide axis holds the arange
     return wide[0]
+
+
+def _dim_read(v: ir.Value | None) -> object:
+    """The dim a scalar reads from a shape: ``Squeeze(Shape<start=k, end=k+1>(X))`` or
+    ``Gather(Shape(X), k)`` is ``X.shape[k]``; None for anything else."""
+    node = v.producer() if v is not None else None
+    if node is None:
+        return None
+    if _is_op(node, "Squeeze") and node.inputs[0] is not None:
+        shape_node = node.inputs[0].producer()
+        if _is_op(shape_node, "Shape") and shape_node is not None:
+            start = shape_node.attributes.get("start")
+            end = shape_node.attributes.get("end")
+            k = start.value if start is not None else 0
+            if end is not None and end.value == k + 1:
+                return _shape_dim(shape_node.inputs[0], k)
+    if _is_op(node, "Gather") and node.inputs[0] is not None:
+        shape_node = node.inputs[0].producer()
+        axis = node.attributes.get("axis")
+        k = _const_int(node.inputs[1])
+        if _is_op(shape_node, "Shape") and shape_node is not None and (axis is None or axis.value == 0) \
+                and k is not None and not shape_node.attributes.get("start"):
+            return _shape_dim(shape_node.inputs[0], k)
+    return None
+
+
+def _shape_dim(x: ir.Value | None, k: int) -> object:
+    if x is None or x.shape is None or not 0 <= k < len(x.shape):
+        return None
+    return x.shape[k]
 
 
 def _match(node: ir.Node) -> IotaGather | None:
@@ -138,7 +171,7 @@ def _match(node: ir.Node) -> IotaGather | None:
         if exp is None or not _is_op(exp, "Expand") or exp.inputs[0] is None:
             return None
         pos = _iota_axis(exp.inputs[0], data.shape[j], rank)
-        if pos is None or not _same_dim(out.shape[pos], data.shape[j]):
+        if pos is None:
             return None
         positions.append(pos)
         expand_shapes.append(exp.inputs[1])
