@@ -1,67 +1,157 @@
-"""Measure what narrowing buys in the network TensorRT-RTX's ONNX parser builds.
+"""What narrowing buys, over the zoo: the network TensorRT-RTX's ONNX parser builds, before → after.
 
-For each model: the unmodified ONNX export (torch.onnx, dynamo, dynamic shapes) against the output of
-``trtready fix``; counts INT64 execution tensors, INT64 shape tensors, Cast layers (all, and those
-converting device-side tensors). Prints a Markdown table (used in docs/narrowing.md).
+For each zoo model (``tests/zoo/models.py``, or those named with ``--only``), two runs of
+``python -m trtready convert tests.zoo.models:NAME --target trt-rtx --baseline --json …`` in a fresh
+interpreter: the default (``--io keep``) and ``--io int32``. From each report: INT64 execution tensors,
+INT64 shape tensors, Cast layers and layers in the unmodified export (``build.network_before``) and in
+the converted model (``build.network``), whether verification passed, and why each remaining INT64
+execution tensor remains (its decision's reason, a kept graph input/output, or a helper TensorRT's
+parser inserts). Writes the section between the markers in docs/narrowing.md.
 
-    .venv/bin/python bench/narrowing.py
+    .venv/bin/python bench/narrowing.py [--only bert,gpt2] [--out docs/narrowing.md]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
 import tempfile
-import warnings
+import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import torch  # noqa: E402
-
-import trtready  # noqa: E402
-from trtready.bounds import parse_dynamic  # noqa: E402
-from trtready.engine.network import inspect_network  # noqa: E402
-from trtready.export.onnx_export import translate  # noqa: E402
-from trtready.load.capture import capture  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), "COLUMNS": "200"}
+BEGIN, END = "<!-- bench/narrowing.py: begin -->", "<!-- bench/narrowing.py: end -->"
+KEYS = ("int64_execution_tensors", "int64_shape_tensors", "cast_layers", "layers")
 
 
-def tiny_bert():
-    from transformers import BertConfig, BertModel
+def run(name: str, io: str, tmp: Path) -> dict[str, Any]:
+    report = tmp / f"{name}-{io}.json"
+    cmd = [sys.executable, "-m", "trtready", "convert", f"tests.zoo.models:{name}", "-o", str(tmp / f"{name}-{io}"),
+           "--target", "trt-rtx", "--baseline", "--io", io, "--json", str(report), "--quiet"]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
+    out: dict[str, Any] = {"exit": proc.returncode, "seconds": round(time.perf_counter() - t, 1)}
+    if proc.returncode != 0:
+        out["error"] = next((ln for ln in proc.stderr.splitlines() if ln.startswith("trtready:")),
+                            proc.stdout.strip().splitlines()[-1:] or [""])
+    if report.is_file():
+        r = json.loads(report.read_text())
+        build = r.get("build") or {}
+        out["before"], out["after"] = build.get("network_before"), build.get("network")
+        out["verified"] = (r.get("verification") or {}).get("passed")
+        out["decisions"] = dict(Counter(d["action"] for d in r.get("decisions", [])))
+        out["why"] = remaining(out["after"], r.get("decisions", []), io) if out["after"] else {}
+    return out
 
-    cfg = BertConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    torch.manual_seed(0)
-    model = BertModel(cfg).eval()
-    args = (torch.randint(0, 128, (2, 16)), torch.ones(2, 16, dtype=torch.int64))
-    return trtready.ModelSpec(model, args, dynamic=["input_ids:0=batch[1:8],1=seq[2:64]",
-                                                    "attention_mask:0=batch[1:8],1=seq[2:64]"])
+
+def remaining(network: dict[str, Any], decisions: list[dict[str, Any]], io: str) -> dict[str, str]:
+    """Why each INT64 execution tensor of the converted network is still INT64."""
+    io_names = {t["name"] for t in network["inputs"] + network["outputs"]}
+    reasons = {d["finding"].split(":", 1)[1]: d["reason"] for d in decisions if d["action"] == "keep"}
+    why = {}
+    for name in network["int64_execution_names"]:
+        base = name.removesuffix("_output")
+        if name in io_names:
+            why[name] = "graph I/O kept (--io keep)" if io == "keep" else "graph I/O: range not proved"
+        elif base in reasons:
+            why[name] = "kept: " + reasons[base]
+        elif name.startswith("ONNXTRT_"):
+            why[name] = "a helper TensorRT's parser inserts around an int64 value"
+        else:
+            why[name] = "not traced to a decision"
+    return why
+
+
+def _ba(r: dict[str, Any], key: str) -> str:
+    if not r.get("before") or not r.get("after"):
+        return "–"
+    return f"{r['before'][key]} → {r['after'][key]}"
+
+
+def versions() -> str:
+    import importlib.metadata as md
+
+    def v(p: str) -> str:
+        try:
+            return md.version(p)
+        except md.PackageNotFoundError:
+            return "not installed"
+
+    return (f"{platform.machine()}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, torch "
+            f"{v('torch')}, transformers {v('transformers')}, onnx {v('onnx')}, onnx-ir {v('onnx-ir')}, onnxruntime "
+            f"{v('onnxruntime')}, tensorrt_rtx {v('tensorrt_rtx')}")
+
+
+def section(results: dict[str, dict[str, dict[str, Any]]], minutes: float) -> list[str]:
+    from tests.zoo.models import ZOO
+
+    lines = [
+        BEGIN,
+        "",
+        f"Measured by `bench/narrowing.py` on {versions()}; {minutes:.0f} min for the whole run.",
+        "Every row is `convert tests.zoo.models:NAME --target trt-rtx --baseline`: the unmodified export",
+        "(before) against the converted model (after), in the network TensorRT-RTX's parser builds.",
+        "",
+        "| model | family | INT64 exec (default) | INT64 exec (`--io int32`) | INT64 shape | Cast layers | layers "
+        "| verified | decisions narrow / keep / remove |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes: list[str] = []
+    for name, runs in results.items():
+        d, i = runs["keep"], runs["int32"]
+        verified = " / ".join({True: "passed", False: "**failed**", None: "–"}[r.get("verified")] for r in (d, i))
+        dec = d.get("decisions") or {}
+        lines.append(
+            f"| {name} | {ZOO[name][1]} | {_ba(d, 'int64_execution_tensors')} | {_ba(i, 'int64_execution_tensors')} "
+            f"| {_ba(i, 'int64_shape_tensors')} | {_ba(i, 'cast_layers')} | {_ba(i, 'layers')} | {verified} | "
+            f"{dec.get('narrow', 0)} / {dec.get('keep', 0)} / {dec.get('remove', 0)} |")
+        for mode, r in (("default", d), ("--io int32", i)):
+            if r["exit"] != 0:
+                notes.append(f"- **{name}** ({mode}): exit {r['exit']}: `{r.get('error')}`")
+        left = i.get("why") or {}
+        if left:
+            notes.append(f"- **{name}**, left with `--io int32`: " +
+                         "; ".join(f"`{n}` — {w}" for n, w in left.items()))
+    lines += ["", "INT64 shape tensors, Cast layers and layers are for `--io int32`; verification is",
+              "default / `--io int32`. Why each INT64 execution tensor remains:", "", *notes, "", END]
+    return lines
 
 
 def main() -> None:
-    import onnx_ir as ir
+    from tests.zoo.models import ZOO
 
-    from trtready.demo import token_model
-
-    cases = {"demo token_model (dynamic batch×seq)": token_model(), "tiny BERT (dynamic batch×seq)": tiny_bert()}
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for label, spec in cases.items():
-            bounds = parse_dynamic(spec.dynamic)
-            base = Path(tmp) / "base.onnx"
-            ir.save(translate(capture(spec.module, spec.args, {}, bounds), bounds), str(base))
-            out = Path(tmp) / label.split()[1]
-            result = trtready.fix(spec, out, target="trt-rtx")
-            before, after = inspect_network(base), inspect_network(out / "model.onnx")
-            rows.append((label, before, after, bool(result)))
-    print(f"Machine: {platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{before.library} {before.version}\n")
-    print("| model | INT64 execution tensors | INT64 shape tensors | Cast layers (all) | device-side type-changing Casts | verified |")
-    print("|---|---|---|---|---|---|")
-    for label, b, a, ok in rows:
-        print(f"| {label} | {len(b.int64_execution)} → {len(a.int64_execution)} | {b.int64_shape} → {a.int64_shape} | "
-              f"{b.cast_layers} → {a.cast_layers} | {b.device_casts} → {a.device_casts} | {'exact' if ok else 'FAILED'} |")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=None, help="comma-separated zoo names (default: all)")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "narrowing.md")
+    ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    a = ap.parse_args()
+    names = a.only.split(",") if a.only else list(ZOO)
+    t0 = time.perf_counter()
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        for name in names:
+            results[name] = {io: run(name, io, Path(tmp_s)) for io in ("keep", "int32")}
+            d, i = results[name]["keep"], results[name]["int32"]
+            print(f"{name:16} default {_ba(d, 'int64_execution_tensors'):10} int32 {_ba(i, 'int64_execution_tensors'):10}"
+                  f" casts {_ba(i, 'cast_layers'):10} exit {d['exit']}/{i['exit']}", flush=True)
+    text = a.out.read_text() if a.out.exists() else ""
+    block = "\n".join(section(results, (time.perf_counter() - t0) / 60))
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    a.out.write_text(text)
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=1))
+    print(f"wrote {a.out}")
 
 
 if __name__ == "__main__":

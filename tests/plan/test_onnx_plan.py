@@ -204,3 +204,31 @@ g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
     n = plan_onnx(OnnxAnalysis.of(model, [], {"a": Interval(0, 3)}), PROFILES["trt-rtx"], PlanOptions())
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["b"].action is Action.KEEP and "untyped" in d["b"].reason
+
+
+def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from trtready.narrow.onnx_model import apply_plan
+
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[N, S, 4] h, int64[N, S] ids) => (float[N, 4] first, int64[N, S] shifted)
+    <int64 zero = {0}> {
+      first = Gather<axis=1>(h, zero)
+      shifted = Add(ids, zero)
+    }
+    """
+    plan = plan_onnx(OnnxAnalysis.of(ir.from_onnx_text(text), None, {"ids": Interval(0, 99)}), PROFILES["trt-rtx"])
+    (link,) = plan.const_links
+    assert link.node.op_type == "Gather" and [c.name for _, c in link.consts] == ["zero"]
+    h = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    ids = np.arange(6, dtype=np.int64).reshape(2, 3)
+    model = apply_plan(plan)
+    gather = next(n for n in model.graph if n.op_type == "Gather")
+    add = next(n for n in model.graph if n.op_type == "Add")
+    assert gather.inputs[1].dtype == ir.DataType.INT32 and add.inputs[1].dtype == ir.DataType.INT64
+    sess = ort.InferenceSession(ir.serde.serialize_model(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    first, shifted = sess.run(None, {"h": h, "ids": ids})
+    assert np.array_equal(first, h[:, 0]) and np.array_equal(shifted, ids)

@@ -99,6 +99,7 @@ class OnnxPlan:
     doubles: list[ir.Value]  # DOUBLE values that become FLOAT (every scope)
     doubles_kept: dict[ir.Value, str] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
+    const_links: list[LinkSet] = field(default_factory=list)  # parameters bound to constants only
     _component_of: dict[ir.Value, Component] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,7 +107,7 @@ class OnnxPlan:
 
     @property
     def narrowed_links(self) -> list[LinkSet]:
-        return [ls for c in self.components if c.narrow for ls in c.links]
+        return [ls for c in self.components if c.narrow for ls in c.links] + self.const_links
 
     @property
     def narrowed_values(self) -> list[ir.Value]:
@@ -173,6 +174,7 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
     seen: set[ir.Value] = set()
     kept: dict[ir.Value, str] = {}
     links: list[LinkSet] = []
+    const_links: list[LinkSet] = []
     producer_of: dict[ir.Value, LinkSet] = {}
     readers_of: dict[ir.Value, list[LinkSet]] = {}
 
@@ -234,6 +236,12 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
                         ls.outs.append(v)
                         producer_of[v] = ls
         links.extend(ls for ls in sets.values() if ls.outs or ls.ins)
+        # Gather's indices read from a constant (a pooler's ``hidden[:, 0]``): an int32 copy costs
+        # nothing and takes one INT64 constant out of the network. Only there: ONNX shape inference
+        # reads other constant inputs (Pad's axes, Reshape's shape) as int64 and rejects int32 copies.
+        const_links.extend(ls for ls in sets.values() if not ls.outs and not ls.ins and ls.consts and all(
+            (node.op_type, idx) in _CONST_INDEX_SLOTS and _const_fits(env.get(c), ls.node, idx)
+            for idx, c in ls.consts))
 
     for v in values:
         if v not in kept and not fits(v):
@@ -269,7 +277,14 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
         if not rejected:
             break
     doubles, doubles_kept = plan_doubles(model, env)
-    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept)
+    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links)
+
+
+_CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
+
+
+def _const_fits(av: AbsValue | None, node: ir.Node, idx: int) -> bool:
+    return av is not None and (av.hull.fits_int32() or clamp_exact_use(node, idx))
 
 
 def _close(kept: dict[ir.Value, str], producer_of: dict[ir.Value, LinkSet],

@@ -1,0 +1,328 @@
+"""The zoo: real architectures as their users call them, built from ``transformers`` configs.
+
+Every factory returns a :class:`trtready.ModelSpec` for a tiny model (2 layers or stages, hidden 32, at
+most 4 heads, a vocabulary of 128) with random weights seeded by ``torch.manual_seed``: nothing is downloaded, no tokenizer
+or hub file is read. Each is usable on the command line as ``tests.zoo.models:NAME``.
+
+How the models are called is the point of the zoo:
+
+- text models take keyword inputs (``input_ids=``, ``attention_mask=``), the way ``model(**batch)`` passes
+  a tokenizer's output; the mask is right-padded as tokenizers pad, with at least one kept token per row;
+- examples are batch 2 × sequence 16, exported with dynamic batch ``[1:4]`` × sequence ``[2:32]`` named by
+  the forward's parameter names; vision and audio models get a dynamic batch only (their spatial size
+  and Whisper's frame count are fixed by the architecture);
+- decoders are built with ``use_cache=False``: with a cache, ``forward`` returns a ``DynamicCache``, which
+  is not registered as a pytree node, so ``torch.export`` cannot take it as an output;
+- vision models come from ``transformers`` too (ViT, Swin, ConvNeXt, ResNet, MobileNetV2, EfficientNet):
+  timm imports torchvision, whose PyPI wheel does not load beside the pinned ``torch==2.13.0+cpu``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from trtready import ModelSpec
+
+BATCH, SEQ = 2, 16
+BATCH_DIM = "batch[1:4]"
+SEQ_DIM = "seq[2:32]"
+MAX_POS = 64      # ≥ the largest sequence the dynamic bounds allow
+VOCAB = 128
+LENGTHS = (SEQ, 11)  # kept tokens per row: row 0 full, row 1 right-padded
+
+
+FIRST_TOKEN = 3  # ids below are special (pad, bos, eos in the configs below); text tokens start here
+
+
+def _text_inputs(pad_id: int, vocab: int = VOCAB) -> dict[str, torch.Tensor]:
+    """``input_ids`` and a right-padded ``attention_mask`` (1 = kept), as a tokenizer with padding returns them.
+
+    Padded positions hold the model's pad id: RoBERTa and BART number positions by counting the ids
+    that are not padding, so another id there would be a different input than a tokenizer makes.
+    """
+    ids = torch.randint(FIRST_TOKEN, vocab, (BATCH, SEQ))
+    mask = torch.zeros(BATCH, SEQ, dtype=torch.int64)
+    for row, n in enumerate(LENGTHS):
+        mask[row, :n] = 1
+    return {"input_ids": ids.masked_fill(mask == 0, pad_id), "attention_mask": mask}
+
+
+def _text_dynamic(*names: str) -> list[str]:
+    return [f"{n}:0={BATCH_DIM},1={SEQ_DIM}" for n in names]
+
+
+def _text(model: torch.nn.Module) -> ModelSpec:
+    kwargs = _text_inputs(model.config.pad_token_id)
+    return ModelSpec(model.eval(), (), kwargs=kwargs, dynamic=_text_dynamic(*kwargs))
+
+
+def _trained_like(model: torch.nn.Module) -> torch.nn.Module:
+    """PyTorch's default initialisation and BatchNorm statistics as a trained checkpoint has them.
+
+    transformers initialises these convolutional nets for training from scratch (normal, std 0.02;
+    BatchNorm at identity); through MobileNetV2's and EfficientNet's depth the activations then vanish
+    (outputs ~1e-26 and 0.0), and a comparison of zeros proves nothing.
+    """
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear):
+            m.reset_parameters()
+        elif isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                m.weight.uniform_(0.8, 1.2)
+                m.bias.normal_(0.0, 0.1)
+                m.running_mean.normal_(0.0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+def _vision(model: torch.nn.Module, channels: int = 3, size: int = 32) -> ModelSpec:
+    pixels = torch.randn(BATCH, channels, size, size)
+    return ModelSpec(model.eval(), (), kwargs={"pixel_values": pixels}, dynamic=[f"pixel_values:0={BATCH_DIM}"])
+
+
+# Sizes shared by the text models (each config takes the ones it knows under its own names).
+_BERTISH = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                intermediate_size=64, max_position_embeddings=MAX_POS, pad_token_id=0)
+_DECODER = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, intermediate_size=64, max_position_embeddings=MAX_POS,
+                pad_token_id=0, use_cache=False)
+
+
+# --- encoders ---------------------------------------------------------------------------------------
+
+def bert() -> ModelSpec:
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    return _text(BertModel(BertConfig(**_BERTISH)))
+
+
+def roberta() -> ModelSpec:
+    from transformers import RobertaConfig, RobertaModel
+
+    torch.manual_seed(0)
+    # RoBERTa numbers positions from pad_token_id + 1: the table needs MAX_POS + 2 rows.
+    cfg = RobertaConfig(**{**_BERTISH, "max_position_embeddings": MAX_POS + 2, "pad_token_id": 1})
+    return _text(RobertaModel(cfg))
+
+
+def distilbert() -> ModelSpec:
+    from transformers import DistilBertConfig, DistilBertModel
+
+    torch.manual_seed(0)
+    cfg = DistilBertConfig(vocab_size=VOCAB, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                           max_position_embeddings=MAX_POS, pad_token_id=0)
+    return _text(DistilBertModel(cfg))
+
+
+def albert() -> ModelSpec:
+    from transformers import AlbertConfig, AlbertModel
+
+    torch.manual_seed(0)
+    cfg = AlbertConfig(**_BERTISH, embedding_size=16)
+    return _text(AlbertModel(cfg))
+
+
+def electra() -> ModelSpec:
+    from transformers import ElectraConfig, ElectraModel
+
+    torch.manual_seed(0)
+    cfg = ElectraConfig(**_BERTISH, embedding_size=16)
+    return _text(ElectraModel(cfg))
+
+
+def deberta_v2() -> ModelSpec:
+    from transformers import DebertaV2Config, DebertaV2Model
+
+    torch.manual_seed(0)
+    # DeBERTa-v3's settings: relative attention with log buckets, content↔position attention.
+    cfg = DebertaV2Config(**_BERTISH, relative_attention=True, position_buckets=16, max_relative_positions=-1,
+                          pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True,
+                          position_biased_input=False, type_vocab_size=0)
+    return _text(DebertaV2Model(cfg))
+
+
+# --- decoders (use_cache=False: see the module docstring) -------------------------------------------
+
+def gpt2() -> ModelSpec:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_inner=64, n_positions=MAX_POS,
+                     pad_token_id=0, bos_token_id=1, eos_token_id=2, use_cache=False)
+    return _text(GPT2LMHeadModel(cfg))
+
+
+def llama() -> ModelSpec:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    return _text(LlamaForCausalLM(LlamaConfig(**_DECODER)))
+
+
+def qwen2() -> ModelSpec:
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    return _text(Qwen2ForCausalLM(Qwen2Config(**_DECODER)))
+
+
+def mistral() -> ModelSpec:
+    from transformers import MistralConfig, MistralForCausalLM
+
+    torch.manual_seed(0)
+    return _text(MistralForCausalLM(MistralConfig(**_DECODER, sliding_window=None)))
+
+
+def phi() -> ModelSpec:
+    from transformers import PhiConfig, PhiForCausalLM
+
+    torch.manual_seed(0)
+    return _text(PhiForCausalLM(PhiConfig(**_DECODER, partial_rotary_factor=0.5)))
+
+
+def gpt_neox() -> ModelSpec:
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    torch.manual_seed(0)
+    cfg = GPTNeoXConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=MAX_POS, rotary_pct=0.5,
+                        pad_token_id=0, use_cache=False)
+    return _text(GPTNeoXForCausalLM(cfg))
+
+
+# --- encoder-decoder pieces -------------------------------------------------------------------------
+
+def t5_encoder() -> ModelSpec:
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                   relative_attention_num_buckets=8, relative_attention_max_distance=32,
+                   pad_token_id=0, use_cache=False)
+    return _text(T5EncoderModel(cfg))
+
+
+def bart_encoder() -> ModelSpec:
+    from transformers import BartConfig, BartModel
+
+    torch.manual_seed(0)
+    cfg = BartConfig(vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2,
+                     encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                     decoder_ffn_dim=64, max_position_embeddings=MAX_POS, pad_token_id=1,
+                     bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, use_cache=False)
+    # What an encoder-decoder deployment exports first: the encoder, called by itself.
+    return _text(BartModel(cfg).get_encoder())
+
+
+def whisper_encoder() -> ModelSpec:
+    from transformers import WhisperConfig, WhisperModel
+
+    torch.manual_seed(0)
+    cfg = WhisperConfig(vocab_size=VOCAB, num_mel_bins=16, d_model=32, encoder_layers=2, decoder_layers=2,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                        decoder_ffn_dim=64, max_source_positions=16, max_target_positions=MAX_POS,
+                        pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1,
+                        use_cache=False)
+    encoder = WhisperModel(cfg).get_encoder().eval()
+    # The encoder checks that it gets exactly 2 × max_source_positions frames (a 30 s window in the
+    # real model): only the batch is dynamic.
+    features = torch.randn(BATCH, cfg.num_mel_bins, 2 * cfg.max_source_positions)
+    return ModelSpec(encoder, (), kwargs={"input_features": features}, dynamic=[f"input_features:0={BATCH_DIM}"])
+
+
+# --- vision (transformers classes; timm cannot load here, see the module docstring) -------------------
+
+def vit() -> ModelSpec:
+    from transformers import ViTConfig, ViTModel
+
+    torch.manual_seed(0)
+    cfg = ViTConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=2,
+                    num_attention_heads=2, intermediate_size=64)
+    return _vision(ViTModel(cfg))
+
+
+def swin() -> ModelSpec:
+    from transformers import SwinConfig, SwinModel
+
+    torch.manual_seed(0)
+    cfg = SwinConfig(image_size=32, patch_size=2, num_channels=3, embed_dim=16, depths=[1, 1],
+                     num_heads=[2, 2], window_size=4, mlp_ratio=2.0)
+    return _vision(SwinModel(cfg))
+
+
+def convnext() -> ModelSpec:
+    from transformers import ConvNextConfig, ConvNextModel
+
+    torch.manual_seed(0)
+    cfg = ConvNextConfig(num_channels=3, patch_size=4, num_stages=2, hidden_sizes=[16, 32], depths=[1, 1],
+                         image_size=32)
+    return _vision(ConvNextModel(cfg))
+
+
+def resnet() -> ModelSpec:
+    from transformers import ResNetConfig, ResNetModel
+
+    torch.manual_seed(0)
+    cfg = ResNetConfig(num_channels=3, embedding_size=16, hidden_sizes=[16, 32], depths=[1, 1],
+                       layer_type="basic")
+    return _vision(_trained_like(ResNetModel(cfg)))
+
+
+def mobilenet_v2() -> ModelSpec:
+    from transformers import MobileNetV2Config, MobileNetV2Model
+
+    torch.manual_seed(0)
+    cfg = MobileNetV2Config(num_channels=3, image_size=32, depth_multiplier=0.25, min_depth=8,
+                            finegrained_output=False)  # the top conv scales too: 320 channels, not 1280
+    return _vision(_trained_like(MobileNetV2Model(cfg)))
+
+
+def efficientnet() -> ModelSpec:
+    from transformers import EfficientNetConfig, EfficientNetModel
+
+    torch.manual_seed(0)
+    cfg = EfficientNetConfig(num_channels=3, image_size=32, width_coefficient=0.25, depth_coefficient=0.25,
+                             hidden_dim=320)  # the top conv's width: round_filters(1280 × 0.25)
+    return _vision(_trained_like(EfficientNetModel(cfg)))
+
+
+Factory = Callable[[], ModelSpec]
+
+#: name → (factory, family, notes). Names are the factory names: ``tests.zoo.models:NAME``.
+ZOO: dict[str, tuple[Factory, str, str]] = {
+    "bert": (bert, "encoder", "BertModel; absolute positions from a shared arange buffer, token_type_ids buffer"),
+    "roberta": (roberta, "encoder", "RobertaModel; positions from cumsum(input_ids != pad), token_type_ids buffer read via .to()"),
+    "distilbert": (distilbert, "encoder", "DistilBertModel; no token types"),
+    "albert": (albert, "encoder", "AlbertModel; factorised embeddings, shared layers"),
+    "electra": (electra, "encoder", "ElectraModel; embedding projection"),
+    "deberta_v2": (deberta_v2, "encoder", "DebertaV2Model, v3 settings: log-bucketed relative positions, p2c/c2p attention"),
+    "gpt2": (gpt2, "decoder", "GPT2LMHeadModel; causal mask combined with the padding mask"),
+    "llama": (llama, "decoder", "LlamaForCausalLM; RoPE, grouped-query attention (4 heads, 2 kv)"),
+    "qwen2": (qwen2, "decoder", "Qwen2ForCausalLM; RoPE, GQA, q/k/v biases"),
+    "mistral": (mistral, "decoder", "MistralForCausalLM; RoPE, GQA, no sliding window"),
+    "phi": (phi, "decoder", "PhiForCausalLM; partial rotary (0.5), parallel attention/MLP"),
+    "gpt_neox": (gpt_neox, "decoder", "GPTNeoXForCausalLM; partial rotary (0.5)"),
+    "t5_encoder": (t5_encoder, "encoder-decoder", "T5EncoderModel; bucketed relative position bias"),
+    "bart_encoder": (bart_encoder, "encoder-decoder", "BartModel(...).get_encoder(); learned positions with offset 2"),
+    "whisper_encoder": (whisper_encoder, "encoder-decoder", "WhisperModel(...).get_encoder(); input_features, fixed 32 frames"),
+    "vit": (vit, "vision", "ViTModel; 32×32, patch 8"),
+    "swin": (swin, "vision", "SwinModel; window attention with relative position index buffer"),
+    "convnext": (convnext, "vision", "ConvNextModel"),
+    "resnet": (resnet, "vision", "ResNetModel; BatchNorm (num_batches_tracked int64 buffers)"),
+    "mobilenet_v2": (mobilenet_v2, "vision", "MobileNetV2Model; BatchNorm, depth multiplier 0.25"),
+    "efficientnet": (efficientnet, "vision", "EfficientNetModel; BatchNorm, squeeze-excitation"),
+}
+
+
+def spec(name: str) -> ModelSpec:
+    """The zoo model NAME's spec (a fresh module each call)."""
+    return ZOO[name][0]()
+
+
+def call(s: ModelSpec) -> Any:
+    """Run the model the way its users do: ``model(*args, **kwargs)``."""
+    with torch.no_grad():
+        return s.module(*s.args, **(s.kwargs or {}))
