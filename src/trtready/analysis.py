@@ -50,6 +50,7 @@ class OnnxAnalysis:
     roles: dict[str, InputRole]
     inputs: dict[str, Interval]  # what proofs may assume of each graph input (roles, then the user's word)
     values: dict[ir.Value, AbsValue | None] = field(repr=False)
+    bounds: list[DimBound] = field(default_factory=list)  # the --dynamic bounds the analysis used
 
     @classmethod
     def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
@@ -63,7 +64,7 @@ class OnnxAnalysis:
         dims = dim_bounds(model, bounds or [])
         roles = onnx_input_roles(model.graph)
         inputs = ranges_from_roles(roles, input_ranges)
-        return cls(model, dims, roles, inputs, propagate(model.graph, inputs, dims))
+        return cls(model, dims, roles, inputs, propagate(model.graph, inputs, dims), list(bounds or []))
 
     def interval(self, value: ir.Value) -> Interval | None:
         av = self.values.get(value)

@@ -6,13 +6,16 @@ and TensorRT optimization profiles (docs/cli.md, shared options).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import UsageError
 from trtready.intervals import Interval
+
+METADATA_KEY = "trtready.dynamic"  # ONNX metadata: the bounds a model was exported or fixed with
 
 if TYPE_CHECKING:
     from trtready.limits import Limits
@@ -91,3 +94,28 @@ def check_bound_names(inputs: list[str], bounds: list[DimBound], ranges: dict[st
         if unknown:
             raise UsageError(f"{option} names {', '.join(unknown)}, not an input of the model "
                              f"({', '.join(inputs) or 'it has none'})")
+
+
+def record_bounds(model: Any, bounds: list[DimBound]) -> None:
+    """The ``--dynamic`` bounds in an ONNX model's metadata, where ``build`` and a later run find them."""
+    if bounds:
+        model.metadata_props[METADATA_KEY] = json.dumps(
+            [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi} for b in bounds]
+        )
+
+
+def bounds_from_metadata(model: Any) -> list[DimBound]:
+    """The bounds recorded in an ONNX model (an unreadable record counts as none)."""
+    raw = model.metadata_props.get(METADATA_KEY)
+    if not raw:
+        return []
+    try:
+        return [DimBound(d["input"], int(d["axis"]), d["dim"], int(d["min"]), int(d["max"])) for d in json.loads(raw)]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def with_recorded(bounds: list[DimBound], recorded: list[DimBound]) -> list[DimBound]:
+    """The user's bounds, completed by recorded ones for the input axes the user did not bound."""
+    given = {(b.input, b.axis) for b in bounds}
+    return list(bounds) + [b for b in recorded if (b.input, b.axis) not in given]

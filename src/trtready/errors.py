@@ -71,6 +71,23 @@ class UpstreamError(TrtReadyError):
 
 
 def first_line(e: BaseException, limit: int = 300) -> str:
-    """The first line of an exception's text (its type when it has none)."""
-    text = str(e).strip()
+    """The first line of an exception's text (its type when it has none), terminal escapes removed."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(e)).strip()
     return text.splitlines()[0][:limit] if text else type(e).__name__
+
+
+def upstream_reason(e: BaseException, limit: int = 400) -> str:
+    """A library's failure in one line: its outer message and, when it wraps another, the innermost
+    one (torch.onnx says "Failed to decompose the FX graph"; the reason is in the exception it wraps)."""
+    outer = first_line(e)
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    inner = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        inner = cur
+        cur = cur.__cause__ or cur.__context__
+    text = first_line(inner)
+    return (outer if inner is e or text == outer else f"{outer} ({text})")[:limit]

@@ -23,6 +23,7 @@ class ConvertResult:
     baseline: Any = None  # NetworkView of the unmodified export, when asked for
     adapter: Any = None  # Torch-TensorRT module, for --frontend torch-trt-dynamo
     notes: list[str] = field(default_factory=list)
+    effect: str | None = None  # none | smaller | mixed: the network before → after (with a baseline)
 
     def __bool__(self) -> bool:
         return bool(self.fix)
@@ -65,8 +66,8 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         staged = s.stage(req.out)
         onnx_path = staged / "model.onnx"
         fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
-        if baseline and loaded.exported is not None:
-            with _step(console, "baseline: the unmodified export, for before → after"):
+        if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
+            with _step(console, "baseline: the unmodified model's network, for before → after"):
                 result.baseline = _baseline_view(loaded, req)
         if frontend == "torch-trt-dynamo":
             from trtready.adapters.torch_tensorrt import compile_dynamo
@@ -80,8 +81,25 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             with _step(console, "build the engine, inspect the network"):
                 built = build_network(onnx_path, req.target, profiles or {})
                 result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
+            if result.baseline is not None:
+                _judge_effect(result)
         fix.written = s.commit(req.out)
     return result
+
+
+def _judge_effect(result: ConvertResult) -> None:
+    """A narrowing the parsed network does not show is said, not counted as a gain."""
+    from trtready.engine.network import effect
+    from trtready.plan import Action
+
+    result.effect = effect(result.baseline, result.build.network)
+    narrowed = sum(1 for d in result.fix.decisions if d.action in (Action.NARROW, Action.REMOVE))
+    if result.effect == "none" and narrowed:
+        result.notes.append(f"no effect: the {narrowed} narrowed value(s) leave the parsed network unchanged "
+                            "(TensorRT computes them in the same types either way)")
+    elif result.effect == "mixed":
+        result.notes.append("mixed effect: the parsed network has more INT64 shape tensors, INT64 execution "
+                            "tensors or Cast layers somewhere than before (see before → after)")
 
 
 def _baseline_view(loaded: Any, req: FixRequest) -> Any:
@@ -91,6 +109,10 @@ def _baseline_view(loaded: Any, req: FixRequest) -> Any:
 
     from trtready.engine.network import inspect_network
     from trtready.export.onnx_export import translate
+    from trtready.load import ModelKind
+
+    if loaded.kind is ModelKind.ONNX:  # the input itself is the unmodified model
+        return inspect_network(Path(loaded.source))
 
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")

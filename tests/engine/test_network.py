@@ -44,7 +44,8 @@ def test_dynamic_bert_fewer_int64_execution_tensors(tmp_path: Path) -> None:
     before, after = _before_after(spec, tmp_path)
     assert len(after.int64_execution) < len(before.int64_execution)
     assert after.cast_layers <= before.cast_layers
-    assert after.int64_shape == before.int64_shape  # int64-only slots (shape math) unchanged
+    assert after.int64_shape < before.int64_shape  # the mask's index grid is gone (IotaGatherPass)
+    assert sorted(after.int64_execution) == ["attention_mask", "input_ids"]  # kept I/O only
 
 
 def test_parser_rejection_names_the_node(tmp_path: Path) -> None:
@@ -56,3 +57,16 @@ def test_parser_rejection_names_the_node(tmp_path: Path) -> None:
     ir.save(model, str(path))
     with pytest.raises(trtready.BadInputError, match="parser rejected the model: node .*Mystery"):
         inspect_network(path)
+
+
+def test_effect_says_none_smaller_or_mixed() -> None:
+    from trtready.engine.network import NetworkView, effect
+
+    def view(exec_names: list[str], shape: int, casts: int, layers: int) -> NetworkView:
+        return NetworkView("tensorrt_rtx", "1", {"INT64": len(exec_names) + shape}, exec_names, shape, casts, 0, layers)
+
+    before = view(["a", "b"], 10, 5, 40)
+    assert effect(before, view(["a", "b"], 10, 5, 40)) == "none"
+    assert effect(before, view(["a"], 10, 5, 39)) == "smaller"
+    assert effect(before, view(["a"], 11, 5, 39)) == "mixed"  # one more INT64 shape tensor
+    assert effect(before, view([], 8, 6, 30)) == "mixed"  # one more Cast layer

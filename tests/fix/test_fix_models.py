@@ -91,6 +91,10 @@ def test_onnx_file_fix(tmp_path: Path, bert_onnx: Path) -> None:
     r = trtready.fix(str(bert_onnx), out, dynamic=["input_ids:0=b[1:8],1=s[2:64]", "attention_mask:0=b[1:8],1=s[2:64]"])
     assert r and out.exists() and bert_onnx.read_bytes() == before
     assert any(d.action is Action.NARROW for d in r.decisions)
+    # the bounds travel with the file: a later audit (and build) uses them without --dynamic
+    later = trtready.audit(str(out))
+    assert sorted((b.input, b.axis, b.lo, b.hi) for b in later.result.onnx_analysis.bounds) == [
+        ("attention_mask", 0, 1, 8), ("attention_mask", 1, 2, 64), ("input_ids", 0, 1, 8), ("input_ids", 1, 2, 64)]
     with pytest.raises(trtready.UsageError, match="already exists"):
         trtready.fix(str(bert_onnx), out)
     with pytest.raises(trtready.UsageError, match="is an input"):

@@ -51,7 +51,8 @@ def test_bert_with_custom_output_names_and_dynamic_profile(tmp_path: Path) -> No
     assert [(o["name"], o["dtype"]) for o in manifest["io"]["outputs"]] == [("hidden", "FLOAT"), ("pooled", "FLOAT")]
     assert manifest["profiles"]["ids"] == {"min": [1, 2], "opt": [2, 16], "max": [8, 64]}
     assert manifest["profiles"]["mask"] == manifest["profiles"]["ids"]
-    assert manifest["network"]["int64_execution_tensors"] < 29  # the unmodified export has 29 (docs)
+    # the unmodified export has 29 (docs/narrowing.md); left: the two inputs, kept int64 by default
+    assert sorted(manifest["network"]["int64_execution_names"]) == ["ids", "mask"]
 
 
 def test_convert_cli_with_baseline(tmp_path: Path) -> None:
@@ -63,6 +64,19 @@ def test_convert_cli_with_baseline(tmp_path: Path) -> None:
                                                      "report.json", "state_dict.safetensors"]
     refused = run_cli("convert", "trtready.demo:hash_model", "-o", str(tmp_path / "h8"), "--target", "trt8")
     assert refused.code == 2 and not (tmp_path / "h8").exists()
+
+
+def test_onnx_input_with_baseline_and_int32_io_reports_the_effect(tmp_path: Path, bert_onnx: Path) -> None:
+    report = tmp_path / "r.json"
+    r = run_cli("convert", str(bert_onnx), "-o", str(tmp_path / "out"), "--baseline", "--io", "int32",
+                "--target", "trt-rtx", "--json", str(report), *sum((["--dynamic", d] for d in BERT_DYNAMIC), []))
+    assert r.code == 0, r.stderr
+    build = json.loads(report.read_text())["build"]
+    before, after = build["network_before"], build["network"]
+    assert build["effect"] == "smaller"
+    assert after["int64_execution_tensors"] == 0 < before["int64_execution_tensors"]
+    assert after["cast_layers"] <= before["cast_layers"] and after["int64_shape_tensors"] <= before["int64_shape_tensors"]
+    assert {i["dtype"] for i in after["inputs"]} == {"INT32"}
 
 
 def test_missing_torch_tensorrt_is_one_line(tmp_path: Path) -> None:

@@ -45,7 +45,10 @@ def audit_loaded(
         from trtready.analysis import OnnxAnalysis
         from trtready.audit.onnx_graph import audit_onnx
 
+        from trtready.bounds import bounds_from_metadata, with_recorded
+
         graph = loaded.onnx.graph
+        bounds = with_recorded(bounds, bounds_from_metadata(loaded.onnx))  # what an earlier run recorded
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
         analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges)
         findings += audit_onnx(analyses["onnx"])

@@ -96,7 +96,7 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
     from trtready.engine import capturing_logger
     from trtready.engine.network import parse_network
     from trtready.engine.profiles import example_shapes, resolve_profiles
-    from trtready.export.onnx_export import bounds_from_metadata
+    from trtready.bounds import bounds_from_metadata
     from trtready.load.onnx_file import load_onnx
 
     trt = library_for(target)

@@ -106,3 +106,15 @@ def inspect_parsed(trt: Any, network: Any) -> NetworkView:
         io_out.append({"name": t.name, "dtype": _dtype(t), "shape": list(t.shape)})
     return NetworkView(trt.__name__, getattr(trt, "__version__", "?"), dict(dtypes), exec64, shape64, casts,
                        device_casts, network.num_layers, io_in, io_out)
+
+
+def effect(before: NetworkView, after: NetworkView) -> str:
+    """What narrowing changed in the parsed network: ``none``, ``smaller`` (fewer INT64 execution
+    tensors or Cast layers, nothing more of either or of INT64 shape tensors) or ``mixed``."""
+    b = (len(before.int64_execution), before.int64_shape, before.cast_layers)
+    a = (len(after.int64_execution), after.int64_shape, after.cast_layers)
+    if a == b and before.layers == after.layers and before.tensors_by_dtype == after.tensors_by_dtype:
+        return "none"
+    if all(x <= y for x, y in zip(a, b)):
+        return "smaller"
+    return "mixed"

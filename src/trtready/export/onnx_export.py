@@ -6,9 +6,7 @@ import json
 import warnings
 from typing import Any
 
-from trtready.bounds import DimBound
-
-METADATA_KEY = "trtready.dynamic"
+from trtready.bounds import DimBound, record_bounds
 
 
 def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str, list[int]] | None = None) -> Any:
@@ -31,18 +29,7 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
         from trtready.engine.profiles import EXAMPLE_KEY
 
         model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
-    if bounds:
-        model.metadata_props[METADATA_KEY] = json.dumps(
-            [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi} for b in bounds]
-        )
+    record_bounds(model, bounds or [])
     return model
 
 
-def bounds_from_metadata(model: Any) -> list[DimBound]:
-    raw = model.metadata_props.get(METADATA_KEY)
-    if not raw:
-        return []
-    try:
-        return [DimBound(d["input"], int(d["axis"]), d["dim"], int(d["min"]), int(d["max"])) for d in json.loads(raw)]
-    except (ValueError, KeyError, TypeError):
-        return []

@@ -13,6 +13,7 @@ from trtready.load import LoadedModel
 
 
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
+    from trtready.bounds import record_bounds
     from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx
     from trtready.plan.onnx_plan import plan_onnx
@@ -31,13 +32,14 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     output_names = [v.name for v in analysis.model.graph.outputs]
     reference = OrtRunner(Path(loaded.source)) if req.verify else None  # before the passes edit the model
     narrowed = apply_plan(plan)
+    record_bounds(narrowed, analysis.bounds)
     if reference is not None:
         from trtready.verify.run import depth_of_onnx, verify_runners
 
         cmp = verify_runners(
             reference, OrtRunner(narrowed), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
-            bounds=req.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
+            bounds=analysis.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
             limits=req.limits, depth=depth_of_onnx(narrowed),
         )
         result.verification.append(cmp)

@@ -136,7 +136,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
 
 def _translate(narrowed_ep: Any, original_ep: Any, req: FixRequest, examples: dict[str, list[int]]) -> Any:
     """The one torch.onnx translation; a failure is torch.onnx's when the unmodified program fails too."""
-    from trtready.errors import NarrowingError, TrtReadyError, UpstreamError, first_line
+    from trtready.errors import NarrowingError, TrtReadyError, UpstreamError, first_line, upstream_reason
     from trtready.export.exporter import to_onnx
 
     try:
@@ -152,7 +152,7 @@ def _translate(narrowed_ep: Any, original_ep: Any, req: FixRequest, examples: di
             else:
                 raise NarrowingError(f"the narrowed program fails torch.onnx.export while the unmodified one "
                                      f"translates ({first_line(e)}); nothing written") from e
-        raise UpstreamError("torch.onnx.export", first_line(e),
+        raise UpstreamError("torch.onnx.export", upstream_reason(e),
                             "a plain torch.onnx.export(..., dynamo=True) of the unmodified model fails the same way") from e
 
 

@@ -89,6 +89,13 @@ class Interval:
             return -self
         return Interval(type(self.lo)(0), max(-self.lo, self.hi))
 
+    def sign(self) -> Interval:
+        """-1, 0 or 1 (in the interval's own number type)."""
+        kind = type(self.lo) if self.is_integral else float
+        lo = -1 if self.lo < 0 else (0 if self.lo == 0 else 1)
+        hi = -1 if self.hi < 0 else (0 if self.hi == 0 else 1)
+        return Interval(kind(lo), kind(hi))
+
     def min(self, o: Interval) -> Interval:
         return Interval(min(self.lo, o.lo), min(self.hi, o.hi))
 

@@ -194,6 +194,7 @@ _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.mul.Scalar": _binary(lambda a, b: a * b),
     "aten.neg.default": _unary(lambda a: -a),
     "aten.abs.default": _unary(lambda a: a.abs()),
+    "aten.sign.default": _unary(lambda a: a.sign()),
     "aten.minimum.default": _binary(lambda a, b: a.min(b)),
     "aten.maximum.default": _binary(lambda a, b: a.max(b)),
     "aten.clamp.default": _clamp,

@@ -434,6 +434,7 @@ TRANSFER: dict[str, Transfer] = {
     "Mul": _elementwise(lambda a, b: a * b),
     "Neg": _elementwise(lambda a: -a),
     "Abs": _elementwise(lambda a: a.abs()),
+    "Sign": _elementwise(lambda a: a.sign()),
     "Mod": _elementwise(lambda a, b: a.mod(b)),
     "Div": _div,
     "Log": _float_fn(_log),
@@ -488,7 +489,7 @@ def _narrower(a: Interval, b: Interval) -> bool:
 # Ops whose output element at a position depends only on their inputs' elements at the same
 # (broadcast) position: a condition on x restricts x's value in the branch computed through them.
 _ELEMENTWISE = frozenset({
-    "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Min", "Max", "Clip", "Log", "Exp", "Sqrt", "Floor", "Ceil",
+    "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Sign", "Min", "Max", "Clip", "Log", "Exp", "Sqrt", "Floor", "Ceil",
     "Reciprocal", "Pow", "Cast", "Identity", "Not", "And", "Or", "Xor", "Where", "Less", "LessOrEqual",
     "Greater", "GreaterOrEqual", "Equal", "Mod",
 })

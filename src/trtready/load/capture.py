@@ -158,11 +158,11 @@ def export_hint(e: BaseException) -> str:
 
 def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
     """:func:`capture`, with torch.export's own failures reported as torch.export's (with a hint)."""
-    from trtready.errors import TrtReadyError, UpstreamError, first_line
+    from trtready.errors import TrtReadyError, UpstreamError, upstream_reason
 
     try:
         return capture(module, args, kwargs, bounds)
     except TrtReadyError:
         raise
     except Exception as e:  # torch.export raises many types; each is its failure, not ours
-        raise UpstreamError("torch.export", first_line(e), export_hint(e)) from e
+        raise UpstreamError("torch.export", upstream_reason(e), export_hint(e)) from e

@@ -489,6 +489,8 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
         if not proved and (forced or not profile.handles_int64):
             why = "--strict" if options.strict else ("--io int32" if forced else f"{profile.name} cannot hold int64")
             msg = f"tensor {v.name} ({_what(v)}): {_interval_text(av.hull if av else None)}; {why}"
+            if v.is_graph_input():
+                msg += f" (if its values are known, say so: --input-range {v.name}:LO..HI)"
             refusals.append(msg)
             decisions.append(Decision(fid, Action.REFUSE, msg))
         else:

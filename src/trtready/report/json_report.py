@@ -97,6 +97,7 @@ def convert_report_json(result: Any) -> dict[str, Any]:
             "profiles": {p.name: p.to_json() for p in result.build.profiles},
             "network": result.build.network.to_json(),
             "network_before": result.baseline.to_json() if result.baseline is not None else None,
+            "effect": result.effect,
             "findings": [f.to_json() for f in result.build.findings],
         }
     return data

@@ -64,7 +64,7 @@ def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, inpu
     limits = limits or DEFAULT_LIMITS
     bounds = parse_dynamic(list(dynamic or []) + ref.dynamic, limits)
     if not bounds and ref.onnx is not None:
-        from trtready.export.onnx_export import bounds_from_metadata
+        from trtready.bounds import bounds_from_metadata
 
         bounds = bounds_from_metadata(ref.onnx)
     ranges = parse_input_ranges(list(input_range or []) + ref.input_ranges)
