@@ -123,3 +123,32 @@ def test_one_cast_per_value_even_with_two_narrowed_readers() -> None:
     after = run(model, feeds)
     assert all(np.array_equal(x, y) for x, y in zip(before, after))
     assert after[2].dtype == np.int64  # the int64 graph output keeps its dtype
+
+
+IO_EDGE = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[N, 4] x, int64[N, 1] rows, int64[1] k) => (int64[N] best, float[N, 1] picked, float[N, K] top)
+<int64 one = {1}> {
+  best = ArgMax<axis=1, keepdims=0>(x)
+  picked = GatherElements<axis=1>(x, rows)
+  top, where = TopK<axis=1>(x, k)
+}
+"""
+
+
+def test_io_int32_gives_int32_bindings_with_one_cast_at_the_edge() -> None:
+    """ArgMax's output and TopK's K are int64 by the spec: an INT32 binding with one Cast at the edge."""
+    ranges = {"rows": Interval(0, 3), "k": Interval(1, 4)}
+    model, plan = planned(IO_EDGE, ranges=ranges, dynamic=["x:0=n[1:8]"], io_int32=True)
+    assert [v.name for v in plan.output_casts] == ["best"] and [v.name for v in plan.input_casts] == ["k"]
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    rows = np.array([[0], [3], [1], [2], [3]], dtype=np.int64)
+    k = np.array([3], dtype=np.int64)
+    want = run(ir.from_onnx_text(IO_EDGE), {"x": x, "rows": rows, "k": k})
+    NarrowInt64Pass(plan)(model)
+    assert [(v.name, v.dtype) for v in model.graph.outputs] == [
+        ("best", ir.DataType.INT32), ("picked", ir.DataType.FLOAT), ("top", ir.DataType.FLOAT)]
+    assert [v.dtype for v in model.graph.inputs[1:]] == [ir.DataType.INT32, ir.DataType.INT32]
+    got = run(model, {"x": x, "rows": rows.astype(np.int32), "k": k.astype(np.int32)})
+    assert got[0].dtype == np.int32 and all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert int64_only_inputs_are_int64(model)

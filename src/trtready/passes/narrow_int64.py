@@ -70,7 +70,47 @@ class NarrowInt64Pass(ir.passes.InPlacePass):
                     casts[v] = self._cast(graph, v, names)
                 ls.node.replace_input_with(idx, casts[v])
                 modified = True
+        for v in self.plan.input_casts:
+            self._int32_input(graph, v, names)
+            modified = True
+        for v in self.plan.output_casts:
+            self._int32_output(graph, v, names)
+            modified = True
         return ir.passes.PassResult(model, modified)
+
+    @staticmethod
+    def _int32_input(graph: ir.Graph, v: ir.Value, names: NameSource) -> None:
+        """An INT32 binding for an input computed in int64 inside: one Cast up, first in the graph."""
+        wide = ir.Value(name=names(f"{v.name}_int64"), shape=v.shape, type=ir.TensorType(ir.DataType.INT64))
+        uses = list(v.uses())
+        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", ir.DataType.INT64)], outputs=[wide],
+                       name=names(f"trtready_cast_{v.name}"))
+        for use in uses:
+            use.node.replace_input_with(use.idx, wide)
+        first = next(iter(graph), None)
+        if first is None:
+            graph.append(node)
+        else:
+            graph.insert_before(first, node)
+        v.dtype = ir.DataType.INT32
+
+    @staticmethod
+    def _int32_output(graph: ir.Graph, v: ir.Value, names: NameSource) -> None:
+        """An INT32 binding for an output computed in int64 (ArgMax indices): one Cast down, same name."""
+        name = v.name or "output"
+        out = ir.Value(name=names(f"{name}_int32"), shape=v.shape, type=ir.TensorType(ir.DataType.INT32))
+        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", ir.DataType.INT32)], outputs=[out],
+                       name=names(f"trtready_cast_{name}"))
+        producer = v.producer()
+        if producer is not None and producer.graph is graph:
+            graph.insert_after(producer, node)
+        else:
+            graph.append(node)
+        for i, o in enumerate(graph.outputs):
+            if o is v:
+                graph.outputs[i] = out
+        v.name = names(f"{name}_int64")
+        out.name = name
 
     @staticmethod
     def _int32_copy(graph: ir.Graph, c: ir.Value, clamp: bool, names: NameSource) -> ir.Value:

@@ -100,6 +100,8 @@ class OnnxPlan:
     doubles_kept: dict[ir.Value, str] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     const_links: list[LinkSet] = field(default_factory=list)  # parameters bound to constants only
+    input_casts: list[ir.Value] = field(default_factory=list)  # --io int32: INT32 binding, Cast up inside
+    output_casts: list[ir.Value] = field(default_factory=list)  # --io int32: Cast down to an INT32 binding
     _component_of: dict[ir.Value, Component] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -493,6 +495,13 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
                 msg += f" (if its values are known, say so: --input-range {v.name}:LO..HI)"
             refusals.append(msg)
             decisions.append(Decision(fid, Action.REFUSE, msg))
+        elif options.io_int32 and io and av is not None and av.hull.fits_int32() and not (
+                v.is_graph_input() and v.is_graph_output()):
+            # --io int32 and proved, but computed in int64 inside (an int64-only slot, a Shape):
+            # the binding becomes INT32 with one exact Cast at the graph's edge.
+            (plan.input_casts if v.is_graph_input() else plan.output_casts).append(v)
+            decisions.append(Decision(fid, Action.NARROW, f"binding proved {av.hull} fits int32 (--io int32): INT32 "
+                                                          f"with one Cast at the graph's edge; inside, {reason}"))
         else:
             decisions.append(Decision(fid, Action.KEEP, reason))
     if not profile.handles_int64 or options.strict:
