@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-import pytest
 
 import trtready
 from trtready.errors import NarrowingError, TrtReadyError, root_cause

@@ -174,7 +174,6 @@ def test_sparse_initializers_are_audited_and_densified(tmp_path: Path) -> None:
     assert any("densified" in n for n in data["notes"])
     out = tmp_path / "o.onnx"
     assert run_cli("fix", str(path), "-o", str(out), "--target", "trt-rtx").code == 0
-    import numpy as np
 
     dense = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(out)).graph.initializer}
     assert dense["sp"].tolist() == [5, 0, 0, 2**40]

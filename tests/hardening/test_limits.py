@@ -6,7 +6,6 @@ Every case runs ``trtready`` in a subprocess under a 3 GB address-space limit an
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

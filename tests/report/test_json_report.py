@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 import trtready
-from trtready.report.json_report import audit_report_json, schema, write_json_atomic
+from trtready.report.json_report import audit_report_json, schema
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +59,6 @@ def test_schema_rejects_a_bad_outcome_and_a_missing_field(validator) -> None:
     del bad["findings"][0]["where"]
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(bad)
-
-
-def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
-    out = tmp_path / "sub" / "r.json"
-    write_json_atomic({"a": 1}, out)
-    write_json_atomic({"a": 2}, out)
-    assert json.loads(out.read_text()) == {"a": 2}
-    assert [p.name for p in out.parent.iterdir()] == ["r.json"]
-    with pytest.raises(TypeError):
-        write_json_atomic({"bad": object()}, out)
-    assert json.loads(out.read_text()) == {"a": 2}
-    assert [p.name for p in out.parent.iterdir()] == ["r.json"]
 
 
 def test_fix_report_validates_and_carries_decisions_and_verification(validator, tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 
-from tests.zoo.models import ZOO
 from trtready import ModelSpec
 
 

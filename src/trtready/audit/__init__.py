@@ -19,7 +19,7 @@ from trtready.audit.findings import (
 from trtready.audit.predict import predict_all
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
-from trtready.load import LoadedModel, ModelKind
+from trtready.load import LoadedModel
 from trtready.targets import ResolvedTarget
 
 __all__ = ["AuditResult", "Finding", "Layer", "Outcome", "Prediction", "Role", "audit_loaded"]

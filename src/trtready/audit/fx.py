@@ -9,7 +9,6 @@ from typing import Any
 from trtready.audit.findings import Finding, Layer, Role
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
-from trtready.intervals import Interval
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}

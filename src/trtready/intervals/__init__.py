@@ -176,6 +176,21 @@ def truncate_to_int(x: Interval, rel: float = 1e-6) -> Interval | None:
     return Interval(math.trunc(lo), math.trunc(hi))
 
 
+def _decide(always: bool, never: bool) -> bool | None:
+    return True if always else False if never else None
+
+
+#: Comparisons of two intervals: True/False when they decide it for every pair of values, else None.
+COMPARISONS: dict[str, Callable[[Interval, Interval], bool | None]] = {
+    "lt": lambda a, b: _decide(a.hi < b.lo, a.lo >= b.hi),
+    "le": lambda a, b: _decide(a.hi <= b.lo, a.lo > b.hi),
+    "gt": lambda a, b: _decide(a.lo > b.hi, a.hi <= b.lo),
+    "ge": lambda a, b: _decide(a.lo >= b.hi, a.hi < b.lo),
+    "eq": lambda a, b: _decide(a.lo == a.hi == b.lo == b.hi, a.hi < b.lo or b.hi < a.lo),
+    "ne": lambda a, b: _decide(a.hi < b.lo or b.hi < a.lo, a.lo == a.hi == b.lo == b.hi),
+}
+
+
 def index_interval(size: int | None) -> Interval | None:
     """Values of an index into an axis of ``size`` elements (ArgMax, TopK indices): ``[0, size)``."""
     if size is None or size <= 0:

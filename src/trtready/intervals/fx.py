@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from trtready.intervals import Interval, index_interval, int_hull
+from trtready.intervals import COMPARISONS, Interval, index_interval, int_hull
 
 Env = dict[str, Interval | None]
 
@@ -170,20 +170,6 @@ def _compare(test: Callable[[Interval, Interval], bool | None]) -> Callable[...,
     return tf
 
 
-def _decide(always: bool, never: bool) -> bool | None:
-    return True if always else False if never else None
-
-
-_COMPARE: dict[str, Callable[[Interval, Interval], bool | None]] = {
-    "lt": lambda a, b: _decide(a.hi < b.lo, a.lo >= b.hi),
-    "le": lambda a, b: _decide(a.hi <= b.lo, a.lo > b.hi),
-    "gt": lambda a, b: _decide(a.lo > b.hi, a.hi <= b.lo),
-    "ge": lambda a, b: _decide(a.lo >= b.hi, a.hi < b.lo),
-    "eq": lambda a, b: _decide(a.lo == a.hi == b.lo == b.hi, a.hi < b.lo or b.hi < a.lo),
-    "ne": lambda a, b: _decide(a.hi < b.lo or b.hi < a.lo, a.lo == a.hi == b.lo == b.hi),
-}
-
-
 _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.add.Tensor": _binary(lambda a, b: a + b),
     "aten.add.Scalar": _binary(lambda a, b: a + b),
@@ -219,7 +205,7 @@ _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.sym_size.int": _sym_size,
     "aten.sym_numel.default": _sym_size,
 }
-for _op, _test in _COMPARE.items():
+for _op, _test in COMPARISONS.items():
     _TRANSFER[f"aten.{_op}.Tensor"] = _compare(_test)
     _TRANSFER[f"aten.{_op}.Scalar"] = _compare(_test)
 for _name in (

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trtready.intervals import INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
+from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -333,17 +333,7 @@ def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
     return tf
 
 
-def _decide(always: bool, never: bool) -> bool | None:
-    return True if always else False if never else None
-
-
-_COMPARE: dict[str, Callable[[Interval, Interval], bool | None]] = {
-    "Less": lambda a, b: _decide(a.hi < b.lo, a.lo >= b.hi),
-    "LessOrEqual": lambda a, b: _decide(a.hi <= b.lo, a.lo > b.hi),
-    "Greater": lambda a, b: _decide(a.lo > b.hi, a.hi <= b.lo),
-    "GreaterOrEqual": lambda a, b: _decide(a.lo >= b.hi, a.hi < b.lo),
-    "Equal": lambda a, b: _decide(a.lo == a.hi == b.lo == b.hi, a.hi < b.lo or b.hi < a.lo),
-}
+_COMPARE = {"Less": "lt", "LessOrEqual": "le", "Greater": "gt", "GreaterOrEqual": "ge", "Equal": "eq"}
 
 
 def _not(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
@@ -396,7 +386,6 @@ def _cumsum(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
 
 
 def _cast(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
-    import math
 
     import onnx_ir as ir
 
@@ -444,7 +433,7 @@ TRANSFER: dict[str, Transfer] = {
     "Ceil": _float_fn(lambda x: monotone(x, math.ceil)),
     "Reciprocal": _float_fn(_reciprocal),
     "Pow": _pow,
-    **{op: _compare(test) for op, test in _COMPARE.items()},
+    **{op: _compare(COMPARISONS[short]) for op, short in _COMPARE.items()},
     "Not": _not,
     "And": _logical("And"),
     "Or": _logical("Or"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import warnings
 from dataclasses import dataclass
 from typing import Any
 

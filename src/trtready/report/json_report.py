@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from trtready.environment import environment
-from trtready.errors import BadInputError
 
 SCHEMA_VERSION = "1.0"
 
@@ -41,26 +38,6 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "verification": None,
         "build": None,
     }
-
-
-def write_json_atomic(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename (never half-written)."""
-    dest = Path(path)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    except OSError as e:
-        raise BadInputError(f"{dest}: cannot write ({e.strerror})") from e
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False, default=_json_default)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dumps(data: dict[str, Any]) -> str:
