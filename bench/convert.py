@@ -23,12 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import onnx_ir as ir  # noqa: E402
 import torch  # noqa: E402
 
 import trtready  # noqa: E402
 from trtready.bounds import parse_dynamic  # noqa: E402
-from trtready.engine.engine import build_engine  # noqa: E402
 from trtready.fix import FixRequest  # noqa: E402
 from trtready.load import load_model  # noqa: E402
 from trtready.load.capture import dynamic_shapes_for  # noqa: E402
