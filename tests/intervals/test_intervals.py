@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx_ir as ir
-import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trtready.intervals import INT32_MAX, Interval
 from trtready.intervals.onnx import propagate
+from tests.intervals.helpers import propagate_and_run
 
 ints = st.integers(-(2**40), 2**40)
 
@@ -44,14 +44,7 @@ def test_clip_and_fits() -> None:
     assert Interval(0, 2**40).worst_int32_violation() == 2**40
 
 
-def _run(text: str, feeds: dict[str, np.ndarray], inputs=None, dims=None):
-    model = ir.from_onnx_text(text)
-    env = propagate(model.graph, inputs, dims)
-    by_name = {v.name: env.get(v) for node in model.graph for v in node.outputs}
-    proto = ir.serde.serialize_model(model)
-    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return by_name, dict(zip(names, sess.run(None, feeds)))
+_run = propagate_and_run
 
 
 PIPE = """

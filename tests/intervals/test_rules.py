@@ -8,26 +8,15 @@ propagation gives (the property that makes a narrowing sound), and the interval 
 from __future__ import annotations
 
 import numpy as np
-import onnx_ir as ir
-import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trtready.intervals import Interval
-from trtready.intervals.onnx import propagate
-from trtready.load.onnx_file import infer_shapes
+from tests.intervals.helpers import propagate_and_run
 
 
-def _run(text: str, feeds: dict[str, np.ndarray], inputs=None, dims=None):
-    model = ir.from_onnx_text(text)
-    infer_shapes(model)  # as every run does before propagating: dtypes of intermediate values
-    env = propagate(model.graph, inputs, dims)
-    ivs = {v.name: env.get(v) for node in model.graph for v in node.outputs}
-    proto = ir.serde.serialize_model(model)
-    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return ivs, dict(zip(names, sess.run(None, feeds)))
+_run = propagate_and_run
 
 
 def _within(iv: Interval, values: np.ndarray) -> bool:

@@ -98,14 +98,7 @@ class NarrowInt64Pass(ir.passes.InPlacePass):
     def _int32_output(graph: ir.Graph, v: ir.Value, names: NameSource) -> None:
         """An INT32 binding for an output computed in int64 (ArgMax indices): one Cast down, same name."""
         name = v.name or "output"
-        out = ir.Value(name=names(f"{name}_int32"), shape=v.shape, type=ir.TensorType(ir.DataType.INT32))
-        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", ir.DataType.INT32)], outputs=[out],
-                       name=names(f"trtready_cast_{name}"))
-        producer = v.producer()
-        if producer is not None and producer.graph is graph:
-            graph.insert_after(producer, node)
-        else:
-            graph.append(node)
+        out = NarrowInt64Pass._cast(graph, v, names)
         for i, o in enumerate(graph.outputs):
             if o is v:
                 graph.outputs[i] = out
