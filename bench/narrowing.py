@@ -65,6 +65,8 @@ def remaining(network: dict[str, Any], decisions: list[dict[str, Any]], io: str)
             why[name] = "kept: " + reasons[base]
         elif name.startswith("ONNXTRT_"):
             why[name] = "a helper TensorRT's parser inserts around an int64 value"
+        elif name.endswith("_output"):  # TensorRT names a constant's layer output INITIALIZER_output
+            why[name] = "a constant read by a node that stays int64"
         else:
             why[name] = "not traced to a decision"
     return why
@@ -116,10 +118,10 @@ def section(results: dict[str, dict[str, dict[str, Any]]], minutes: float) -> li
         for mode, r in (("default", d), ("--io int32", i)):
             if r["exit"] != 0:
                 notes.append(f"- **{name}** ({mode}): exit {r['exit']}: `{r.get('error')}`")
-        left = i.get("why") or {}
-        if left:
-            notes.append(f"- **{name}**, left with `--io int32`: " +
-                         "; ".join(f"`{n}` — {w}" for n, w in left.items()))
+        for mode, r in (("default", d), ("`--io int32`", i)):
+            left = r.get("why") or {}
+            if left:
+                notes.append(f"- **{name}**, left by {mode}: " + "; ".join(f"`{n}` — {w}" for n, w in left.items()))
     lines += ["", "INT64 shape tensors, Cast layers and layers are for `--io int32`; verification is",
               "default / `--io int32`. Why each INT64 execution tensor remains:", "", *notes, "", END]
     return lines
@@ -132,10 +134,14 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated zoo names (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "narrowing.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    ap.add_argument("--from-json", type=Path, default=None, help="render the doc from an earlier --json, no runs")
     a = ap.parse_args()
     names = a.only.split(",") if a.only else list(ZOO)
     t0 = time.perf_counter()
     results: dict[str, dict[str, dict[str, Any]]] = {}
+    if a.from_json:
+        results = json.loads(a.from_json.read_text())
+        names = []
     with tempfile.TemporaryDirectory() as tmp_s:
         for name in names:
             results[name] = {io: run(name, io, Path(tmp_s)) for io in ("keep", "int32")}
@@ -143,14 +149,15 @@ def main() -> None:
             print(f"{name:16} default {_ba(d, 'int64_execution_tensors'):10} int32 {_ba(i, 'int64_execution_tensors'):10}"
                   f" casts {_ba(i, 'cast_layers'):10} exit {d['exit']}/{i['exit']}", flush=True)
     text = a.out.read_text() if a.out.exists() else ""
-    block = "\n".join(section(results, (time.perf_counter() - t0) / 60))
+    minutes = results.pop("_minutes", None) if a.from_json else (time.perf_counter() - t0) / 60
+    block = "\n".join(section(results, float(minutes or 0)))
     if BEGIN in text and END in text:
         text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     a.out.write_text(text)
     if a.json:
-        a.json.write_text(json.dumps(results, indent=1))
+        a.json.write_text(json.dumps({**results, "_minutes": (time.perf_counter() - t0) / 60}, indent=1))
     print(f"wrote {a.out}")
 
 
