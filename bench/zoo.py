@@ -178,7 +178,7 @@ def _ba(conv: Convert, key: str) -> str:
 def _dec(conv: Convert) -> str:
     if not conv.decisions:
         return "–"
-    return " / ".join(str(conv.decisions.get(a, 0)) for a in ("narrow", "keep", "refuse"))
+    return " / ".join(str(conv.decisions.get(a, 0)) for a in ("narrow", "keep", "remove"))
 
 
 def _ok(step: dict[str, Any]) -> str:
@@ -204,7 +204,7 @@ def _upstream_cells(up: dict[str, Any]) -> list[str]:
 def table(rows: list[tuple[str, Convert, dict[str, Any], str]], with_upstream: bool) -> list[str]:
     from tests.zoo.models import ZOO
 
-    head = ("| model | family | exit | time (s) | narrow / keep / refuse | verified | INT64 exec | INT64 shape "
+    head = ("| model | family | exit | time (s) | narrow / keep / remove | verified | INT64 exec | INT64 shape "
             "| Cast layers | class |")
     sep = "|---|---|---|---|---|---|---|---|---|---|"
     if with_upstream:
@@ -269,7 +269,8 @@ def write_doc(path: Path, rows: list[Any], total_s: float) -> None:
         f" --baseline` in a fresh interpreter. **{n_pass} of {len(rows)} pass**, {n_up} fail upstream.",
         "",
         "- *time*: wall time of the whole command, interpreter start and imports included (≈ 4 s of it).",
-        "- *narrow / keep / refuse*: the decisions in the report (state, PyTorch graph and ONNX graph).",
+        "- *narrow / keep / remove*: the decisions in the report (state, PyTorch graph and ONNX graph; remove:",
+        "  a tensor a proved rewrite took out).",
         "- *INT64 exec / shape, Cast layers*: in the network TensorRT-RTX's parser builds, unmodified export →",
         "  converted model (`build.network_before` → `build.network`).",
         "- *class*: `pass`; `upstream: STEP` when the same step fails without trtready for the same reason;",
@@ -327,7 +328,15 @@ def main() -> None:
     ap.add_argument("--no-upstream", action="store_true", help="skip the plain torch.export/torch.onnx/ORT/TRT checks")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "zoo.md")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    ap.add_argument("--from-json", type=Path, default=None, help="render the doc from an earlier --json, no runs")
     a = ap.parse_args()
+    if a.from_json:
+        raw = json.loads(a.from_json.read_text())
+        minutes = raw.pop("_minutes", 0.0)
+        rows = [(n, Convert(**r["convert"]), r["upstream"], r["class"]) for n, r in raw.items()]
+        write_doc(a.out, rows, minutes * 60)
+        print(f"wrote {a.out}")
+        return
     names = a.only.split(",") if a.only else list(ZOO)
     unknown = [n for n in names if n not in ZOO]
     if unknown:
@@ -346,7 +355,7 @@ def main() -> None:
     total = time.perf_counter() - t0
     write_doc(a.out, rows, total)
     if a.json:
-        a.json.write_text(json.dumps(raw, indent=1))
+        a.json.write_text(json.dumps({**raw, "_minutes": total / 60}, indent=1))
     print(f"wrote {a.out} ({total / 60:.1f} min)")
 
 
