@@ -83,6 +83,11 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
                 result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
             if result.baseline is not None:
                 _judge_effect(result)
+        # the folder's report.json is the whole run's: the fix report plus the build and its effect
+        from trtready.outputs import write_json
+        from trtready.report.json_report import convert_report_json
+
+        write_json(convert_report_json(result), staged / "report.json")
         fix.written = s.commit(req.out)
     return result
 

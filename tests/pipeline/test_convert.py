@@ -62,6 +62,10 @@ def test_convert_cli_with_baseline(tmp_path: Path) -> None:
     assert "before: the unmodified export" in r.stdout and "BUILT" in r.stdout
     assert sorted(p.name for p in out.iterdir()) == [".trtready.json", "model.engine", "model.engine.json", "model.onnx", "model.pt2",
                                                      "report.json", "state_dict.safetensors"]
+    report = json.loads((out / "report.json").read_text())  # the folder's report covers the whole run
+    assert report["verb"] == "convert" and report["build"]["network_before"] is not None
+    assert report["build"]["effect"] in ("none", "smaller", "mixed")
+    assert report["build"]["network"]["layers"] == json.loads((out / "model.engine.json").read_text())["network"]["layers"]
     refused = run_cli("convert", "trtready.demo:hash_model", "-o", str(tmp_path / "h8"), "--target", "trt8")
     assert refused.code == 2 and not (tmp_path / "h8").exists()
 
