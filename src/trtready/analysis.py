@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
-from trtready.intervals.onnx import AbsValue, DimBounds
+from trtready.intervals.onnx import AbsValue, DimBounds, Guards
 from trtready.intervals.roles import InputRole
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class OnnxAnalysis:
     inputs: dict[str, Interval]  # what proofs may assume of each graph input (roles, then the user's word)
     values: dict[ir.Value, AbsValue | None] = field(repr=False)
     bounds: list[DimBound] = field(default_factory=list)  # the --dynamic bounds the analysis used
+    guards: Guards = field(default_factory=dict, repr=False)  # guarded Where branches (intervals/onnx.py)
 
     @classmethod
     def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
@@ -64,7 +65,9 @@ class OnnxAnalysis:
         dims = dim_bounds(model, bounds or [])
         roles = onnx_input_roles(model.graph)
         inputs = ranges_from_roles(roles, input_ranges)
-        return cls(model, dims, roles, inputs, propagate(model.graph, inputs, dims), list(bounds or []))
+        guards: Guards = {}
+        values = propagate(model.graph, inputs, dims, guards)
+        return cls(model, dims, roles, inputs, values, list(bounds or []), guards)
 
     def interval(self, value: ir.Value) -> Interval | None:
         av = self.values.get(value)

@@ -232,3 +232,58 @@ def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() ->
     sess = ort.InferenceSession(ir.serde.serialize_model(model).SerializeToString(), providers=["CPUExecutionProvider"])
     first, shifted = sess.run(None, {"h": h, "ids": ids})
     assert np.array_equal(first, h[:, 0]) and np.array_equal(shifted, ids)
+
+
+# MPNet's and T5's relative-position buckets: the large branch reads log(0) = -inf at distance 0, where
+# the Where takes the small branch instead.
+BUCKETS = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[S, 4] h, float[8, 2] table) => (float[S, S, 2] y)
+<int64 zero = {0}, int64 one = {1}, int64[1] ax0 = {0}, int64[1] ax1 = {1}, int64 exact = {4},
+ float fexact = {4.0}, float scale = {1.9235933878}, int64 nb1 = {7}> {
+  s = Shape<start=0, end=1>(h)
+  n = Squeeze(s)
+  r = Range(zero, n, one)
+  q = Unsqueeze(r, ax1)
+  k = Unsqueeze(r, ax0)
+  d = Sub(k, q)
+  rel = Abs(d)
+  small = Less(rel, exact)
+  f = Cast<to=1>(rel)
+  fr = Div(f, fexact)
+  l = Log(fr)
+  sc = Mul(l, scale)
+  i = Cast<to=7>(sc)
+  big = Add(exact, i)
+  large = Min(big, nb1)
+  bucket = Where(small, rel, large)
+  y = Gather(table, bucket)
+}
+"""
+
+
+def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from trtready.narrow.onnx_model import apply_plan
+
+    model = ir.from_onnx_text(BUCKETS)
+    analysis = OnnxAnalysis.of(model, parse_dynamic(["h:0=S[1:32]"]))
+    plan = plan_onnx(analysis, PROFILES["trt-rtx"])
+    decisions = {d.finding.removeprefix("onnx:"): d for d in plan.decisions}
+    assert decisions["bucket"].action is Action.NARROW and decisions["rel"].action is Action.NARROW
+    assert decisions["large"].action is Action.KEEP  # unbounded alone: log(0) at distance 0
+
+    def run(m: ir.Model, length: int) -> np.ndarray:
+        sess = ort.InferenceSession(ir.serde.serialize_model(m).SerializeToString(), providers=["CPUExecutionProvider"])
+        h = np.zeros((length, 4), dtype=np.float32)
+        table = np.arange(16, dtype=np.float32).reshape(8, 2)
+        return sess.run(None, {"h": h, "table": table})[0]
+
+    want = {n: run(ir.from_onnx_text(BUCKETS), n) for n in (1, 5, 32)}
+    narrowed = apply_plan(plan)
+    bucket = next(n for n in narrowed.graph if n.op_type == "Where").outputs[0]
+    assert bucket.dtype == ir.DataType.INT32
+    for n, w in want.items():
+        assert np.array_equal(run(narrowed, n), w)

@@ -555,7 +555,11 @@ def _refined(branch: ir.Value, x: ir.Value, bound: Interval, env: Env, dims: Dim
     return local.get(branch, env.get(branch))
 
 
-def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node, int]) -> AbsValue | None:
+Guards = dict[tuple["ir.Node", int], "Interval | None"]  # (Where, branch input) -> its values where taken
+
+
+def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node, int],
+                   guards: Guards | None = None) -> AbsValue | None:
     """``Where(x OP c, a, b)``: ``a`` only where ``x OP c`` holds, ``b`` only where it does not.
 
     Each branch is recomputed with ``x`` restricted accordingly, so a value the condition discards
@@ -574,19 +578,29 @@ def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node
     if xv is None:
         return None
     sides = []
-    for branch, holds in ((a, op), (b, _NEGATE[op])):
+    taken: dict[int, Interval | None] = {}
+    for idx, branch, holds in ((1, a, op), (2, b, _NEGATE[op])):
         bound = _restrict(xv.hull, holds, c)
         if bound is None:
-            continue  # this side is never taken
+            taken[idx] = None  # this side is never taken
+            continue
         val = _refined(branch, x, bound, env, dims, order)
         if val is None:
             return None
+        taken[idx] = val.hull
         sides.append(val.hull)
+    if guards is not None:
+        guards.update({(node, idx): hull for idx, hull in taken.items()})
     return AbsValue(Interval.hull(sides)) if sides else None
 
 
-def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: DimBounds | None = None) -> Env:
-    """Abstract value of every value of ``graph``'s main scope, keyed by value."""
+def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: DimBounds | None = None,
+              guards: Guards | None = None) -> Env:
+    """Abstract value of every value of ``graph``'s main scope, keyed by value.
+
+    ``guards``, when given, receives for each guarded Where the values of each branch where it is
+    taken (None: never taken): the planner may cast such a branch down even if it is wider elsewhere.
+    """
     env: Env = {}
     dims = dims or {}
     order: dict[ir.Node, int] | None = None
@@ -609,7 +623,7 @@ def propagate(graph: ir.Graph, inputs: dict[str, Interval] | None = None, dims: 
             if node.op_type == "Where" and len(node.inputs) == 3 and _truth(ins[0]) is None:
                 if order is None:
                     order = {n: i for i, n in enumerate(graph)}
-                guarded = _guarded_where(node, env, dims, order)
+                guarded = _guarded_where(node, env, dims, order, guards)
                 if guarded is not None and (outs[0] is None or _narrower(guarded.hull, outs[0].hull)):
                     outs = [guarded]
         else:

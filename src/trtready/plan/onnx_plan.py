@@ -44,7 +44,7 @@ from trtready.plan import Action, Decision, PlanOptions
 
 if TYPE_CHECKING:
     from trtready.analysis import OnnxAnalysis
-    from trtready.intervals.onnx import AbsValue
+    from trtready.intervals.onnx import AbsValue, Guards
     from trtready.targets import TargetProfile
 
 # Ops whose output dtype comes from an attribute the planner knows how to retarget.
@@ -168,7 +168,8 @@ def _keep_reason(node: ir.Node, kind: str, idx: int, slot: Slot | None, slots: O
     return f"{node.op_type} output {idx} takes its dtype from an attribute"
 
 
-def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: PlanOptions) -> OnnxPlan:
+def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: PlanOptions,
+              guards: Guards | None = None) -> OnnxPlan:
     """The int32/int64 partition of the main graph's INT64 values (nothing is edited here)."""
     graph = model.graph
     opsets = dict(model.opset_imports)
@@ -270,7 +271,7 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
                     seed(v, why)
 
     while True:
-        _close(kept, producer_of, readers_of, fits)
+        _close(kept, producer_of, readers_of, fits, guards or {})
         comps = _components(values, kept, links)
         rejected = [c for c in comps if not c.narrow]
         for comp in rejected:
@@ -290,7 +291,7 @@ def _const_fits(av: AbsValue | None, node: ir.Node, idx: int) -> bool:
 
 
 def _close(kept: dict[ir.Value, str], producer_of: dict[ir.Value, LinkSet],
-           readers_of: dict[ir.Value, list[LinkSet]], fits: object) -> None:
+           readers_of: dict[ir.Value, list[LinkSet]], fits: object, guards: Guards) -> None:
     """Grow the int64 region to a fixpoint (see the module docstring for the two rules).
 
     A value pulled in inherits the reason of the value that pulled it, so a whole chain of shape
@@ -310,10 +311,27 @@ def _close(kept: dict[ir.Value, str], producer_of: dict[ir.Value, LinkSet],
                     work.append(u)
         if not fits(v):  # too large to cast down: whoever reads it computes in int64
             for reader in readers_of.get(v, []):
+                if _guarded_fit(reader, v, guards):
+                    continue  # a Where branch that fits wherever it is taken: a Cast down is exact
                 for u in reader.outs + [u for _, u in reader.ins]:
                     if u not in kept:
                         kept[u] = root
                         work.append(u)
+
+
+def _guarded_fit(reader: LinkSet, v: ir.Value, guards: Guards) -> bool:
+    """``v`` is read by ``reader`` only as a Where branch whose values fit int32 wherever the Where
+    takes them: cast down, the positions it wraps are the ones the Where discards."""
+    idxs = [idx for idx, u in reader.ins if u is v]
+    if not idxs or reader.node.op_type != "Where":
+        return False
+    for idx in idxs:
+        if (reader.node, idx) not in guards:
+            return False
+        hull = guards[(reader.node, idx)]
+        if hull is not None and not hull.fits_int32():
+            return False
+    return True
 
 
 def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet]) -> list[Component]:
@@ -470,7 +488,7 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     """The partition and a decision for every INT64/DOUBLE value of the main graph; raises
     :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused."""
     model, env = analysis.model, analysis.values
-    plan = partition(model, env, options)
+    plan = partition(model, env, options, analysis.guards)
     decisions: list[Decision] = []
     refusals: list[str] = []
     for v in plan.values:
