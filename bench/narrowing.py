@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), "COLUMNS": "200"}
+from zoo import versions  # noqa: E402 - the machine and versions line both benchmark docs carry
+
 BEGIN, END = "<!-- bench/narrowing.py: begin -->", "<!-- bench/narrowing.py: end -->"
 KEYS = ("int64_execution_tensors", "int64_shape_tensors", "cast_layers", "layers")
 
@@ -76,20 +77,6 @@ def _ba(r: dict[str, Any], key: str) -> str:
     if not r.get("before") or not r.get("after"):
         return "–"
     return f"{r['before'][key]} → {r['after'][key]}"
-
-
-def versions() -> str:
-    import importlib.metadata as md
-
-    def v(p: str) -> str:
-        try:
-            return md.version(p)
-        except md.PackageNotFoundError:
-            return "not installed"
-
-    return (f"{platform.machine()}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, torch "
-            f"{v('torch')}, transformers {v('transformers')}, onnx {v('onnx')}, onnx-ir {v('onnx-ir')}, onnxruntime "
-            f"{v('onnxruntime')}, tensorrt_rtx {v('tensorrt_rtx')}")
 
 
 def section(results: dict[str, dict[str, dict[str, Any]]], minutes: float) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import onnx_ir as ir
 import pytest
 
+from tests.passes.helpers import run
 from trtready.analysis import OnnxAnalysis
 from trtready.bounds import parse_dynamic
 from trtready.errors import UnsafeNarrowingError
@@ -175,7 +176,6 @@ g (float[3, N] x) => (int64[N] r)
 def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
     """ONNX Runtime 1.32 mis-types Cast(Shape) in shape propagation; the Cast must follow the Gather."""
     import numpy as np
-    import onnxruntime as ort
 
     from trtready.narrow.onnx_model import apply_plan
 
@@ -184,8 +184,7 @@ def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["n"].action is Action.KEEP and "Cast to int32 goes after it" in d["n"].reason
     out = apply_plan(n)
-    sess = ort.InferenceSession(ir.serde.serialize_model(out).SerializeToString(), providers=["CPUExecutionProvider"])
-    assert sess.run(None, {"x": np.zeros((3, 5), np.float32)})[0].tolist() == [0, 1, 2, 3, 4]
+    assert run(out, {"x": np.zeros((3, 5), np.float32)})[0].tolist() == [0, 1, 2, 3, 4]
 
 
 def test_a_link_with_an_untyped_value_is_not_narrowed() -> None:
@@ -208,7 +207,6 @@ g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
 
 def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() -> None:
     import numpy as np
-    import onnxruntime as ort
 
     from trtready.narrow.onnx_model import apply_plan
 
@@ -229,8 +227,7 @@ def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() ->
     gather = next(n for n in model.graph if n.op_type == "Gather")
     add = next(n for n in model.graph if n.op_type == "Add")
     assert gather.inputs[1].dtype == ir.DataType.INT32 and add.inputs[1].dtype == ir.DataType.INT64
-    sess = ort.InferenceSession(ir.serde.serialize_model(model).SerializeToString(), providers=["CPUExecutionProvider"])
-    first, shifted = sess.run(None, {"h": h, "ids": ids})
+    first, shifted = run(model, {"h": h, "ids": ids})
     assert np.array_equal(first, h[:, 0]) and np.array_equal(shifted, ids)
 
 
@@ -264,7 +261,6 @@ g (float[S, 4] h, float[8, 2] table) => (float[S, S, 2] y)
 
 def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     import numpy as np
-    import onnxruntime as ort
 
     from trtready.narrow.onnx_model import apply_plan
 
@@ -275,15 +271,13 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     assert decisions["bucket"].action is Action.NARROW and decisions["rel"].action is Action.NARROW
     assert decisions["large"].action is Action.KEEP  # unbounded alone: log(0) at distance 0
 
-    def run(m: ir.Model, length: int) -> np.ndarray:
-        sess = ort.InferenceSession(ir.serde.serialize_model(m).SerializeToString(), providers=["CPUExecutionProvider"])
+    def at(m: ir.Model, length: int) -> np.ndarray:
         h = np.zeros((length, 4), dtype=np.float32)
-        table = np.arange(16, dtype=np.float32).reshape(8, 2)
-        return sess.run(None, {"h": h, "table": table})[0]
+        return run(m, {"h": h, "table": np.arange(16, dtype=np.float32).reshape(8, 2)})[0]
 
-    want = {n: run(ir.from_onnx_text(BUCKETS), n) for n in (1, 5, 32)}
+    want = {n: at(ir.from_onnx_text(BUCKETS), n) for n in (1, 5, 32)}
     narrowed = apply_plan(plan)
     bucket = next(n for n in narrowed.graph if n.op_type == "Where").outputs[0]
     assert bucket.dtype == ir.DataType.INT32
     for n, w in want.items():
-        assert np.array_equal(run(narrowed, n), w)
+        assert np.array_equal(at(narrowed, n), w)

@@ -81,17 +81,10 @@ class NarrowInt64Pass(ir.passes.InPlacePass):
     @staticmethod
     def _int32_input(graph: ir.Graph, v: ir.Value, names: NameSource) -> None:
         """An INT32 binding for an input computed in int64 inside: one Cast up, first in the graph."""
-        wide = ir.Value(name=names(f"{v.name}_int64"), shape=v.shape, type=ir.TensorType(ir.DataType.INT64))
         uses = list(v.uses())
-        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", ir.DataType.INT64)], outputs=[wide],
-                       name=names(f"trtready_cast_{v.name}"))
+        wide = NarrowInt64Pass._cast(graph, v, names, ir.DataType.INT64)
         for use in uses:
             use.node.replace_input_with(use.idx, wide)
-        first = next(iter(graph), None)
-        if first is None:
-            graph.append(node)
-        else:
-            graph.insert_before(first, node)
         v.dtype = ir.DataType.INT32
 
     @staticmethod
@@ -125,9 +118,10 @@ class NarrowInt64Pass(ir.passes.InPlacePass):
         return value
 
     @staticmethod
-    def _cast(graph: ir.Graph, v: ir.Value, names: NameSource) -> ir.Value:
-        out = ir.Value(name=names(f"{v.name}_int32"), shape=v.shape, type=ir.TensorType(ir.DataType.INT32))
-        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", ir.DataType.INT32)], outputs=[out],
+    def _cast(graph: ir.Graph, v: ir.Value, names: NameSource, to: ir.DataType = ir.DataType.INT32) -> ir.Value:
+        """``Cast(v, to)`` right after ``v``'s producer (first in the graph for an input or constant)."""
+        out = ir.Value(name=names(f"{v.name}_{to.name.lower()}"), shape=v.shape, type=ir.TensorType(to))
+        node = ir.Node("", "Cast", [v], [ir.AttrInt64("to", to)], outputs=[out],
                        name=names(f"trtready_cast_{v.name}"))
         producer = v.producer()
         if producer is not None and producer.graph is graph:
