@@ -101,8 +101,8 @@ def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits 
     if kind is ModelKind.PT2:
         from trtready.load.torch_side import load_pt2
 
-        ep = load_pt2(path, limits, trust_code)
-        return LoadedModel(model, kind, digest, exported=ep, state=st.entries_from_exported(ep, limits))
+        ep, notes = load_pt2(path, limits, trust_code)
+        return LoadedModel(model, kind, digest, exported=ep, state=st.entries_from_exported(ep, limits), notes=notes)
     if kind is ModelKind.TORCHSCRIPT:
         if trust_code:
             from trtready.load.torch_side import load_torchscript

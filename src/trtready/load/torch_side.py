@@ -56,16 +56,23 @@ def load_spec(spec: str) -> ModelSpec:
     return result
 
 
-def load_pt2(path: Path, limits: Limits = DEFAULT_LIMITS, trust_code: bool = False) -> Any:
-    """``torch.export.load`` after :func:`trtready.load.pt2.check_pt2` found nothing that runs code."""
+def load_pt2(path: Path, limits: Limits = DEFAULT_LIMITS, trust_code: bool = False) -> tuple[Any, list[str]]:
+    """The program of a ``.pt2`` and notes on how it was read.
+
+    Without ``trust_code`` the archive is read as data by :func:`trtready.load.pt2.read_pt2` (torch's
+    loader never sees it); with it, ``torch.export.load`` reads it, example inputs included.
+    """
     import torch
 
-    from trtready.load.pt2 import check_pt2, quiet_torch_logs
+    from trtready.load.archive import check_zip
+    from trtready.load.pt2 import quiet_torch_logs, read_pt2
 
-    check_pt2(path, limits, trust_code)
+    if not trust_code:
+        return read_pt2(path, limits)
+    check_zip(path, limits)
     try:
         with quiet_torch_logs():
-            return torch.export.load(str(path))
+            return torch.export.load(str(path)), ["read with torch.export.load (--trust-code)"]
     except MemoryError as e:
         raise BadInputError(f"{path}: out of memory while loading the .pt2 archive") from e
     except Exception as e:
