@@ -581,7 +581,7 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
 
         raise BadInputError(f"{path}: not a valid exported program ({type(e).__name__}: {first_line(e, 200)})") from e
     _restore_sources(ep, contents.sources)
-    ep.example_inputs = stand_in_examples(ep)
+    ep.example_inputs = stand_in_examples(ep, limits)
     return ep, contents.notes
 
 
@@ -600,8 +600,11 @@ def _restore_sources(ep: Any, sources: dict[str, NodeSource]) -> None:
                 node.meta["nn_module_stack"] = dict(src.module_stack)
 
 
-def stand_in_examples(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Zeros of each user input's recorded example shape (ones for bools), in forward's layout."""
+def stand_in_examples(ep: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Zeros of each user input's recorded example shape (ones for bools), in forward's layout.
+
+    The shapes are the archive's size hints: checked against ``limits`` before anything is allocated.
+    """
     import torch
     import torch.utils._pytree as pytree
     from torch.export.graph_signature import InputKind
@@ -617,6 +620,7 @@ def stand_in_examples(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         val = node.meta.get("val") if node is not None else getattr(arg, "value", None)
         if isinstance(val, torch.Tensor):
             shape = [optimization_hint(d, fallback=2) if isinstance(d, torch.SymInt) else int(d) for d in val.shape]
+            check_elements(f"example input {node.name if node is not None else '?'}", shape, limits)
             fill = torch.ones if val.dtype == torch.bool else torch.zeros
             leaves.append(fill(shape, dtype=val.dtype))
         elif isinstance(val, torch.SymInt):
