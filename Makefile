@@ -35,7 +35,8 @@ OBIN         := $(ORACLE)/bin
 OSTAMP       := $(ORACLE)/.installed-stamp
 ORACLE_DEPS  := 'tensorrt_rtx>=1.5.0.114,<1.6' 'torch-tensorrt-rtx==2.13.0'
 PROJECT_DEPS := 'onnx>=1.17' 'onnx-ir>=0.1.10' 'onnxscript>=0.5' 'onnxruntime>=1.20' 'safetensors>=0.4' \
-                'rich>=13' 'click>=8.1' 'numpy>=1.26' 'pytest>=8' 'hypothesis>=6.100'
+                'rich>=13' 'click>=8.1' 'numpy>=1.26' 'pytest>=8' 'hypothesis>=6.100' \
+                'landlock==1.0.0.dev5' 'pyseccomp>=0.1.2'
 
 $(OSTAMP): pyproject.toml Makefile
 	test -x $(OBIN)/python || $(PYTHON) -m venv $(ORACLE)

@@ -29,4 +29,14 @@ def environment() -> dict[str, object]:
         "machine": platform.machine(),
         "executable": sys.executable,
         "packages": package_versions(),
+        "isolation": _isolation(),
     }
+
+
+def _isolation() -> str:
+    from trtready import jail
+
+    if jail.ACTIVE:
+        return jail.isolation().describe()
+    why = jail.isolation().why_not or "a spec, --trust-code, or no model file"
+    return f"in-process: {why}"

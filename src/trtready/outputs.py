@@ -218,6 +218,63 @@ def _lock(output: Output) -> _Lock:
     raise UsageError(f"{output.path}: another trtready run is writing this output; try again when it ends")
 
 
+@dataclass
+class Locks:
+    """The locks of one run's outputs, released (and their files removed) together."""
+
+    held: list[_Lock] = field(default_factory=list)
+
+    def release(self) -> None:
+        import fcntl
+
+        for lock in self.held:
+            with contextlib.suppress(OSError):
+                lock.path.unlink()
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock.fd, fcntl.LOCK_UN)
+            os.close(lock.fd)
+        self.held.clear()
+
+
+def lock_outputs(outputs: Iterable[Output]) -> Locks:
+    """One exclusive lock per output path; all or none."""
+    locks = Locks()
+    try:
+        for o in outputs:
+            locks.held.append(_lock(o))
+    except BaseException:
+        locks.release()
+        raise
+    return locks
+
+
+@dataclass
+class JailOutbox:
+    """Inside a jailed run (``trtready.jail``): where outputs are staged and how commits are handed over.
+
+    The jailed process cannot write beside its outputs; it stages them in the outbox the parent made
+    in each output's folder and records each commit, which the parent carries out after it exits.
+    """
+
+    outboxes: dict[Path, Path]  # output folder (absolute) -> outbox in it
+    log: Path
+    records: list[dict[str, str]] = field(default_factory=list)
+
+    def folder_for(self, path: Path) -> Path:
+        folder = Path(os.path.abspath(path)).parent
+        box = self.outboxes.get(folder)
+        if box is None:
+            raise BadInputError(f"{path}: cannot write in {folder}")
+        return box
+
+    def record(self, output: Output, staged: Path) -> None:
+        self.records.append({"final": str(output.path), "kind": output.kind.value, "staged": str(staged)})
+        write_bytes(json.dumps(self.records).encode(), self.log)
+
+
+JAIL: JailOutbox | None = None  # set by trtready.jail in a jailed child
+
+
 def _fsync_path(p: Path) -> None:
     try:
         fd = os.open(p, os.O_RDONLY)
@@ -252,7 +309,7 @@ class OutputSession:
     outputs: list[Output]
     inputs: list[Path] = field(default_factory=list)
     force: bool = False
-    _locks: list[_Lock] = field(default_factory=list, init=False, repr=False)
+    _locks: Locks = field(default_factory=Locks, init=False, repr=False)
     _staging: dict[Path, Path] = field(default_factory=dict, init=False, repr=False)
 
     def check(self) -> None:
@@ -290,30 +347,15 @@ class OutputSession:
 
     def __enter__(self) -> OutputSession:
         self.check()
-        try:
-            for o in self.outputs:
-                self._locks.append(_lock(o))
-        except BaseException:
-            self._release()
-            raise
+        if JAIL is None:  # in a jailed run the parent holds the locks
+            self._locks = lock_outputs(self.outputs)
         return self
 
     def __exit__(self, *exc: object) -> None:
         for staged in list(self._staging.values()):
             shutil.rmtree(staged, ignore_errors=True)
         self._staging.clear()
-        self._release()
-
-    def _release(self) -> None:
-        import fcntl
-
-        for lock in self._locks:
-            with contextlib.suppress(OSError):
-                lock.path.unlink()
-            with contextlib.suppress(OSError):
-                fcntl.flock(lock.fd, fcntl.LOCK_UN)
-            os.close(lock.fd)
-        self._locks.clear()
+        self._locks.release()
 
     def _find(self, path: Path) -> Output:
         for o in self.outputs:
@@ -325,12 +367,17 @@ class OutputSession:
         """Where to write ``path``: a file of that name (or, for a folder, a folder) in a staging area."""
         o = self._find(path)
         if o.path not in self._staging:
+            folder = JAIL.folder_for(o.path) if JAIL is not None else o.path.parent
             try:
-                self._staging[o.path] = Path(tempfile.mkdtemp(prefix=f".{o.path.name}.", suffix=".trtready", dir=o.path.parent))
+                self._staging[o.path] = Path(tempfile.mkdtemp(prefix=f".{o.path.name}.", suffix=".trtready", dir=folder))
             except OSError as e:
                 raise BadInputError(f"{o.path}: cannot write in {o.path.parent} ({e.strerror})") from e
         staged = self._staging[o.path]
         return staged if o.kind is Kind.FOLDER else staged / o.path.name
+
+    def adopt(self, path: Path, staged: Path) -> None:
+        """Take ``staged`` (a folder a jailed run filled) as the staging area of ``path``."""
+        self._staging[self._find(path).path] = staged
 
     def commit(self, path: Path) -> list[Path]:
         """Swap the staged output into place; returns the final paths written."""
@@ -338,6 +385,12 @@ class OutputSession:
         staged = self._staging.get(o.path)
         if staged is None:
             raise ValueError(f"{path} was not staged")  # pragma: no cover - programming error
+        if JAIL is not None:  # the parent swaps it in after the jailed run ends
+            JAIL.record(o, staged)
+            del self._staging[o.path]
+            if o.kind is Kind.FOLDER:
+                return [o.path / name for name in sorted(p.name for p in staged.iterdir())]
+            return [o.path.parent / f.name for f in _new_files(o, staged)]
         try:
             if o.kind is Kind.FOLDER:
                 files = sorted(p.name for p in staged.iterdir())
@@ -347,12 +400,11 @@ class OutputSession:
                 _swap([(staged, o.path)], [])
                 del self._staging[o.path]
                 return [o.path / name for name in files]
-            new = [staged / p.name for p in o.paths if (staged / p.name).exists()]
+            new = _new_files(o, staged)
             for f in new:
                 os.chmod(f, FILE_MODE)
                 _fsync_path(f)
-            # data and manifest first: a model never points at a file that is not there yet
-            pairs = [(f, o.path.parent / f.name) for f in sorted(new, key=lambda f: f.name == o.path.name)]
+            pairs = [(f, o.path.parent / f.name) for f in new]
             stale = [p for p in o.paths if p.exists() and p.name not in {f.name for f in new}]
             _swap(pairs, stale)
             _fsync_path(o.path.parent)
@@ -361,6 +413,13 @@ class OutputSession:
             return [dest for _, dest in pairs]
         except OSError as e:
             raise BadInputError(f"{o.path}: cannot write ({e.strerror})") from e
+
+
+def _new_files(o: Output, staged: Path) -> list[Path]:
+    """The staged files of a file output, data and manifest first: a model never points at a file that
+    is not there yet."""
+    new = [staged / p.name for p in o.paths if (staged / p.name).exists()]
+    return sorted(new, key=lambda f: f.name == o.path.name)
 
 
 def _set_modes(folder: Path) -> None:

@@ -33,7 +33,7 @@ def audit(
 
     Exit 0 when the model is ready for the target, 1 when it is not, 2 on bad input.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready.audit import AuditReport, audit_loaded
@@ -60,4 +60,4 @@ def audit(
             emit_json(audit_report_json(report), json_path, s)
         return 0 if report.ready else 1
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[model], reads=[model], writes=_json_file(json_path), trust_code=trust_code)

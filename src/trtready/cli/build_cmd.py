@@ -25,7 +25,7 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
 
     Exit 0 when built, 2 when the parser/builder rejects the model or the library is missing.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         import json
@@ -57,4 +57,4 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
             emit_json(json.loads(result.manifest.read_text()), json_path, s)
         return 0
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[str(model)], reads=[model], writes=[out, *_json_file(json_path)], force=force)

@@ -12,7 +12,7 @@ import click
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
 def check_env(manifest: Path, debug: bool) -> None:
     """Exit 0 when the TensorRT library variant, its major.minor and the GPU match MANIFEST, else 1."""
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready.engine.manifest import compare_environment, read_manifest
@@ -35,4 +35,4 @@ def check_env(manifest: Path, debug: bool) -> None:
         click.echo(f"COMPATIBLE with {safe_text(manifest.name)}: {safe_text(lib['name'])} {safe_text(lib['version'])}{partly}")
         return 0
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[str(manifest)], reads=[manifest])

@@ -48,7 +48,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     The output folder appears only when everything succeeded; an older one trtready wrote is
     replaced (with --force) only then.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
@@ -90,4 +90,5 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[model], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+             force=force, trust_code=trust_code)

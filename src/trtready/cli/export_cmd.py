@@ -31,7 +31,7 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
     ONNX outputs of dict/ModelOutput results are named from their keys unless --output-names says
     otherwise; the --dynamic bounds and example shapes are recorded for `build`.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready.bounds import parse_dynamic
@@ -60,7 +60,8 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
                        "outputs": result.output_names, "notes": result.notes}, json_path, s)
         return 0
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[model], reads=[model], writes=[out, *_json_file(json_path)], force=force,
+             trust_code=trust_code)
 
 
 def _version() -> str:

@@ -38,7 +38,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
     must be refused (named, with its value) or the input is bad.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
@@ -78,4 +78,5 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             emit_json(fix_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[model], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+             force=force, trust_code=trust_code)

@@ -22,7 +22,7 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     An engine cannot be deserialized without a supported GPU; its view is read from the manifest
     that ``build`` wrote beside it (ENGINE.json).
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from trtready import __version__
@@ -43,4 +43,4 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
             emit_json(data, json_path, s)
         return 0
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[str(file), str(other or "")], reads=[file, other], writes=_json_file(json_path))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,11 +13,30 @@ import click
 from trtready import __version__
 
 
-def run_verb(debug: bool, body: Callable[[], int]) -> None:
-    """Run a verb body; map the project's errors to exit 2 with one line on stderr."""
+_ARGV: list[str] = []  # the arguments main() was given: a jailed child runs exactly these again
+
+
+def _json_file(json_path: str | None) -> list[str]:
+    return [] if json_path is None or json_path == "-" else [json_path]
+
+
+def run_verb(debug: bool, body: Callable[[], int], *, models: Sequence[str | Path | None] = (),
+             reads: Sequence[str | Path | None] = (), writes: Sequence[str | Path | None] = (),
+             force: bool = False, trust_code: bool = False) -> None:
+    """Run a verb body; map the project's errors to exit 2 with one line on stderr.
+
+    A verb given model files (``models``) without ``--trust-code`` runs in a jailed child process
+    (``trtready.jail``) that may read ``reads`` and stage ``writes``; this process only commits what
+    it wrote.
+    """
     from trtready.errors import TrtReadyError, root_cause
 
     try:
+        from trtready import jail
+
+        if jail.wanted([str(m) for m in models if m], trust_code):
+            body = partial(jail.run, list(_ARGV), [Path(str(p)) for p in reads if p],
+                           [Path(str(p)) for p in writes if p], force)
         code = body()
     except click.exceptions.Exit:
         raise
@@ -94,6 +115,7 @@ def main(argv: list[str] | None = None) -> Any:
         # torch/onnx/transformers announce their own API changes; nothing a user of trtready can act on
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+    _ARGV[:] = list(argv) if argv is not None else sys.argv[1:]
     return cli.main(args=argv, prog_name="trtready")
 
 

@@ -26,7 +26,7 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
 
     Exit 0 when every output matches (integers exactly, floats within tolerance), 1 on a mismatch.
     """
-    from trtready.cli.main import run_verb
+    from trtready.cli.main import _json_file, run_verb
 
     def body() -> int:
         from pathlib import Path
@@ -56,7 +56,8 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
                        "verification": cmp.to_json()}, json_path, s)
         return 0 if cmp else 1
 
-    run_verb(debug, body)
+    run_verb(debug, body, models=[reference, candidate], reads=[reference, candidate, inputs_npz],
+             writes=_json_file(json_path), trust_code=trust_code)
 
 
 def _version() -> str:

@@ -1,0 +1,257 @@
+"""A jail for the processes that read untrusted model files: defence in depth behind the readers.
+
+The loaders read model files as data (``load/pt2.py``, ``load/torchscript.py``, restricted unpickling,
+protobuf parsing), and that is the first defence. A bug in any of them — or in torch, ONNX, ONNX
+Runtime or TensorRT, which parse the same bytes afterwards — must still not cost the user a file. So
+a CLI verb given a model file (and no ``--trust-code``) runs in a child process that:
+
+- can **write** only into an outbox folder beside each output it was asked for and into its own
+  private temporary folder (Landlock, Linux ≥ 5.13; symlinks, FIFOs, sockets and device nodes cannot
+  be created there, nor can files be linked in from elsewhere);
+- can **read** only the Python installation, system libraries (``/usr``, ``/lib*``, ``/etc``, ``/proc``,
+  ``/sys``, ``/dev``, ``/opt``), the current folder and the folders of its inputs;
+- cannot open **sockets** of any kind, trace or write other processes' memory, or use BPF, keyrings,
+  io_uring or userfaultfd (seccomp through libseccomp).
+
+The parent process never parses a model byte. It takes the output locks, creates the outboxes,
+waits for the child (passing on SIGTERM), then moves what the child committed into place through the
+usual output rules (``outputs.py``: marked, never over an input, swapped in whole) after checking that
+the child left nothing but regular files and folders. The child's terminal output is the user's: it
+inherits stdin, stdout and stderr.
+
+Bindings used: ``landlock`` (PyPI, the Landlock system calls) and ``pyseccomp`` (PyPI, a ctypes
+binding of libseccomp). Where the kernel has no Landlock or libseccomp is missing (macOS, old
+kernels), the verb runs in-process as before and the report's ``environment.isolation`` says so; the
+data-only readers are then the only defence. ``--trust-code`` runs in-process: the user vouched for
+the file, and its code may need what the jail denies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from trtready.errors import BadInputError
+
+ACTIVE = False  # True inside a jailed child
+
+_READ_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
+               "/opt")
+_DENIED_SYSCALLS = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "bpf", "perf_event_open",
+                    "keyctl", "add_key", "request_key", "io_uring_setup", "userfaultfd")
+_COMMITS = "commits.json"
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What this machine can enforce: Landlock's ABI version (0 = none) and whether seccomp loads."""
+
+    landlock_abi: int
+    seccomp: bool
+    why_not: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.landlock_abi >= 1 and self.seccomp
+
+    def describe(self) -> str:
+        if self.available:
+            return f"jail: Landlock ABI {self.landlock_abi} (files) + seccomp (no sockets)"
+        return f"none: {self.why_not}"
+
+
+@lru_cache(maxsize=1)
+def isolation() -> Isolation:
+    if not sys.platform.startswith("linux"):
+        return Isolation(0, False, f"no Landlock on {sys.platform}")
+    try:
+        from landlock.plumbing import landlock_abi_version
+
+        abi = int(landlock_abi_version())
+    except Exception as e:  # ImportError, or the kernel lacks the syscalls (SyscallError)
+        return Isolation(0, False, f"Landlock unavailable ({type(e).__name__}: {str(e)[:80]})")
+    try:
+        import pyseccomp
+
+        pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    except Exception as e:  # libseccomp.so.2 missing
+        return Isolation(abi, False, f"seccomp unavailable ({type(e).__name__}: {str(e)[:80]})")
+    return Isolation(abi, True)
+
+
+# --- the child --------------------------------------------------------------------------------------
+def _read_roots(extra: list[str]) -> list[str]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             os.getcwd(), *_READ_ROOTS, *extra}
+    roots |= {p for p in sys.path if p}
+    out: set[str] = set()
+    for r in roots:
+        for p in (os.path.abspath(r), os.path.realpath(r)):
+            if os.path.exists(p):
+                out.add(p)
+    return sorted(out)
+
+
+def restrict(reads: list[str], writes: list[str]) -> None:
+    """Confine this process for good (Landlock + seccomp); there is no way back."""
+    import pyseccomp
+    from landlock import Ruleset
+    from landlock.plumbing import FSAccess, landlock_abi_version
+
+    abi = landlock_abi_version()
+    read = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
+    file_rw = FSAccess.READ_FILE | FSAccess.WRITE_FILE | (FSAccess.TRUNCATE if abi >= 3 else 0)
+    # what the outboxes allow: files and folders, never links, FIFOs, sockets or devices
+    write = (read | file_rw | FSAccess.REMOVE_DIR | FSAccess.REMOVE_FILE | FSAccess.MAKE_DIR
+             | FSAccess.MAKE_REG)
+    rules = Ruleset()
+    for root in _read_roots(reads):
+        rules.allow(root, rules=read if os.path.isdir(root) else read & ~FSAccess.READ_DIR)
+    for dev in ("/dev/null", "/dev/zero", "/dev/full"):
+        if os.path.exists(dev):
+            rules.allow(dev, rules=file_rw)
+    for gpu in sorted(Path("/dev").glob("nvidia*")) + sorted(Path("/dev/dri").glob("*") if Path("/dev/dri").is_dir() else []):
+        if gpu.is_char_device():
+            rules.allow(str(gpu), rules=file_rw | (FSAccess.IOCTL_DEV if abi >= 5 else 0))
+    for folder in writes:
+        rules.allow(folder, rules=write)
+    seccomp = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    for name in _DENIED_SYSCALLS:
+        with contextlib.suppress(Exception):  # a syscall this architecture does not have
+            seccomp.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+    seccomp.load()
+    rules.apply()
+
+
+def child_main(argv: list[str]) -> None:
+    """``python -m trtready.jail REQUEST ARGS…``: confine, then run the CLI on ``ARGS``."""
+    global ACTIVE
+    request = json.loads(argv[0])
+    private = request["private"]
+    restrict(request["reads"], [private, *request["outboxes"].values()])
+    ACTIVE = True
+    for var in ("HOME", "TMPDIR", "XDG_CACHE_HOME"):
+        os.environ[var] = private
+    tempfile.tempdir = private
+    from trtready import outputs
+
+    outputs.JAIL = outputs.JailOutbox({Path(k): Path(v) for k, v in request["outboxes"].items()},
+                                      Path(private) / _COMMITS)
+    from trtready.cli.main import main
+
+    main(argv[1:])
+
+
+# --- the parent -------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    outboxes: dict[Path, Path] = field(default_factory=dict)
+    private: Path | None = None
+
+    def cleanup(self) -> None:
+        for box in self.outboxes.values():
+            shutil.rmtree(box, ignore_errors=True)
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
+
+
+def wanted(models: list[str], trust_code: bool) -> bool:
+    """A verb reading any model file (not a spec) without ``--trust-code`` runs jailed, when it can."""
+    from trtready.load.detect import looks_like_spec
+
+    return (not ACTIVE and not trust_code and any(m and not looks_like_spec(m) for m in models)
+            and isolation().available)
+
+
+def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> int:
+    """Run ``trtready ARGV`` in a jailed child; commit what it wrote; return its exit code."""
+    from trtready.outputs import Kind, Output, lock_outputs
+
+    run = _Run()
+    locks = lock_outputs([Output(p, Kind.FILE) for p in writes])
+    try:
+        run.private = Path(tempfile.mkdtemp(prefix="trtready-jail-"))
+        for p in writes:
+            folder = Path(os.path.abspath(p)).parent
+            if folder not in run.outboxes and folder.is_dir():
+                with contextlib.suppress(OSError):  # the child's own checks report an unwritable folder
+                    run.outboxes[folder] = Path(tempfile.mkdtemp(prefix=".trtready-jail.", dir=folder))
+        request = {"private": str(run.private), "outboxes": {str(k): str(v) for k, v in run.outboxes.items()},
+                   "reads": sorted({str(Path(os.path.abspath(p)).parent) for p in reads})}
+        code = _wait([sys.executable, "-m", "trtready.jail", json.dumps(request), *argv])
+        if code in (0, 1):
+            _commit(run, reads, force)
+        return code
+    finally:
+        run.cleanup()
+        locks.release()
+
+
+def _wait(cmd: list[str]) -> int:
+    """The child's exit code; SIGTERM is passed on, SIGINT reaches it from the terminal itself."""
+    proc = subprocess.Popen(cmd, close_fds=True)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def forward(signum: int, frame: Any) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 - code if code < 0 else code  # killed by a signal: 128 + its number, as a shell reports
+
+
+def _commit(run: _Run, reads: list[Path], force: bool) -> None:
+    """Move what the child committed into place, after checking it is only files and folders."""
+    from trtready.outputs import Kind, Output, OutputSession
+
+    assert run.private is not None
+    path = run.private / _COMMITS
+    if not path.is_file() or path.is_symlink():
+        return
+    with open(path, "rb") as fh:
+        records = json.loads(fh.read(1 << 20))
+    for rec in records:
+        final, kind, staged = Path(rec["final"]), Kind(rec["kind"]), Path(rec["staged"])
+        box = run.outboxes.get(Path(os.path.abspath(final)).parent)
+        if box is None or staged.parent != box or not staged.is_dir() or staged.is_symlink():
+            raise BadInputError(f"{final}: the jailed run reported an output outside its outbox; nothing written")
+        _check_tree(staged)
+        session = OutputSession([Output(final, kind)], list(reads), force)
+        session.check()
+        session.adopt(final, staged)
+        session.commit(final)
+
+
+def _check_tree(root: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                raise BadInputError(f"{os.path.join(dirpath, name)}: the jailed run left something other than a "
+                                    "plain file; nothing written")
+
+
+if __name__ == "__main__":  # run as ``python -m trtready.jail``: use the package's module, not __main__'s copy
+    from trtready.jail import child_main as _child_main
+
+    _child_main(sys.argv[1:])
