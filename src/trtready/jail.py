@@ -7,7 +7,7 @@ a CLI verb given a model file (and no ``--trust-code``) runs in a child process 
 
 - can **write** only into an outbox folder beside each output it was asked for and into its own
   private temporary folder (Landlock, Linux ≥ 5.13; symlinks, FIFOs, sockets and device nodes cannot
-  be created there, nor can files be linked in from elsewhere);
+  be created there, nor can files be linked or moved in from elsewhere);
 - can **read** only the Python installation, system libraries (``/usr``, ``/lib*``, ``/etc``, ``/proc``,
   ``/sys``, ``/dev``, ``/opt``), the current folder and the folders of its inputs;
 - cannot open **sockets** of any kind, trace or write other processes' memory, or use BPF, keyrings,
@@ -114,8 +114,10 @@ def restrict(reads: list[str], writes: list[str]) -> None:
     read = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
     file_rw = FSAccess.READ_FILE | FSAccess.WRITE_FILE | (FSAccess.TRUNCATE if abi >= 3 else 0)
     # what the outboxes allow: files and folders, never links, FIFOs, sockets or devices
+    # REFER lets files move between folders inside these hierarchies only: Landlock requires it on both
+    # sides, and nothing outside them has it
     write = (read | file_rw | FSAccess.REMOVE_DIR | FSAccess.REMOVE_FILE | FSAccess.MAKE_DIR
-             | FSAccess.MAKE_REG)
+             | FSAccess.MAKE_REG | (FSAccess.REFER if abi >= 2 else 0))
     rules = Ruleset()
     for root in _read_roots(reads):
         rules.allow(root, rules=read if os.path.isdir(root) else read & ~FSAccess.READ_DIR)
@@ -177,9 +179,11 @@ def wanted(models: list[str], trust_code: bool) -> bool:
 
 def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> int:
     """Run ``trtready ARGV`` in a jailed child; commit what it wrote; return its exit code."""
-    from trtready.outputs import Kind, Output, lock_outputs
+    from trtready.outputs import Kind, Output, check_folders, lock_outputs
 
     run = _Run()
+    writes = list(dict.fromkeys(Path(os.path.abspath(p)) for p in writes))  # the child reports collisions
+    check_folders(writes)
     locks = lock_outputs([Output(p, Kind.FILE) for p in writes])
     try:
         run.private = Path(tempfile.mkdtemp(prefix="trtready-jail-"))
@@ -200,8 +204,17 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
 
 
 def _wait(cmd: list[str]) -> int:
-    """The child's exit code; SIGTERM is passed on, SIGINT reaches it from the terminal itself."""
-    proc = subprocess.Popen(cmd, close_fds=True)
+    """The child's exit code; SIGTERM is passed on, SIGINT reaches it from the terminal itself.
+
+    The child writes to this process's terminal directly; when this process's streams were replaced
+    (an embedding program, a test runner), its output is carried over into them instead.
+    """
+    inherit = sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
+    pipe = None if inherit else subprocess.PIPE
+    env = dict(os.environ)
+    # the child lays out its tables for the width this process would have used
+    env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
+    proc = subprocess.Popen(cmd, close_fds=True, stdout=pipe, stderr=pipe, env=env)
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def forward(signum: int, frame: Any) -> None:
@@ -211,7 +224,13 @@ def _wait(cmd: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, forward)
     try:
-        code = proc.wait()
+        if inherit:
+            code = proc.wait()
+        else:
+            out, err = proc.communicate()
+            sys.stdout.write(out.decode("utf-8", "replace"))
+            sys.stderr.write(err.decode("utf-8", "replace"))
+            code = proc.returncode
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

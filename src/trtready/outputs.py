@@ -185,6 +185,18 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
     return False, "carries no trtready mark"
 
 
+def check_folders(paths: Iterable[Path]) -> None:
+    """Each output's folder exists, is a folder and is writable (judged before any lock or work)."""
+    for path in paths:
+        parent = _resolved(path).parent
+        if not parent.exists():
+            raise BadInputError(f"{path}: folder {parent} does not exist")
+        if not parent.is_dir():
+            raise BadInputError(f"{path}: {parent} is not a folder")
+        if not os.access(parent, os.W_OK):
+            raise BadInputError(f"{path}: folder {parent} is not writable")
+
+
 @dataclass
 class _Lock:
     path: Path
@@ -324,14 +336,8 @@ class OutputSession:
             for o2, p2 in paths[i + 1:]:
                 if o2 is not o and (_same_file(p, p2) or _inside(p2, p) or _inside(p, p2)):
                     raise UsageError(f"{p} and {p2}: two outputs of this run collide; choose different paths")
+        check_folders([o.path for o in self.outputs])
         for o in self.outputs:
-            parent = _resolved(o.path).parent
-            if not parent.exists():
-                raise BadInputError(f"{o.path}: folder {parent} does not exist")
-            if not parent.is_dir():
-                raise BadInputError(f"{o.path}: {parent} is not a folder")
-            if not os.access(parent, os.W_OK):
-                raise BadInputError(f"{o.path}: folder {parent} is not writable")
             existing = [p for p in o.paths if p.exists() or p.is_symlink()]
             if not existing:
                 continue

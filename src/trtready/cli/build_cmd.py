@@ -33,6 +33,7 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.engine import build as build_network
         from trtready.engine.engine import library_for, write_engine
+        from trtready.engine.manifest import manifest_path
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import BadInputError
         from trtready.limits import parse_limits
@@ -50,11 +51,13 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
         engine = Output(out, Kind.ENGINE)
         with session([engine] + report_outputs(json_path), [model, *data_files], force) as s:
             built = build_network(model, resolved, parse_profiles(profile))
-            result = write_engine(built, s.stage(out), out)
+            staged = s.stage(out)
+            result = write_engine(built, staged, out)
+            manifest = json.loads(manifest_path(staged).read_text())  # read before the commit moves it
             s.commit(out)
             con = console(stderr=json_path == "-")
             render_build(result, con, quiet=quiet)
-            emit_json(json.loads(result.manifest.read_text()), json_path, s)
+            emit_json(manifest, json_path, s)
         return 0
 
     run_verb(debug, body, models=[str(model)], reads=[model], writes=[out, *_json_file(json_path)], force=force)

@@ -68,7 +68,15 @@ def run_verb(debug: bool, body: Callable[[], int], *, models: Sequence[str | Pat
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """The ``trtready`` group: remembers the arguments it parses (a jailed child runs them again)."""
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
+        _ARGV[:] = list(args) if args is not None else sys.argv[1:]
+        return super().main(args, *a, **kw)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="trtready")
 def cli() -> None:
     """Make PyTorch and ONNX models TensorRT-ready: audit 64-bit tensors, predict each target."""
@@ -115,7 +123,6 @@ def main(argv: list[str] | None = None) -> Any:
         # torch/onnx/transformers announce their own API changes; nothing a user of trtready can act on
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-    _ARGV[:] = list(argv) if argv is not None else sys.argv[1:]
     return cli.main(args=argv, prog_name="trtready")
 
 
