@@ -10,7 +10,8 @@ a CLI verb given a model file (and no ``--trust-code``) runs in a child process 
   be created there, nor can files be linked or moved in from elsewhere);
 - can **read** only the Python installation, system libraries (``/usr``, ``/lib*``, ``/etc``, ``/proc``,
   ``/sys``, ``/dev``, ``/opt``), the current folder and the folders of its inputs;
-- cannot open **sockets** of any kind, trace or write other processes' memory, or use BPF, keyrings,
+- cannot open **sockets** of any kind, trace or write other processes' memory, signal other
+  processes, change the mode, owner, times or extended attributes of any file, or use BPF, keyrings,
   io_uring or userfaultfd (seccomp through libseccomp).
 
 The parent process never parses a model byte. It takes the output locks, creates the outboxes,
@@ -49,8 +50,16 @@ ACTIVE = False  # True inside a jailed child
 
 _READ_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
                "/opt")
-_DENIED_SYSCALLS = ("socket", "ptrace", "process_vm_readv", "process_vm_writev", "bpf", "perf_event_open",
-                    "keyctl", "add_key", "request_key", "io_uring_setup", "userfaultfd")
+_DENIED_SYSCALLS = (
+    # no network, no other process's memory, no kernel programs or keyrings, no side doors
+    "socket", "ptrace", "process_vm_readv", "process_vm_writev", "bpf", "perf_event_open", "keyctl", "add_key",
+    "request_key", "io_uring_setup", "userfaultfd",
+    # metadata of files Landlock lets the child read (Landlock does not cover these calls)
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime", "utimes",
+    "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+)
+# signals only to itself (Landlock's signal scoping is ABI 6; this works on every kernel with seccomp)
+_SELF_SIGNALS = (("kill", 0), ("tgkill", 0), ("rt_sigqueueinfo", 0), ("rt_tgsigqueueinfo", 0))
 _COMMITS = "commits.json"
 
 
@@ -131,7 +140,14 @@ def restrict(reads: list[str], writes: list[str]) -> None:
         rules.allow(folder, rules=write)
     seccomp = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     for name in _DENIED_SYSCALLS:
-        with contextlib.suppress(Exception):  # a syscall this architecture does not have
+        with contextlib.suppress(Exception):  # a syscall this architecture or libseccomp does not know
+            seccomp.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+    me = os.getpid()
+    for name, arg in _SELF_SIGNALS:
+        with contextlib.suppress(Exception):
+            seccomp.add_rule(pyseccomp.ERRNO(errno.EPERM), name, pyseccomp.Arg(arg, pyseccomp.NE, me))
+    for name in ("tkill", "pidfd_send_signal"):
+        with contextlib.suppress(Exception):
             seccomp.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
     seccomp.load()
     rules.apply()
