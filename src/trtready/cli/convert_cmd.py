@@ -90,5 +90,5 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
              force=force, trust_code=trust_code)

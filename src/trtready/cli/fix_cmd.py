@@ -78,5 +78,5 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             emit_json(fix_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
              force=force, trust_code=trust_code)

@@ -56,7 +56,7 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
                        "verification": cmp.to_json()}, json_path, s)
         return 0 if cmp else 1
 
-    run_verb(debug, body, models=[reference, candidate], reads=[reference, candidate, inputs_npz],
+    run_verb(debug, body, models=[reference, candidate, inputs_npz], reads=[reference, candidate, inputs_npz],
              writes=_json_file(json_path), trust_code=trust_code)
 
 
