@@ -101,8 +101,15 @@ def _read_json(path: Path) -> Any:
 
 
 def is_report(path: Path) -> bool:
+    """A JSON report a verb wrote with ``--json``: it names its ``tool_version`` and its ``verb``."""
     data = _read_json(path)
-    return isinstance(data, dict) and "tool_version" in data and ("verb" in data or "manifest_version" in data)
+    return isinstance(data, dict) and "tool_version" in data and "verb" in data
+
+
+def _is_manifest(path: Path) -> bool:
+    """An engine manifest trtready wrote (``X.engine.json``): never a report, replaced only with --force."""
+    data = _read_json(path)
+    return isinstance(data, dict) and "tool_version" in data and "manifest_version" in data and "verb" not in data
 
 
 def _zip_marked(path: Path) -> bool:
@@ -179,7 +186,11 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
     if not path.is_file():
         return False, "is not a file"
     if output.kind is Kind.REPORT:
-        return (True, "") if is_report(path) else (False, "is not a trtready JSON report")
+        if is_report(path):
+            return True, ""
+        if _is_manifest(path):
+            return True, "is an engine manifest trtready wrote, not a report"
+        return False, "is not a trtready JSON report"
     if _zip_marked(path) or _safetensors_marked(path):
         return True, ""
     return False, "carries no trtready mark"
@@ -287,6 +298,8 @@ class OutputSession:
             ours, why = written_by_trtready(o)
             if not ours:
                 raise UsageError(f"{existing[0]}: {why}; refusing to replace it")
+            if why and not self.force:  # trtready's own file, but not one a report may replace unasked
+                raise UsageError(f"{existing[0]}: {why} (--force replaces it)")
 
     def __enter__(self) -> OutputSession:
         self.check()

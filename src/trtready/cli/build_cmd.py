@@ -54,7 +54,7 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
             s.commit(out)
             con = console(stderr=json_path == "-")
             render_build(result, con, quiet=quiet)
-            emit_json(json.loads(result.manifest.read_text()), json_path, s)
+            emit_json({**json.loads(result.manifest.read_text()), "verb": "build"}, json_path, s)
         return 0
 
     run_verb(debug, body)
