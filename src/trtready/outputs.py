@@ -93,11 +93,22 @@ def _inside(child: Path, folder: Path) -> bool:
 
 
 def _read_json(path: Path) -> Any:
+    """The JSON in a regular file (at most 64 MiB read), else None; a FIFO or device is never read."""
+    import stat
+
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
             return json.loads(fh.read(64 * 2**20))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
+    finally:
+        os.close(fd)
 
 
 def is_report(path: Path) -> bool:

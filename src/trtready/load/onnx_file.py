@@ -191,6 +191,9 @@ def read_external_tensor(t: "onnx.TensorProto", model_path: Path) -> "onnx.Tenso
     return out
 
 
+MAX_PROTOBUF_BYTES = 2**31  # protobuf's own ceiling for one message
+
+
 # bytes per element of the types that can be stored as raw (and so external) data
 _ITEMSIZE = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
              17: 1, 18: 1, 19: 1, 20: 1}
@@ -201,9 +204,11 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
     import onnx
     from google.protobuf.message import DecodeError
 
+    from trtready.load.files import read_regular
+
     proto = onnx.ModelProto()
+    data = read_regular(path, MAX_PROTOBUF_BYTES, "protobuf (larger weights live in external data)")
     try:
-        data = path.read_bytes()
         proto.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
         raise BadInputError(f"{path}: not a valid ONNX model (protobuf parse failed: truncated or corrupt)") from e

@@ -137,9 +137,10 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
 
     from trtready.load.archive import check_npz
 
+    from trtready.load.files import check_regular
+
     p = Path(path)
-    if not p.is_file():
-        raise BadInputError(f"{path}: no such file")
+    check_regular(p)  # a FIFO or a device would block or never end
     if not zipfile.is_zipfile(p):
         raise BadInputError(f"{path}: not an .npz archive")
     check_npz(p, limits)
