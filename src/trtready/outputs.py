@@ -214,15 +214,26 @@ class _Lock:
 
 
 def _lock(output: Output) -> _Lock:
-    """Exclusive, non-blocking; the lock file is re-checked after locking (it may have been replaced)."""
+    """Exclusive, non-blocking; the lock file is re-checked after locking (it may have been replaced).
+
+    The lock path is never followed through a symlink (``O_NOFOLLOW``: a link planted there would
+    make trtready create or lock the file it points at) and must be a regular file.
+    """
     import fcntl
+    import stat
 
     lock_path = output.path.with_name(f".{output.path.name}.trtready.lock")
+    not_ours = f"{lock_path}: is a symlink or not a regular file, not a trtready lock; refusing to use it (remove it)"
     for _ in range(5):
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as e:
+            if e.errno == errno.ELOOP or lock_path.is_symlink():
+                raise UsageError(not_ours) from None
             raise BadInputError(f"{output.path}: cannot create a lock file in {lock_path.parent} ({e.strerror})") from e
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(not_ours)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -231,7 +242,7 @@ def _lock(output: Output) -> _Lock:
                 raise UsageError(f"{output.path}: another trtready run is writing this output; try again when it ends") from None
             raise BadInputError(f"{output.path}: cannot lock ({e.strerror})") from e
         try:
-            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+            same = os.fstat(fd).st_ino == os.lstat(lock_path).st_ino
         except FileNotFoundError:
             same = False
         if same:

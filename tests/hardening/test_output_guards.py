@@ -48,3 +48,35 @@ def test_build_json_report_is_a_report(tmp_path: Path) -> None:
     assert json.loads(report.read_text())["verb"] == "build"
     assert run_cli("build", str(src), "-o", str(tmp_path / "b.engine"), "--json", str(report)).code == 0
     assert json.loads(report.read_text())["engine"]["path"] == "b.engine"
+
+
+def test_a_symlinked_lock_path_is_never_followed(tmp_path: Path) -> None:
+    """``.NAME.trtready.lock`` planted as a link to a user's file (or to where one would be created):
+    the run refuses with one line, the file is neither created, changed nor locked, nothing is written."""
+    src = _onnx(tmp_path / "m.onnx")
+    out = tmp_path / "o.onnx"
+    lock = tmp_path / ".o.onnx.trtready.lock"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    missing = tmp_path / "created-by-link"
+    for target in (victim, missing):
+        lock.symlink_to(target)
+        stat_before = victim.stat()
+        r = run_cli("fix", str(src), "-o", str(out), "--target", "trt-rtx")
+        assert r.code == 2, (r.code, r.stderr)
+        assert r.stderr.startswith("trtready: error: ") and r.stderr.count("\n") == 1, r.stderr
+        assert "symlink" in r.stderr and ".o.onnx.trtready.lock" in r.stderr
+        assert victim.read_text() == "precious" and victim.stat().st_mtime_ns == stat_before.st_mtime_ns
+        assert not missing.exists() and not out.exists() and lock.is_symlink()
+        lock.unlink()
+    assert run_cli("fix", str(src), "-o", str(out), "--target", "trt-rtx").code == 0
+
+
+def test_a_lock_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    import os
+
+    src = _onnx(tmp_path / "m.onnx")
+    os.mkfifo(tmp_path / ".o.onnx.trtready.lock")
+    r = run_cli("fix", str(src), "-o", str(tmp_path / "o.onnx"), "--target", "trt-rtx")
+    assert r.code == 2 and r.stderr.count("\n") == 1 and "not a regular file" in r.stderr, r.stderr
+    assert not (tmp_path / "o.onnx").exists()
