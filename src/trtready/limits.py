@@ -32,6 +32,17 @@ class Limits:
             numpy store weights uncompressed (ratio 1); ratios in the thousands are zip bombs.
         archive_members: members of one zip archive.
         verify_seconds: wall time of one verification run (all trials of one comparison).
+        graph_nodes: nodes of one ONNX model, counted over the main graph, every subgraph and every
+            function body. Real exports stay far below the default: a Llama-70B decoder exported with
+            torch.onnx has some tens of thousands of nodes (80 layers of a few hundred), a Stable
+            Diffusion UNet a few thousand; a mixture-of-experts model with every expert unrolled
+            (DeepSeek-V3: 61 layers of 256 experts) reaches about 150,000. Loading and analysing a node
+            costs about 5 KB and 0.15 ms (a crafted 1,000,000-node chain took 5.4 GB and 154 s), so
+            500,000 keeps the worst case near 2.5 GB while admitting every real model above.
+        tensor_rank: dimensions of one declared shape (I/O, value_info, initializers, constants,
+            checkpoint and safetensors entries, ``.npz`` headers). TensorRT stops at 8 dimensions,
+            numpy and PyTorch at 64; a rank of millions is only a way to make every shape
+            computation cost gigabytes.
     """
 
     tensor_elements: int = 2**32
@@ -39,6 +50,8 @@ class Limits:
     compression_ratio: int = 200
     archive_members: int = 1_000_000
     verify_seconds: float = 900.0
+    graph_nodes: int = 500_000
+    tensor_rank: int = 64
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError, UnsafeInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
@@ -317,25 +317,56 @@ def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
     return probe
 
 
-def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits."""
-    from trtready.load.archive import check_elements
+def _type_shapes(t: "onnx.TypeProto") -> Iterator["onnx.TensorShapeProto"]:
+    """The tensor shapes a type declares, including inside sequence, optional and map types."""
+    stack = [t]
+    while stack:
+        cur = stack.pop()
+        which = cur.WhichOneof("value")
+        if which in ("tensor_type", "sparse_tensor_type"):
+            inner = getattr(cur, which)
+            if inner.HasField("shape"):
+                yield inner.shape
+        elif which in ("sequence_type", "optional_type"):
+            stack.append(getattr(cur, which).elem_type)
+        elif which == "map_type":
+            stack.append(cur.map_type.value_type)
 
+
+def check_graph_size(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The node count over every graph, subgraph and function body, within the ``graph-nodes`` limit;
+    checked on the protobuf, before onnx-ir or any analysis builds its own objects for each node."""
+    from trtready.limits import limit_hint
+
+    nodes = sum(len(g.node) for g in _all_graphs(proto)) + sum(len(f.node) for f in proto.functions)
+    if nodes > limits.graph_nodes:
+        raise BadInputError(f"{path}: {nodes} nodes, over the limit of {limits.graph_nodes} ({limit_hint('graph-nodes')})")
+
+
+def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits:
+    the node count first, then each shape's rank (before its dims are even listed), then its elements."""
+    from trtready.load.archive import check_elements, check_rank
+
+    check_graph_size(proto, path, limits)
+    infos = [v for g in _all_graphs(proto) for v in list(g.input) + list(g.output) + list(g.value_info)]
+    infos += [v for f in proto.functions for v in f.value_info]
+    for v in infos:
+        for shape in _type_shapes(v.type):
+            check_rank(f"{path}: value {v.name!r}", len(shape.dim), limits)
+            # a negative dim_value is an unknown size some exporters write: not a declared size
+            dims = [d.dim_value for d in shape.dim if d.HasField("dim_value") and d.dim_value >= 0]
+            check_elements(f"{path}: value {v.name!r}", dims, limits)
     for g in _all_graphs(proto):
-        for v in list(g.input) + list(g.output) + list(g.value_info):
-            if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape"):
-                # a negative dim_value is an unknown size some exporters write: not a declared size
-                dims = [d.dim_value for d in v.type.tensor_type.shape.dim if d.HasField("dim_value") and d.dim_value >= 0]
-                check_elements(f"{path}: value {v.name!r}", dims, limits)
         for t in g.initializer:
-            check_elements(f"{path}: initializer {t.name!r}", list(t.dims), limits)
+            check_elements(f"{path}: initializer {t.name!r}", t.dims, limits)
         for sp in g.sparse_initializer:
-            check_elements(f"{path}: sparse initializer {sp.values.name!r}", list(sp.dims), limits)
+            check_elements(f"{path}: sparse initializer {sp.values.name!r}", sp.dims, limits)
     for attr in _all_attributes(proto):
         for sp in ([attr.sparse_tensor] if attr.HasField("sparse_tensor") else []) + list(attr.sparse_tensors):
-            check_elements(f"{path}: sparse constant {sp.values.name or '(unnamed)'!r}", list(sp.dims), limits)
+            check_elements(f"{path}: sparse constant {sp.values.name or '(unnamed)'!r}", sp.dims, limits)
     for t in _all_tensors(proto):
-        check_elements(f"{path}: constant tensor {t.name or '(unnamed)'!r}", list(t.dims), limits)
+        check_elements(f"{path}: constant tensor {t.name or '(unnamed)'!r}", t.dims, limits)
 
 
 def densify_sparse(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
@@ -381,18 +412,12 @@ _INFERRED = "trtready.shapes_inferred"
 _BIG_INITIALIZER = 1000  # bytes: larger values are withheld from shape inference, as onnx-ir does
 
 
-def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
-    """Annotate every value's type and shape (onnx shape inference with data propagation), once.
-
-    onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
-    for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
-    whose inferred static shape exceeds the element limit is refused here, before anything runs.
-    """
-    import onnx
+def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
+    """The model as a protobuf for onnx shape inference: every initializer also a typed graph input,
+    those over 1000 bytes withheld (inference needs their types, not their data; data propagation
+    reads the small ones). The model itself is left as it was."""
     import onnx_ir as ir
 
-    if model.meta.get(_INFERRED):
-        return
     graph = model.graph
     inputs = list(graph.inputs)
     present = set(inputs)
@@ -409,13 +434,97 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
             v.const_value = None
             graph.initializers.pop(name)
     try:
-        proto = ir.serde.serialize_model(model)
+        return ir.serde.serialize_model(model)
     finally:
         for name, v, tensor in withheld:
             v.const_value = tensor
             graph.initializers.add(v)
         graph.inputs.clear()
         graph.inputs.extend(inputs)
+
+
+_VALUES_FOR_INFERENCE = 64  # integer inputs up to this many elements are handed to inference as values
+
+
+def check_run_sizes(probe: "onnx.ModelProto", feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse inputs on which the model would make a tensor past ``tensor-elements`` (or ``tensor-rank``),
+    before ONNX Runtime allocates it.
+
+    ``probe`` comes from :func:`inference_proto`. The graph inputs get the feeds' concrete shapes;
+    small integer inputs (the values shapes are usually computed from) become constants, so onnx
+    shape inference with data propagation follows Shape → Concat/Add/… → Expand/ConstantOfShape/
+    Reshape/Range to concrete sizes. What inference cannot follow (sizes computed from float values,
+    reductions, loops) is left to ONNX Runtime's bounded arena (:mod:`trtready.verify.runners`).
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from trtready.errors import VerificationRunError
+    from trtready.limits import limit_hint
+
+    p = onnx.ModelProto()
+    p.CopyFrom(probe)
+    kept = []
+    for v in p.graph.input:
+        arr = feeds.get(v.name)
+        if arr is None or not v.type.HasField("tensor_type"):
+            kept.append(v)
+            continue
+        arr = np.asarray(arr)
+        elem = v.type.tensor_type.elem_type
+        if (elem in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) and arr.dtype.kind in "iu" and arr.ndim <= 1
+                and arr.size <= _VALUES_FOR_INFERENCE):
+            want = np.int64 if elem == onnx.TensorProto.INT64 else np.int32
+            p.graph.initializer.append(numpy_helper.from_array(arr.astype(want), v.name))
+            continue
+        given = onnx.ValueInfoProto()
+        given.CopyFrom(v)
+        shape = given.type.tensor_type.shape
+        del shape.dim[:]
+        for d in arr.shape:
+            shape.dim.add().dim_value = int(d)
+        kept.append(given)
+    del p.graph.input[:]
+    p.graph.input.extend(kept)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(p, check_type=False, strict_mode=False, data_prop=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
+        return  # nothing more is known than at load; the arena still bounds what runs
+    producers = {out: node for g in _all_graphs(inferred) for node in g.node for out in node.output}
+    shapes = ", ".join(f"{k} {tuple(np.shape(a))}" for k, a in list(feeds.items())[:4])
+    for g in _all_graphs(inferred):
+        for v in list(g.value_info) + list(g.output):
+            for shp in _type_shapes(v.type):
+                node = producers.get(v.name)
+                where = f"{v.name!r} ({node.op_type} node {node.name or '(unnamed)'!r})" if node else repr(v.name)
+                if len(shp.dim) > limits.tensor_rank:
+                    raise VerificationRunError(
+                        f"verification inputs ({shapes}) would make {where} of rank {len(shp.dim)}, over the "
+                        f"tensor-rank limit of {limits.tensor_rank}; nothing was run ({limit_hint('tensor-rank')})")
+                if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in shp.dim):
+                    continue
+                n = math.prod(d.dim_value for d in shp.dim)
+                if n > limits.tensor_elements:
+                    raise VerificationRunError(
+                        f"verification inputs ({shapes}) would make {where} of shape "
+                        f"{tuple(d.dim_value for d in shp.dim)}: {n} elements, over the tensor-elements limit of "
+                        f"{limits.tensor_elements}; nothing was run ({limit_hint('tensor-elements')})")
+
+
+def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
+    """Annotate every value's type and shape (onnx shape inference with data propagation), once.
+
+    onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
+    for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
+    whose inferred static shape exceeds the element limit is refused here, before anything runs.
+    """
+    import onnx
+    import onnx_ir as ir
+
+    if model.meta.get(_INFERRED):
+        return
+    proto = inference_proto(model)
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
@@ -432,10 +541,12 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
                 value.shape = other.shape
             if other.dtype is not None and value.dtype != other.dtype:
                 value.dtype = other.dtype
-            if value.shape is not None and all(isinstance(d, int) and d >= 0 for d in value.shape):
-                from trtready.load.archive import check_elements
+            if value.shape is not None:
+                from trtready.load.archive import check_elements, check_rank
 
-                check_elements(f"value {name!r} (inferred shape)", [d for d in value.shape if isinstance(d, int)], limits)
+                check_rank(f"value {name!r} (inferred shape)", len(value.shape), limits)
+                if all(isinstance(d, int) and d >= 0 for d in value.shape):
+                    check_elements(f"value {name!r} (inferred shape)", [d for d in value.shape if isinstance(d, int)], limits)
     model.meta[_INFERRED] = True
 
 
