@@ -290,6 +290,9 @@ class OutputSession:
 
     def check(self) -> None:
         """Every rule that can be judged before work starts; raises on the first violation."""
+        for p in [o.path for o in self.outputs] + list(self.inputs):
+            if "\x00" in str(p):  # os.stat and open raise ValueError on it
+                raise UsageError(f"{str(p)!r}: not a valid path (it holds a NUL byte)")
         paths = [(o, p) for o in self.outputs for p in o.paths]
         for i, (o, p) in enumerate(paths):
             for inp in self.inputs:

@@ -116,7 +116,13 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
         if resolved:
             prof = builder.create_optimization_profile()
             for p in resolved:
-                prof.set_shape(p.name, p.min, p.opt, p.max)
+                try:
+                    prof.set_shape(p.name, p.min, p.opt, p.max)
+                except (RuntimeError, TypeError, ValueError) as e:
+                    from trtready.errors import first_line
+
+                    raise UsageError(f"profile of {p.name}: {trt.__name__} rejects min {list(p.min)} opt {list(p.opt)} "
+                                     f"max {list(p.max)}: {first_line(e)}") from e
             config.add_optimization_profile(prof)
         monitor = cancelling_monitor(trt, interrupted)
         if monitor is not None:

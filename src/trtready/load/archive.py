@@ -98,6 +98,9 @@ def check_npz(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
                 raise BadInputError(f"{path}: member {info.filename!r} is not a valid .npy array ({e})") from e
             if dtype.hasobject:
                 raise BadInputError(f"{path}: member {info.filename!r} holds Python objects (pickles); refused")
+            if dtype.kind == "V":
+                raise BadInputError(f"{path}: member {info.filename!r} holds raw or structured records ({dtype.str}), "
+                                    "not numbers or strings")
             n = check_elements(f"{path}: member {info.filename!r}", shape, limits)
             if header + n * dtype.itemsize > info.file_size:
                 raise BadInputError(

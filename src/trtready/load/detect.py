@@ -112,6 +112,8 @@ def detect(model: str) -> ModelKind:
     if looks_like_spec(model):
         return ModelKind.SPEC
     path = Path(model)
+    if "\x00" in model:
+        raise BadInputError(f"{model!r}: not a valid path (it holds a NUL byte)")
     try:
         st = path.stat()
     except FileNotFoundError:

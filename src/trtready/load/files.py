@@ -42,7 +42,7 @@ def check_regular(path: str | os.PathLike[str], what: str = "no such file") -> o
     except FileNotFoundError:
         raise BadInputError(f"{path}: {what}") from None
     except ValueError:  # an embedded NUL byte
-        raise BadInputError(f"{path!r}: not a valid path (it holds a NUL byte)") from None
+        raise BadInputError(f"{str(path)!r}: not a valid path (it holds a NUL byte)") from None
     except OSError as e:
         raise BadInputError(f"{path}: cannot read ({e.strerror})") from e
     if not stat.S_ISREG(st.st_mode):
