@@ -9,7 +9,7 @@ The rules it enforces, for every verb (docs/cli.md "Shared options", docs/harden
   report trtready wrote is replaced without it). What trtready wrote carries a mark: a
   ``.trtready.json`` inventory in output folders, ``trtready.written_by`` in ONNX metadata, a
   ``.trtready.json`` zip member in ``.pt2``/TorchScript/checkpoint archives, safetensors metadata,
-  the manifest beside an engine, the ``tool_version`` of a report. A folder holding anything its
+  the manifest beside an engine, the ``tool_version`` and ``verb`` of a report. A folder holding anything its
   inventory does not list, or a file without the mark, is refused with one line.
 - **Nothing half-written, nothing lost.** Outputs are written into a staging folder beside the
   destination, fsynced, then swapped in: the old output is moved aside, the new one renamed into
