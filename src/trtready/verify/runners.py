@@ -66,7 +66,7 @@ class OrtRunner:
 
         self._tmp: Path | None = None
         self.limits = limits
-        self._probe = self._inference_proto(shapes_from if shapes_from is not None else model)
+        self._probe = self._run_dependent(self._inference_proto(shapes_from if shapes_from is not None else model))
         self._checked: set[Any] = set()
         opts = ort.SessionOptions()
         opts.log_severity_level = 4  # failures are reported by trtready, in one line
@@ -115,6 +115,26 @@ class OrtRunner:
         del proto.graph.initializer[:]
         proto.graph.initializer.extend(kept)
         return proto
+
+    @staticmethod
+    def _run_dependent(probe: Any) -> Any:
+        """``probe`` when some size can depend on the inputs (a graph input with a dim not fixed, or an
+        integer input whose values shapes may be computed from), else None: the sizes inferred at load
+        are then already every size a run can make, as far as inference knows them."""
+        import onnx
+
+        if probe is None:
+            return None
+        integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8,
+                   onnx.TensorProto.UINT64, onnx.TensorProto.UINT32, onnx.TensorProto.UINT16, onnx.TensorProto.UINT8}
+        initializers = {t.name for t in probe.graph.initializer}
+        for v in probe.graph.input:
+            if v.name in initializers or not v.type.HasField("tensor_type"):
+                continue
+            t = v.type.tensor_type
+            if t.elem_type in integer or not t.HasField("shape") or not all(d.HasField("dim_value") for d in t.shape.dim):
+                return probe
+        return None
 
     def _check_sizes(self, feeds: dict[str, np.ndarray]) -> None:
         """Shapes these feeds make, known before running, within the limits (once per distinct input)."""
