@@ -20,8 +20,10 @@ METADATA_KEY = "trtready.dynamic"  # ONNX metadata: the bounds a model was expor
 if TYPE_CHECKING:
     from trtready.limits import Limits
 
-_DIM_RE = re.compile(r"^\s*(\d+)\s*=\s*([A-Za-z_]\w*)?\s*\[\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
-_RANGE_RE = re.compile(r"^\s*(.+?)\s*:\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+# at most 20 digits: enough for any 64-bit value, and never a 5,000-digit string for int() to choke on
+_DIM_RE = re.compile(r"^\s*(\d{1,20})\s*=\s*([A-Za-z_]\w*)?\s*\[\s*(\d{1,20})\s*:\s*(\d{1,20})\s*\]\s*$")
+_RANGE_RE = re.compile(r"^\s*(.+?)\s*:\s*(-?\d{1,20})\s*\.\.\s*(-?\d{1,20})\s*$")
+_VALUE_MIN, _VALUE_MAX = -(2**63), 2**64 - 1  # what the widest integer inputs (int64, uint64) hold
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def parse_input_ranges(specs: list[str] | tuple[str, ...] | None) -> dict[str, I
         lo, hi = int(m[2]), int(m[3])
         if lo > hi:
             raise UsageError(f"--input-range {spec!r}: LO exceeds HI")
+        if lo < _VALUE_MIN or hi > _VALUE_MAX:
+            raise UsageError(f"--input-range {spec!r}: no integer input holds values past [-2**63, 2**64-1]")
         out[m[1]] = Interval(lo, hi)
     return out
 

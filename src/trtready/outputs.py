@@ -9,7 +9,7 @@ The rules it enforces, for every verb (docs/cli.md "Shared options", docs/harden
   report trtready wrote is replaced without it). What trtready wrote carries a mark: a
   ``.trtready.json`` inventory in output folders, ``trtready.written_by`` in ONNX metadata, a
   ``.trtready.json`` zip member in ``.pt2``/TorchScript/checkpoint archives, safetensors metadata,
-  the manifest beside an engine, the ``tool_version`` of a report. A folder holding anything its
+  the manifest beside an engine, the ``tool_version`` and ``verb`` of a report. A folder holding anything its
   inventory does not list, or a file without the mark, is refused with one line.
 - **Nothing half-written, nothing lost.** Outputs are written into a staging folder beside the
   destination, fsynced, then swapped in: the old output is moved aside, the new one renamed into
@@ -93,16 +93,34 @@ def _inside(child: Path, folder: Path) -> bool:
 
 
 def _read_json(path: Path) -> Any:
+    """The JSON in a regular file (at most 64 MiB read), else None; a FIFO or device is never read."""
+    import stat
+
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
             return json.loads(fh.read(64 * 2**20))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
+    finally:
+        os.close(fd)
 
 
 def is_report(path: Path) -> bool:
+    """A JSON report a verb wrote with ``--json``: it names its ``tool_version`` and its ``verb``."""
     data = _read_json(path)
-    return isinstance(data, dict) and "tool_version" in data and ("verb" in data or "manifest_version" in data)
+    return isinstance(data, dict) and "tool_version" in data and "verb" in data
+
+
+def _is_manifest(path: Path) -> bool:
+    """An engine manifest trtready wrote (``X.engine.json``): never a report, replaced only with --force."""
+    data = _read_json(path)
+    return isinstance(data, dict) and "tool_version" in data and "manifest_version" in data and "verb" not in data
 
 
 def _zip_marked(path: Path) -> bool:
@@ -179,7 +197,11 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
     if not path.is_file():
         return False, "is not a file"
     if output.kind is Kind.REPORT:
-        return (True, "") if is_report(path) else (False, "is not a trtready JSON report")
+        if is_report(path):
+            return True, ""
+        if _is_manifest(path):
+            return True, "is an engine manifest trtready wrote, not a report"
+        return False, "is not a trtready JSON report"
     if _zip_marked(path) or _safetensors_marked(path):
         return True, ""
     return False, "carries no trtready mark"
@@ -204,15 +226,26 @@ class _Lock:
 
 
 def _lock(output: Output) -> _Lock:
-    """Exclusive, non-blocking; the lock file is re-checked after locking (it may have been replaced)."""
+    """Exclusive, non-blocking; the lock file is re-checked after locking (it may have been replaced).
+
+    The lock path is never followed through a symlink (``O_NOFOLLOW``: a link planted there would
+    make trtready create or lock the file it points at) and must be a regular file.
+    """
     import fcntl
+    import stat
 
     lock_path = output.path.with_name(f".{output.path.name}.trtready.lock")
+    not_ours = f"{lock_path}: is a symlink or not a regular file, not a trtready lock; refusing to use it (remove it)"
     for _ in range(5):
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as e:
+            if e.errno == errno.ELOOP or lock_path.is_symlink():
+                raise UsageError(not_ours) from None
             raise BadInputError(f"{output.path}: cannot create a lock file in {lock_path.parent} ({e.strerror})") from e
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(not_ours)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -221,7 +254,7 @@ def _lock(output: Output) -> _Lock:
                 raise UsageError(f"{output.path}: another trtready run is writing this output; try again when it ends") from None
             raise BadInputError(f"{output.path}: cannot lock ({e.strerror})") from e
         try:
-            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+            same = os.fstat(fd).st_ino == os.lstat(lock_path).st_ino
         except FileNotFoundError:
             same = False
         if same:
@@ -326,6 +359,9 @@ class OutputSession:
 
     def check(self) -> None:
         """Every rule that can be judged before work starts; raises on the first violation."""
+        for p in [o.path for o in self.outputs] + list(self.inputs):
+            if "\x00" in str(p):  # os.stat and open raise ValueError on it
+                raise UsageError(f"{str(p)!r}: not a valid path (it holds a NUL byte)")
         paths = [(o, p) for o in self.outputs for p in o.paths]
         for i, (o, p) in enumerate(paths):
             for inp in self.inputs:
@@ -350,6 +386,8 @@ class OutputSession:
             ours, why = written_by_trtready(o)
             if not ours:
                 raise UsageError(f"{existing[0]}: {why}; refusing to replace it")
+            if why and not self.force:  # trtready's own file, but not one a report may replace unasked
+                raise UsageError(f"{existing[0]}: {why} (--force replaces it)")
 
     def __enter__(self) -> OutputSession:
         self.check()

@@ -106,6 +106,54 @@ def safetensors_huge(tmp: Path) -> Path:
     return path
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _model_around(graph: bytes) -> bytes:
+    """A ModelProto (opset 17) whose ``graph`` field (7) is the given GraphProto bytes."""
+    m = helper.make_model(helper.make_graph([], "g", [], []), opset_imports=[helper.make_opsetid("", 17)])
+    m.ClearField("graph")
+    return m.SerializeToString() + _field(7, graph)
+
+
+def onnx_million_nodes(tmp: Path, n: int = 1_000_000) -> Path:
+    """A valid chain of 1,000,000 Identity nodes (30 MB), written field by field: loading it whole costs
+    gigabytes and minutes."""
+    head = helper.make_graph([], "g", [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [1])],
+                             [helper.make_tensor_value_info(f"t{n}", TensorProto.FLOAT, [1])])
+    body = bytearray(head.SerializeToString())
+    for i in range(n):  # GraphProto.node = 1; NodeProto input = 1, output = 2, op_type = 4
+        body += _field(1, _field(1, b"t%d" % i) + _field(2, b"t%d" % (i + 1)) + _field(4, b"Identity"))
+    path = tmp / "million_nodes.onnx"
+    path.write_bytes(_model_around(bytes(body)))
+    return path
+
+
+def onnx_rank_bomb(tmp: Path, rank: int = 5_000_000) -> Path:
+    """A value_info of rank 5,000,000 (20 MB of dims equal to 1): one element, but every shape
+    computation over it costs gigabytes."""
+    dim = _field(1, _varint(1 << 3) + _varint(1))  # TensorShapeProto.dim = 1 {Dimension.dim_value = 1}
+    tensor_type = _varint(1 << 3) + _varint(TensorProto.FLOAT) + _field(2, dim * rank)  # elem_type, shape
+    value_info = _field(1, b"x") + _field(2, _field(1, tensor_type))  # name, type {tensor_type}
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp / "rank_bomb.onnx"
+    path.write_bytes(_model_around(g.SerializeToString() + _field(13, value_info)))  # GraphProto.value_info = 13
+    return path
+
+
 def cases() -> dict[str, tuple[Callable[[Path], Path], list[str]]]:
     """name → (maker, extra CLI arguments after ``audit FILE``)."""
     from tests.hardening import craft
@@ -113,6 +161,8 @@ def cases() -> dict[str, tuple[Callable[[Path], Path], list[str]]]:
     return {
         "onnx-2**62-input": (onnx_huge_input, []),
         "onnx-2**40-constant-of-shape": (onnx_huge_constant_of_shape, []),
+        "onnx-1M-nodes": (onnx_million_nodes, []),
+        "onnx-rank-5M-value-info": (onnx_rank_bomb, []),
         "pt2-zip-bomb-64MB": (craft.pt2_zip_bomb, []),
         "pt2-zero-stride-2**40": (craft.pt2_view_bomb, []),
         "checkpoint-zero-stride-2**40": (craft.checkpoint_zero_stride, []),

@@ -228,3 +228,13 @@ def test_stand_in_example_sizes_are_limited(tmp_path: Path) -> None:
     path = _edit_program(_token(tmp_path / "token.pt2"), tmp_path / "huge.pt2", edit)
     with pytest.raises(BadInputError, match="example input input_ids: declares 2000000000000 elements"):
         read_pt2(path)
+
+
+def test_node_count_is_limited(tmp_path: Path) -> None:
+    from trtready.limits import Limits
+
+    path = _token(tmp_path / "token.pt2")
+    nodes = len(json.loads(zipfile.ZipFile(path).read("token/models/model.json"))["graph_module"]["graph"]["nodes"])
+    read_pt2(path, Limits(graph_nodes=nodes))
+    with pytest.raises(BadInputError, match=f"past {nodes - 1} nodes"):
+        read_pt2(path, Limits(graph_nodes=nodes - 1))

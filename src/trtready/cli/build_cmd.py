@@ -57,7 +57,7 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
             s.commit(out)
             con = console(stderr=json_path == "-")
             render_build(result, con, quiet=quiet)
-            emit_json(manifest, json_path, s)
+            emit_json({**manifest, "verb": "build"}, json_path, s)
         return 0
 
     run_verb(debug, body, models=[str(model)], reads=[model], writes=[out, *_json_file(json_path)], force=force)

@@ -48,9 +48,11 @@ def run_verb(debug: bool, body: Callable[[], int], *, models: Sequence[str | Pat
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         click.echo("trtready: interrupted; no partial output left", err=True)
         sys.exit(130)
-    except Exception as e:  # every failure ends as one line unless --debug
+    except Exception as e:  # every failure ends as one line; --debug adds the traceback, same exit code
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         from trtready.report.terminal import safe_text
 
         cause = root_cause(e)
@@ -62,18 +64,56 @@ def run_verb(debug: bool, body: Callable[[], int], *, models: Sequence[str | Pat
                        "see --limit)", err=True)
             sys.exit(2)
         text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        click.echo(f"trtready: internal error: {type(e).__name__}: {safe_text(text)} "
+        click.echo(f"trtready: error: internal error: {type(e).__name__}: {safe_text(text)} "
                    "(rerun with --debug for details)", err=True)
         sys.exit(2)
     sys.exit(code)
 
 
 class _Group(click.Group):
-    """The ``trtready`` group: remembers the arguments it parses (a jailed child runs them again)."""
+    """The ``trtready`` group: click's own usage errors (unknown option, missing argument, bad choice)
+    end as the same one line as every other error, ``trtready: error: …`` with exit 2; ``--help``
+    and ``--version`` print as click prints them. It remembers the arguments it parses: a jailed
+    child runs exactly these again."""
 
-    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
-        _ARGV[:] = list(args) if args is not None else sys.argv[1:]
-        return super().main(args, *a, **kw)
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        _ARGV[:] = argv
+        for arg in argv:
+            if "\x00" in str(arg):  # no path or option can hold one (and os.stat would raise ValueError)
+                _usage_error(f"argument {_shown(arg)} holds a NUL byte")
+        try:
+            rv = super().main(args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                              **extra)
+        except click.exceptions.NoArgsIsHelpError as e:  # bare ``trtready``: the help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            _usage_error(e.format_message() + where)
+        except click.ClickException as e:
+            _usage_error(e.format_message(), e.exit_code)
+        except click.Abort:  # Ctrl-C while click itself was running (before a verb's body)
+            click.echo("trtready: interrupted; no partial output left", err=True)
+            sys.exit(130)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _shown(text: str) -> str:
+    from trtready.report.terminal import safe_text
+
+    return safe_text(repr(text))
+
+
+def _usage_error(message: str, code: int = 2) -> None:
+    from trtready.report.terminal import safe_text
+
+    one_line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    click.echo(f"trtready: error: {safe_text(one_line)}", err=True)
+    sys.exit(code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

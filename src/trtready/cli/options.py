@@ -47,8 +47,8 @@ def model_options(fn: F) -> F:
                      help="DANGEROUS: run what model files carry (pickled objects in checkpoints and .pt2, "
                           "TorchScript's code). Only for files from authors you trust."),
         click.option("--limit", "limit", multiple=True, metavar="KEY=VALUE",
-                     help="Raise a resource limit: tensor-elements, archive-bytes, compression-ratio, "
-                          "archive-members, verify-seconds (docs/hardening.md). May repeat."),
+                     help="Raise a resource limit: tensor-elements, tensor-rank, graph-nodes, archive-bytes, "
+                          "compression-ratio, archive-members, verify-seconds (docs/hardening.md). May repeat."),
     ])
 
 

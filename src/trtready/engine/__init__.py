@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from trtready.errors import MissingLibraryError
@@ -43,3 +47,67 @@ def capturing_logger(trt: Any) -> Any:
 
         _LOGGERS[key] = _Capture()
     return _LOGGERS[key]
+
+
+_DEFERRING: threading.Event | None = None
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM while TensorRT runs are recorded in the yielded event, then raised as
+    ``KeyboardInterrupt`` when the block ends.
+
+    Python runs signal handlers between bytecodes, and while TensorRT parses or builds the only
+    Python code running is the logger (and progress monitor) callbacks: a ``KeyboardInterrupt``
+    raised there is caught by the bindings and dropped, and the build carries on to the end. Here
+    the handlers only set the event; :func:`cancelling_monitor` turns it into a cancelled build.
+    Only the main thread can install handlers; elsewhere (and when nested) the block runs as is.
+    """
+    global _DEFERRING
+    if _DEFERRING is not None or threading.current_thread() is not threading.main_thread():
+        yield _DEFERRING if _DEFERRING is not None else threading.Event()
+        return
+    event = threading.Event()
+
+    def record(signum: int, frame: Any) -> None:
+        event.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is signal.SIG_IGN:
+            continue
+        previous[sig] = handler
+        signal.signal(sig, record)
+    _DEFERRING = event
+    try:
+        yield event
+    finally:
+        _DEFERRING = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if event.is_set():
+        raise KeyboardInterrupt
+
+
+def cancelling_monitor(trt: Any, event: threading.Event) -> Any:
+    """An ``IProgressMonitor`` that cancels the build at TensorRT's next step once ``event`` is set
+    (``step_complete`` returning False); None where the library has no progress monitors."""
+    base = getattr(trt, "IProgressMonitor", None)
+    if base is None:
+        return None
+
+    class _Cancel(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            pass
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            return not event.is_set()
+
+        def phase_finish(self, phase_name: str) -> None:
+            pass
+
+    return _Cancel()

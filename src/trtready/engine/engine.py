@@ -93,7 +93,7 @@ class Built:
 
 def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> Built:
     """Parse and build: nothing is written (profiles are checked against the recorded bounds first)."""
-    from trtready.engine import capturing_logger
+    from trtready.engine import cancelling_monitor, capturing_logger, interrupts_deferred
     from trtready.engine.network import parse_network
     from trtready.engine.profiles import example_shapes, resolve_profiles
     from trtready.bounds import bounds_from_metadata
@@ -104,18 +104,34 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
     onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype and v.name}
     logger = capturing_logger(trt)
     start_msgs = len(logger.messages)
-    _, builder, network = parse_network(Path(onnx_path), trt.__name__)
-    inputs = [(network.get_input(i).name, tuple(network.get_input(i).shape)) for i in range(network.num_inputs)]
-    resolved = resolve_profiles(inputs, profiles, bounds_from_metadata(model), example_shapes(model))
-    config = builder.create_builder_config()
-    if resolved:
-        prof = builder.create_optimization_profile()
-        for p in resolved:
-            prof.set_shape(p.name, p.min, p.opt, p.max)
-        config.add_optimization_profile(prof)
-    t0 = time.perf_counter()
-    serialized = builder.build_serialized_network(network, config)
-    seconds = time.perf_counter() - t0
+    # Ctrl-C/SIGTERM are recorded while TensorRT runs (its callbacks would swallow KeyboardInterrupt),
+    # cancel the build at its next step, and are raised when the block ends: nothing is written.
+    with interrupts_deferred() as interrupted:
+        _, builder, network = parse_network(Path(onnx_path), trt.__name__)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        inputs = [(network.get_input(i).name, tuple(network.get_input(i).shape)) for i in range(network.num_inputs)]
+        resolved = resolve_profiles(inputs, profiles, bounds_from_metadata(model), example_shapes(model))
+        config = builder.create_builder_config()
+        if resolved:
+            prof = builder.create_optimization_profile()
+            for p in resolved:
+                try:
+                    prof.set_shape(p.name, p.min, p.opt, p.max)
+                except (RuntimeError, TypeError, ValueError) as e:
+                    from trtready.errors import first_line
+
+                    raise UsageError(f"profile of {p.name}: {trt.__name__} rejects min {list(p.min)} opt {list(p.opt)} "
+                                     f"max {list(p.max)}: {first_line(e)}") from e
+            config.add_optimization_profile(prof)
+        monitor = cancelling_monitor(trt, interrupted)
+        if monitor is not None:
+            config.progress_monitor = monitor
+        t0 = time.perf_counter()
+        serialized = builder.build_serialized_network(network, config)
+        seconds = time.perf_counter() - t0
+        if interrupted.is_set():
+            raise KeyboardInterrupt
     messages = logger.messages[start_msgs:]
     if serialized is None:
         errors = [m for s, m in messages if s in ("ERROR", "INTERNAL_ERROR")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trtready.engine.network import NetworkView
-from trtready.errors import BadInputError
+from trtready.errors import BadInputError, first_line
 
 
 def view_from_json(data: dict) -> NetworkView:
@@ -40,5 +40,8 @@ def view_of(path: Path, library: str | None = None) -> tuple[str, NetworkView]:
 
     if data.get("engine", {}).get("sha256") != sha256_file(path):
         raise BadInputError(f"{path}: does not match its manifest {mpath.name} (sha256 differs)")
-    return f"engine: network view from {mpath.name} (engines are not deserialized without a supported GPU)", \
-        view_from_json({**data["network"], "inputs": data["io"]["inputs"], "outputs": data["io"]["outputs"]})
+    try:
+        view = view_from_json({**data["network"], "inputs": data["io"]["inputs"], "outputs": data["io"]["outputs"]})
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInputError(f"{mpath}: malformed manifest: its network view lacks or mistypes {first_line(e)}") from e
+    return f"engine: network view from {mpath.name} (engines are not deserialized without a supported GPU)", view

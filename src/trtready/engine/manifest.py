@@ -74,11 +74,16 @@ def write_manifest(engine: Path, final: Path, model: Path, data_files: list[Path
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest, read as bounded data: a regular file of at most 64 MiB, JSON nested no deeper than
+    Python can parse; anything else is one clear error."""
+    from trtready.load.files import MAX_JSON_BYTES, read_regular
+
+    raw = read_regular(path, MAX_JSON_BYTES, "manifest", missing="no such manifest")
     try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such manifest") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise BadInputError(f"{path}: not a trtready manifest (JSON nested too deeply)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadInputError(f"{path}: not a trtready manifest ({type(e).__name__})") from e
     if not isinstance(data, dict) or "library" not in data or "manifest_version" not in data:
         raise BadInputError(f"{path}: not a trtready manifest (no library/manifest_version)")

@@ -45,15 +45,18 @@ def _dtype(t: Any) -> str:
 
 def parse_network(model: bytes | str | Path, library: str | None = None) -> tuple[Any, Any, Any]:
     """(trt module, builder, network) from an ONNX file or its bytes; parser errors name the node."""
+    from trtready.engine import interrupts_deferred
+
     trt = load_library(library)
     logger = capturing_logger(trt)
     builder = trt.Builder(logger)
     network = builder.create_network(0)
     parser = trt.OnnxParser(network, logger)
-    if isinstance(model, (str, Path)):
-        ok = parser.parse_from_file(str(model))
-    else:
-        ok = parser.parse(model)
+    with interrupts_deferred():  # an interrupt during the parse is raised once it returns, not dropped
+        if isinstance(model, (str, Path)):
+            ok = parser.parse_from_file(str(model))
+        else:
+            ok = parser.parse(model)
     if not ok:
         errs = [parser.get_error(i) for i in range(parser.num_errors)]
         first = errs[0] if errs else None

@@ -17,7 +17,8 @@ from trtready.bounds import DimBound
 from trtready.errors import UsageError
 
 EXAMPLE_KEY = "trtready.example_shapes"
-_SHAPE_RE = re.compile(r"^\d+(x\d+)*$")
+_SHAPE_RE = re.compile(r"^\d{1,20}(x\d{1,20})*$")
+DIM_MAX = 2**31 - 1  # TensorRT's bindings and its volume arithmetic are int32 in practice
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class InputProfile:
 def _shape(text: str, spec: str) -> tuple[int, ...]:
     if not _SHAPE_RE.match(text.strip()):
         raise UsageError(f"--profile {spec!r}: cannot read shape {text!r}; expected e.g. 1x8")
-    return tuple(int(d) for d in text.strip().split("x"))
+    dims = tuple(int(d) for d in text.strip().split("x"))
+    for d in dims:
+        if d > DIM_MAX:
+            raise UsageError(f"--profile {spec!r}: dimension {d} does not fit int32 (at most {DIM_MAX})")
+    return dims
 
 
 def parse_profiles(specs: list[str] | tuple[str, ...] | None) -> dict[str, InputProfile]:

@@ -30,14 +30,15 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
         return result
     specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges)
     output_names = [v.name for v in analysis.model.graph.outputs]
-    reference = OrtRunner(Path(loaded.source)) if req.verify else None  # before the passes edit the model
+    reference = (OrtRunner(Path(loaded.source), limits=req.limits, shapes_from=analysis.model)
+                 if req.verify else None)  # before the passes edit the model
     narrowed = apply_plan(plan)
     record_bounds(narrowed, analysis.bounds)
     if reference is not None:
         from trtready.verify.run import depth_of_onnx, verify_runners
 
         cmp = verify_runners(
-            reference, OrtRunner(narrowed), specs, output_names,
+            reference, OrtRunner(narrowed, limits=req.limits), specs, output_names,
             labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
             bounds=analysis.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
             limits=req.limits, depth=depth_of_onnx(narrowed),

@@ -169,11 +169,11 @@ def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any,
               "limits": req.limits, "depth": depth_of_program(original_ep)}
     names = [n for n, _ in layout.tensors]
     input_map = dict(zip(names, req.input_names or names))
-    ref = TorchRunner(module, layout)
+    ref = TorchRunner(module, layout, program=original_ep, limits=req.limits)
     result.verification.append(verify_runners(
-        ref, TorchRunner(narrowed_ep.module(), layout), specs, output_names,
+        ref, TorchRunner(narrowed_ep.module(), layout, program=narrowed_ep, limits=req.limits), specs, output_names,
         labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"), **common))
-    candidate = OrtRunner(onnx_narrowed, input_map)
+    candidate = OrtRunner(onnx_narrowed, input_map, limits=req.limits)
     onnx_cmp = verify_runners(ref, candidate, specs, output_names,
                               labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"), **common)
     result.verification.append(onnx_cmp)
@@ -181,7 +181,8 @@ def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any,
         return
     from trtready.export.exporter import to_onnx
 
-    unmodified = OrtRunner(to_onnx(original_ep, req.bounds, examples, req.input_names, req.output_names), input_map)
+    unmodified = OrtRunner(to_onnx(original_ep, req.bounds, examples, req.input_names, req.output_names), input_map,
+                           limits=req.limits)
     export_cmp = verify_runners(ref, unmodified, specs, output_names,
                                 labels=("original module (PyTorch)", "unmodified export (ONNX Runtime)"), **common)
     same = verify_runners(unmodified, candidate, specs, output_names,

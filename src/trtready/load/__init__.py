@@ -22,8 +22,10 @@ __all__ = ["LoadedModel", "ModelKind", "ModelSpec", "load_model", "sha256_file"]
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    from trtready.load.files import open_binary
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()

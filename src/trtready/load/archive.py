@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from trtready.errors import BadInputError
@@ -53,8 +54,19 @@ def check_zip(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[zipfile.ZipIn
     return infos
 
 
-def check_elements(what: str, shape: tuple[int, ...] | list[int], limits: Limits = DEFAULT_LIMITS) -> int:
-    """The element count of ``shape``, refused when negative or over the limit."""
+def check_rank(what: str, rank: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    """A shape's number of dimensions within the ``tensor-rank`` limit."""
+    if rank > limits.tensor_rank:
+        raise BadInputError(
+            f"{what}: declares a shape of rank {rank}, over the limit of {limits.tensor_rank} "
+            f"({limit_hint('tensor-rank')})"
+        )
+
+
+def check_elements(what: str, shape: Sequence[int], limits: Limits = DEFAULT_LIMITS) -> int:
+    """The element count of ``shape``, refused when its rank or count is over the limits or a dim is negative
+    (the rank is checked before the dims are read)."""
+    check_rank(what, len(shape), limits)
     dims = [int(d) for d in shape]
     if any(d < 0 for d in dims):
         raise BadInputError(f"{what}: negative dimension in shape {tuple(dims)}")
@@ -86,6 +98,9 @@ def check_npz(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
                 raise BadInputError(f"{path}: member {info.filename!r} is not a valid .npy array ({e})") from e
             if dtype.hasobject:
                 raise BadInputError(f"{path}: member {info.filename!r} holds Python objects (pickles); refused")
+            if dtype.kind == "V":
+                raise BadInputError(f"{path}: member {info.filename!r} holds raw or structured records ({dtype.str}), "
+                                    "not numbers or strings")
             n = check_elements(f"{path}: member {info.filename!r}", shape, limits)
             if header + n * dtype.itemsize > info.file_size:
                 raise BadInputError(

@@ -112,6 +112,8 @@ def detect(model: str) -> ModelKind:
     if looks_like_spec(model):
         return ModelKind.SPEC
     path = Path(model)
+    if "\x00" in model:
+        raise BadInputError(f"{model!r}: not a valid path (it holds a NUL byte)")
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -126,8 +128,10 @@ def detect(model: str) -> ModelKind:
         raise BadInputError(f"{model}: not a regular file")
     if st.st_size == 0:
         raise BadInputError(f"{model}: empty file")
+    from trtready.load.files import open_binary
+
     try:
-        with open(path, "rb") as fh:
+        with open_binary(path) as fh:  # non-blocking open: a FIFO swapped in after the stat cannot hang it
             head = fh.read(16)
     except OSError as e:
         raise BadInputError(f"{model}: cannot read ({e.strerror})") from e

@@ -7,10 +7,13 @@ UNSUPPORTED, and onnx would happily read ``/etc/passwd``).
 
 from __future__ import annotations
 
+import math
 import os
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError, UnsafeInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
@@ -20,67 +23,180 @@ if TYPE_CHECKING:
     import onnx_ir as ir
 
 
-def _tensors(graph: "onnx.GraphProto") -> Iterator["onnx.TensorProto"]:
-    yield from graph.initializer
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            if attr.HasField("g"):
-                yield from _tensors(attr.g)
-            for g in attr.graphs:
-                yield from _tensors(g)
+def _attr_tensors(attr: "onnx.AttributeProto") -> Iterator["onnx.TensorProto"]:
+    """Tensors an attribute holds: ``t``/``tensors`` and the values and indices of sparse ones."""
+    if attr.HasField("t"):
+        yield attr.t
+    yield from attr.tensors
+    if attr.HasField("sparse_tensor"):
+        yield attr.sparse_tensor.values
+        yield attr.sparse_tensor.indices
+    for sp in attr.sparse_tensors:
+        yield sp.values
+        yield sp.indices
 
 
-def _all_tensors(proto: "onnx.ModelProto") -> Iterator["onnx.TensorProto"]:
-    yield from _tensors(proto.graph)
+def _attr_graphs(attr: "onnx.AttributeProto") -> list["onnx.GraphProto"]:
+    return ([attr.g] if attr.HasField("g") else []) + list(attr.graphs)
+
+
+def _all_graphs(proto: "onnx.ModelProto") -> Iterator["onnx.GraphProto"]:
+    """The main graph and every subgraph (If/Loop/Scan bodies), including those inside function bodies,
+    iteratively."""
+    stack = [proto.graph]
     for fn in proto.functions:
         for node in fn.node:
             for attr in node.attribute:
-                if attr.HasField("t"):
-                    yield attr.t
-                if attr.HasField("g"):
-                    yield from _tensors(attr.g)
+                stack.extend(_attr_graphs(attr))
+        for attr in fn.attribute_proto:
+            stack.extend(_attr_graphs(attr))
+    while stack:
+        g = stack.pop()
+        yield g
+        for node in g.node:
+            for attr in node.attribute:
+                stack.extend(_attr_graphs(attr))
+
+
+def _all_attributes(proto: "onnx.ModelProto") -> Iterator["onnx.AttributeProto"]:
+    """Every attribute of every node, in every graph and function body (and functions' defaults)."""
+    for g in _all_graphs(proto):
+        for node in g.node:
+            yield from node.attribute
+    for fn in proto.functions:
+        for node in fn.node:
+            yield from node.attribute
+        yield from fn.attribute_proto
+
+
+def _all_tensors(proto: "onnx.ModelProto") -> Iterator["onnx.TensorProto"]:
+    """Every tensor the file holds: initializers and sparse initializers (values and indices) of every
+    graph, and every tensor attribute (Constant ``value``/``sparse_value``, …) in graphs and functions."""
+    for g in _all_graphs(proto):
+        yield from g.initializer
+        for sp in g.sparse_initializer:
+            yield sp.values
+            yield sp.indices
+    for attr in _all_attributes(proto):
+        yield from _attr_tensors(attr)
+
+
+def _is_external(t: "onnx.TensorProto") -> bool:
+    import onnx
+
+    return bool(t.data_location == onnx.TensorProto.EXTERNAL)
+
+
+@dataclass(frozen=True)
+class _ExternalRef:
+    """Where one tensor's external data lies: a regular file inside the model's folder, and a byte span."""
+
+    target: Path
+    location: str
+    offset: int
+    length: int | None
+
+
+def _external_ref(t: "onnx.TensorProto", model_path: Path, base: Path) -> _ExternalRef:
+    """The confined location of ``t``'s external data, or the reason it is refused.
+
+    Resolved against the model's folder ``base`` only (never the working folder): absolute paths,
+    ``..`` and symlinks leading out are refused; the file must be a regular file (a FIFO or a device
+    would block or never end).
+    """
+    info = {e.key: e.value for e in t.external_data}
+    if not all(isinstance(x, str) for kv in info.items() for x in kv):
+        raise BadInputError(f"{model_path}: tensor {t.name!r} has external-data fields that are not valid UTF-8")
+    loc = info.get("location", "")
+    if not loc:
+        raise BadInputError(f"{model_path}: tensor {t.name!r} is external but names no location")
+    rel = Path(loc)
+    if (rel.is_absolute() or loc.startswith(("/", "\\")) or ".." in rel.parts or ".." in loc.split("\\")
+            or "\x00" in loc):
+        raise UnsafeInputError(
+            f"{model_path}: tensor {t.name!r} points its external data at {loc!r}, outside the model's folder; refused"
+        )
+    target = (base / rel).resolve()
+    if base not in target.parents:
+        raise UnsafeInputError(
+            f"{model_path}: external data {loc!r} of tensor {t.name!r} resolves outside the model's folder "
+            f"(symlink to {target}); refused"
+        )
+    try:
+        st = target.stat()
+    except OSError:
+        raise BadInputError(f"{model_path}: external data file {loc!r} of tensor {t.name!r} is missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(f"{model_path}: external data file {loc!r} of tensor {t.name!r}: not a regular file")
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else None
+    except ValueError as e:
+        raise BadInputError(f"{model_path}: tensor {t.name!r} has a malformed external-data offset/length") from e
+    if offset < 0 or (length is not None and length < 0):
+        raise BadInputError(f"{model_path}: tensor {t.name!r} has a negative external-data offset/length")
+    return _ExternalRef(target, loc, offset, length)
 
 
 def check_external_data(proto: "onnx.ModelProto", model_path: Path) -> list[Path]:
-    """Every external-data file the model names, each proved to lie inside the model's folder."""
-    import onnx
-
+    """Every external-data file the model names — for dense and sparse initializers, tensor attributes
+    (Constant values), in subgraphs and function bodies alike — each proved to lie inside the model's
+    folder and to be long enough."""
     base = model_path.resolve().parent
     files: dict[Path, int] = {}
     for t in _all_tensors(proto):
-        if t.data_location != onnx.TensorProto.EXTERNAL:
+        if not _is_external(t):
             continue
-        info = {e.key: e.value for e in t.external_data}
-        if not all(isinstance(x, str) for kv in info.items() for x in kv):
-            raise BadInputError(f"{model_path}: tensor {t.name!r} has external-data fields that are not valid UTF-8")
-        loc = info.get("location", "")
-        if not loc:
-            raise BadInputError(f"{model_path}: tensor {t.name!r} is external but names no location")
-        rel = Path(loc)
-        if rel.is_absolute() or loc.startswith(("/", "\\")) or ".." in rel.parts or ".." in loc.split("\\"):
-            raise UnsafeInputError(
-                f"{model_path}: tensor {t.name!r} points its external data at {loc!r}, outside the model's folder; refused"
-            )
-        target = (base / rel).resolve()
-        if base not in target.parents:
-            raise UnsafeInputError(
-                f"{model_path}: external data {loc!r} of tensor {t.name!r} resolves outside the model's folder "
-                f"(symlink to {target}); refused"
-            )
-        if not target.is_file():
-            raise BadInputError(f"{model_path}: external data file {loc!r} of tensor {t.name!r} is missing")
-        try:
-            end = int(info.get("offset", 0)) + int(info["length"]) if "length" in info else 0
-        except ValueError as e:
-            raise BadInputError(f"{model_path}: tensor {t.name!r} has a malformed external-data offset/length") from e
-        files[target] = max(files.get(target, 0), end)
+        ref = _external_ref(t, model_path, base)
+        end = ref.offset + ref.length if ref.length is not None else 0
+        files[ref.target] = max(files.get(ref.target, 0), end)
     for f, end in files.items():
         if f.stat().st_size < end:
             raise BadInputError(f"{model_path}: external data file {f.name!r} is truncated ({f.stat().st_size} < {end} bytes)")
     return sorted(files)
+
+
+def read_external_tensor(t: "onnx.TensorProto", model_path: Path) -> "onnx.TensorProto":
+    """A copy of ``t`` holding its external bytes, read from the model's folder under the same checks
+    as :func:`check_external_data` (onnx's own reader would resolve the location against the working
+    folder). The file is opened without following a final symlink and without blocking, and at most
+    the tensor's declared byte size is read."""
+    import onnx
+
+    base = model_path.resolve().parent
+    ref = _external_ref(t, model_path, base)
+    itemsize = _ITEMSIZE.get(int(t.data_type))
+    if itemsize is None:
+        raise BadInputError(f"{model_path}: tensor {t.name!r} of type {t.data_type} cannot be stored externally")
+    want = math.prod(int(d) for d in t.dims) * itemsize
+    if ref.length is not None and ref.length != want:
+        raise BadInputError(f"{model_path}: tensor {t.name!r} declares {want} bytes but its external data spans {ref.length}")
+    try:
+        fd = os.open(ref.target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise BadInputError(f"{model_path}: cannot read external data {ref.location!r} ({e.strerror})") from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadInputError(f"{model_path}: external data file {ref.location!r}: not a regular file")
+        data = os.pread(fd, want, ref.offset)
+    finally:
+        os.close(fd)
+    if len(data) != want:
+        raise BadInputError(f"{model_path}: external data file {ref.location!r} is truncated")
+    out = onnx.TensorProto()
+    out.CopyFrom(t)
+    out.data_location = onnx.TensorProto.DEFAULT
+    del out.external_data[:]
+    out.raw_data = data
+    return out
+
+
+MAX_PROTOBUF_BYTES = 2**31  # protobuf's own ceiling for one message
+
+
+# bytes per element of the types that can be stored as raw (and so external) data
+_ITEMSIZE = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
+             17: 1, 18: 1, 19: 1, 20: 1}
 
 
 def parse_onnx(path: Path) -> "onnx.ModelProto":
@@ -88,9 +204,11 @@ def parse_onnx(path: Path) -> "onnx.ModelProto":
     import onnx
     from google.protobuf.message import DecodeError
 
+    from trtready.load.files import read_regular
+
     proto = onnx.ModelProto()
+    data = read_regular(path, MAX_PROTOBUF_BYTES, "protobuf (larger weights live in external data)")
     try:
-        data = path.read_bytes()
         proto.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
         raise BadInputError(f"{path}: not a valid ONNX model (protobuf parse failed: truncated or corrupt)") from e
@@ -163,13 +281,18 @@ def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
     The checker wants a shape on every graph input/output, which exporters often omit (TensorRT and
     ONNX Runtime accept that): such I/O is marked rank-unknown. It also looks for external data
     relative to the working directory: external initializers, already confined to the model's folder
-    by :func:`check_external_data`, are presented as graph inputs of the same type instead.
+    by :func:`check_external_data`, are presented as graph inputs of the same type instead. Other
+    external tensors (subgraph initializers, Constant values, tensors in function bodies) get the
+    location ``#external`` in the probe: the checker leaves locations starting with ``#`` unresolved,
+    so it never looks for them in the working folder.
     """
     import onnx
 
     io = list(proto.graph.input) + list(proto.graph.output)
     external = [t for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
-    if not external and all(v.type.tensor_type.HasField("shape") or not v.type.HasField("tensor_type") for v in io):
+    nested = sum(1 for t in _all_tensors(proto) if _is_external(t)) > len(external)
+    if not external and not nested and all(
+            v.type.tensor_type.HasField("shape") or not v.type.HasField("tensor_type") for v in io):
         return proto
     probe = onnx.ModelProto()
     probe.CopyFrom(proto)
@@ -185,40 +308,65 @@ def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
         for t in external:
             if t.name not in declared:
                 probe.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    if nested:
+        for t in _all_tensors(probe):
+            if _is_external(t):
+                for e in t.external_data:
+                    if e.key == "location":
+                        e.value = "#external"
     return probe
 
 
-def _graphs(graph: "onnx.GraphProto") -> Iterator["onnx.GraphProto"]:
-    """A graph and every subgraph in its nodes' attributes, iteratively."""
-    stack = [graph]
+def _type_shapes(t: "onnx.TypeProto") -> Iterator["onnx.TensorShapeProto"]:
+    """The tensor shapes a type declares, including inside sequence, optional and map types."""
+    stack = [t]
     while stack:
-        g = stack.pop()
-        yield g
-        for node in g.node:
-            for attr in node.attribute:
-                if attr.HasField("g"):
-                    stack.append(attr.g)
-                stack.extend(attr.graphs)
+        cur = stack.pop()
+        which = cur.WhichOneof("value")
+        if which in ("tensor_type", "sparse_tensor_type"):
+            inner = getattr(cur, which)
+            if inner.HasField("shape"):
+                yield inner.shape
+        elif which in ("sequence_type", "optional_type"):
+            stack.append(getattr(cur, which).elem_type)
+        elif which == "map_type":
+            stack.append(cur.map_type.value_type)
+
+
+def check_graph_size(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The node count over every graph, subgraph and function body, within the ``graph-nodes`` limit;
+    checked on the protobuf, before onnx-ir or any analysis builds its own objects for each node."""
+    from trtready.limits import limit_hint
+
+    nodes = sum(len(g.node) for g in _all_graphs(proto)) + sum(len(f.node) for f in proto.functions)
+    if nodes > limits.graph_nodes:
+        raise BadInputError(f"{path}: {nodes} nodes, over the limit of {limits.graph_nodes} ({limit_hint('graph-nodes')})")
 
 
 def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits."""
-    from trtready.load.archive import check_elements
+    """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits:
+    the node count first, then each shape's rank (before its dims are even listed), then its elements."""
+    from trtready.load.archive import check_elements, check_rank
 
-    graphs = list(_graphs(proto.graph)) + [g for f in proto.functions for n in f.node for a in n.attribute
-                                           for g in ([a.g] if a.HasField("g") else []) + list(a.graphs)]
-    for g in graphs:
-        for v in list(g.input) + list(g.output) + list(g.value_info):
-            if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape"):
-                # a negative dim_value is an unknown size some exporters write: not a declared size
-                dims = [d.dim_value for d in v.type.tensor_type.shape.dim if d.HasField("dim_value") and d.dim_value >= 0]
-                check_elements(f"{path}: value {v.name!r}", dims, limits)
+    check_graph_size(proto, path, limits)
+    infos = [v for g in _all_graphs(proto) for v in list(g.input) + list(g.output) + list(g.value_info)]
+    infos += [v for f in proto.functions for v in f.value_info]
+    for v in infos:
+        for shape in _type_shapes(v.type):
+            check_rank(f"{path}: value {v.name!r}", len(shape.dim), limits)
+            # a negative dim_value is an unknown size some exporters write: not a declared size
+            dims = [d.dim_value for d in shape.dim if d.HasField("dim_value") and d.dim_value >= 0]
+            check_elements(f"{path}: value {v.name!r}", dims, limits)
+    for g in _all_graphs(proto):
         for t in g.initializer:
-            check_elements(f"{path}: initializer {t.name!r}", list(t.dims), limits)
+            check_elements(f"{path}: initializer {t.name!r}", t.dims, limits)
         for sp in g.sparse_initializer:
-            check_elements(f"{path}: sparse initializer {sp.values.name!r}", list(sp.dims), limits)
+            check_elements(f"{path}: sparse initializer {sp.values.name!r}", sp.dims, limits)
+    for attr in _all_attributes(proto):
+        for sp in ([attr.sparse_tensor] if attr.HasField("sparse_tensor") else []) + list(attr.sparse_tensors):
+            check_elements(f"{path}: sparse constant {sp.values.name or '(unnamed)'!r}", sp.dims, limits)
     for t in _all_tensors(proto):
-        check_elements(f"{path}: constant tensor {t.name or '(unnamed)'!r}", list(t.dims), limits)
+        check_elements(f"{path}: constant tensor {t.name or '(unnamed)'!r}", t.dims, limits)
 
 
 def densify_sparse(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
@@ -230,16 +378,19 @@ def densify_sparse(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAUL
     from trtready.load.archive import check_elements
 
     notes = []
-    for g in _graphs(proto.graph):
+    for g in _all_graphs(proto):
         if not len(g.sparse_initializer):
             continue
         for sp in g.sparse_initializer:
             name = sp.values.name
             dims = list(sp.dims)
             n = check_elements(f"{path}: sparse initializer {name!r}", dims, limits)
+            # external values/indices are read from the model's folder, never the working folder
+            values_t = read_external_tensor(sp.values, path) if _is_external(sp.values) else sp.values
+            indices_t = read_external_tensor(sp.indices, path) if _is_external(sp.indices) else sp.indices
             try:
-                values = numpy_helper.to_array(sp.values).reshape(-1)
-                idx = numpy_helper.to_array(sp.indices).astype(np.int64)
+                values = numpy_helper.to_array(values_t).reshape(-1)
+                idx = numpy_helper.to_array(indices_t).astype(np.int64)
             except (ValueError, TypeError) as e:
                 raise BadInputError(f"{path}: sparse initializer {name!r} is malformed ({e})") from e
             if idx.ndim == 2 and len(dims) > 1:  # [NNZ, rank] coordinates
@@ -261,18 +412,12 @@ _INFERRED = "trtready.shapes_inferred"
 _BIG_INITIALIZER = 1000  # bytes: larger values are withheld from shape inference, as onnx-ir does
 
 
-def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
-    """Annotate every value's type and shape (onnx shape inference with data propagation), once.
-
-    onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
-    for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
-    whose inferred static shape exceeds the element limit is refused here, before anything runs.
-    """
-    import onnx
+def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
+    """The model as a protobuf for onnx shape inference: every initializer also a typed graph input,
+    those over 1000 bytes withheld (inference needs their types, not their data; data propagation
+    reads the small ones). The model itself is left as it was."""
     import onnx_ir as ir
 
-    if model.meta.get(_INFERRED):
-        return
     graph = model.graph
     inputs = list(graph.inputs)
     present = set(inputs)
@@ -289,13 +434,97 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
             v.const_value = None
             graph.initializers.pop(name)
     try:
-        proto = ir.serde.serialize_model(model)
+        return ir.serde.serialize_model(model)
     finally:
         for name, v, tensor in withheld:
             v.const_value = tensor
             graph.initializers.add(v)
         graph.inputs.clear()
         graph.inputs.extend(inputs)
+
+
+_VALUES_FOR_INFERENCE = 64  # integer inputs up to this many elements are handed to inference as values
+
+
+def check_run_sizes(probe: "onnx.ModelProto", feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse inputs on which the model would make a tensor past ``tensor-elements`` (or ``tensor-rank``),
+    before ONNX Runtime allocates it.
+
+    ``probe`` comes from :func:`inference_proto`. The graph inputs get the feeds' concrete shapes;
+    small integer inputs (the values shapes are usually computed from) become constants, so onnx
+    shape inference with data propagation follows Shape → Concat/Add/… → Expand/ConstantOfShape/
+    Reshape/Range to concrete sizes. What inference cannot follow (sizes computed from float values,
+    reductions, loops) is left to ONNX Runtime's bounded arena (:mod:`trtready.verify.runners`).
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from trtready.errors import VerificationRunError
+    from trtready.limits import limit_hint
+
+    p = onnx.ModelProto()
+    p.CopyFrom(probe)
+    kept = []
+    for v in p.graph.input:
+        arr = feeds.get(v.name)
+        if arr is None or not v.type.HasField("tensor_type"):
+            kept.append(v)
+            continue
+        arr = np.asarray(arr)
+        elem = v.type.tensor_type.elem_type
+        if (elem in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) and arr.dtype.kind in "iu" and arr.ndim <= 1
+                and arr.size <= _VALUES_FOR_INFERENCE):
+            want = np.int64 if elem == onnx.TensorProto.INT64 else np.int32
+            p.graph.initializer.append(numpy_helper.from_array(arr.astype(want), v.name))
+            continue
+        given = onnx.ValueInfoProto()
+        given.CopyFrom(v)
+        shape = given.type.tensor_type.shape
+        del shape.dim[:]
+        for d in arr.shape:
+            shape.dim.add().dim_value = int(d)
+        kept.append(given)
+    del p.graph.input[:]
+    p.graph.input.extend(kept)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(p, check_type=False, strict_mode=False, data_prop=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
+        return  # nothing more is known than at load; the arena still bounds what runs
+    producers = {out: node for g in _all_graphs(inferred) for node in g.node for out in node.output}
+    shapes = ", ".join(f"{k} {tuple(np.shape(a))}" for k, a in list(feeds.items())[:4])
+    for g in _all_graphs(inferred):
+        for v in list(g.value_info) + list(g.output):
+            for shp in _type_shapes(v.type):
+                node = producers.get(v.name)
+                where = f"{v.name!r} ({node.op_type} node {node.name or '(unnamed)'!r})" if node else repr(v.name)
+                if len(shp.dim) > limits.tensor_rank:
+                    raise VerificationRunError(
+                        f"verification inputs ({shapes}) would make {where} of rank {len(shp.dim)}, over the "
+                        f"tensor-rank limit of {limits.tensor_rank}; nothing was run ({limit_hint('tensor-rank')})")
+                if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in shp.dim):
+                    continue
+                n = math.prod(d.dim_value for d in shp.dim)
+                if n > limits.tensor_elements:
+                    raise VerificationRunError(
+                        f"verification inputs ({shapes}) would make {where} of shape "
+                        f"{tuple(d.dim_value for d in shp.dim)}: {n} elements, over the tensor-elements limit of "
+                        f"{limits.tensor_elements}; nothing was run ({limit_hint('tensor-elements')})")
+
+
+def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
+    """Annotate every value's type and shape (onnx shape inference with data propagation), once.
+
+    onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
+    for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
+    whose inferred static shape exceeds the element limit is refused here, before anything runs.
+    """
+    import onnx
+    import onnx_ir as ir
+
+    if model.meta.get(_INFERRED):
+        return
+    proto = inference_proto(model)
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
@@ -312,11 +541,49 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
                 value.shape = other.shape
             if other.dtype is not None and value.dtype != other.dtype:
                 value.dtype = other.dtype
-            if value.shape is not None and all(isinstance(d, int) and d >= 0 for d in value.shape):
-                from trtready.load.archive import check_elements
+            if value.shape is not None:
+                from trtready.load.archive import check_elements, check_rank
 
-                check_elements(f"value {name!r} (inferred shape)", [d for d in value.shape if isinstance(d, int)], limits)
+                check_rank(f"value {name!r} (inferred shape)", len(value.shape), limits)
+                if all(isinstance(d, int) and d >= 0 for d in value.shape):
+                    check_elements(f"value {name!r} (inferred shape)", [d for d in value.shape if isinstance(d, int)], limits)
     model.meta[_INFERRED] = True
+
+
+def _resolve_external(model: "ir.Model", base: Path) -> None:
+    """External tensors read from the model's folder ``base`` (locations already confined there).
+
+    Initializers, of the main graph and of subgraphs, stay lazy: writers copy them into the output's
+    own data file. Tensors held in attributes (a Constant's ``value``, in any graph or function body)
+    are read into memory now: writers do not move attribute data, and a relative location kept in an
+    output would point into the output's folder (or, handed to ONNX Runtime as bytes, the working folder).
+    """
+    import onnx_ir as ir
+    from onnx_ir.external_data import convert_tensors_from_external
+
+    subgraphs: list[ir.Graph] = [model.graph]
+    owners: list[ir.Graph | ir.Function] = [model.graph, *model.functions.values()]
+    for g in owners:
+        for node in ir.traversal.RecursiveGraphIterator(g):
+            for attr in node.attributes.values():
+                if attr.is_ref() or attr.value is None:
+                    continue
+                if attr.type == ir.AttributeType.GRAPH:
+                    subgraphs.append(attr.value)
+                elif attr.type == ir.AttributeType.GRAPHS:
+                    subgraphs.extend(attr.value)
+                if attr.type == ir.AttributeType.TENSOR and isinstance(attr.value, ir.ExternalTensor):
+                    attr.value.base_dir = base
+                    node.attributes[attr.name] = ir.AttrTensor(attr.name, convert_tensors_from_external([attr.value])[0])
+                elif attr.type == ir.AttributeType.TENSORS and any(isinstance(t, ir.ExternalTensor) for t in attr.value):
+                    for t in attr.value:
+                        if isinstance(t, ir.ExternalTensor):
+                            t.base_dir = base
+                    node.attributes[attr.name] = ir.AttrTensors(attr.name, convert_tensors_from_external(list(attr.value)))
+    for sub in subgraphs:
+        for v in sub.initializers.values():
+            if isinstance(v.const_value, ir.ExternalTensor):
+                v.const_value.base_dir = base
 
 
 def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple["ir.Model", list[Path], list[str]]:
@@ -326,7 +593,6 @@ def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> 
     library reads a tensor or a file.
     """
     import onnx_ir as ir
-    from onnx_ir.external_data import set_base_dir
 
     p = Path(path)
     proto = parse_onnx(p)
@@ -341,6 +607,6 @@ def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> 
         model = ir.serde.deserialize_model(proto)
     except Exception as e:  # onnx-ir raises assorted errors on malformed graphs
         raise BadInputError(f"{p}: malformed ONNX graph ({e})") from e
-    set_base_dir(model.graph, p.resolve().parent)
+    _resolve_external(model, p.resolve().parent)
     infer_shapes(model, limits)
     return model, data_files, notes

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError, UnsafeInputError
-from trtready.limits import DEFAULT_LIMITS, Limits
+from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 from trtready.load import symexpr
 from trtready.load.archive import check_elements, check_zip
 
@@ -308,10 +308,12 @@ _REFUSED = {"CustomObjArgument": "a torchbind object", "InputToCustomObjSpec": "
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         from torch._export.serde import schema
 
         self.schema = schema
+        self.limits = limits
+        self.nodes = 0  # over the program's graph and every subgraph, against ``graph-nodes``
         self.sources: dict[str, NodeSource] = {}
         self._hints: dict[type, dict[str, Any]] = {}
 
@@ -382,6 +384,11 @@ class _Walker:
         if not isinstance(data, dict):
             raise _Bad(f"{where} is not a {cname} record")
         hints = self.hints(cls)
+        if cname == "Graph" and isinstance(data.get("nodes"), list):
+            self.nodes += len(data["nodes"])
+            if self.nodes > self.limits.graph_nodes:
+                raise _Bad(f"{where} brings the program past {self.limits.graph_nodes} nodes "
+                           f"({limit_hint('graph-nodes')})")
         if issubclass(cls, self.schema._Union):
             if len(data) != 1:
                 raise _Bad(f"{where} is not a one-field {cname}")
@@ -546,7 +553,7 @@ def read_pt2_contents(path: Path, limits: Limits = DEFAULT_LIMITS) -> Pt2Content
         if "byteorder" in members and _read(zf, members["byteorder"]).strip() != b"little":
             raise BadInputError(f"{path}: a big-endian archive; trtready reads little-endian .pt2 files")
         program = _json(path, zf, members, f"models/{model}.json")
-        walker = _Walker()
+        walker = _Walker(limits)
         try:
             cleaned = walker.record(walker.schema.ExportedProgram, program, "program")
         except _Bad as e:

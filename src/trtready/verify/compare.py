@@ -72,12 +72,22 @@ def _py(x: Any) -> Any:
 
 def compare_arrays(name: str, ref: np.ndarray, cand: np.ndarray, rtol: float, atol: float) -> OutputComparison:
     ref, cand = np.asarray(ref), np.asarray(cand)
-    exact = ref.dtype.kind in "iub" and cand.dtype.kind in "iub"
+    text = ref.dtype.kind in "OUSV" or cand.dtype.kind in "OUSV"  # strings (ONNX STRING): equal or not
+    exact = text or (ref.dtype.kind in "iub" and cand.dtype.kind in "iub")
     base = OutputComparison(name, str(ref.dtype), str(cand.dtype), exact, False, rtol=rtol, atol=atol)
     if ref.shape != cand.shape:
         base.message = f"shape {tuple(cand.shape)} != {tuple(ref.shape)}"
         return base
     if ref.size == 0:
+        base.passed = True
+        return base
+    if text:
+        bad = np.argwhere(np.asarray(ref.astype(object) != cand.astype(object), dtype=bool).reshape(ref.shape))
+        if bad.size:
+            idx = tuple(int(i) for i in bad[0])
+            base.worst_index, base.ref_value, base.cand_value = idx, str(ref[idx]), str(cand[idx])
+            base.message = f"{len(bad)} element(s) differ; first at {idx}: {base.ref_value!r} -> {base.cand_value!r}"
+            return base
         base.passed = True
         return base
     if exact:

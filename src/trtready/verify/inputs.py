@@ -80,6 +80,54 @@ def padded_mask(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64).reshape(shape)
 
 
+def is_text(dtype: np.dtype) -> bool:
+    """ONNX STRING tensors come as numpy object (or unicode/bytes) arrays."""
+    return dtype.kind in "OUS"
+
+
+def check_ranges(specs: list[InputSpec]) -> None:
+    """Each ``--input-range`` fits its input's dtype: an int32 input cannot take 0..9999999999 (the
+    generated values would wrap), a float or string input takes no integer range."""
+    from trtready.errors import UsageError
+
+    for s in specs:
+        if s.values is None or s.dtype.kind not in "iub":
+            continue
+        info = np.iinfo(s.dtype) if s.dtype.kind in "iu" else None
+        lo, hi = int(s.values.lo), int(s.values.hi)
+        top, bottom = (1, 0) if info is None else (int(info.max), int(info.min))
+        if lo < bottom or hi > top:
+            raise UsageError(f"--input-range {s.name}:{lo}..{hi}: input {s.name!r} is {s.dtype} and holds only "
+                             f"[{bottom}, {top}]")
+
+
+def check_feeds(specs: list[InputSpec], feeds: dict[str, np.ndarray]) -> None:
+    """Given inputs (``--inputs``) match what each input takes: strings for string inputs only, numbers
+    an input's dtype holds exactly (no silent wrap or truncation), never raw records."""
+    for s in specs:
+        if s.name not in feeds:
+            continue
+        a = np.asarray(feeds[s.name])
+        what = f"--inputs: {s.name!r} holds {a.dtype} values"
+        if a.dtype.kind == "V" or (a.dtype.kind == "O" and not is_text(s.dtype)):
+            raise BadInputError(f"{what}; the model's input is {s.dtype}")
+        if is_text(s.dtype) != is_text(a.dtype):
+            raise BadInputError(f"{what}, but the model's input is {'a string tensor' if is_text(s.dtype) else s.dtype}")
+        if is_text(s.dtype) or not a.size:
+            continue
+        if a.dtype.kind == "c" and s.dtype.kind != "c":
+            raise BadInputError(f"{what}; the model's input {s.dtype} cannot take complex values")
+        if s.dtype.kind in "iub":
+            if a.dtype.kind == "f" and not bool(np.all(np.isfinite(a)) and np.all(a == np.round(a))):
+                raise BadInputError(f"{what} that are not whole numbers; the model's input is {s.dtype}")
+            top, bottom = (1, 0) if s.dtype.kind == "b" else (int(np.iinfo(s.dtype).max), int(np.iinfo(s.dtype).min))
+            lo, hi = a.min(), a.max()
+            if (a.dtype.kind == "f" and (float(lo) < bottom or float(hi) > top)) or (
+                    a.dtype.kind in "iub" and (int(lo) < bottom or int(hi) > top)):
+                raise BadInputError(f"{what} in [{lo}, {hi}]; the model's input is {s.dtype} and holds only "
+                                    f"[{bottom}, {top}]")
+
+
 def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
     from trtready.load.archive import check_elements
@@ -92,6 +140,8 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
         if s.dtype == np.bool_:
             arr = padded_mask(rng, shape) if s.role.kind == "mask" else rng.integers(0, 2, shape)
             arr = arr.astype(np.bool_)
+        elif is_text(s.dtype):  # ONNX STRING: short decimal strings, as numbers read from text would be
+            arr = rng.integers(0, UNKNOWN_INT_HIGH, shape).astype(str).astype(object)
         elif s.dtype.kind in "iu":
             if s.values is not None:
                 lo, hi = int(s.values.lo), int(s.values.hi)
@@ -137,9 +187,10 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
 
     from trtready.load.archive import check_npz
 
+    from trtready.load.files import check_regular
+
     p = Path(path)
-    if not p.is_file():
-        raise BadInputError(f"{path}: no such file")
+    check_regular(p)  # a FIFO or a device would block or never end
     if not zipfile.is_zipfile(p):
         raise BadInputError(f"{path}: not an .npz archive")
     check_npz(p, limits)

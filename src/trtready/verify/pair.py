@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError
+from trtready.limits import DEFAULT_LIMITS
 from trtready.verify.compare import Comparison
 
 
-def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple[Any, list[Any] | None, list[str] | None]:
+def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any],
+                limits: Any = None) -> tuple[Any, list[Any] | None, list[str] | None]:
     """(runner, input specs or None, output names or None) for one loaded model."""
     from trtready.load import ModelKind
 
@@ -20,7 +22,8 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
 
         analysis = OnnxAnalysis.of(loaded.onnx, bounds, ranges)
         specs = onnx_input_specs(loaded.onnx, analysis.roles, ranges)
-        return OrtRunner(Path(loaded.source)), specs, [v.name for v in loaded.onnx.graph.outputs]
+        runner = OrtRunner(Path(loaded.source), limits=limits or DEFAULT_LIMITS, shapes_from=loaded.onnx)
+        return runner, specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):
         from trtready.load.capture import CallLayout, capture
         from trtready.verify.inputs import torch_input_specs
@@ -34,7 +37,7 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any]) -> tuple
         layout = CallLayout.of(ep, *loaded.example())
         specs = torch_input_specs(layout, FxAnalysis.of(ep, ranges), ranges)
         module = loaded.module if loaded.module is not None else ep.module()
-        return TorchRunner(module, layout), specs, None
+        return TorchRunner(module, layout, program=ep, limits=limits or DEFAULT_LIMITS), specs, None
     raise BadInputError(f"{loaded.source}: verify needs a graph (ONNX, .pt2 or a spec), not a {loaded.kind.value}")
 
 
@@ -68,8 +71,8 @@ def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, inpu
 
         bounds = bounds_from_metadata(ref.onnx)
     ranges = parse_input_ranges(list(input_range or []) + ref.input_ranges)
-    ref_runner, ref_specs, ref_names = _runner_for(ref, bounds, ranges)
-    cand_runner, cand_specs, cand_names = _runner_for(cand, bounds, ranges)
+    ref_runner, ref_specs, ref_names = _runner_for(ref, bounds, ranges, limits)
+    cand_runner, cand_specs, cand_names = _runner_for(cand, bounds, ranges, limits)
     specs = ref_specs or cand_specs or []
     check_bound_names([s.name for s in specs], bounds, ranges)
     names = cand_names or ref_names

@@ -80,7 +80,12 @@ def verify_runners(
 
     ``depth`` (matmul/conv layers) scales the default float tolerance (:func:`scaled_atol`).
     """
+    from trtready.verify.inputs import check_feeds, check_ranges
+
     bounds = bounds or []
+    check_ranges(specs)
+    if feeds is not None:
+        check_feeds(specs, feeds)
     deadline = time.monotonic() + limits.verify_seconds
     result = Comparison(*labels)
 

@@ -1,10 +1,19 @@
 """Runners: ONNX Runtime for ONNX files, PyTorch eager for modules and ExportedPrograms.
 
 Both follow :class:`trtready.verify.run.Runner`: ``run(feeds) -> outputs`` and ``cancel()``.
+
+Neither allocates past the ``tensor-elements`` limit on what is known before running: each run's
+concrete input shapes go through shape propagation first (onnx shape inference with data
+propagation; the ExportedProgram's symbolic node shapes), and a tensor over the limit is refused
+naming its node and size. ONNX Runtime also allocates from an arena capped at ``tensor-elements``
+× 8 bytes, so sizes only known while running (computed from float values, loops) fail at that cap
+instead of exhausting the machine. A PyTorch kernel's allocation cannot be capped from outside:
+sizes PyTorch only learns from tensor values stay unbounded.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,8 +22,25 @@ from typing import Any
 import numpy as np
 
 from trtready.errors import BadInputError, VerificationRunError
+from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 
 _BYTES_LIMIT = 1 << 30  # in-memory models above this are handed to ONNX Runtime as files
+_ARENA_FULL = re.compile(r"Available memory of (\d+) is smaller than requested bytes of (\d+)")
+
+
+def arena_bytes(limits: Limits) -> int:
+    """The cap of ONNX Runtime's arena during verification: one tensor at the element limit in 64-bit."""
+    return min(limits.tensor_elements * 8, 2**62)
+
+
+def _use_bounded_arena(opts: Any, limits: Limits) -> None:
+    """Sessions built with ``opts`` allocate from the process's shared CPU arena, capped at
+    :func:`arena_bytes` (registering again replaces the cap for sessions created afterwards)."""
+    import onnxruntime as ort
+
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg(arena_bytes(limits), -1, -1, -1))
+    opts.add_session_config_entry("session.use_env_allocators", "1")
 
 
 def _first(e: BaseException) -> str:
@@ -31,13 +57,20 @@ class OrtRunner:
     data of a model handed over as bytes.
     """
 
-    def __init__(self, model: Any, input_map: dict[str, str] | None = None) -> None:
-        """``input_map`` renames feeds (forward's names → ONNX names after ``--input-names``)."""
+    def __init__(self, model: Any, input_map: dict[str, str] | None = None, *, limits: Limits = DEFAULT_LIMITS,
+                 shapes_from: Any = None) -> None:
+        """``input_map`` renames feeds (forward's names → ONNX names after ``--input-names``).
+        ``shapes_from`` is the onnx-ir model behind a ``model`` given as a path (its shapes are checked
+        before each run); without it the file's protobuf is read for that."""
         import onnxruntime as ort
 
         self._tmp: Path | None = None
+        self.limits = limits
+        self._probe = self._run_dependent(self._inference_proto(shapes_from if shapes_from is not None else model))
+        self._checked: set[Any] = set()
         opts = ort.SessionOptions()
         opts.log_severity_level = 4  # failures are reported by trtready, in one line
+        _use_bounded_arena(opts, limits)
         source = self._source(model)
         try:
             self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
@@ -53,6 +86,68 @@ class OrtRunner:
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.run_options = ort.RunOptions()
         self.run_options.log_severity_level = 4
+
+    @staticmethod
+    def _inference_proto(model: Any) -> Any:
+        """The protobuf shape inference runs on (large initializers withheld), or None when unreadable."""
+        import onnx
+        import onnx_ir as ir
+
+        from trtready.load.onnx_file import inference_proto
+
+        if isinstance(model, ir.Model):
+            return inference_proto(model)
+        proto = onnx.ModelProto()
+        try:
+            if isinstance(model, bytes):
+                proto.ParseFromString(model)
+            else:
+                from trtready.load.files import read_regular
+                from trtready.load.onnx_file import MAX_PROTOBUF_BYTES
+
+                proto.ParseFromString(read_regular(Path(model), MAX_PROTOBUF_BYTES, "protobuf"))
+        except Exception:  # noqa: BLE001 - ONNX Runtime reports an unreadable model itself
+            return None
+        for t in proto.graph.initializer:  # inference needs types, not weights
+            if len(t.raw_data) > 1000:
+                proto.graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        kept = [t for t in proto.graph.initializer if len(t.raw_data) <= 1000]
+        del proto.graph.initializer[:]
+        proto.graph.initializer.extend(kept)
+        return proto
+
+    @staticmethod
+    def _run_dependent(probe: Any) -> Any:
+        """``probe`` when some size can depend on the inputs (a graph input with a dim not fixed, or an
+        integer input whose values shapes may be computed from), else None: the sizes inferred at load
+        are then already every size a run can make, as far as inference knows them."""
+        import onnx
+
+        if probe is None:
+            return None
+        integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8,
+                   onnx.TensorProto.UINT64, onnx.TensorProto.UINT32, onnx.TensorProto.UINT16, onnx.TensorProto.UINT8}
+        initializers = {t.name for t in probe.graph.initializer}
+        for v in probe.graph.input:
+            if v.name in initializers or not v.type.HasField("tensor_type"):
+                continue
+            t = v.type.tensor_type
+            if t.elem_type in integer or not t.HasField("shape") or not all(d.HasField("dim_value") for d in t.shape.dim):
+                return probe
+        return None
+
+    def _check_sizes(self, feeds: dict[str, np.ndarray]) -> None:
+        """Shapes these feeds make, known before running, within the limits (once per distinct input)."""
+        if self._probe is None:
+            return
+        key = tuple((k, a.shape, a.tobytes() if a.dtype.kind in "iu" and a.size <= 64 else None)
+                    for k, a in sorted(feeds.items()))
+        if key in self._checked:
+            return
+        from trtready.load.onnx_file import check_run_sizes
+
+        check_run_sizes(self._probe, feeds, self.limits)
+        self._checked.add(key)
 
     def _source(self, model: Any) -> str | bytes:
         import onnx_ir as ir
@@ -86,12 +181,19 @@ class OrtRunner:
                 continue
             want = self._ORT_TYPES.get(self.inputs[name])
             cast[name] = arr.astype(want) if want is not None and arr.dtype != want else arr
+        self._check_sizes(cast)
         self.run_options.terminate = False
         try:
             return list(self.session.run(None, cast, self.run_options))
         except MemoryError as e:
             raise VerificationRunError("ONNX Runtime ran out of memory running the model") from e
         except Exception as e:
+            full = _ARENA_FULL.search(str(e))
+            if full:
+                raise VerificationRunError(
+                    f"ONNX Runtime asked for {full.group(2)} bytes at once while running the model, past the "
+                    f"{arena_bytes(self.limits)}-byte bound of a verification run (tensor-elements × 8 bytes; "
+                    f"{limit_hint('tensor-elements')})") from None
             raise VerificationRunError(f"ONNX Runtime failed to run the model: {_first(e)}") from e
 
     def cancel(self) -> None:
@@ -102,14 +204,20 @@ class TorchRunner:
     """Calls a module (or ``ExportedProgram.module()``) with named feeds placed by a
     :class:`~trtready.load.capture.CallLayout` (positional and keyword inputs alike)."""
 
-    def __init__(self, module: Any, layout: Any) -> None:
+    def __init__(self, module: Any, layout: Any, *, program: Any = None, limits: Limits = DEFAULT_LIMITS) -> None:
+        """``program`` is the ExportedProgram ``module`` computes (its node shapes are checked against
+        the limits for each run's input shapes before any kernel runs)."""
         self.module = module
         self.layout = layout
+        self.program = program
+        self.limits = limits
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         import torch
         import torch.utils._pytree as pytree
 
+        if self.program is not None:
+            check_program_sizes(self.program, feeds, self.limits)
         try:
             args, kwargs = self.layout.arguments(feeds)
         except BadInputError as e:
@@ -126,3 +234,57 @@ class TorchRunner:
 
     def cancel(self) -> None:
         """A PyTorch call cannot be interrupted from outside; the watcher stops waiting for it."""
+
+
+def check_program_sizes(program: Any, feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse feeds on which ``program`` would make a tensor past ``tensor-elements``/``tensor-rank``.
+
+    Every node of an ExportedProgram carries its output as a FakeTensor whose sizes are integers or
+    sympy expressions over the input dims' symbols; the feeds' shapes bind those symbols, so each
+    node's element count is known before a real kernel runs (``torch.ones((66000, 66000))`` is a node
+    of 4,356,000,000 elements whatever the inputs). Sizes that depend on tensor values (unbacked
+    symbols) are not known here.
+    """
+    import sympy
+    import torch
+    import torch.utils._pytree as pytree
+
+    bindings: dict[Any, Any] = {}
+    for node in program.graph.nodes:
+        if node.op != "placeholder" or node.name not in feeds:
+            continue
+        val = node.meta.get("val")
+        if not isinstance(val, torch.Tensor):
+            continue
+        for dim, size in zip(val.shape, np.shape(feeds[node.name])):
+            if isinstance(dim, torch.SymInt) and isinstance(dim.node.expr, sympy.Symbol):
+                bindings[dim.node.expr] = sympy.Integer(int(size))
+    for node in program.graph.nodes:
+        if node.op != "call_function":
+            continue
+        for val in pytree.tree_leaves(node.meta.get("val")):
+            if not isinstance(val, torch.Tensor):
+                continue
+            where = f"node {node.name!r} ({node.target})"
+            if val.dim() > limits.tensor_rank:
+                raise VerificationRunError(
+                    f"verification would make {where} of rank {val.dim()}, over the tensor-rank limit of "
+                    f"{limits.tensor_rank}; nothing was run ({limit_hint('tensor-rank')})")
+            dims: list[int] = []
+            for d in val.shape:
+                if isinstance(d, torch.SymInt):
+                    expr = d.node.expr.xreplace(bindings)
+                    if not expr.is_number:
+                        break
+                    dims.append(int(expr))
+                else:
+                    dims.append(int(d))
+            else:
+                n = 1
+                for d in dims:
+                    n *= d
+                if n > limits.tensor_elements:
+                    raise VerificationRunError(
+                        f"verification would make {where} of shape {tuple(dims)}: {n} elements, over the "
+                        f"tensor-elements limit of {limits.tensor_elements}; nothing was run "
+                        f"({limit_hint('tensor-elements')})")
