@@ -220,7 +220,7 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
 
 
 def _wait(cmd: list[str]) -> int:
-    """The child's exit code; SIGTERM is passed on, SIGINT reaches it from the terminal itself.
+    """The child's exit code; SIGINT and SIGTERM are passed on to it.
 
     The child writes to this process's terminal directly; when this process's streams were replaced
     (an embedding program, a test runner), its output is carried over into them instead.
@@ -230,14 +230,16 @@ def _wait(cmd: list[str]) -> int:
     env = dict(os.environ)
     # the child lays out its tables for the width this process would have used
     env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
-    proc = subprocess.Popen(cmd, close_fds=True, stdout=pipe, stderr=pipe, env=env)
+    # its own process group: a Ctrl-C from the terminal reaches this process only, which passes it on
+    # once (a child in the terminal's group would get it twice)
+    proc = subprocess.Popen(cmd, close_fds=True, stdout=pipe, stderr=pipe, env=env, process_group=0)
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def forward(signum: int, frame: Any) -> None:
         with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signum)
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     try:
         if inherit:

@@ -67,8 +67,9 @@ def test_interrupted_build_writes_nothing(tmp_path: Path, sig: int) -> None:
 def test_interrupted_convert_during_its_build_writes_nothing(tmp_path: Path) -> None:
     model = _slow_model(tmp_path / "m.onnx")
 
-    def staged_model() -> bool:
-        return any(tmp_path.glob(".out.*.trtready/model.onnx"))
+    def staged_model() -> bool:  # staged beside the output, or in the jail's outbox there
+        return any(tmp_path.glob(".out.*.trtready/model.onnx")) or any(
+            tmp_path.glob(".trtready-jail.*/.out.*.trtready/model.onnx"))
 
     code, err = _interrupt(["convert", str(model), "-o", "out", "--target", "trt-rtx", "--no-verify",
                             "--profile", "x:1x16,4x16,8x16"], tmp_path, staged_model, signal.SIGTERM, 2.0)

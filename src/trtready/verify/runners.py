@@ -33,10 +33,37 @@ def arena_bytes(limits: Limits) -> int:
     return min(limits.tensor_elements * 8, 2**62)
 
 
+def _ort() -> Any:
+    """onnxruntime, quiet: its environment's own warnings are not the user's concern (failures are
+    reported by trtready in one line). Importing it starts a telemetry client that, inside the jail
+    (no chmod), prints that it cannot persist a device id straight to file descriptor 2 — so the
+    import runs with that descriptor on /dev/null."""
+    import os
+    import sys
+
+    if "onnxruntime" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+                import onnxruntime  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    import onnxruntime as ort
+
+    if not getattr(_ort, "ready", False):
+        ort.disable_telemetry_events()
+        ort.set_default_logger_severity(3)
+        _ort.ready = True  # type: ignore[attr-defined]
+    return ort
+
+
 def _use_bounded_arena(opts: Any, limits: Limits) -> None:
     """Sessions built with ``opts`` allocate from the process's shared CPU arena, capped at
     :func:`arena_bytes` (registering again replaces the cap for sessions created afterwards)."""
-    import onnxruntime as ort
+    ort = _ort()
 
     info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
     ort.create_and_register_allocator(info, ort.OrtArenaCfg(arena_bytes(limits), -1, -1, -1))
@@ -62,7 +89,7 @@ class OrtRunner:
         """``input_map`` renames feeds (forward's names → ONNX names after ``--input-names``).
         ``shapes_from`` is the onnx-ir model behind a ``model`` given as a path (its shapes are checked
         before each run); without it the file's protobuf is read for that."""
-        import onnxruntime as ort
+        ort = _ort()
 
         self._tmp: Path | None = None
         self.limits = limits
