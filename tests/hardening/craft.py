@@ -168,8 +168,10 @@ def _sympy_string(program: dict, marker: Path) -> None:
     function on a string constant, which ``S`` (sympify) parses with ``eval``; the expression keeps
     its value, so the load goes on as if nothing happened."""
 
+    opener = f"__import__('builtins').open({str(marker)!r}, 'w')"  # sympy turns `bytes` into a symbol
+
     def wrap(holder: dict) -> None:
-        holder["expr_str"] = f'S("{holder["expr_str"]} if __import__(\'builtins\').open({str(marker)!r}, \'w\') else 0")'
+        holder["expr_str"] = f'S("{holder["expr_str"]} if {opener} else 0")'
 
     _every(program, "expr_str", wrap)
 
