@@ -41,6 +41,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,17 @@ def _ident_or_empty(s: str) -> str:
 def fqn(s: str) -> str:
     if not FQN_RE.fullmatch(s) or any(keyword.iskeyword(p) for p in s.split(".")):
         raise _Bad(f"{s[:60]!r} is not a dotted name")
+    clash = [p for p in s.split(".") if p in _module_attributes()]
+    if clash:  # torch.export never writes one: registering it would replace the module's own attribute
+        raise _Bad(f"{s[:60]!r} names {clash[0]!r}, an attribute every torch module has")
     return s
+
+
+@lru_cache(maxsize=1)
+def _module_attributes() -> frozenset[str]:
+    import torch
+
+    return frozenset(dir(torch.nn.Module)) | frozenset(vars(torch.nn.Module()))
 
 
 def _fqn_or_root(s: str) -> str:
@@ -397,6 +408,10 @@ class _Walker:
                 raise _Bad(f"{where} has no field {str(key)[:40]!r}")
             return {key: self.walk(hints[key], value, cname, key, f"{where}.{key}")}
         out: dict[str, Any] = {}
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING]
+        if missing:
+            raise _Bad(f"{where} lacks the field {missing[0]!r}")
         for f in dataclasses.fields(cls):
             if (cname, f.name) in _DROPPED:
                 out[f.name] = _DROPPED[(cname, f.name)]
@@ -545,6 +560,22 @@ def _payloads(path: Path, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInf
     return out
 
 
+def _check_payload_names(path: Path, program: dict[str, Any], state: dict[str, Any], constants: dict[str, Any]) -> None:
+    """The stored tensors are exactly those the program's signature names (a renamed or extra entry
+    would be registered on the module under a name the program never uses)."""
+    named: set[str] = set()
+    for spec in program["graph_module"]["signature"]["input_specs"]:
+        for kind, body in spec.items():
+            for key in ("parameter_name", "buffer_name", "tensor_constant_name"):
+                if isinstance(body, dict) and key in body:
+                    named.add(body[key])
+    stored = set(state) | set(constants)
+    for extra in sorted(stored - named)[:1]:
+        raise BadInputError(f"{path}: the archive stores {extra[:60]!r}, which the program does not use")
+    for absent in sorted(named - stored)[:1]:
+        raise BadInputError(f"{path}: the program reads {absent[:60]!r}, which the archive does not store")
+
+
 def read_pt2_contents(path: Path, limits: Limits = DEFAULT_LIMITS) -> Pt2Contents:
     """Read the archive as data (no torch loader involved) and check every string it carries."""
     infos = check_zip(path, limits)
@@ -564,6 +595,7 @@ def read_pt2_contents(path: Path, limits: Limits = DEFAULT_LIMITS) -> Pt2Content
                           limits, walker)
         constants = _payloads(path, zf, members, "data/constants/",
                               f"data/constants/{model}_constants_config.json", limits, walker)
+    _check_payload_names(path, cleaned, state, constants)
     notes = []
     if f"data/sample_inputs/{model}.pt" in members:
         notes.append("example inputs in the archive not read (a pickle; --trust-code reads them): zeros of "
