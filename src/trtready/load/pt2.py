@@ -620,7 +620,15 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
 
         raise BadInputError(f"{path}: not a valid exported program ({type(e).__name__}: {first_line(e, 200)})") from e
     _restore_sources(ep, contents.sources)
-    ep.example_inputs = stand_in_examples(ep, limits)
+    try:
+        ep.example_inputs = stand_in_examples(ep, limits)
+    except BadInputError:
+        raise
+    except Exception as e:  # a call signature that does not match the program's inputs
+        from trtready.errors import first_line
+
+        raise BadInputError(f"{path}: the program's call signature does not fit its inputs "
+                            f"({type(e).__name__}: {first_line(e, 160)})") from e
     return ep, contents.notes
 
 
