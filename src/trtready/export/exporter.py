@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
-from trtready.errors import BadInputError, UsageError
+from trtready.errors import BadInputError, TrtReadyError, UpstreamError, UsageError, upstream_reason
 from trtready.load import LoadedModel, ModelKind
 
 if TYPE_CHECKING:
@@ -123,7 +123,12 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
     user_inputs = [n for n, _ in layout.tensors]
     examples = {n: list(t.shape) for n, t in layout.tensors}
     if fmt == "onnx":
-        model = to_onnx(ep, bounds, examples, input_names, output_names)
+        try:
+            model = to_onnx(ep, bounds, examples, input_names, output_names)
+        except TrtReadyError:
+            raise
+        except Exception as e:  # torch.onnx raises many types: its failure is said as its own
+            raise UpstreamError("torch.onnx.export", upstream_reason(e)) from e
         save_onnx(model, dest, "export")
         return ExportResult(fmt, [], [v.name for v in model.graph.inputs], [v.name for v in model.graph.outputs])
     notes: list[str] = []

@@ -620,8 +620,16 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
 
         raise BadInputError(f"{path}: not a valid exported program ({type(e).__name__}: {first_line(e, 200)})") from e
     _restore_sources(ep, contents.sources)
+    _check_calls(path, ep)
     try:
         ep.example_inputs = stand_in_examples(ep, limits)
+        signature = ep.module_call_graph[0].signature if ep.module_call_graph else None
+        if signature is not None and signature.forward_arg_names:  # forward's parameters take the inputs
+            import inspect
+
+            kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+            inspect.Signature([inspect.Parameter(n, kind) for n in signature.forward_arg_names]).bind(
+                *ep.example_inputs[0], **ep.example_inputs[1])
     except BadInputError:
         raise
     except Exception as e:  # a call signature that does not match the program's inputs
@@ -630,6 +638,21 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
         raise BadInputError(f"{path}: the program's call signature does not fit its inputs "
                             f"({type(e).__name__}: {first_line(e, 160)})") from e
     return ep, contents.notes
+
+
+def _check_calls(path: Path, ep: Any) -> None:
+    """Every operator call binds to its schema (argument names and count): an archive can name
+    arguments the operator does not have, which would only fail when the program runs."""
+    import torch
+    from torch.fx.operator_schemas import normalize_function
+
+    for gm in ep.graph_module.modules():
+        graph = getattr(gm, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload):
+                if normalize_function(node.target, node.args, node.kwargs) is None:
+                    raise BadInputError(f"{path}: node {node.name} calls {node.target} with arguments its schema "
+                                        "does not take")
 
 
 def _restore_sources(ep: Any, sources: dict[str, NodeSource]) -> None:
