@@ -211,6 +211,12 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
         request = {"private": str(run.private), "outboxes": {str(k): str(v) for k, v in run.outboxes.items()},
                    "reads": sorted({str(Path(os.path.abspath(p)).parent) for p in reads})}
         code = _wait([sys.executable, "-m", "trtready.jail", json.dumps(request), *argv])
+        if code < 0:  # killed by a signal: it printed nothing, so say it here
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            if -code in (signal.SIGINT, signal.SIGTERM):
+                raise KeyboardInterrupt
+            raise BadInputError(f"the run reading the model was killed by {name} (a crash in a library reading "
+                                "it, or out of memory); nothing written")
         if code in (0, 1):
             _commit(run, reads, force)
         return code
@@ -252,7 +258,7 @@ def _wait(cmd: list[str]) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    return 128 - code if code < 0 else code  # killed by a signal: 128 + its number, as a shell reports
+    return code  # negative: killed by that signal
 
 
 def _commit(run: _Run, reads: list[Path], force: bool) -> None:

@@ -248,3 +248,19 @@ def test_a_commit_outside_the_outbox_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="outside its outbox"):
         jail._commit(run, [], False)
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_a_crash_in_the_jail_is_one_line(tmp_path: Path) -> None:
+    """A library crashing on a model (a segfault in C++) kills only the child: one line, exit 2."""
+    (tmp_path / "crash_spec.py").write_text(textwrap.dedent("""
+        import os, signal
+        import torch
+
+        def factory():
+            os.kill(os.getpid(), signal.SIGSEGV)
+            return torch.nn.Linear(4, 4), (torch.randn(2, 4),)
+    """))
+    r = run_cli("verify", "crash_spec:factory", str(craft.clean_pt2(tmp_path / "clean.pt2")), cwd=tmp_path)
+    assert r.code == 2, r.stderr
+    assert r.stderr.startswith("trtready: error:") and "killed by SIGSEGV" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1
