@@ -16,25 +16,10 @@ import pytest
 import torch
 
 from tests.conftest import tiny_bert
+from tests.hardening import craft
 from tests.hardening.craft import rewrite_zip
 from trtready.errors import BadInputError
 from trtready.load.pt2 import read_pt2, read_pt2_contents
-
-
-class _Cond(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = torch.nn.Linear(4, 4)
-        self.register_buffer("idx", torch.arange(4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        def yes(x: torch.Tensor) -> torch.Tensor:
-            return self.lin(x) + self.idx
-
-        def no(x: torch.Tensor) -> torch.Tensor:
-            return self.lin(x) - self.idx
-
-        return torch.cond(x.sum() > 0, yes, no, (x,))
 
 
 def _token(path: Path) -> Path:
@@ -58,9 +43,7 @@ def _bert_keywords(path: Path) -> Path:
 
 
 def _cond(path: Path) -> Path:
-    torch.manual_seed(0)
-    torch.export.save(torch.export.export(_Cond(), (torch.randn(2, 4),)), str(path))
-    return path
+    return craft.clean_cond_pt2(path)  # torch.cond subgraphs, a keyword input, an int64 buffer
 
 
 PROGRAMS: dict[str, Callable[[Path], Path]] = {"token": _token, "bert-keywords": _bert_keywords, "cond": _cond}
@@ -163,7 +146,7 @@ def test_guards_and_node_metadata_never_reach_torch(tmp_path: Path) -> None:
     assert contents.program["guards_code"] == [] and contents.program["graph_module"]["metadata"] == {}
     assert all(n["metadata"] == {} for n in contents.program["graph_module"]["graph"]["nodes"])
     ep, _ = read_pt2(path)
-    ep.module()(torch.randn(2, 4))
+    ep.module()(torch.randn(2, 4), scale=torch.ones(4))
     assert not marker.exists()
     first = next(n for n in ep.graph.nodes if n.op == "call_function")
     assert first.meta["stack_trace"] == 'File "/a/b.py", line 3, in forward'
