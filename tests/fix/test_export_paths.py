@@ -315,3 +315,23 @@ def test_a_model_onnx_runtime_cannot_run_converts_verified_in_pytorch_only(tmp_p
     assert verification["passed"] and verification["scope"] == "pytorch-only"
     assert "the written ONNX was not run" in verification["unverified"]
     assert [c["candidate"] for c in verification["comparisons"]] == ["narrowed ExportedProgram (PyTorch)"]
+
+
+class Alibi(torch.nn.Module):
+    """ALiBi-style slopes applied in bfloat16: ONNX Runtime's CPU provider has no bfloat16 Mul."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(8, 8)
+        self.register_buffer("slopes", (torch.arange(8) + 1).to(torch.bfloat16) / 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.lin(x).to(torch.bfloat16) * self.slopes).float()
+
+
+def test_an_onnx_file_onnx_runtime_cannot_run_is_written_not_verified_with_the_reason(tmp_path: Path) -> None:
+    trtready.export(_spec(Alibi()), tmp_path / "alibi.onnx")
+    result = trtready.fix(str(tmp_path / "alibi.onnx"), tmp_path / "fixed.onnx", target="trt-rtx")
+    assert result and not result.verification and (tmp_path / "fixed.onnx").is_file()
+    assert result.unverified is not None and "no kernel for Mul(14) on bfloat16" in result.unverified
+    assert any(n.startswith("not verified: ONNX Runtime has no kernel") for n in result.notes)
