@@ -51,6 +51,8 @@ class Convert:
     worst: str = ""  # the worst output of a failed comparison: "name max_abs (atol)"
     before: dict[str, int] | None = None
     after: dict[str, int] | None = None
+    exporter: str | None = None  # the export path that wrote the ONNX file (report's export.exporter)
+    export_line: str = ""  # why: the earlier paths' failures
 
 
 def error_line(stderr: str, stdout: str = "") -> str:
@@ -101,6 +103,9 @@ def run_convert(spec: str, tmp: Path) -> Convert:
             if bad and not res.worst:
                 o = max(bad, key=lambda o: o.get("max_abs") or 0)
                 res.worst = f"{comp['candidate']}: {o['name']} max abs {o.get('max_abs'):.3g} (atol {o.get('atol'):g})"
+        export = r.get("export") or {}
+        res.exporter = export.get("exporter")
+        res.export_line = "; ".join(f"{f['path']} failed: {f['reason']}" for f in export.get("failed", []))
         build = r.get("build") or {}
         res.before, res.after = _network(build.get("network_before")), _network(build.get("network"))
     return res
@@ -219,6 +224,8 @@ def table(rows: list[tuple[str, Convert, dict[str, Any], str]], with_upstream: b
         if with_upstream:
             row += " " + " | ".join(_upstream_cells(up)) + " |"
         out.append(row)
+        if conv.exporter and conv.exporter != "dynamo":
+            notes.append(f"- **{name}**: written by `{conv.exporter}`: `{_cell(conv.export_line)}`")
         if conv.exit != 0 or not conv.verified:
             why = conv.error or "(no error line)"
             notes.append(f"- **{name}**: `{_cell(why)}`" + (f" — {conv.worst}" if conv.worst else ""))
@@ -304,7 +311,7 @@ def write_doc(path: Path, rows: list[Any], total_s: float) -> None:
 
 def _causes() -> list[str]:
     """The causes the tests record (tests/zoo/expectations.py), so the doc and the xfail marks agree."""
-    from tests.zoo.expectations import UPSTREAM, XFAIL
+    from tests.zoo.expectations import EXPORTER, UPSTREAM, XFAIL
 
     out = ["## Why, model by model (`tests/zoo/expectations.py`, the tests' xfail reasons)", ""]
     from tests.zoo.models import ZOO
@@ -314,6 +321,8 @@ def _causes() -> list[str]:
         if name in UPSTREAM:
             u = UPSTREAM[name]
             parts.append(f"upstream ({u.step}: “{u.reason} …”; `fix` of the dynamo=False export is tested instead)")
+        if name in EXPORTER:
+            parts.append(f"expected to pass, written by `{EXPORTER[name][0]}` (plain dynamo: “{EXPORTER[name][1]} …”)")
         if name in XFAIL:
             parts.append(f"xfail today: {XFAIL[name]}")
         out.append(f"- **{name}**: " + ("; ".join(parts) if parts else "expected to pass"))

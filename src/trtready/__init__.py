@@ -112,9 +112,10 @@ def fix(
     dry_run: bool = False,
     verify: bool = True,
     inputs: "str | Path | None" = None,
-    trials: int = 3,
+    trials: int = 4,
     rtol: list[str] | None = None,
     atol: list[str] | None = None,
+    exporter: str = "auto",
     force: bool = False,
     trust_code: bool = False,
     limits: "Limits | None" = None,
@@ -136,8 +137,11 @@ def fix(
         dry_run: decide only; write nothing.
         verify: compare the result with the original (exact for integers); a mismatch writes nothing.
         inputs: an ``.npz`` of verification inputs by input name (else generated from each input's role).
-        trials: seeded input sets for verification (dims at opt, min, max, …).
+        trials: seeded input sets for verification: dynamic dims at the example size, their minimum
+            and their maximum always, then random sizes between.
         rtol, atol: float tolerances, ``['1e-4', 'logits:1e-3']`` (default atol: scaled per output).
+        exporter: ``auto`` (torch.onnx dynamo, its proved recoveries, then dynamo=False, until a file
+            translates and verifies), ``dynamo`` or ``torchscript``; the result's ``export`` says which.
         force: replace an existing output that trtready wrote (never anything else).
         trust_code, limits: as for :func:`audit`.
 
@@ -170,8 +174,17 @@ def fix(
     request = FixRequest(Path(out) if out is not None else None, resolved, options, bounds, ranges,
                          dry_run=dry_run, verify=verify, trials=trials, force=force, limits=limits,
                          rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-                         feeds=load_npz(str(inputs), limits) if inputs else None)
+                         feeds=load_npz(str(inputs), limits) if inputs else None, exporter=_exporter(exporter))
     return run_fix(loaded, request)
+
+
+def _exporter(choice: str) -> str:
+    from trtready.errors import UsageError
+    from trtready.plan.export_plan import CHOICES
+
+    if choice not in CHOICES:
+        raise UsageError(f"exporter {choice!r}: choose one of {', '.join(CHOICES)}")
+    return choice
 
 
 def verify(
@@ -181,7 +194,7 @@ def verify(
     dynamic: list[str] | None = None,
     input_range: list[str] | None = None,
     inputs: "str | Path | None" = None,
-    trials: int = 3,
+    trials: int = 4,
     rtol: list[str] | None = None,
     atol: list[str] | None = None,
     trust_code: bool = False,
@@ -214,11 +227,15 @@ def export(
     input_names: list[str] | None = None,
     output_names: list[str] | None = None,
     dynamic: list[str] | None = None,
+    exporter: str = "auto",
     force: bool = False,
     trust_code: bool = False,
     limits: "Limits | None" = None,
 ) -> "ExportResult":
-    """Export a spec or ``.pt2`` to ONNX (one torch.onnx translation), ``.pt2`` or TorchScript."""
+    """Export a spec or ``.pt2`` to ONNX (one torch.onnx translation), ``.pt2`` or TorchScript.
+
+    ``exporter`` picks the ONNX export path as for :func:`fix`; the result's ``export`` says which wrote it.
+    """
     from pathlib import Path
 
     from trtready.bounds import parse_dynamic
@@ -229,7 +246,7 @@ def export(
     limits = limits or DEFAULT_LIMITS
     loaded = load_model(model, trust_code=trust_code, limits=limits)
     return export_model(loaded, Path(out), format, parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
-                        input_names, output_names, force=force)
+                        input_names, output_names, force=force, exporter=exporter)
 
 
 def build(
@@ -286,9 +303,10 @@ def convert(
     build: bool = True,
     verify: bool = True,
     inputs: "str | Path | None" = None,
-    trials: int = 3,
+    trials: int = 4,
     rtol: list[str] | None = None,
     atol: list[str] | None = None,
+    exporter: str = "auto",
     force: bool = False,
     trust_code: bool = False,
     limits: "Limits | None" = None,
@@ -320,6 +338,6 @@ def convert(
         parse_input_ranges(list(input_range or []) + loaded.input_ranges), verify=verify, trials=trials, force=force,
         rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
         feeds=load_npz(str(inputs), limits) if inputs else None, input_names=input_names,
-        output_names=output_names, limits=limits,
+        output_names=output_names, limits=limits, exporter=_exporter(exporter),
     )
     return run(loaded, req, build=build, baseline=baseline, frontend=frontend, profiles=parse_profiles(profile))

@@ -28,17 +28,26 @@ _VALUE_MIN, _VALUE_MAX = -(2**63), 2**64 - 1  # what the widest integer inputs (
 
 @dataclass(frozen=True)
 class DimBound:
-    """Axis ``axis`` of input ``input`` varies in ``[lo, hi]``; ``dim`` names it (shared by inputs)."""
+    """Axis ``axis`` of input ``input`` varies in ``[lo, hi]``; ``dim`` names it (shared by inputs).
+
+    ``step`` > 1 keeps the sizes to ``lo, lo + step, …, hi``: a model that reshapes a sequence into
+    pairs takes even lengths only, and torch.export says so (``seq = 2*_seq``, :mod:`trtready.dim_fixes`).
+    """
 
     input: str
     axis: int
     dim: str
     lo: int
     hi: int
+    step: int = 1
 
     @property
     def interval(self) -> Interval:
         return Interval(self.lo, self.hi)
+
+    def sizes_text(self) -> str:
+        """``[2:32]``, or ``[2:32] in steps of 2``."""
+        return f"[{self.lo}:{self.hi}]" + (f" in steps of {self.step}" if self.step > 1 else "")
 
 
 def parse_dynamic(specs: list[str] | tuple[str, ...] | None, limits: Limits | None = None) -> list[DimBound]:
@@ -104,7 +113,8 @@ def record_bounds(model: Any, bounds: list[DimBound]) -> None:
     """The ``--dynamic`` bounds in an ONNX model's metadata, where ``build`` and a later run find them."""
     if bounds:
         model.metadata_props[METADATA_KEY] = json.dumps(
-            [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi} for b in bounds]
+            [{"input": b.input, "axis": b.axis, "dim": b.dim, "min": b.lo, "max": b.hi}
+             | ({"step": b.step} if b.step > 1 else {}) for b in bounds]
         )
 
 
@@ -114,9 +124,13 @@ def bounds_from_metadata(model: Any) -> list[DimBound]:
     if not raw:
         return []
     try:
-        return [DimBound(d["input"], int(d["axis"]), d["dim"], int(d["min"]), int(d["max"])) for d in json.loads(raw)]
-    except (ValueError, KeyError, TypeError):
+        out = [DimBound(d["input"], int(d["axis"]), d["dim"], int(d["min"]), int(d["max"]), int(d.get("step", 1)))
+               for d in json.loads(raw)]
+    except (ValueError, KeyError, TypeError, AttributeError):
         return []
+    # a step that does not divide the range is no record trtready wrote
+    return [b if b.step >= 1 and (b.hi - b.lo) % b.step == 0 else DimBound(b.input, b.axis, b.dim, b.lo, b.hi)
+            for b in out]
 
 
 def with_recorded(bounds: list[DimBound], recorded: list[DimBound]) -> list[DimBound]:

@@ -34,6 +34,19 @@ class VerificationRunError(TrtReadyError):
     """A runtime (ONNX Runtime, PyTorch) could not run a model on the verification inputs."""
 
 
+class ExecutorGapError(VerificationRunError):
+    """ONNX Runtime, the reference executor of verification, has no kernel for an op of the model.
+
+    That says nothing about the model: TensorRT may build it (TensorRT-RTX parses a bfloat16 ``Mul``
+    that ONNX Runtime's CPU provider cannot run). ``fix`` verifies what it can without ONNX Runtime
+    and says exactly what was not run; it never refuses a model for it.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what  # "Mul(14) on bfloat16 at node 'node_mul'"
+        super().__init__(f"ONNX Runtime has no kernel for {what}")
+
+
 class NarrowingError(TrtReadyError):
     """Narrowing produced a model the ONNX checker rejects (a bug to report; nothing is written)."""
 
@@ -91,3 +104,29 @@ def upstream_reason(e: BaseException, limit: int = 400) -> str:
         cur = cur.__cause__ or cur.__context__
     text = first_line(inner)
     return (outer if inner is e or text == outer else f"{outer} ({text})")[:limit]
+
+
+def chain_text(e: BaseException) -> str:
+    """The text of an exception and of everything it wraps (torch.onnx puts the reason in a cause)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        parts.append(str(cur))
+        cur = cur.__cause__ or cur.__context__
+    return "\n".join(parts)
+
+
+def innermost_reason(e: BaseException, limit: int = 300) -> str:
+    """The first line of the innermost exception ``e`` wraps (torch.onnx's "Failed to decompose the FX
+    graph …" says which step failed; the exception it wraps says why)."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    inner = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if str(cur).strip():
+            inner = cur
+        cur = cur.__cause__ or cur.__context__
+    return first_line(inner, limit)

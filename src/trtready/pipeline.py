@@ -68,7 +68,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
         if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
             with _step(console, "baseline: the unmodified model's network, for before → after"):
-                result.baseline = _baseline_view(loaded, req)
+                result.baseline = _baseline_view(loaded, req, fix)
         if frontend == "torch-trt-dynamo":
             from trtready.adapters.torch_tensorrt import compile_dynamo
 
@@ -107,7 +107,8 @@ def _judge_effect(result: ConvertResult) -> None:
                             "tensors or Cast layers somewhere than before (see before → after)")
 
 
-def _baseline_view(loaded: Any, req: FixRequest) -> Any:
+def _baseline_view(loaded: Any, req: FixRequest, fix: FixResult) -> Any:
+    """The network of the unmodified model, exported along the path that wrote the converted one."""
     import tempfile
 
     import onnx_ir as ir
@@ -119,8 +120,19 @@ def _baseline_view(loaded: Any, req: FixRequest) -> Any:
     if loaded.kind is ModelKind.ONNX:  # the input itself is the unmodified model
         return inspect_network(Path(loaded.source))
 
+    record = fix.export
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")
         path = Path(tmp) / "baseline.onnx"
-        ir.save(translate(loaded.exported, req.bounds), str(path))
+        if record is None or record.path is None or record.path.name == "dynamo":
+            model = translate(loaded.exported, req.bounds)
+        else:  # the unmodified model along the path that wrote the converted one: the same exporter
+            from trtready.export.paths import translate_path
+            from trtready.load.capture import CallLayout
+
+            ep = loaded.exported
+            module = loaded.module if loaded.module is not None else ep.module()
+            model, _ = translate_path(record.path, ep, module, CallLayout.of(ep, *loaded.example()), req.bounds,
+                                      {}, None, None)
+        ir.save(model, str(path))
         return inspect_network(path)

@@ -86,3 +86,28 @@ def test_pt2_and_torchscript(tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         ts = torch.jit.load(str(tmp_path / "b.ts"))
     assert not [n for n, b in ts.named_buffers() if b.dtype == torch.int64]
+
+
+def test_the_older_exporter_writes_the_names_and_bounds_the_dynamo_file_has(tmp_path: Path) -> None:
+    """``--exporter torchscript``: same input/output names (pytree keys), dynamic axes from the bounds."""
+    import numpy as np
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    module = DictOut()
+    ids = torch.randint(0, 10, (2, 5))
+    dynamic = ["input_ids:0=batch[1:4],1=seq[2:8]"]
+    plain = trtready.export(_spec(module, ids, dynamic=dynamic), tmp_path / "dynamo.onnx")
+    legacy = trtready.export(_spec(module, ids, dynamic=dynamic), tmp_path / "ts.onnx", exporter="torchscript")
+    assert legacy.export is not None and legacy.export.exporter == "torchscript"
+    assert plain.export is not None and plain.export.exporter == "dynamo"
+    assert _io(tmp_path / "ts.onnx") == _io(tmp_path / "dynamo.onnx")
+    assert any("exported with torch.onnx (dynamo=False)" in n for n in legacy.notes)
+    sess = ort.InferenceSession(str(tmp_path / "ts.onnx"), providers=["CPUExecutionProvider"])
+    big = torch.randint(0, 10, (4, 8))  # the bounds' maximum: the trace kept no example size
+    with torch.no_grad():
+        want = module(big)["logits"].numpy()
+    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input_ids": big.numpy()})))["logits"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    recorded = onnx.load(str(tmp_path / "ts.onnx")).metadata_props
+    assert any(p.key == "trtready.dynamic" for p in recorded)

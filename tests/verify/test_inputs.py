@@ -59,3 +59,38 @@ def test_fx_role_from_an_embedding_table() -> None:
     ep = torch.export.export(M(), (torch.zeros(2, 5, dtype=torch.int64),))
     roles = fx_input_roles(ep)
     assert roles["x"].kind == "index" and roles["x"].size == 7
+
+
+def _two_dims() -> tuple[list, list]:
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[B, S] x) => (float[B, S] y) {
+      y = Relu(x)
+    }
+    """)
+    specs = onnx_input_specs(model, onnx_input_roles(model.graph))
+    return specs, parse_dynamic(["x:0=B[1:4],1=S[2:32]"])
+
+
+def test_min_and_max_of_every_dim_are_covered_whatever_the_trial_count() -> None:
+    """Fewer trials than the covering set still run it whole: a file wrong only at the max is never missed."""
+    from trtready.verify.inputs import trial_dims
+
+    specs, bounds = _two_dims()
+    for trials in (1, 2, 3):
+        dims = trial_dims(specs, bounds, trials, seed=0)
+        assert {"B": 1, "S": 2} in dims and {"B": 4, "S": 32} in dims
+
+
+def test_trials_past_the_covering_set_draw_sizes_between_seeded_and_on_their_steps() -> None:
+    from dataclasses import replace
+
+    from trtready.verify.inputs import trial_dims
+
+    specs, bounds = _two_dims()
+    bounds = [replace(b, lo=4, step=2) if b.dim == "S" else b for b in bounds]  # seq 4, 6, …, 32
+    dims = trial_dims(specs, bounds, 12, seed=5)
+    assert len(dims) == 12 and dims == trial_dims(specs, bounds, 12, seed=5)
+    extra = dims[3:]
+    assert all(1 <= d["B"] <= 4 and 4 <= d["S"] <= 32 and d["S"] % 2 == 0 for d in extra)
+    assert len({(d["B"], d["S"]) for d in extra}) > 1  # random, not the ends again

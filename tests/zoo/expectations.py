@@ -23,13 +23,19 @@ class Upstream:
 
 
 UPSTREAM: dict[str, Upstream] = {
-    # torch.onnx's decomposition of a transpose-then-view (T5's attention output, Swin's window merge)
-    # under dynamic shapes; the older exporter takes both.
-    "t5_encoder": Upstream("torch.onnx", "Cannot view a tensor with shape"),
-    "swin": Upstream("torch.onnx", "Cannot view a tensor with shape"),
     # transformers pools EfficientNet's features with nn.AvgPool2d(hidden_dim, ceil_mode=True): a 320×320
     # window here (1280×1280 in B0), past TensorRT's kernel-volume limit; the parser rejects the node.
     "efficientnet": Upstream("tensorrt", "node_avg_pool2d"),
+}
+
+#: The export path that writes each model's ONNX file when it is not the plain dynamo exporter, and the
+#: plain exporter's failure it gets past (trtready.export.paths; the report's ``export`` says the same).
+EXPORTER: dict[str, tuple[str, str]] = {
+    # torch.onnx's decomposition drops the contiguous() after T5's and Swin's attention (the fused kernel's
+    # meta strides make it look contiguous), its type promotion then re-derives other strides and the view
+    # that replaced the reshape fails; an explicit clone keeps it (passes/fx_contiguous_clone.py).
+    "t5_encoder": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
+    "swin": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
 }
 
 #: Models that fail today because of trtready, with the cause: none. A new entry names the first

@@ -3,8 +3,10 @@
 Each zoo model (``tests/zoo/models.py``) goes through ``python -m trtready convert tests.zoo.models:NAME``
 in a fresh interpreter, and must end in one of two ways:
 
-- exit 0 with verification passed; or
-- for a model that an upstream library cannot take (the same step fails without trtready — measured by
+- exit 0 with verification passed, the ONNX file written by the expected export path (the plain dynamo
+  exporter, or for the models ``tests/zoo/expectations.py`` lists in ``EXPORTER``, the path that gets past
+  the plain exporter's failure); or
+- for a model that no export path gets past (the same step fails without trtready — measured by
   ``bench/zoo.py``, listed in docs/zoo.md), a failure that names that library's reason, never a trtready
   internal error; then ``fix`` of the ONNX file the older exporter writes (``torch.onnx.export(...,
   dynamo=False)``, weights in a ``.data`` sidecar, run from another folder) is exercised instead.
@@ -27,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
-from tests.zoo.expectations import LEGACY_XFAIL, NO_BUILD_XFAIL, UPSTREAM, XFAIL
+from tests.zoo.expectations import EXPORTER, LEGACY_XFAIL, NO_BUILD_XFAIL, UPSTREAM, XFAIL
 from tests.zoo.models import BATCH, SEQ, ZOO, call, spec
 
 FULL = os.environ.get("TRTREADY_ZOO", "").lower() == "full"
@@ -110,6 +112,13 @@ def test_convert(name: str, tmp_path: Path) -> None:
         data = _report(report)
         assert data["verification"] and data["verification"]["passed"]
         assert (tmp_path / "out" / "model.engine").is_file()
+        # the path that wrote the file is the expected one, and the terminal says it
+        path, plain_failure = EXPORTER.get(name, ("dynamo", ""))
+        export = data["export"]
+        assert export["exporter"] == path, export
+        assert all(plain_failure in f["reason"] for f in export["failed"]), export
+        if path != "dynamo":
+            assert "exported with torch.onnx" in " ".join(res.stdout.split()), _why(res)
         return
     # A documented upstream failure: refused with the library's own reason, not as trtready's bug.
     assert res.code == 2, _why(res)

@@ -57,11 +57,15 @@ def audit_loaded(
         ep = loaded.exported
         if ep is None and loaded.has_example:
             from trtready.errors import UpstreamError
-            from trtready.load.capture import capture_or_raise
+            from trtready.dim_fixes import APPLIED
+            from trtready.load.capture import capture_fitted
 
             try:
-                ep = capture_or_raise(loaded.module, loaded.args, loaded.kwargs, bounds)
-                loaded.exported = ep
+                captured = capture_fitted(loaded.module, loaded.args, loaded.kwargs, bounds)
+                ep = loaded.exported = captured.program
+                if captured.changes:
+                    loaded.fitted_bounds = bounds = captured.bounds
+                    notes += [APPLIED + c for c in captured.changes]
             except UpstreamError as e:  # the rest of the report stands; the verdict says what is missing
                 loaded.capture_error = e
                 layers["fx"] = f"failed: {e}"

@@ -9,6 +9,7 @@ import click
 from trtready.cli.export_cmd import _names
 from trtready.cli.options import (
     bounds_options,
+    exporter_option,
     model_options,
     output_options,
     plan_options,
@@ -34,13 +35,15 @@ from trtready.cli.options import (
 @click.option("--no-build", is_flag=True, default=False, help="Stop after verification.")
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
 @verify_options
+@exporter_option
 @click.option("--force", is_flag=True, default=False, help="Replace an output folder trtready wrote.")
 @model_options
 @output_options
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
             baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
-            rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool, limit: tuple[str, ...],
+            rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
+            limit: tuple[str, ...],
             json_path: str | None, quiet: bool, debug: bool) -> None:
     """load → audit → plan → narrow → export → verify → build → inspect → report.
 
@@ -82,6 +85,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
                 rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
                 feeds=load_npz(inputs_npz, limits) if inputs_npz else None,
                 input_names=_names(input_names), output_names=_names(output_names), limits=limits, session=s,
+                exporter=exporter,
             )
             con = console(stderr=json_path == "-")
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,

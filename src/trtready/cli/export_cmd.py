@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.options import dynamic_option, model_options, output_options
+from trtready.cli.options import dynamic_option, exporter_option, model_options, output_options
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -20,11 +20,12 @@ def _names(text: str | None) -> list[str] | None:
 @click.option("--input-names", default=None, metavar="a,b", help="Names of the ONNX graph inputs.")
 @click.option("--output-names", default=None, metavar="x,y", help="Names of the ONNX graph outputs.")
 @dynamic_option
+@exporter_option
 @click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
 @model_options
 @output_options
 def export(model: str, out: Path, fmt: str, input_names: str | None, output_names: str | None,
-           dynamic: tuple[str, ...], force: bool, trust_code: bool,
+           dynamic: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
            limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Export MODEL (a spec or .pt2) to ONNX (one torch.onnx translation), .pt2 or TorchScript.
 
@@ -47,7 +48,7 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
         main = Output(out, Kind.ONNX if fmt == "onnx" else Kind.FILE)
         with session([main] + report_outputs(json_path), loaded.input_paths, force) as s:
             result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                                  _names(input_names), _names(output_names), session=s)
+                                  _names(input_names), _names(output_names), session=s, exporter=exporter)
             if not quiet:
                 click.echo(f"inputs:  {safe_text(', '.join(result.input_names))}")
                 if result.output_names:
@@ -57,7 +58,8 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
             click.echo(f"EXPORTED {fmt}: {safe_text(', '.join(str(p) for p in result.written))}")
             emit_json({"schema_version": "1.0", "tool_version": _version(), "verb": "export", "format": fmt,
                        "written": [str(p) for p in result.written], "inputs": result.input_names,
-                       "outputs": result.output_names, "notes": result.notes}, json_path, s)
+                       "outputs": result.output_names, "notes": result.notes,
+                       "export": result.export.to_json() if result.export is not None else None}, json_path, s)
         return 0
 
     run_verb(debug, body, models=[model], reads=[model], writes=[out, *_json_file(json_path)], force=force,

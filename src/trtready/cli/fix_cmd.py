@@ -8,6 +8,7 @@ import click
 
 from trtready.cli.options import (
     bounds_options,
+    exporter_option,
     model_options,
     output_options,
     plan_options,
@@ -26,12 +27,13 @@ from trtready.cli.options import (
 @click.option("--dry-run", is_flag=True, default=False, help="Print the decisions; write nothing.")
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
 @verify_options
+@exporter_option
 @click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
 @model_options
 @output_options
 def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
         io: str, strict: bool, allow_underflow: bool, dry_run: bool, no_verify: bool, inputs_npz: str | None,
-        trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], force: bool, trust_code: bool,
+        trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
         limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
     """Narrow MODEL's int64/float64 tensors where a range proof allows; verify; write OUT.
 
@@ -71,6 +73,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
                 dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
                 rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
                 feeds=load_npz(inputs_npz, limits) if inputs_npz else None, limits=limits, session=s,
+                exporter=exporter,
             )
             result = run_fix(loaded, request)
             con = console(stderr=json_path == "-")

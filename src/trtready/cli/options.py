@@ -76,8 +76,16 @@ def verify_options(fn: F) -> F:
     return _apply(fn, [
         click.option("--inputs", "inputs_npz", metavar="FILE.npz", default=None,
                      help="Verification inputs by input name (else generated from each input's role)."),
-        click.option("--trials", type=click.IntRange(1, 1000), default=3, show_default=True,
-                     help="Seeded input sets (dynamic dims at opt, min, max, …)."),
+        click.option("--trials", type=click.IntRange(1, 1000), default=4, show_default=True,
+                     help="Seeded input sets: dynamic dims at the example size, min and max always, then random sizes between."),
         click.option("--rtol", multiple=True, metavar="[NAME:]V", help="Relative tolerance for floats (default 1e-5)."),
         click.option("--atol", multiple=True, metavar="[NAME:]V", help="Absolute tolerance for floats (default: scaled to each output's magnitude and the model's depth, at least 1e-6)."),
     ])
+
+
+def exporter_option(fn: F) -> F:
+    return click.option(
+        "--exporter", type=click.Choice(["auto", "dynamo", "torchscript"]), default="auto", show_default=True,
+        help="auto: torch.onnx (dynamo), then its proved recoveries, then torch.onnx (dynamo=False), until a file "
+             "translates and verifies; dynamo or torchscript: that exporter only. The report says which wrote it.",
+    )(fn)

@@ -19,6 +19,8 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
     import torch
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    # onnx-ir warns on every empty attribute list the exporter's optimizer builds; they are not the user's concern
+    logging.getLogger("onnx_ir._convenience").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(ep, dynamo=True, verbose=False, optimize=True)

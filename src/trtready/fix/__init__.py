@@ -16,6 +16,7 @@ from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison
 
 if TYPE_CHECKING:
+    from trtready.export.paths import ExportRecord
     from trtready.outputs import OutputSession
 
 
@@ -30,7 +31,7 @@ class FixRequest:
     ranges: dict[str, Interval] = field(default_factory=dict)
     dry_run: bool = False
     verify: bool = True
-    trials: int = 3
+    trials: int = 4
     force: bool = False
     rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {})
     atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {})
@@ -39,6 +40,7 @@ class FixRequest:
     output_names: list[str] | None = None  # ONNX graph output names; None: pytree keys or the exporter's
     limits: Limits = DEFAULT_LIMITS
     session: OutputSession | None = None  # outputs checked and locked by the caller (CLI: with --json)
+    exporter: str = "auto"  # auto | dynamo | torchscript (trtready.plan.export_plan)
 
 
 @dataclass
@@ -51,12 +53,21 @@ class FixResult:
     verification: list[Comparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # Which export path wrote the ONNX file and why earlier ones were left (PyTorch models only).
+    export: ExportRecord | None = None
+    # What verification could not run, and why (e.g. ONNX Runtime has no kernel for an op): the
+    # verdict is then "verified in PyTorch only", never a refusal. None when nothing was left out.
+    unverified: str | None = None
     # Writes the result at a path (a file, or for a folder output an existing empty folder) and
     # returns what it wrote; None when there is nothing to write (dry run, failed verification).
     writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         return all(bool(c) for c in self.verification)
+
+    def excuses(self) -> list[str]:
+        """Every mismatch not counted against the result, with its reason (said on the terminal too)."""
+        return [f"{c.candidate} vs {c.reference}: {c.excused}" for c in self.verification if c.excused and not c.passed]
 
     def counts(self) -> dict[str, int]:
         out = {a.value: 0 for a in Action}

@@ -9,6 +9,7 @@ program (docs/design.md, performance principles).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +85,23 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
     """State and graph narrowing, one re-export, one ONNX translation, ONNX narrowing, verification.
 
+    The translation runs once on the success path. When an export path fails — the exporter stops,
+    or the file it writes differs from PyTorch the way the plain export of the unmodified model does
+    (an exporter bug upstream) — the next path is tried (:mod:`trtready.export.paths`), and the
+    report says which path wrote the file and why each earlier one was left.
+
     With ``dry_run`` it stops after the ONNX plan: the decisions are those the real run takes.
     """
     import torch
 
-    from trtready.analysis import OnnxAnalysis
-    from trtready.audit import audit_translation
+    from trtready.errors import UpstreamError
+    from trtready.export.paths import ExportChain
     from trtready.load.capture import CallLayout
-    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.narrow.state import narrow_module_state
-    from trtready.plan.onnx_plan import plan_onnx
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
+    if loaded.fitted_bounds is not None:  # torch.export's own fixes kept the user's bounds
+        req.bounds = loaded.fitted_bounds
     ep = loaded.exported
     assert ep is not None, "captured by the audit"
     module = loaded.module if loaded.module is not None else ep.module()
@@ -113,92 +119,211 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         narrowed_module = narrow_module_state(module, result.decisions)
     narrowed_ep = _narrow_program(fx, args, kwargs, req, result)
     examples = {s.name: list(s.example) for s in specs if s.example is not None}
-    onnx_model = _translate(narrowed_ep, ep, req, examples)
+    chain = ExportChain(req.exporter)
+    result.export = chain.record
+    side = _Sides(module, narrowed_module, ep, narrowed_ep, layout, specs, examples)
+    mark = _Mark.of(result)
+    mismatch: _Mark | None = None  # the state of the last path whose file differed as its plain export does
+    while (path := chain.next()) is not None:
+        mark.restore(result)
+        try:
+            onnx_model, change = _translate(path, side, req)
+        except _PathFailed as f:
+            chain.failed(path, f.reason, narrowed_ep, detail=f.detail)
+            continue
+        if change:
+            chain.record.notes.append(f"{path.name}: {change}")
+        onnx_narrowed = _plan_onnx(onnx_model, layout, req, result)
+        if req.dry_run:
+            chain.succeeded(path)
+            return result
+        if req.verify:
+            export_bug = _verify(path, side, onnx_narrowed, [v.name for v in onnx_model.graph.outputs], req, result)
+            if export_bug is not None:
+                chain.failed(path, export_bug)
+                mismatch = _Mark.of(result)
+                continue
+            if not all(result.verification):
+                chain.succeeded(path)
+                result.notes.append("verification failed: nothing written")
+                return result
+        else:
+            result.notes.append("verification skipped (--no-verify)")
+        chain.succeeded(path)
+        result.writer = lambda dest: _write_folder(dest, narrowed_ep, narrowed_module, onnx_narrowed, result, args,
+                                                   kwargs)
+        return result
+    if mismatch is not None:  # a file was written and verification said no: a mismatch (exit 1), not a refusal
+        mismatch.restore(result)
+        others = "" if req.exporter == "auto" else " (--exporter auto tries the others)"
+        result.notes.append(f"every ONNX file an export path gave differs from PyTorch as the plain export along "
+                            f"the same path does, and no export path is left{others}: nothing written")
+        return result
+    raise UpstreamError("torch.onnx.export", "no export path translates the model: " + chain.exhausted(),
+                        "; ".join(chain.record.notes) or "a plain torch.onnx.export of the unmodified model fails "
+                        "the same way on every path")
+
+
+@dataclass
+class _Sides:
+    """The original and the narrowed model, as each export path and verification need them."""
+
+    module: Any  # the original module (eager reference)
+    narrowed_module: Any  # state-narrowed copy: what the TorchScript exporter traces
+    program: Any  # the audit's ExportedProgram
+    narrowed_program: Any  # state- and graph-narrowed, re-captured
+    layout: Any
+    specs: list[Any]
+    examples: dict[str, list[int]]
+    pytorch: Any = None  # the PyTorch comparison, run once whatever the path
+
+
+@dataclass
+class _Mark:
+    """A result's findings, decisions, notes and verification at one point: restored before each export
+    path (an abandoned path leaves no trace), or to show the last path whose file did not verify."""
+
+    findings: list[Any]
+    decisions: list[Any]
+    notes: list[str]
+    layers: dict[str, str]
+    verification: list[Any]
+    unverified: str | None
+    onnx_analysis: Any
+
+    @classmethod
+    def of(cls, result: FixResult) -> _Mark:
+        audit = result.report.result
+        return cls(list(audit.findings), list(result.decisions), list(result.notes), dict(audit.layers),
+                   list(result.verification), result.unverified, audit.onnx_analysis)
+
+    def restore(self, result: FixResult) -> None:
+        audit = result.report.result
+        audit.findings[:] = self.findings
+        result.decisions[:] = self.decisions
+        result.notes[:] = self.notes
+        audit.layers.clear()
+        audit.layers.update(self.layers)
+        result.verification[:] = self.verification
+        result.unverified = self.unverified
+        audit.onnx_analysis = self.onnx_analysis
+
+
+class _PathFailed(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult) -> Any:
+    """Audit the translation's ONNX layer (every decision points at a finding), apply the exact
+    rewrites, plan; the narrowed model (None in a dry run)."""
+    from trtready.analysis import OnnxAnalysis
+    from trtready.audit import audit_translation
+    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
+    from trtready.plan.onnx_plan import plan_onnx
+
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
-    audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
+    audit_translation(result.report.result, analysis)
     result.decisions += apply_rewrites(onnx_model)
     plan = plan_onnx(analysis, result.report.target.profile, req.options)
     result.decisions += plan.decisions
-    if req.dry_run:
-        return result
-    output_names = [v.name for v in onnx_model.graph.outputs]
-    onnx_narrowed = apply_plan(plan)
-    if req.verify:
-        _verify(module, narrowed_ep, onnx_narrowed, ep, layout, specs, output_names, req, result, examples)
-        if not all(result.verification):
-            result.notes.append("verification failed: nothing written")
-            return result
-    else:
-        result.notes.append("verification skipped (--no-verify)")
-    result.writer = lambda dest: _write_folder(dest, narrowed_ep, narrowed_module, onnx_narrowed, result, args, kwargs)
-    return result
+    return None if req.dry_run else apply_plan(plan)
 
 
-def _translate(narrowed_ep: Any, original_ep: Any, req: FixRequest, examples: dict[str, list[int]]) -> Any:
-    """The one torch.onnx translation; a failure is torch.onnx's when the unmodified program fails too."""
-    from trtready.errors import NarrowingError, TrtReadyError, UpstreamError, first_line, upstream_reason
-    from trtready.export.exporter import to_onnx
+def _translate(path: Any, side: _Sides, req: FixRequest) -> tuple[Any, str]:
+    """The translation along ``path``; a failure is the exporter's when the unmodified model fails too."""
+    from trtready.errors import NarrowingError, TrtReadyError, chain_text, first_line, innermost_reason
+    from trtready.export.paths import translate_path
+
+    def run(program: Any, module: Any) -> tuple[Any, str]:
+        return translate_path(path, program, module, side.layout, req.bounds, side.examples, req.input_names,
+                              req.output_names)
 
     try:
-        return to_onnx(narrowed_ep, req.bounds, examples, req.input_names, req.output_names)
+        return run(side.narrowed_program, side.narrowed_module)
     except TrtReadyError:
         raise
-    except Exception as e:  # torch.onnx raises many types
-        if narrowed_ep is not original_ep:
+    except Exception as e:  # the exporters raise many types
+        narrowed = side.narrowed_program is not side.program if path.dynamo else side.narrowed_module is not side.module
+        if narrowed:
             try:
-                to_onnx(original_ep, req.bounds, examples, req.input_names, req.output_names)
-            except Exception:  # noqa: BLE001 - the unmodified program fails the same way: upstream
+                run(side.program, side.module)
+            except Exception:  # noqa: BLE001 - the unmodified model fails the same way: upstream
                 pass
             else:
-                raise NarrowingError(f"the narrowed program fails torch.onnx.export while the unmodified one "
-                                     f"translates ({first_line(e)}); nothing written") from e
-        raise UpstreamError("torch.onnx.export", upstream_reason(e),
-                            "a plain torch.onnx.export(..., dynamo=True) of the unmodified model fails the same way") from e
+                raise NarrowingError(f"the narrowed model fails {path.label} while the unmodified one translates "
+                                     f"({first_line(e)}); nothing written") from e
+        raise _PathFailed(innermost_reason(e), chain_text(e)) from e
 
 
-def _verify(module: Any, narrowed_ep: Any, onnx_narrowed: Any, original_ep: Any, layout: Any, specs: list[Any],
-            output_names: list[str], req: FixRequest, result: FixResult, examples: dict[str, list[int]]) -> None:
-    """PyTorch vs narrowed program, PyTorch vs narrowed ONNX; a mismatch of the ONNX side is judged
-    against the unmodified export on the same inputs (is it narrowing's doing, or the export's?)."""
-    from trtready.verify.run import verify_runners
+def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str], req: FixRequest,
+            result: FixResult) -> str | None:
+    """PyTorch vs narrowed program, PyTorch vs the narrowed ONNX the path wrote.
+
+    Returns the reason to leave ``path`` when the written ONNX differs from PyTorch the way the plain
+    export along the same path does (an exporter bug: the next path may not have it); else None, with
+    the comparisons in ``result.verification``. When ONNX Runtime has no kernel for an op, the PyTorch
+    comparison stands alone and ``result.unverified`` says what was not run.
+    """
+    from trtready.errors import ExecutorGapError
+    from trtready.export.paths import translate_path
+    from trtready.verify.run import depth_of_program, verify_runners
     from trtready.verify.runners import OrtRunner, TorchRunner
 
-    from trtready.verify.run import depth_of_program
-
-    common: dict[str, Any] = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol, "feeds": req.feeds,
-              "limits": req.limits, "depth": depth_of_program(original_ep)}
-    names = [n for n, _ in layout.tensors]
+    common: dict[str, Any] = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol,
+                              "feeds": req.feeds, "limits": req.limits, "depth": depth_of_program(side.program)}
+    names = [n for n, _ in side.layout.tensors]
     input_map = dict(zip(names, req.input_names or names))
-    ref = TorchRunner(module, layout, program=original_ep, limits=req.limits)
-    result.verification.append(verify_runners(
-        ref, TorchRunner(narrowed_ep.module(), layout, program=narrowed_ep, limits=req.limits), specs, output_names,
-        labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"), **common))
-    candidate = OrtRunner(onnx_narrowed, input_map, limits=req.limits)
-    onnx_cmp = verify_runners(ref, candidate, specs, output_names,
-                              labels=("original module (PyTorch)", "narrowed ONNX (ONNX Runtime)"), **common)
+    ref = TorchRunner(side.module, side.layout, program=side.program, limits=req.limits)
+    if side.pytorch is None:
+        side.pytorch = verify_runners(
+            ref, TorchRunner(side.narrowed_program.module(), side.layout, program=side.narrowed_program,
+                             limits=req.limits),
+            side.specs, output_names, labels=("original module (PyTorch)", "narrowed ExportedProgram (PyTorch)"),
+            **common)
+    result.verification.append(side.pytorch)
+    try:
+        candidate = OrtRunner(onnx_narrowed, input_map, limits=req.limits)
+        onnx_cmp = verify_runners(ref, candidate, side.specs, output_names,
+                                  labels=("original module (PyTorch)", "written ONNX (ONNX Runtime)"), **common)
+    except ExecutorGapError as gap:
+        result.unverified = (f"{gap}: the written ONNX was not run; verified: the narrowed program against the "
+                             "original module in PyTorch")
+        return None
     result.verification.append(onnx_cmp)
-    if onnx_cmp or not result.verification[0]:
-        return
-    from trtready.export.exporter import to_onnx
+    if onnx_cmp or not side.pytorch:
+        return None
+    try:
+        unmodified_model, _ = translate_path(path, side.program, side.module, side.layout, req.bounds,
+                                             side.examples, req.input_names, req.output_names)
+        unmodified = OrtRunner(unmodified_model, input_map, limits=req.limits)
+        export_cmp = verify_runners(ref, unmodified, side.specs, output_names,
+                                    labels=("original module (PyTorch)", f"plain {path.name} export (ONNX Runtime)"),
+                                    **common)
+        same = verify_runners(unmodified, candidate, side.specs, output_names,
+                              labels=(f"plain {path.name} export (ONNX Runtime)", "written ONNX (ONNX Runtime)"),
+                              **common)
+    except Exception as e:  # noqa: BLE001 - without the plain export the mismatch stays narrowing's to answer for
+        from trtready.errors import first_line
 
-    unmodified = OrtRunner(to_onnx(original_ep, req.bounds, examples, req.input_names, req.output_names), input_map,
-                           limits=req.limits)
-    export_cmp = verify_runners(ref, unmodified, specs, output_names,
-                                labels=("original module (PyTorch)", "unmodified export (ONNX Runtime)"), **common)
-    same = verify_runners(unmodified, candidate, specs, output_names,
-                          labels=("unmodified export (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"), **common)
+        result.notes.append(f"the plain {path.name} export of the unmodified model could not be compared "
+                            f"({first_line(e)}): the mismatch is counted")
+        return None
     if not export_cmp and same:
-        worst = max(export_cmp.worst_per_output(), key=lambda o: o.max_abs)
-        onnx_cmp.excused = (
-            f"the unmodified export differs from PyTorch the same way (max abs {worst.max_abs:.3g} in {worst.name}): "
-            "the difference is upstream (torch.onnx / ONNX Runtime); the narrowed ONNX matches the unmodified "
-            "export within tolerance"
-        )
-        result.verification.append(same)
-        result.notes.append(onnx_cmp.excused)
-    else:
-        result.notes.append("the unmodified export matches PyTorch on the same inputs: the mismatch comes from narrowing"
-                            if export_cmp else "the narrowed ONNX also differs from the unmodified export")
+        worst = max((o for o in export_cmp.worst_per_output() if not o.passed), key=lambda o: o.max_abs)
+        return (f"the ONNX it writes differs from PyTorch (max abs {worst.max_abs:.3g} in {worst.name}"
+                f"{_at(worst)}), and the plain export of the unmodified model differs the same way: "
+                "an exporter bug upstream")
+    result.notes.append("the plain export matches PyTorch on the same inputs: the mismatch comes from narrowing"
+                        if export_cmp else "the written ONNX also differs from the plain export")
+    return None
+
+
+def _at(worst: Any) -> str:
+    """`` at batch=4, seq=32``: the trial where ``worst`` happened, when it has dims (not given inputs)."""
+    dims = getattr(worst, "dims", None)
+    return f" at {', '.join(f'{k}={v}' for k, v in dims.items())}" if dims else ""
 
 
 def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
@@ -242,12 +367,12 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
 
 def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> list[Any]:
     """``--dynamic`` bounds under the ONNX input names (``--input-names`` renames forward's)."""
-    from trtready.bounds import DimBound
+    from dataclasses import replace
 
     if not input_names:
         return bounds
     rename = dict(zip([n for n, _ in layout.tensors], input_names))
-    return [DimBound(rename.get(b.input, b.input), b.axis, b.dim, b.lo, b.hi) for b in bounds]
+    return [replace(b, input=rename.get(b.input, b.input)) for b in bounds]
 
 
 def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],

@@ -49,6 +49,9 @@ class LoadedModel:
     input_ranges: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     capture_error: Exception | None = None  # torch.export's failure on a spec, as reported by audit
+    # The --dynamic bounds the program was captured under when torch.export's own suggested fixes changed
+    # them (trtready.dim_fixes); None when it took the user's bounds as given.
+    fitted_bounds: list[Any] | None = None
 
     @property
     def input_paths(self) -> list[Path]:

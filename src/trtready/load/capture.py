@@ -43,9 +43,20 @@ def dynamic_shapes_for(module: Any, bounds: list[DimBound], args: tuple[Any, ...
     spec: dict[str, Any] = {n: None for n in given}
     for b in bounds:
         if b.dim not in dims:
-            dims[b.dim] = torch.export.Dim(b.dim, min=b.lo, max=b.hi)
+            dims[b.dim] = _export_dim(b)
         spec[b.input] = {**(spec[b.input] or {}), b.axis: dims[b.dim]}
     return spec
+
+
+def _export_dim(b: DimBound) -> Any:
+    """A ``torch.export.Dim`` for ``b``; a stepped dim is derived: ``step*_dim + lo % step``."""
+    import torch
+
+    if b.step <= 1:
+        return torch.export.Dim(b.dim, min=b.lo, max=b.hi)
+    root = torch.export.Dim(f"_{b.dim}", min=b.lo // b.step, max=b.hi // b.step)
+    offset = b.lo % b.step
+    return b.step * root + offset if offset else b.step * root
 
 
 def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
@@ -155,13 +166,82 @@ def export_hint(e: BaseException) -> str:
     return "a plain torch.export.export(model, args, kwargs, dynamic_shapes=...) fails the same way"
 
 
-def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
-    """:func:`capture`, with torch.export's own failures reported as torch.export's (with a hint)."""
+@dataclass
+class Captured:
+    """A program captured under ``bounds``: the user's, or those torch.export's own fixes made of them
+    (``changes`` says what changed; empty when nothing did)."""
+
+    program: Any
+    bounds: list[DimBound]
+    changes: list[str]
+
+
+def capture_fitted(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Captured:
+    """:func:`capture`; when torch.export rejects the dynamic shapes, its suggested fixes that keep the
+    user's bounds are applied and the capture runs once more (:mod:`trtready.dim_fixes`). Failures are
+    reported as torch.export's, with a hint that names any suggested fix not taken and why."""
+    from trtready.dim_fixes import apply_fixes, parse_fixes
     from trtready.errors import TrtReadyError, UpstreamError, upstream_reason
 
     try:
-        return capture(module, args, kwargs, bounds)
+        return Captured(capture(module, args, kwargs, bounds), list(bounds), [])
     except TrtReadyError:
         raise
     except Exception as e:  # torch.export raises many types; each is its failure, not ours
-        raise UpstreamError("torch.export", upstream_reason(e), export_hint(e)) from e
+        fixes = parse_fixes(str(e)) if bounds else None
+        applied = apply_fixes(fixes, bounds) if fixes else None
+        if applied is None or not applied.usable:
+            hint = export_hint(e)
+            if applied is not None and applied.refused:
+                hint = "torch.export suggested fixes that do not keep your --dynamic bounds, not applied: " + \
+                       "; ".join(applied.refused)
+            raise UpstreamError("torch.export", upstream_reason(e), hint) from e
+        try:
+            program = capture(module, args, kwargs, applied.bounds)
+        except TrtReadyError:
+            raise
+        except Exception as again:
+            raise UpstreamError("torch.export", upstream_reason(again),
+                                "it fails also with its own suggested fixes applied: " + "; ".join(applied.changes)) from again
+        lost = lost_sizes(program, applied.bounds)
+        if lost:  # the program guards sizes the fix seemed to allow (torch specialises sizes 0 and 1)
+            raise UpstreamError("torch.export", upstream_reason(e),
+                                f"with its suggested fixes ({'; '.join(applied.changes)}) the program takes only "
+                                f"{'; '.join(lost)}: your bounds are not kept, so nothing was applied")
+        return Captured(program, applied.bounds, applied.changes)
+
+
+def lost_sizes(program: Any, bounds: list[DimBound]) -> list[str]:
+    """``seq in [4, 32], not [2, 32]`` for every bounded dim the program's range constraints narrow."""
+    import sympy
+    import torch
+
+    placeholders = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
+    ranges = program.range_constraints
+    out: list[str] = []
+    for b in bounds:
+        val = placeholders.get(b.input)
+        if not isinstance(val, torch.Tensor) or b.axis >= val.dim():
+            continue
+        size = val.shape[b.axis]
+        if not isinstance(size, torch.SymInt):
+            out.append(f"{b.dim} = {int(size)}, not [{b.lo}:{b.hi}]")
+            continue
+        expr = size.node.expr
+        free = list(expr.free_symbols)
+        if len(free) != 1 or free[0] not in ranges:
+            continue
+        # from the root's range: a derived dim's own entry (2*s9) keeps the range declared before
+        # torch narrowed the root, so it is not read
+        root = ranges[free[0]]
+        lo, hi = expr.subs(free[0], root.lower), expr.subs(free[0], root.upper)
+        if not all(isinstance(v, sympy.Integer | int) for v in (lo, hi)):
+            continue
+        if int(lo) > b.lo or int(hi) < b.hi:
+            out.append(f"{b.dim} in [{int(lo)}:{int(hi)}], not [{b.lo}:{b.hi}]")
+    return out
+
+
+def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
+    """The program of :func:`capture_fitted` (callers that keep the user's bounds as given)."""
+    return capture_fitted(module, args, kwargs, bounds).program

@@ -55,9 +55,12 @@ def fix_report_json(result: Any) -> dict[str, Any]:
     data = audit_report_json(result.report, verb="fix")
     data["decisions"] = [d.to_json() for d in result.decisions]
     data["verification"] = (
-        {"passed": bool(result), "comparisons": [c.to_json() for c in result.verification]}
+        {"passed": bool(result), "comparisons": [c.to_json() for c in result.verification],
+         "scope": "pytorch-only" if result.unverified else "full", "unverified": result.unverified,
+         "excused": result.excuses()}
         if result.verification else None
     )
+    data["export"] = result.export.to_json() if result.export is not None else None
     data["written"] = [str(p) for p in result.written]
     data["notes"] = data["notes"] + list(result.notes)
     data["dry_run"] = result.dry_run

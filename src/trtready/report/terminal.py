@@ -180,6 +180,7 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
             render_comparison(cmp, con)
         for note in result.notes:
             con.print(f"  [dim]{esc(note)}[/]")
+        render_export(result, con, excuses=False)  # render_comparison said them
         for p in result.written:
             con.print(f"  wrote {esc(str(p))}")
     counts = result.counts()
@@ -191,8 +192,44 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     elif not result:
         con.print(f"[bold red]VERIFICATION FAILED for {target.name}: {summary}; nothing written[/]")
     else:
-        verified = "verified" if result.verification else "not verified"
-        con.print(f"[bold green]FIXED for {target.name}: {summary}; {verified}[/]")
+        con.print(f"[bold green]FIXED for {target.name}: {summary}; {esc(verdict_of_verification(result))}[/]")
+
+
+def verdict_of_verification(result: Any) -> str:
+    """``verified``; ``verified in PyTorch only: …``; ``verified (… excused)``; ``not verified``."""
+    if not result.verification:
+        return "not verified" + (f": {result.unverified.split(':', 1)[0]}" if result.unverified else "")
+    if result.unverified:
+        return f"verified in PyTorch only: {result.unverified.split(':', 1)[0]}"
+    excused = [c for c in result.verification if c.excused and not c.passed]
+    if excused:
+        kinds = sorted({"differences at padded positions" if "mask pads" in (c.excused or "") else "differences"
+                        for c in excused})
+        return f"verified ({' and '.join(kinds)} excused)"
+    return "verified"
+
+
+def render_export(result: Any, con: Any, excuses: bool = True) -> None:
+    """Which export path wrote the ONNX file and why earlier ones were left; what verification excused
+    (unless the comparison tables above said it) or could not run. Printed by fix and convert alike:
+    none of it is left to report.json alone."""
+    from trtready.dim_fixes import APPLIED
+
+    for note in result.report.result.notes:
+        if note.startswith(APPLIED):
+            con.print(f"  [yellow]{esc(note)}[/]", overflow="fold")
+    record = getattr(result, "export", None)
+    if record is not None and (record.exporter or record.failed):
+        style = "yellow" if record.failed else "dim"
+        con.print(f"  [{style}]{esc(record.line())}[/]", overflow="fold")
+        for note in record.notes:
+            con.print(f"  [dim]{esc(note)}[/]", overflow="fold")
+    for cmp in result.verification if excuses else []:
+        if cmp.excused and not cmp.passed:
+            con.print(f"  [yellow]excused: {esc(cmp.candidate)} vs {esc(cmp.reference)}: {esc(cmp.excused)}[/]",
+                      overflow="fold")
+    if result.unverified:
+        con.print(f"  [yellow]not run: {esc(result.unverified)}[/]", overflow="fold")
 
 
 def render_views(views: list[Any], con: Any, labels: list[str] | None = None) -> None:
@@ -238,8 +275,29 @@ def render_build(result: Any, con: Any, quiet: bool = False, view: bool = True) 
               f"in {result.seconds:.2f} s; manifest {esc(result.manifest.name)}")
 
 
+def render_verification_summary(result: Any, con: Any) -> None:
+    """One line per comparison — who against whom, trials and dims, the tolerance and how it was
+    chosen — then the export path and every excuse (convert shows this instead of the full tables)."""
+    for cmp in result.verification:
+        mark = "[green]✓[/]" if cmp.passed else ("[yellow]~[/]" if cmp else "[red]✗[/]")
+        dims = sorted({tuple(sorted(o.dims.items())) for o in cmp.outputs if o.dims}, key=str)
+        sizes = f", dims {'; '.join(', '.join(f'{k}={v}' for k, v in d) for d in dims)}" if dims else ""
+        scaled = next((o.atol_basis for o in cmp.worst_per_output() if not o.exact and o.atol_basis != "given"), None)
+        tol = f"; float atol {scaled}" if scaled else ""
+        con.print(f"  {mark} {esc(cmp.candidate)} vs {esc(cmp.reference)}: {cmp.trials} trial(s){esc(sizes)}"
+                  f"[dim]{esc(tol)}[/]", overflow="fold")
+        for o in cmp.worst_per_output():
+            if not o.passed:
+                con.print(f"      {esc(o.name)}: {esc(o.message)}", overflow="fold")
+    for note in result.notes:
+        con.print(f"  [dim]{esc(note)}[/]", overflow="fold")
+    render_export(result, con)
+
+
 def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
     
+    if not quiet:
+        render_verification_summary(result.fix, con)
     render_fix(result.fix, con, quiet=True)
     if result.build is not None:
         shown = result.baseline is not None and not quiet

@@ -51,6 +51,7 @@ class OutputComparison:
     message: str = ""
     atol_basis: str = "given"  # how atol was chosen: "given" or the scaling that produced it
     padded_only: bool = False  # every differing element sits where an attention mask pads (mask 0)
+    dims: dict[str, int] | None = None  # the dynamic dims of the trial (None: given inputs)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -63,6 +64,7 @@ class OutputComparison:
             "rtol": None if self.exact else self.rtol, "atol": None if self.exact else self.atol,
             "required_atol": None if self.exact else self.required_atol, "message": self.message,
             "atol_basis": None if self.exact else self.atol_basis, "padded_only": self.padded_only,
+            "dims": dict(self.dims) if self.dims is not None else None,
         }
 
 

@@ -1,7 +1,8 @@
 """Seeded verification inputs, generated from each input's role in the graph (never its name).
 
-Dynamic dimensions are drawn at the minimum, the example ("opt") size and the maximum of their
-bounds; index inputs cover ``[0, N)`` and include the edge rows 0 and N-1.
+Dynamic dimensions are drawn at the example ("opt") size, the minimum and the maximum of their
+bounds, always, then at random sizes between; index inputs cover ``[0, N)`` and include the edge
+rows 0 and N-1.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ class InputSpec:
     values: Interval | None = None  # a user-stated --input-range wins over the role
 
 
-def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str, int]]:
-    """Assignments of every named dim: opt (example), min, max — deduplicated, in that order."""
+def _dim_ranges(specs: list[InputSpec], bounds: list[DimBound]) -> dict[str, tuple[int, int, int, int]]:
+    """Every named dim: (min, opt, max, step), opt being the example's size where it lies in the bounds."""
     by_dim = {b.dim: b for b in bounds}
     by_axis = {(b.input, b.axis): b.dim for b in bounds}
-    names: dict[str, tuple[int, int, int]] = {}
+    names: dict[str, tuple[int, int, int, int]] = {}
     for s in specs:
         for axis, d in enumerate(s.dims):
             key = by_axis.get((s.name, axis)) or (d if isinstance(d, str) else None)
@@ -43,14 +44,36 @@ def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str
             b = by_dim.get(key)
             example = s.example[axis] if s.example is not None and axis < len(s.example) else None
             lo, hi = (b.lo, b.hi) if b else (example or 2, example or 2)
-            opt = example if example is not None and lo <= example <= hi else (lo + hi) // 2
-            names.setdefault(key, (lo, opt, hi))
+            step = b.step if b else 1
+            opt = example if example is not None and lo <= example <= hi else lo + ((hi - lo) // 2 // step) * step
+            names.setdefault(key, (lo, opt, hi, step))
+    return names
+
+
+def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str, int]]:
+    """The sizes every verification covers: opt (example), min, max — deduplicated, in that order.
+
+    All dims at their minimum, then all at their maximum, so every dynamic axis is run at both ends
+    of its bounds whatever the number of trials (:func:`trial_dims` adds random sizes between).
+    """
+    names = _dim_ranges(specs, bounds)
     out: list[dict[str, int]] = []
     for pick in (1, 0, 2):
         choice = {k: v[pick] for k, v in names.items()}
         if choice not in out:
             out.append(choice)
     return out or [{}]
+
+
+def trial_dims(specs: list[InputSpec], bounds: list[DimBound], trials: int, seed: int) -> list[dict[str, int]]:
+    """The dims of each trial: :func:`dim_choices` first — all of them, even past ``trials`` — then
+    sizes drawn between each dim's min and max (seeded, on its steps), one set per further trial."""
+    names = _dim_ranges(specs, bounds)
+    out = dim_choices(specs, bounds)
+    rng = np.random.default_rng(seed + 7919)  # apart from the value streams of generate()
+    while len(out) < trials:
+        out.append({k: lo + int(rng.integers(0, (hi - lo) // step + 1)) * step for k, (lo, _, hi, step) in names.items()})
+    return out
 
 
 def _shape(s: InputSpec, dims: dict[str, int], bounds: list[DimBound]) -> tuple[int, ...]:

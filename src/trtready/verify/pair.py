@@ -42,7 +42,7 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any],
 
 
 def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = None,
-                input_range: list[str] | None = None, trials: int = 3, rtol: Any = None, atol: Any = None,
+                input_range: list[str] | None = None, trials: int = 4, rtol: Any = None, atol: Any = None,
                 feeds: dict[str, Any] | None = None, trust_code: bool = False, limits: Any = None) -> Comparison:
     """Load both models (as data unless ``trust_code``) and compare them; see :func:`verify_loaded`."""
     from trtready.limits import DEFAULT_LIMITS
@@ -56,7 +56,7 @@ def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = N
 
 
 def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, input_range: list[str] | None = None,
-                  trials: int = 3, rtol: Any = None, atol: Any = None, feeds: dict[str, Any] | None = None,
+                  trials: int = 4, rtol: Any = None, atol: Any = None, feeds: dict[str, Any] | None = None,
                   limits: Any = None) -> Comparison:
     """Run both on the same seeded inputs (or ``feeds``); integers compared exactly."""
     from trtready.bounds import check_bound_names, parse_dynamic, parse_input_ranges

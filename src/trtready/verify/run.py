@@ -16,7 +16,10 @@ from trtready.bounds import DimBound
 from trtready.errors import VerificationRunError
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, compare_runs, scaled_atol  # noqa: F401
-from trtready.verify.inputs import InputSpec, dim_choices, generate
+
+#: Input sets per verification: the example size, every dim's minimum and maximum, one random size between.
+DEFAULT_TRIALS = 4
+from trtready.verify.inputs import InputSpec, dim_choices, generate, trial_dims
 
 
 class Runner(Protocol):
@@ -68,7 +71,7 @@ def verify_runners(
     *,
     labels: tuple[str, str] = ("reference", "candidate"),
     bounds: list[DimBound] | None = None,
-    trials: int = 3,
+    trials: int = DEFAULT_TRIALS,
     seed: int = 0,
     rtol: tuple[float, dict[str, float]] = (DEFAULT_RTOL, {}),
     atol: tuple[float, dict[str, float]] = (DEFAULT_ATOL, {}),
@@ -76,7 +79,8 @@ def verify_runners(
     limits: Limits = DEFAULT_LIMITS,
     depth: int = 0,
 ) -> Comparison:
-    """Run ``trials`` seeded input sets (dims at opt, min, max, …) through both runners.
+    """Run seeded input sets through both runners: dims at opt, min and max always (so every dynamic
+    axis is run at both ends of its bounds), then random sizes between, ``trials`` sets in all.
 
     ``depth`` (matmul/conv layers) scales the default float tolerance (:func:`scaled_atol`).
     """
@@ -91,25 +95,30 @@ def verify_runners(
 
     masks = [s.name for s in specs if s.role.kind == "mask"]
 
-    def both(inputs: dict[str, Any]) -> None:
+    def both(inputs: dict[str, Any], dims: dict[str, int] | None) -> None:
         ref = run_bounded(reference, inputs, deadline, limits)
         cand = run_bounded(candidate, inputs, deadline, limits)
-        result.outputs.extend(compare_runs(ref, cand, output_names, rtol, atol, depth, inputs, masks))
+        compared = compare_runs(ref, cand, output_names, rtol, atol, depth, inputs, masks)
+        for o in compared:
+            o.dims = dims
+        result.outputs.extend(compared)
 
     if feeds is not None:
-        both(feeds)
+        both(feeds, None)
         result.trials = 1
         result.excuse_padded()
         result.notes.append("inputs from the given .npz")
         return result
-    choices = dim_choices(specs, bounds)
-    for t in range(max(1, trials)):
-        dims = choices[t % len(choices)]
-        both(generate(specs, dims, bounds, seed + t, limits))
-    result.trials = max(1, trials)
+    choices = trial_dims(specs, bounds, max(1, trials), seed)
+    for t, dims in enumerate(choices):
+        both(generate(specs, dims, bounds, seed + t, limits), dims)
+    result.trials = len(choices)
     result.excuse_padded()
     roles = ", ".join(f"{s.name}: {s.role.kind}" + (f"[0,{s.role.size})" if s.role.size else "") for s in specs)
-    result.notes.append(f"{result.trials} seeded trial(s), dims at {', '.join(map(str, choices))}; inputs {roles}")
+    covered = len(dim_choices(specs, bounds))
+    extra = f" (the {covered} that cover every dim's example size, minimum and maximum)" if covered > trials else ""
+    result.notes.append(f"{result.trials} seeded trial(s){extra}, dims at {', '.join(map(str, choices))}; "
+                        f"inputs {roles}")
     return result
 
 

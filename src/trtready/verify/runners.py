@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from trtready.errors import BadInputError, VerificationRunError
+from trtready.errors import BadInputError, ExecutorGapError, VerificationRunError
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 
 _BYTES_LIMIT = 1 << 30  # in-memory models above this are handed to ONNX Runtime as files
@@ -70,6 +70,33 @@ def _use_bounded_arena(opts: Any, limits: Limits) -> None:
     opts.add_session_config_entry("session.use_env_allocators", "1")
 
 
+_NO_KERNEL = re.compile(r"NOT_IMPLEMENTED : Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'")
+
+
+def _missing_kernel(e: BaseException, model: Any) -> str | None:
+    """``Mul(14) on bfloat16 at node 'node_mul'`` when ONNX Runtime lacks the kernel, else None.
+
+    ONNX Runtime names the op, its opset and the node; the input types, which decide whether a kernel
+    exists, are read from the model's node of that name when the model is at hand."""
+    m = _NO_KERNEL.search(str(e))
+    if m is None:
+        return None
+    op, version, node_name = m[1], m[2], m[3]
+    types = ""
+    try:
+        import onnx_ir as ir
+
+        if isinstance(model, ir.Model):
+            for node in ir.traversal.RecursiveGraphIterator(model.graph):
+                if node.name == node_name:
+                    dtypes = sorted({str(v.dtype).lower() for v in node.inputs if v is not None and v.dtype is not None})
+                    types = f" on {', '.join(dtypes)}" if dtypes else ""
+                    break
+    except Exception:  # noqa: BLE001 - the types only make the message more precise
+        types = ""
+    return f"{op}({version}){types} at node {node_name!r}"
+
+
 def _first(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0][:300] if text else type(e).__name__
@@ -104,6 +131,9 @@ class OrtRunner:
         except MemoryError as e:
             raise VerificationRunError("ONNX Runtime ran out of memory loading the model") from e
         except Exception as e:
+            gap = _missing_kernel(e, shapes_from if shapes_from is not None else model)
+            if gap is not None:
+                raise ExecutorGapError(gap) from e
             raise BadInputError(f"ONNX Runtime cannot load the model: {_first(e)}") from e
         finally:
             if self._tmp is not None:
@@ -221,6 +251,9 @@ class OrtRunner:
                     f"ONNX Runtime asked for {full.group(2)} bytes at once while running the model, past the "
                     f"{arena_bytes(self.limits)}-byte bound of a verification run (tensor-elements × 8 bytes; "
                     f"{limit_hint('tensor-elements')})") from None
+            gap = _missing_kernel(e, None)
+            if gap is not None:
+                raise ExecutorGapError(gap) from e
             raise VerificationRunError(f"ONNX Runtime failed to run the model: {_first(e)}") from e
 
     def cancel(self) -> None:
@@ -257,10 +290,22 @@ class TorchRunner:
         except Exception as e:
             raise VerificationRunError(f"PyTorch failed to run the model: {_first(e)}") from e
         leaves = pytree.tree_leaves(out)
-        return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t) for t in leaves]
+        return [_numpy(t) if isinstance(t, torch.Tensor) else np.asarray(t) for t in leaves]
 
     def cancel(self) -> None:
         """A PyTorch call cannot be interrupted from outside; the watcher stops waiting for it."""
+
+
+def _numpy(t: Any) -> np.ndarray:
+    """A tensor as numpy; dtypes numpy has no type for (bfloat16, float8) are widened to float32, which
+    holds each of their values exactly."""
+    import torch
+
+    t = t.detach().cpu()
+    if t.is_floating_point() and t.dtype not in (torch.float16, torch.float32, torch.float64):
+        t = t.to(torch.float32)
+    result: np.ndarray = t.numpy()
+    return result
 
 
 def check_program_sizes(program: Any, feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
