@@ -80,8 +80,8 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
 
     if p.onnx_based and f.role in _STATE_ROLES and f.used is False:
         return Prediction(Outcome.FINE, "not read by forward: absent from the exported graph")
-    if f.producer in p.build_error_ops:
-        return Prediction(Outcome.ERROR, p.build_error_ops[f.producer])
+    if f.producer is not None and f.producer in p.unsupported_ops:
+        return Prediction(Outcome.ERROR, p.unsupported_ops[f.producer])
     if f.producer in p.torch_fallback_ops:
         op = f.producer
         return Prediction(
