@@ -93,7 +93,9 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     from trtready.load.capture import CallLayout
     from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.narrow.state import narrow_module_state
+    from trtready.fix import unbuildable_notes
     from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.rewrites import plan_ops
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
     ep = loaded.exported
@@ -116,8 +118,11 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     onnx_model = _translate(narrowed_ep, ep, req, examples)
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
-    result.decisions += apply_rewrites(onnx_model)
-    plan = plan_onnx(analysis, result.report.target.profile, req.options)
+    profile = result.report.target.profile
+    rewritten = apply_rewrites(onnx_model, profile)
+    result.decisions += rewritten + plan_ops(result.report.findings, onnx_model, profile, rewritten)
+    result.notes += unbuildable_notes(result.decisions, result.report.target.name)
+    plan = plan_onnx(analysis, profile, req.options)
     result.decisions += plan.decisions
     if req.dry_run:
         return result
