@@ -27,9 +27,10 @@ UPSTREAM: dict[str, Upstream] = {
     # under dynamic shapes; the older exporter takes both.
     "t5_encoder": Upstream("torch.onnx", "Cannot view a tensor with shape"),
     "swin": Upstream("torch.onnx", "Cannot view a tensor with shape"),
-    # transformers pools EfficientNet's features with nn.AvgPool2d(hidden_dim, ceil_mode=True): a 320×320
-    # window here (1280×1280 in B0), past TensorRT's kernel-volume limit; the parser rejects the node.
-    "efficientnet": Upstream("tensorrt", "node_avg_pool2d"),
+    # EfficientNet is not here: transformers pools its features with nn.AvgPool2d(hidden_dim, ceil_mode=True),
+    # a 320×320 window (1280×1280 in B0) past TensorRT-RTX's kernel-volume limit — the unmodified export
+    # does not parse, but the window covers the whole 1×1 map, so convert rewrites it to GlobalAveragePool
+    # (PoolToReducePass) and builds.
 }
 
 #: Models that fail today because of trtready, with the cause: none. A new entry names the first
