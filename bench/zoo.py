@@ -175,15 +175,18 @@ def classify(conv: Convert, up: dict[str, Any], line: str) -> str:
 
 
 def _ba(conv: Convert, key: str) -> str:
-    if conv.before is None or conv.after is None:
+    if conv.after is None:
         return "–"
-    return f"{conv.before[key]} → {conv.after[key]}"
+    # no baseline: the unmodified model does not parse (what convert's rewrites were for)
+    return f"{conv.before[key] if conv.before is not None else '–'} → {conv.after[key]}"
 
 
 def _dec(conv: Convert) -> str:
     if not conv.decisions:
         return "–"
-    return " / ".join(str(conv.decisions.get(a, 0)) for a in ("narrow", "keep", "remove"))
+    cell = " / ".join(str(conv.decisions.get(a, 0)) for a in ("narrow", "keep", "remove"))
+    rewrites = conv.decisions.get("rewrite", 0)
+    return cell + (f" (+{rewrites} rewrite)" if rewrites else "")
 
 
 def _ok(step: dict[str, Any]) -> str:

@@ -67,8 +67,13 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         onnx_path = staged / "model.onnx"
         fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
         if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
+            from trtready.errors import BadInputError, first_line
+
             with _step(console, "baseline: the unmodified model's network, for before → after"):
-                result.baseline = _baseline_view(loaded, req, fix)
+                try:
+                    result.baseline = _baseline_view(loaded, req, fix)
+                except BadInputError as e:  # what the rewrites were for: said, not a failure of convert
+                    result.notes.append(f"no baseline: the unmodified model does not parse ({first_line(e)})")
         if frontend == "torch-trt-dynamo":
             from trtready.adapters.torch_tensorrt import compile_dynamo
 
@@ -78,7 +83,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             from trtready.engine.engine import build as build_network
             from trtready.engine.engine import write_engine
 
-            with _step(console, "build the engine, inspect the network"):
+            with _step(console, "build the engine, inspect the network"), _predicted(fix):
                 built = build_network(onnx_path, req.target, profiles or {})
                 result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
             if result.baseline is not None:
@@ -90,6 +95,22 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         write_json(convert_report_json(result), staged / "report.json")
         fix.written = s.commit(req.out)
     return result
+
+
+@contextlib.contextmanager
+def _predicted(fix: FixResult) -> Iterator[None]:
+    """A build failure that the plan predicted (an op the target cannot build, not rewritten) says
+    so, and what the user can change, after TensorRT's own message."""
+    from trtready.errors import BadInputError
+
+    try:
+        yield
+    except BadInputError as e:
+        notes = [n for n in fix.notes if n.startswith("not buildable on ")]
+        if not notes:
+            raise
+        raise BadInputError(f"{e} — predicted before the build: {notes[0]}"
+                            + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "")) from e
 
 
 def _judge_effect(result: ConvertResult) -> None:

@@ -73,3 +73,36 @@ def test_fix_report_validates_and_carries_decisions_and_verification(validator, 
     assert exact and all(o["max_abs"] == 0 for o in exact)
     on_disk = json.loads((tmp_path / "tok" / "report.json").read_text())
     validator.validate(on_disk)
+
+
+def test_op_findings_validate_and_keep_their_shape(validator, tmp_path: Path) -> None:
+    """Schema 1.1: an op finding carries ``kind`` and ``op``; its dtype is its output's, any type."""
+    import onnx_ir as ir
+
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[1, 3, 400, 400] x, bool[4] m) => (float[1, 3, 1, 1] y, int64[1, N] nz) {
+      y = AveragePool<kernel_shape=[400, 400]>(x)
+      nz = NonZero(m)
+    }
+    """)
+    path = tmp_path / "m.onnx"
+    ir.save(model, str(path))
+    data = audit_report_json(trtready.audit(str(path), target="trt-rtx"))
+    validator.validate(data)
+    assert data["schema_version"] == "1.1" and not data["verdict"]["ready"]
+    ops = {f["producer"]: f for f in data["findings"] if f["kind"] == "op_unsupported"}
+    assert set(ops) == {"AveragePool", "NonZero"}
+    pool = ops["AveragePool"]
+    assert pool["dtype"] == "float" and pool["op"]["window"] == 160000 and pool["op"]["spatial_dims"] == 2
+    assert pool["op"]["rewrite"].startswith("GlobalAveragePool")
+    assert ops["NonZero"]["op"]["rewrite"] is None and "torch.where" in ops["NonZero"]["op"]["remedy"]
+    bad = copy.deepcopy(data)
+    del bad["findings"][data["findings"].index(pool)]["op"]
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(bad)
+    bad = copy.deepcopy(data)
+    tensor = next(i for i, f in enumerate(data["findings"]) if f["kind"] == "wide_dtype")
+    bad["findings"][tensor]["dtype"] = "float32"  # a tensor finding is 64-bit by definition
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(bad)

@@ -64,7 +64,7 @@ def test_explicit_target_wins_and_unknown_is_a_usage_error(monkeypatch) -> None:
 def test_profiles_differ_where_the_facts_differ() -> None:
     assert not PROFILES["trt8"].handles_int64 and PROFILES["trt10"].handles_int64
     assert not PROFILES["torch-trt-ts"].handles_int64 and PROFILES["torch-trt-dynamo"].handles_int64
-    assert "NonZero" in PROFILES["trt-rtx"].build_error_ops and "NonZero" not in PROFILES["trt10"].build_error_ops
+    assert "NonZero" in PROFILES["trt-rtx"].unsupported_ops and "NonZero" not in PROFILES["trt10"].unsupported_ops
 
 
 def test_release_versions_order_numerically() -> None:

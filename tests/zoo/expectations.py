@@ -23,9 +23,10 @@ class Upstream:
 
 
 UPSTREAM: dict[str, Upstream] = {
-    # transformers pools EfficientNet's features with nn.AvgPool2d(hidden_dim, ceil_mode=True): a 320×320
-    # window here (1280×1280 in B0), past TensorRT's kernel-volume limit; the parser rejects the node.
-    "efficientnet": Upstream("tensorrt", "node_avg_pool2d"),
+    # EfficientNet is not here: transformers pools its features with nn.AvgPool2d(hidden_dim, ceil_mode=True),
+    # a 320×320 window (1280×1280 in B0) past TensorRT-RTX's kernel-volume limit — the unmodified export
+    # does not parse, but the window covers the whole 1×1 map, so convert rewrites it to GlobalAveragePool
+    # (PoolToReducePass) and builds. T5 and Swin are not here either: see EXPORTER.
 }
 
 #: The export path that writes each model's ONNX file when it is not the plain dynamo exporter, and the

@@ -11,18 +11,21 @@ from typing import Any
 from trtready.audit.findings import (
     AuditResult,
     Finding,
+    Kind,
     Layer,
+    OpUse,
     Outcome,
     Prediction,
     Role,
 )
+from trtready.audit.ops import fx_op_findings, onnx_op_findings
 from trtready.audit.predict import predict_all
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.load import LoadedModel
 from trtready.targets import ResolvedTarget
 
-__all__ = ["AuditResult", "Finding", "Layer", "Outcome", "Prediction", "Role", "audit_loaded"]
+__all__ = ["AuditResult", "Finding", "Kind", "Layer", "OpUse", "Outcome", "Prediction", "Role", "audit_loaded"]
 
 
 def audit_loaded(
@@ -52,6 +55,7 @@ def audit_loaded(
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
         analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges)
         findings += audit_onnx(analyses["onnx"])
+        findings += onnx_op_findings(loaded.onnx)
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
@@ -80,6 +84,7 @@ def audit_loaded(
             used = used_state(ep)
             analyses["fx"] = FxAnalysis.of(ep, input_ranges)
             findings += audit_fx(analyses["fx"], bounds)
+            findings += fx_op_findings(ep, bounds)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
@@ -101,7 +106,7 @@ def audit_translation(result: AuditResult, analysis: Any) -> None:
     that every decision points at a finding; predictions are made for the new findings."""
     from trtready.audit.onnx_graph import audit_onnx
 
-    added = audit_onnx(analysis)
+    added = audit_onnx(analysis) + onnx_op_findings(analysis.model)
     predict_all(added)
     result.findings.extend(added)
     result.layers["onnx"] = "done"
@@ -140,13 +145,18 @@ class AuditReport:
         if failed:
             layer, why = next(iter(failed.items()))
             return f"NOT READY for {name}: could not analyse the {layer} layer ({why})"
-        if not self.findings:
-            return f"READY for {name}: no int64/float64 tensors"
+        tensors = sum(1 for f in self.findings if not f.is_op)
+        if not tensors and self.ready:
+            return f"READY for {name}: no int64/float64 tensors" + self._ops_elsewhere()
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
         if self.ready:
-            return f"READY for {name}: {len(self.findings)} 64-bit tensors ({summary})"
-        worst = max(self.findings, key=lambda f: f.predictions[name].outcome.severity)
-        return (
-            f"NOT READY for {name}: {summary}; worst: {worst.tensor} — {worst.predictions[name].message}"
-        )
+            return f"READY for {name}: {tensors} 64-bit tensors ({summary})" + self._ops_elsewhere()
+        # an op the target cannot build is the most actionable line: it wins a tie with a tensor
+        worst = max(self.findings, key=lambda f: (f.predictions[name].outcome.severity, f.is_op))
+        blocked = sum(1 for f in self.findings if f.is_op and f.predictions[name].outcome is Outcome.ERROR)
+        ops = f"{blocked} op(s) it cannot build, " if blocked else ""
+        return f"NOT READY for {name}: {ops}{summary}; worst: {worst.tensor} — {worst.predictions[name].message}"
 
+    def _ops_elsewhere(self) -> str:
+        n = sum(1 for f in self.findings if f.is_op)
+        return f"; {n} op(s) that other targets cannot build" if n else ""

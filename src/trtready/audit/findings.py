@@ -1,4 +1,5 @@
-"""The audit's data: one :class:`Finding` per 64-bit tensor, with provenance and predictions."""
+"""The audit's data: one :class:`Finding` per 64-bit tensor, and one per op a target may not build,
+with provenance and predictions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,39 @@ class Layer(str, enum.Enum):
     FX = "fx"  # torch.export graph nodes
     ONNX = "onnx"  # ONNX initializers, graph I/O and intermediate values
     TRT = "trt"  # what a TensorRT parser/builder reported
+
+
+class Kind(str, enum.Enum):
+    """What a finding is about."""
+
+    WIDE_DTYPE = "wide_dtype"  # an int64/float64/uint64 tensor
+    OP_UNSUPPORTED = "op_unsupported"  # a node some target's parser or builder cannot build
+
+
+@dataclass(frozen=True)
+class OpUse:
+    """What one graph node asks of a target's ONNX parser and builder (``Kind.OP_UNSUPPORTED``).
+
+    For a torch.export node these are the ONNX ops its translation contains (torch.onnx 2.13, checked
+    by tests/audit/test_ops.py); for an ONNX node, the node itself.
+    """
+
+    what: str  # the node in words: "NonZero node_NonZero_4", "aten.index_put_ with a boolean mask"
+    onnx_ops: tuple[str, ...]  # keys of TargetProfile.unsupported_ops (with ":reduction"/":indices" forms)
+    pool: str | None = None  # AveragePool / MaxPool / LpPool: the window below is checked
+    window: int | None = None  # product of the pooling kernel's dims
+    spatial: int | None = None  # number of spatial dims of the pooling
+    rewrite: str | None = None  # the exact rewrite fix/convert apply (plan/rewrites.py), when proved
+    remedy: str = ""  # what the user can change when no rewrite applies
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "onnx_ops": list(self.onnx_ops), "pool": self.pool, "window": self.window,
+                "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None}
+
+
+def op_finding_id(layer: Layer, node: str) -> str:
+    """The id of the op finding for ``node`` (``op:fx:…``, ``op:onnx:…``): distinct from tensor ids."""
+    return f"op:{layer.value}:{node}"
 
 
 class Role(str, enum.Enum):
@@ -58,10 +92,11 @@ class Prediction:
 
 @dataclass
 class Finding:
-    """One int64/float64 tensor and where it comes from.
+    """One int64/float64 tensor, or one node a target may not build, and where it comes from.
 
     ``where`` is the provenance a user can act on: a module path (state), the user's
-    ``file:line`` (FX) or the producing ONNX node (ONNX).
+    ``file:line`` (FX) or the producing ONNX node (ONNX). An op finding (``kind`` is
+    ``OP_UNSUPPORTED``) names the node in ``tensor``, its output dtype in ``dtype`` and carries ``op``.
     """
 
     id: str
@@ -88,10 +123,17 @@ class Finding:
     fits: dict[str, bool | None] = field(default_factory=dict)  # int32 / float32 exactness
     notes: list[str] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
+    kind: Kind = Kind.WIDE_DTYPE
+    op: OpUse | None = None  # set for Kind.OP_UNSUPPORTED
+
+    @property
+    def is_op(self) -> bool:
+        return self.kind is Kind.OP_UNSUPPORTED
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "kind": self.kind.value,
             "layer": self.layer.value,
             "where": self.where,
             "tensor": self.tensor,
@@ -111,6 +153,7 @@ class Finding:
             "fits": dict(self.fits),
             "notes": list(self.notes),
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
+            "op": self.op.to_json() if self.op is not None else None,
         }
 
 

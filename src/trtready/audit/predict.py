@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
+from trtready.audit.findings import Finding, Layer, OpUse, Outcome, Prediction, Role
 from trtready.intervals import INT64_MAX, INT64_MIN
 from trtready.targets import Float64Mode, Int64Mode, TargetProfile, active_profiles
 
@@ -80,8 +80,8 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
 
     if p.onnx_based and f.role in _STATE_ROLES and f.used is False:
         return Prediction(Outcome.FINE, "not read by forward: absent from the exported graph")
-    if f.producer in p.build_error_ops:
-        return Prediction(Outcome.ERROR, p.build_error_ops[f.producer])
+    if f.producer is not None and f.producer in p.unsupported_ops:
+        return Prediction(Outcome.ERROR, p.unsupported_ops[f.producer])
     if f.producer in p.torch_fallback_ops:
         op = f.producer
         return Prediction(
@@ -139,10 +139,43 @@ def _predict_float64(f: Finding, p: TargetProfile) -> Prediction:
     return Prediction(Outcome.PRECISION_LOSS, f"{how}; values round to float32")
 
 
+def op_problems(use: OpUse, p: TargetProfile) -> list[str]:
+    """Why ``p`` cannot build what ``use`` asks of it, one reason per problem (empty: it can, as far
+    as the profile's facts go). Only TensorRT's ONNX parser has these facts (``targets/ops.py``)."""
+    if not p.onnx_based:
+        return []
+    out = [f"{op.split(':', 1)[0]}: {p.unsupported_ops[op]}" for op in use.onnx_ops if op in p.unsupported_ops]
+    if use.pool is not None and use.window is not None and use.spatial is not None:
+        limit = p.pool_window_limit.get(use.spatial)
+        if limit is not None and use.window >= limit:
+            out.append(f"{use.pool} window of {use.window} elements: {p.title} builds {use.spatial}-D "
+                       f"pooling windows below {limit} (\"volume(windowSize) < maxKernelDimsProduct\") "
+                       f"[{p.pool_window_source}]")
+    return out
+
+
+def _predict_op(f: Finding, p: TargetProfile) -> Prediction:
+    use = f.op
+    assert use is not None, "an op finding carries its OpUse"
+    if not p.onnx_based:
+        return Prediction(Outcome.FINE, "not predicted: the op facts are about TensorRT's ONNX parser")
+    problems = op_problems(use, p)
+    if not problems:
+        return Prediction(Outcome.FINE, f"{p.title} builds it")
+    msg = f"{use.what} — " + "; ".join(problems)
+    if use.rewrite:
+        msg += f"; fix/convert rewrite it exactly: {use.rewrite}"
+    elif use.remedy:
+        msg += f"; no exact rewrite: {use.remedy}"
+    return Prediction(Outcome.ERROR, msg)
+
+
 def predict(f: Finding, profile: TargetProfile) -> Prediction:
     """The outcome of ``f`` on ``profile``; findings from a TensorRT log are taken as reported."""
     if f.layer is Layer.TRT and profile.name in f.predictions:
         return f.predictions[profile.name]
+    if f.is_op:
+        return _predict_op(f, profile)
     if f.dtype == "uint64":
         return Prediction(Outcome.ERROR, profile.uint64_error)
     if f.dtype == "int64":

@@ -74,3 +74,13 @@ class FixResult:
         for d in self.decisions:
             out[d.action.value] += 1
         return out
+
+
+def unbuildable_notes(decisions: list[Decision], target: str) -> list[str]:
+    """One note per ONNX node the target still cannot build after the rewrites (a ``keep`` of an op
+    finding): fix writes the model anyway — it is correct, the engine build is what fails."""
+    from trtready.audit.findings import Layer, op_finding_id
+
+    prefix = op_finding_id(Layer.ONNX, "")
+    return [f"not buildable on {target}: {d.reason}" for d in decisions
+            if d.action is Action.KEEP and d.finding.startswith(prefix)]

@@ -17,16 +17,20 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.bounds import record_bounds
     from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx
+    from trtready.fix import unbuildable_notes
     from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.rewrites import plan_ops
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
     analysis = report.result.onnx_analysis
-    removed = apply_rewrites(analysis.model)
+    removed = apply_rewrites(analysis.model, req.target.profile)
+    removed += plan_ops(report.findings, analysis.model, req.target.profile, removed)
     plan = plan_onnx(analysis, req.target.profile, req.options)
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
+    result.notes += unbuildable_notes(result.decisions, req.target.name)
     if req.dry_run:
         return result
     specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges)

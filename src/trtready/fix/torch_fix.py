@@ -220,13 +220,18 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     rewrites, plan; the narrowed model (None in a dry run)."""
     from trtready.analysis import OnnxAnalysis
     from trtready.audit import audit_translation
+    from trtready.fix import unbuildable_notes
     from trtready.narrow.onnx_model import apply_plan, apply_rewrites
     from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.rewrites import plan_ops
 
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
-    audit_translation(result.report.result, analysis)
-    result.decisions += apply_rewrites(onnx_model)
-    plan = plan_onnx(analysis, result.report.target.profile, req.options)
+    audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
+    profile = result.report.target.profile
+    rewritten = apply_rewrites(onnx_model, profile)
+    result.decisions += rewritten + plan_ops(result.report.findings, onnx_model, profile, rewritten)
+    result.notes += unbuildable_notes(result.decisions, result.report.target.name)
+    plan = plan_onnx(analysis, profile, req.options)
     result.decisions += plan.decisions
     return None if req.dry_run else apply_plan(plan)
 

@@ -9,6 +9,7 @@ import onnx_ir as ir
 
 from trtready.plan import Decision
 from trtready.plan.onnx_plan import OnnxPlan
+from trtready.targets import TargetProfile
 
 
 def apply_plan(plan: OnnxPlan) -> ir.Model:
@@ -26,19 +27,34 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
     return manager(plan.model).model
 
 
-def apply_rewrites(model: ir.Model) -> list[Decision]:
+def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None) -> list[Decision]:
     """Rewrites proved exact (:mod:`trtready.plan.rewrites`), in place, before the narrowing is planned.
 
     Planning runs on the rewritten graph: a tensor that is no longer computed cannot pin its
     neighbours to int64. ``fix --dry-run`` rewrites its in-memory copy the same way, so it shows the
-    real run's decisions.
+    real run's decisions. Each rewrite is found on the graph the previous one left: IotaGather,
+    then boolean-mask assignments (always: a Where builds on every target), then the poolings whose
+    window ``profile`` cannot build.
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
 
     from trtready.passes.iota_gather import IotaGatherPass
-    from trtready.plan.rewrites import find_iota_gathers
+    from trtready.passes.masked_assignment import MaskedAssignmentPass
+    from trtready.passes.pool_to_reduce import PoolToReducePass
+    from trtready.plan.rewrites import find_iota_gathers, find_masked_assignments, find_pool_reductions, needs_reduce
 
-    matches = find_iota_gathers(model)
-    if matches:
-        ir.passes.PassManager([IotaGatherPass(matches), RemoveUnusedNodesPass()])(model)
-    return [m.decision() for m in matches]
+    decisions: list[Decision] = []
+    iota = find_iota_gathers(model)
+    if iota:  # each decision names the graph as it was found, before its pass renames anything
+        decisions += [m.decision() for m in iota]
+        ir.passes.PassManager([IotaGatherPass(iota), RemoveUnusedNodesPass()])(model)
+    masked = find_masked_assignments(model)
+    if masked:
+        decisions += [d for m in masked for d in m.decisions()]
+        ir.passes.PassManager([MaskedAssignmentPass(masked), RemoveUnusedNodesPass()])(model)
+    pools = [m for m in find_pool_reductions(model) if profile is not None and needs_reduce(m, profile)]
+    if pools:
+        assert profile is not None
+        decisions += [m.decision(profile.pool_window_limit[m.spatial]) for m in pools]
+        ir.passes.PassManager([PoolToReducePass(pools), RemoveUnusedNodesPass()])(model)
+    return decisions

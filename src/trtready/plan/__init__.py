@@ -17,6 +17,7 @@ class Action(str, enum.Enum):
     KEEP = "keep"
     REFUSE = "refuse"
     REMOVE = "remove"  # a rewrite computes the same result without the tensor (plan/rewrites.py)
+    REWRITE = "rewrite"  # an op the target cannot build is rewritten, proved exact (plan/rewrites.py)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,16 @@
-"""Rewrites that remove int64-only slots where the result is provably the same: found here, applied
-by :class:`trtready.passes.iota_gather.IotaGatherPass`.
+"""Rewrites proved exact, found here and applied by one pass each (``passes/``), before planning:
+
+- :class:`IotaGather` (:class:`~trtready.passes.iota_gather.IotaGatherPass`): a GatherND over an
+  arange grid of its data's own positions, which removes int64-only index slots;
+- :class:`MaskedAssignment` (:class:`~trtready.passes.masked_assignment.MaskedAssignmentPass`): the
+  NonZero → ScatterND that torch.onnx writes for ``x[mask] = value`` becomes ``Where`` (TensorRT-RTX
+  cannot build NonZero);
+- :class:`PoolAsReduce` (:class:`~trtready.passes.pool_to_reduce.PoolToReducePass`): an AveragePool or
+  MaxPool whose windows tile its input becomes a global pool or a reduction (TensorRT limits a pooling
+  window's volume; reductions have no such limit).
+
+IotaGather
+----------
 
 The pattern is what torch.onnx writes for advanced indexing by broadcast aranges, as transformers'
 mask functions do (``padding_mask[batch_idx, kv_idx]``)::
@@ -26,7 +37,9 @@ from dataclasses import dataclass
 
 import onnx_ir as ir
 
+from trtready.audit.findings import Finding, Layer, op_finding_id
 from trtready.plan import Action, Decision
+from trtready.targets import TargetProfile
 
 _DOMAINS = ("", "ai.onnx")
 
@@ -190,3 +203,331 @@ def find_iota_gathers(model: ir.Model) -> list[IotaGather]:
     Needs inferred shapes (the analysis has run shape inference on ``model``).
     """
     return [m for m in (_match(n) for n in model.graph) if m is not None]
+
+
+# --- MaskedAssignment ---------------------------------------------------------------------------------
+#
+# torch.onnx 2.13 (onnxscript's ``_aten_index_put_bool``) writes ``x[mask] = v`` (one boolean index of
+# rank k <= rank r of x) as::
+#
+#     M   = Expand(Unsqueeze(mask, -1) ... r-k times, Shape(x))     # bool, x's shape
+#     idx = Transpose<perm=[1, 0]>(NonZero(M))                       # [N, r]: every true position
+#     n   = ReduceSum(Cast<to=INT64>(Reshape(mask, [-1])))           # [1]: true rows of mask
+#     upd = Reshape(Expand(v, Concat(n, x.shape[k:])), [-1])         # [N]
+#     y   = ScatterND(x, idx, upd)
+#
+# NonZero lists M's true positions in row-major order; M is mask broadcast along the trailing axes,
+# so the j-th of them is (p, t) with t the (j mod |T|)-th trailing position, and upd[j] is v broadcast
+# to T at t — whenever v does not vary along the count axis (one element, or rank <= r-k, or a leading
+# 1). Then y[p, t] = v[t] where mask[p], x[p, t] elsewhere: ``y = Where(M, v, x)``. When v has one
+# element, the structure of M does not matter: every update is v.
+
+
+@dataclass(frozen=True)
+class MaskedAssignment:
+    """``node`` (a ScatterND) writes ``value`` where ``mask`` (boolean, ``data``'s shape) is true:
+    ``Where(mask, value, data)``; ``nonzero`` is the NonZero that listed the positions."""
+
+    node: ir.Node
+    nonzero: ir.Node
+    data: ir.Value
+    mask: ir.Value
+    value: ir.Value
+
+    @property
+    def rewrite(self) -> str:
+        return f"Where({self.mask.name}, {self.value.name}, {self.data.name}), a boolean-mask assignment"
+
+    def decisions(self) -> list[Decision]:
+        nz = self.nonzero
+        why = (f"NonZero {node_label(nz)} lists the positions ScatterND {node_label(self.node)} writes one value to "
+               f"(a boolean-mask assignment): it is {self.rewrite}")
+        return [
+            Decision(op_finding_id(Layer.ONNX, node_label(nz)), Action.REWRITE, why),
+            Decision(f"onnx:{nz.outputs[0].name}", Action.REMOVE, why + "; the int64 positions are no longer computed"),
+        ]
+
+
+def node_label(node: ir.Node) -> str:
+    """A node's name, or for an unnamed one its op and first output (both unique in a valid graph)."""
+    return node.name or f"{node.op_type}({node.outputs[0].name if node.outputs else '?'})"
+
+
+def _numel_one(v: ir.Value) -> bool:
+    return v.shape is not None and all(isinstance(d, int) and d == 1 for d in v.shape)
+
+
+def _broadcasts_into(small: object, big: object) -> bool:
+    """A dim of a broadcast operand that leaves the other's dim unchanged: 1, or the same dim."""
+    return (isinstance(small, int) and small == 1) or _same_dim(small, big)
+
+
+def _shape_of(v: ir.Value | None) -> ir.Value | None:
+    """``X`` when ``v`` is ``Shape(X)`` (whole shape), else None."""
+    node = v.producer() if v is not None else None
+    if not _is_op(node, "Shape") or node is None:
+        return None
+    start, end = node.attributes.get("start"), node.attributes.get("end")
+    if (start is not None and start.value != 0) or end is not None:
+        return None
+    return node.inputs[0]
+
+
+def _has_shape_of(m: ir.Value, x: ir.Value) -> bool:
+    """``m`` is proved to have exactly ``x``'s shape."""
+    assert x.shape is not None
+    if m.shape is not None and len(m.shape) == len(x.shape) and all(_same_dim(a, b) for a, b in zip(m.shape, x.shape)):
+        return True
+    exp = m.producer()
+    if not _is_op(exp, "Expand") or exp is None or _shape_of(exp.inputs[1]) is not x:
+        return False
+    u = exp.inputs[0]  # Expand(u, Shape(x)) is broadcast(u, x): x's shape when u's dims fit into x's
+    if u is None or u.shape is None or len(u.shape) > len(x.shape):
+        return False
+    return all(_broadcasts_into(a, b) for a, b in zip(reversed(list(u.shape)), reversed(list(x.shape))))
+
+
+def _constant_along(m: ir.Value, first_axis: int) -> bool:
+    """``m = Expand(u, …)`` with ``u`` of the same rank and size 1 on every axis from ``first_axis``:
+    ``m`` does not vary along those axes."""
+    exp = m.producer()
+    if not _is_op(exp, "Expand") or exp is None or exp.inputs[0] is None or m.shape is None:
+        return False
+    u = exp.inputs[0].shape
+    return (u is not None and len(u) == len(m.shape)
+            and all(isinstance(d, int) and d == 1 for d in list(u)[first_axis:]))
+
+
+def _const_ints(v: ir.Value | None) -> list[int] | None:
+    if v is None:
+        return None
+    t = ir.convenience.get_const_tensor(v)
+    return None if t is None else [int(x) for x in t.numpy().reshape(-1)]
+
+
+def _trailing_dims(exp: ir.Node, x: ir.Value) -> list[object] | None:
+    """The dims after the first of ``Expand(v, S)``'s output, proved: from its inferred shape, or from
+    ``S = Concat(n, T)`` with T a constant or ``Slice(Shape(x), [k], [r], [0])``."""
+    out = exp.outputs[0].shape
+    if out is not None and all(isinstance(d, int) or getattr(d, "value", None) for d in list(out)[1:]):
+        return list[object](list(out)[1:])
+    cat = exp.inputs[1].producer() if exp.inputs[1] is not None else None
+    if not _is_op(cat, "Concat") or cat is None or len(cat.inputs) != 2:
+        return None
+    first, rest = cat.inputs
+    if first is None or first.shape is None or list(first.shape) != [1]:
+        return None
+    ints = _const_ints(rest)
+    if ints is not None:
+        return list(ints)
+    sl = rest.producer() if rest is not None else None
+    if not _is_op(sl, "Slice") or sl is None or len(sl.inputs) < 3 or _shape_of(sl.inputs[0]) is not x:
+        return None
+    starts, ends = _const_ints(sl.inputs[1]), _const_ints(sl.inputs[2])
+    axes = _const_ints(sl.inputs[3]) if len(sl.inputs) > 3 else [0]
+    steps = _const_ints(sl.inputs[4]) if len(sl.inputs) > 4 else [1]
+    assert x.shape is not None
+    r = len(x.shape)
+    if starts is None or ends is None or axes != [0] or steps not in ([1], None) or len(starts) != 1 or len(ends) != 1:
+        return None
+    k, end = starts[0], min(ends[0], r)
+    return list[object](list(x.shape)[k:end]) if 0 <= k <= end else None
+
+
+def _match_masked(node: ir.Node) -> MaskedAssignment | None:
+    if not _is_op(node, "ScatterND") or len(node.inputs) != 3:
+        return None
+    red = node.attributes.get("reduction")
+    if red is not None and red.value != "none":
+        return None
+    data, indices, updates = node.inputs
+    if data is None or indices is None or updates is None or data.shape is None:
+        return None
+    tr = indices.producer()
+    if not _is_op(tr, "Transpose") or tr is None or tr.inputs[0] is None:
+        return None
+    perm = tr.attributes.get("perm")
+    if perm is None or perm.type != ir.AttributeType.INTS or list(perm.value) != [1, 0]:
+        return None
+    nz = tr.inputs[0].producer()
+    if not _is_op(nz, "NonZero") or nz is None or nz.inputs[0] is None:
+        return None
+    mask = nz.inputs[0]
+    if mask.dtype != ir.DataType.BOOL or not _has_shape_of(mask, data):
+        return None
+    rs = updates.producer()
+    if not _is_op(rs, "Reshape") or rs is None or _const_ints(rs.inputs[1]) != [-1] or rs.inputs[0] is None:
+        return None
+    exp = rs.inputs[0].producer()
+    if not _is_op(exp, "Expand") or exp is None or exp.inputs[0] is None:
+        return None
+    value = exp.inputs[0]
+    if value.shape is None:
+        return None
+    r = len(data.shape)
+    if _numel_one(value):  # every update is the one value: any mask of data's shape
+        return MaskedAssignment(node, nz, data, mask, value) if len(value.shape) <= r else None
+    trailing = _trailing_dims(exp, data)
+    if trailing is None or not trailing:
+        return None
+    k = r - len(trailing)
+    if k < 1 or not all(_same_dim(t, d) for t, d in zip(trailing, list(data.shape)[k:])):
+        return None
+    if not _constant_along(mask, k):
+        return None  # the mask could select part of a row: updates would not line up with v
+    vr = len(value.shape)
+    if vr > len(trailing) + 1 or (vr == len(trailing) + 1 and value.shape[0] != 1):
+        return None  # v varies along the count axis: one row per selected position
+    if not all(_broadcasts_into(a, b) for a, b in zip(reversed(list(value.shape)), reversed(trailing))):
+        return None
+    return MaskedAssignment(node, nz, data, mask, value)
+
+
+def find_masked_assignments(model: ir.Model) -> list[MaskedAssignment]:
+    """Every boolean-mask assignment of the main graph that is a ``Where`` (inferred shapes needed)."""
+    return [m for m in (_match_masked(n) for n in model.graph) if m is not None]
+
+
+# --- PoolAsReduce ---------------------------------------------------------------------------------------
+#
+# An AveragePool/MaxPool without padding or dilation whose windows tile its (static) spatial extent:
+#
+# - whole: one window per axis covers every position — kernel == size, or (ceil_mode) a kernel past
+#   the size by less than its stride, where ONNX Runtime and PyTorch average over the positions inside
+#   the input (count_include_pad counts explicit pads only; there are none) — so the output is the
+#   mean (max) over all positions: GlobalAveragePool (GlobalMaxPool);
+# - tiles: stride == kernel dividing each size: each window is one block of
+#   Reshape(X, [N, C, H/kh, kh, W/kw, kw]), so the output is ReduceMean (ReduceMax) over the kh, kw axes.
+#
+# Same values over the same windows; only the float summation order may differ.
+
+
+@dataclass(frozen=True)
+class PoolAsReduce:
+    """``node`` pools its input in windows that tile it: ``whole`` → a global pool, else the blocks of
+    a Reshape reduced over their window axes."""
+
+    node: ir.Node
+    sizes: tuple[int, ...]  # the input's spatial dims
+    kernel: tuple[int, ...]
+    whole: bool
+
+    @property
+    def window(self) -> int:
+        out = 1
+        for k in self.kernel:
+            out *= k
+        return out
+
+    @property
+    def spatial(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def rewrite(self) -> str:
+        kind = "Average" if self.node.op_type == "AveragePool" else "Max"
+        if self.whole:
+            return f"Global{kind}Pool (its window covers the whole {'×'.join(map(str, self.sizes))} input)"
+        return (f"Reshape + Reduce{'Mean' if kind == 'Average' else 'Max'} (its "
+                f"{'×'.join(map(str, self.kernel))} windows tile the {'×'.join(map(str, self.sizes))} input)")
+
+    def decision(self, limit: int) -> Decision:
+        return Decision(
+            op_finding_id(Layer.ONNX, node_label(self.node)), Action.REWRITE,
+            f"{self.node.op_type} {node_label(self.node)}: a window of {self.window} elements (the target builds "
+            f"windows below {limit}) becomes {self.rewrite}: the same {'mean' if 'Average' in self.node.op_type else 'max'} "
+            "over the same positions",
+        )
+
+
+def _ints_attr(node: ir.Node, name: str, default: list[int]) -> list[int] | None:
+    """An INTS attribute's values, ``default`` when absent, None when it has another type."""
+    a = node.attributes.get(name)
+    if a is None:
+        return default
+    return [int(x) for x in a.value] if a.type == ir.AttributeType.INTS else None
+
+
+def _match_pool(node: ir.Node) -> PoolAsReduce | None:
+    if not (_is_op(node, "AveragePool") or _is_op(node, "MaxPool")):
+        return None
+    if len(node.outputs) > 1 and (node.outputs[1].uses() or node.outputs[1].is_graph_output()):
+        return None  # MaxPool's Indices are read
+    x = node.inputs[0]
+    if x is None or x.shape is None or len(x.shape) < 3:
+        return None
+    sizes = [d for d in list(x.shape)[2:] if isinstance(d, int) and d > 0]
+    if len(sizes) != len(x.shape) - 2:
+        return None
+    n = len(sizes)
+    kernel = _ints_attr(node, "kernel_shape", [])
+    strides = _ints_attr(node, "strides", [1] * n)
+    pads = _ints_attr(node, "pads", [0] * 2 * n)
+    dilations = _ints_attr(node, "dilations", [1] * n)
+    auto_pad = node.attributes.get("auto_pad")
+    ceil = node.attributes.get("ceil_mode")
+    ceil_mode = ceil is not None and ceil.value == 1
+    if kernel is None or strides is None or pads is None or dilations is None:
+        return None
+    if (len(kernel) != n or len(strides) != n or any(pads) or any(d != 1 for d in dilations)
+            or any(k < 1 for k in kernel) or any(st < 1 for st in strides)
+            or (auto_pad is not None and auto_pad.value not in ("NOTSET", "VALID"))):
+        return None
+    ints = [int(d) for d in sizes]
+    whole = all(k == h or (ceil_mode and h < k < h + s) for h, k, s in zip(ints, kernel, strides))
+    tiles = all(s == k and h % k == 0 for h, k, s in zip(ints, kernel, strides))
+    if not (whole or tiles):
+        return None
+    return PoolAsReduce(node, tuple(ints), tuple(kernel), whole)
+
+
+def find_pool_reductions(model: ir.Model) -> list[PoolAsReduce]:
+    """Every pooling of the main graph whose windows tile its input (inferred shapes needed)."""
+    return [m for m in (_match_pool(n) for n in model.graph) if m is not None]
+
+
+# --- a decision for every op finding --------------------------------------------------------------------
+
+
+def needs_reduce(match: PoolAsReduce, profile: TargetProfile) -> bool:
+    """The target cannot build ``match``'s pooling window: the rewrite is worth applying."""
+    limit = profile.pool_window_limit.get(match.spatial)
+    return limit is not None and match.window >= limit
+
+
+def plan_ops(findings: list[Finding], model: ir.Model, profile: TargetProfile, rewritten: list[Decision]) -> list[Decision]:
+    """``keep`` for each op the target still cannot build after the rewrites (why, and what the user can
+    change); for each torch.export op finding, the decision of the translated nodes from the same source
+    line (``rewrite`` when every one was rewritten)."""
+    from trtready.audit.ops import labeled_nodes, onnx_use
+    from trtready.audit.predict import op_problems
+
+    by_id = {d.finding: d for d in rewritten if d.action is Action.REWRITE}
+    left = {label: node for label, node in labeled_nodes(model)}
+    out: list[Decision] = []
+    onnx = [f for f in findings if f.is_op and f.layer is Layer.ONNX]
+    for f in onnx:
+        node = left.get(f.tensor)
+        use = onnx_use(node) if node is not None else None
+        problems = op_problems(use, profile) if use is not None else []
+        if f.id in by_id or not problems:
+            continue
+        assert f.op is not None
+        change = f"change: {f.op.remedy}" if f.op.remedy else "no exact rewrite is known"
+        out.append(Decision(f.id, Action.KEEP, f"{f.op.what}: the {profile.name} build will fail — "
+                                              f"{'; '.join(problems)}; {change}"))
+    decided = by_id | {d.finding: d for d in out}
+    for f in findings:
+        if not (f.is_op and f.layer is Layer.FX and f.source is not None and f.op is not None):
+            continue
+        if not op_problems(f.op, profile):
+            continue
+        linked = [decided[g.id] for g in onnx if g.source == f.source and g.id in decided]
+        if not linked:
+            continue
+        if all(d.action is Action.REWRITE for d in linked):
+            out.append(Decision(f.id, Action.REWRITE, "rewritten in the ONNX translation: " + "; ".join(d.reason for d in linked)))
+        else:
+            keep = next(d for d in linked if d.action is Action.KEEP)
+            out.append(Decision(f.id, Action.KEEP, keep.reason))
+    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 from trtready.environment import environment
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def schema() -> dict[str, Any]:

@@ -109,7 +109,7 @@ def render_audit(report: Any, con: Any) -> None:
         )
         table.add_column("layer", no_wrap=True)
         table.add_column("tensor", overflow="fold", min_width=16, ratio=2)
-        table.add_column("dtype", no_wrap=True)
+        table.add_column("dtype / op" if any(f.is_op for f in items) else "dtype", no_wrap=True)
         table.add_column("shape", overflow="fold", max_width=12)
         table.add_column("values", overflow="fold", max_width=14)
         table.add_column("where" if shared else "where / what happens", overflow="fold", ratio=3)
@@ -118,7 +118,7 @@ def render_audit(report: Any, con: Any) -> None:
             src = f" [dim]{esc(f.source)}[/]" if f.source and f.source != f.where else ""
             what = "" if shared else f"\n[dim]{esc(f.predictions[target].message)}[/]"
             table.add_row(
-                f.layer.value, esc(f.tensor), f.dtype, esc(_shape(f)), _values(f),
+                f.layer.value, esc(f.tensor), esc(f.producer) if f.is_op else f.dtype, esc(_shape(f)), _values(f),
                 f"{esc(f.where)}{spec}{src}{what}",
             )
         con.print(table)
@@ -170,8 +170,8 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
         table.add_column("n", justify="right")
         table.add_column("tensors", overflow="fold", ratio=2)
         table.add_column("reason", overflow="fold", ratio=3)
-        order = {"refuse": 0, "keep": 1, "narrow": 2, "remove": 3}
-        style = {"refuse": "red", "keep": "yellow", "narrow": "green", "remove": "green"}
+        order = {"refuse": 0, "keep": 1, "rewrite": 2, "narrow": 3, "remove": 4}
+        style = {"refuse": "red", "keep": "yellow", "rewrite": "green", "narrow": "green", "remove": "green"}
         for (action, reason), names in sorted(groups.items(), key=lambda kv: order[kv[0][0]]):
             shown = ", ".join(names[:4]) + (f", … (+{len(names) - 4})" if len(names) > 4 else "")
             table.add_row(f"[{style[action]}]{action}[/]", str(len(names)), esc(shown), esc(reason))
@@ -187,6 +187,8 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     summary = f"{counts['narrow']} narrowed, {counts['keep']} kept, {counts['refuse']} refused"
     if counts["remove"]:
         summary += f", {counts['remove']} removed by rewrites"
+    if counts["rewrite"]:
+        summary += f", {counts['rewrite']} op(s) rewritten for the target"
     if result.dry_run:
         con.print(f"[bold]DRY RUN for {target.name}: {summary}; nothing written[/]")
     elif not result:

@@ -23,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trtready.errors import UsageError
+from trtready.targets.ops import (
+    POOL_WINDOW_SOURCES,
+    TRT8_UNSUPPORTED,
+    TRT10_UNSUPPORTED,
+    TRT_POOL_WINDOW_REPORTED,
+    TRT_RTX_POOL_WINDOW,
+    TRT_RTX_UNSUPPORTED,
+)
 
 
 class Int64Mode(str, enum.Enum):
@@ -95,8 +103,13 @@ class TargetProfile:
     float64: Float64Mode
     # ONNX ops that compute only in float/int32: an INT64 operand gets Cast layers around it.
     float_only_ops: frozenset[str] = frozenset()
-    # ONNX ops whose INT64 output makes the build fail on this target, with the reason.
-    build_error_ops: dict[str, str] = field(default_factory=dict)
+    # ONNX ops the target's parser/builder cannot build, with the reason and its source
+    # (targets/ops.py: measured on TensorRT-RTX, onnx-tensorrt's operator table for the others).
+    unsupported_ops: Mapping[str, str] = field(default_factory=dict)
+    # Pooling windows (product of kernel dims) must be below this, per number of spatial dims; a rank
+    # missing here is not predicted. ``pool_window_source`` says where the limits come from.
+    pool_window_limit: Mapping[int, int] = field(default_factory=dict)
+    pool_window_source: str = ""
     # Exact error text the target prints for an int64 input/buffer, where it has one.
     int64_error: str | None = None
     onnx_based: bool = True  # consumes the ONNX export (unused module state never reaches it)
@@ -148,6 +161,9 @@ _BASE: dict[str, TargetProfile] = {
             float64=Float64Mode.TO_FLOAT,
             float_only_ops=_FLOAT_ONLY,
             dims_are_int32=True,
+            unsupported_ops=TRT8_UNSUPPORTED,
+            pool_window_limit=TRT_POOL_WINDOW_REPORTED,
+            pool_window_source=POOL_WINDOW_SOURCES["trt8"],
         ),
         TargetProfile(
             name="trt10",
@@ -156,6 +172,9 @@ _BASE: dict[str, TargetProfile] = {
             int64=Int64Mode.NATIVE,
             float64=Float64Mode.TO_FLOAT_SILENT,
             float_only_ops=_FLOAT_ONLY,
+            unsupported_ops=TRT10_UNSUPPORTED,
+            pool_window_limit=TRT_POOL_WINDOW_REPORTED,
+            pool_window_source=POOL_WINDOW_SOURCES["trt10"],
         ),
         TargetProfile(
             name="trt-rtx",
@@ -164,7 +183,9 @@ _BASE: dict[str, TargetProfile] = {
             int64=Int64Mode.NATIVE,
             float64=Float64Mode.TO_FLOAT_SILENT,
             float_only_ops=_FLOAT_ONLY,
-            build_error_ops={"NonZero": "NonZero needs a plugin TensorRT-RTX does not ship; the build fails"},
+            unsupported_ops=TRT_RTX_UNSUPPORTED,
+            pool_window_limit=TRT_RTX_POOL_WINDOW,
+            pool_window_source=POOL_WINDOW_SOURCES["trt-rtx"],
         ),
         TargetProfile(
             name="torch-trt-ts",
