@@ -90,6 +90,9 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         )
 
     if p.int64 is Int64Mode.CAST_CLAMP:
+        if p.dims_are_int32 and f.producer in ("Shape", "Size"):  # the planner's rule too (plan_onnx)
+            return Prediction(Outcome.CAST, "cast to INT32 by the parser; dimensions are 32-bit here, so a "
+                                            "shape always fits")
         if iv is None:
             return Prediction(
                 Outcome.CLAMP,

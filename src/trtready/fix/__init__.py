@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.audit import AuditReport
+from trtready.audit.findings import Finding, Layer, Outcome
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.plan import Action, Decision, PlanOptions
@@ -41,9 +42,23 @@ class FixRequest:
     session: OutputSession | None = None  # outputs checked and locked by the caller (CLI: with --json)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether what ``fix`` writes is ready for the target: the one answer the terminal line, the
+    exit code and report.json's ``verdict`` all show."""
+
+    ready: bool
+    worst: Outcome
+    line: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ready": self.ready, "worst": self.worst.value, "line": self.line, "of": "output"}
+
+
 @dataclass
 class FixResult:
-    """What ``fix`` decided, verified and wrote; truthy when verification passed (or was skipped)."""
+    """What ``fix`` decided, verified and wrote; truthy when verification passed (or was skipped)
+    and what it writes is ready for the target (:meth:`verdict`)."""
 
     report: AuditReport
     decisions: list[Decision]
@@ -55,8 +70,56 @@ class FixResult:
     # returns what it wrote; None when there is nothing to write (dry run, failed verification).
     writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
 
-    def __bool__(self) -> bool:
+    @property
+    def verified(self) -> bool:
+        """Every comparison passed (or verification was skipped): the output may be written."""
         return all(bool(c) for c in self.verification)
+
+    def __bool__(self) -> bool:
+        return self.verified and self.verdict().ready
+
+    def remaining(self) -> list[Finding]:
+        """The findings that still describe what is written, after the decisions.
+
+        The target consumes the ONNX graph (ONNX-based targets, when there is one) or the narrowed
+        program and its state (Torch-TensorRT): findings of that representation stay, except those
+        narrowed or removed by a decision. A kept value keeps its prediction.
+        """
+        decided = {d.finding: d.action for d in self.decisions}
+        findings = self.report.findings
+        layers = {f.layer for f in findings}
+        if self.report.target.profile.onnx_based and Layer.ONNX in layers:
+            wanted = {Layer.ONNX, Layer.TRT}
+        else:
+            wanted = {Layer.STATE, Layer.FX, Layer.TRT}
+        return [f for f in findings if f.layer in wanted
+                and decided.get(f.id) not in (Action.NARROW, Action.REMOVE)]
+
+    def verdict(self) -> Verdict:
+        """Ready or not for the target, and the worst problem, of the model ``fix`` writes."""
+        name = self.report.target.name
+        failed = self.report.result.failed_layers
+        if failed:
+            layer, why = next(iter(failed.items()))
+            return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: could not analyse the {layer} layer ({why})")
+        if not self.verified:
+            return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: verification failed, nothing written")
+        left = [f for f in self.remaining() if name in f.predictions]
+        after = "after fix" + (" (dry run)" if self.dry_run else "")
+        if not left:
+            return Verdict(True, Outcome.FINE, f"READY for {name} {after}: no 64-bit tensors left")
+        counts: dict[Outcome, int] = {}
+        for f in left:
+            o = f.predictions[name].outcome
+            counts[o] = counts.get(o, 0) + 1
+        worst = max(counts, key=lambda o: o.severity)
+        summary = ", ".join(f"{n} {o.value.replace('_', ' ')}"
+                            for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
+        if not worst.blocks_ready:
+            return Verdict(True, worst, f"READY for {name} {after}: {len(left)} tensors left ({summary})")
+        f = max(left, key=lambda f: f.predictions[name].outcome.severity)
+        return Verdict(False, worst, f"NOT READY for {name} {after}: {summary}; worst: {f.tensor} — "
+                                     f"{f.predictions[name].message}")
 
     def counts(self) -> dict[str, int]:
         out = {a.value: 0 for a in Action}

@@ -54,8 +54,10 @@ def fix_report_json(result: Any) -> dict[str, Any]:
     """The audit report plus decisions, verification and what was written."""
     data = audit_report_json(result.report, verb="fix")
     data["decisions"] = [d.to_json() for d in result.decisions]
+    data["input_verdict"] = data["verdict"]  # the audit of the model given
+    data["verdict"] = result.verdict().to_json()  # what fix writes: the line the terminal shows, the exit code
     data["verification"] = (
-        {"passed": bool(result), "comparisons": [c.to_json() for c in result.verification]}
+        {"passed": result.verified, "comparisons": [c.to_json() for c in result.verification]}
         if result.verification else None
     )
     data["written"] = [str(p) for p in result.written]

@@ -186,12 +186,19 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     summary = f"{counts['narrow']} narrowed, {counts['keep']} kept, {counts['refuse']} refused"
     if counts["remove"]:
         summary += f", {counts['remove']} removed by rewrites"
+    verdict = result.verdict()  # the same verdict report.json holds and the exit code follows
     if result.dry_run:
         con.print(f"[bold]DRY RUN for {target.name}: {summary}; nothing written[/]")
-    elif not result:
+        con.print(f"[{'green' if verdict.ready else 'red'}]{esc(verdict.line)}[/]", overflow="fold")
+    elif not result.verified:
         con.print(f"[bold red]VERIFICATION FAILED for {target.name}: {summary}; nothing written[/]")
+    elif not verdict.ready:
+        con.print(f"[bold red]{esc(verdict.line)}[/]", overflow="fold")
+        con.print(f"[bold red]FIXED but NOT READY for {target.name}: {summary}[/]")
     else:
         verified = "verified" if result.verification else "not verified"
+        if not quiet:
+            con.print(f"[green]{esc(verdict.line)}[/]", overflow="fold")
         con.print(f"[bold green]FIXED for {target.name}: {summary}; {verified}[/]")
 
 
