@@ -29,8 +29,13 @@ def audit_loaded(
     loaded: LoadedModel,
     bounds: list[DimBound] | None = None,
     input_ranges: dict[str, Interval] | None = None,
+    assume_valid: bool = True,
 ) -> AuditResult:
-    """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``."""
+    """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``.
+
+    ``assume_valid``: intervals may assume what the model's table lookups demand of valid inputs
+    (demanded ranges, stated in the result); ``--strict`` turns it off.
+    """
     from trtready.audit.state import audit_state
 
     bounds = bounds or []
@@ -50,7 +55,7 @@ def audit_loaded(
         graph = loaded.onnx.graph
         bounds = with_recorded(bounds, bounds_from_metadata(loaded.onnx))  # what an earlier run recorded
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
-        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges)
+        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
         findings += audit_onnx(analyses["onnx"])
         layers["onnx"] = "done"
     else:
@@ -74,7 +79,7 @@ def audit_loaded(
 
             check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
-            analyses["fx"] = FxAnalysis.of(ep, input_ranges)
+            analyses["fx"] = FxAnalysis.of(ep, input_ranges, assume_valid)
             findings += audit_fx(analyses["fx"], bounds)
             layers["fx"] = "done"
         elif "fx" not in layers:

@@ -86,6 +86,9 @@ class Finding:
     module_type: str | None = None
     source: str | None = None  # user file:line, when known
     fits: dict[str, bool | None] = field(default_factory=dict)  # int32 / float32 exactness
+    # A graph input whose interval is assumed of valid inputs, not proved: a demanded range
+    # (trtready.intervals.demand.Demand.to_json) or an assumed 0/1 mask; None when nothing is assumed.
+    assumed: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
 
@@ -109,6 +112,7 @@ class Finding:
             "module_type": self.module_type,
             "source": self.source,
             "fits": dict(self.fits),
+            "assumed": self.assumed,
             "notes": list(self.notes),
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
         }
@@ -128,6 +132,15 @@ class AuditResult:
     onnx_analysis: Any = field(default=None, repr=False, compare=False)
     fx_analysis: Any = field(default=None, repr=False, compare=False)
 
+    @property
+    def assumptions(self) -> list[str]:
+        """What the intervals assume of valid inputs (demanded ranges), one line each, by layer."""
+        out = []
+        for layer, analysis in (("fx", self.fx_analysis), ("onnx", self.onnx_analysis)):
+            if analysis is not None:
+                out += [f"{layer}: {line}" for line in analysis.assumptions().values()]
+        return out
+
     def worst(self, target: str) -> Outcome:
         outcomes = [f.predictions[target].outcome for f in self.findings if target in f.predictions]
         return max(outcomes, key=lambda o: o.severity, default=Outcome.FINE)
@@ -140,3 +153,17 @@ class AuditResult:
     def ready(self, target: str) -> bool:
         """Nothing worse than a Cast, and every layer the model has was analysed (never READY on a gap)."""
         return not self.failed_layers and not self.worst(target).blocks_ready
+
+
+def mark_assumed(findings: list[Finding], analysis: Any, prefix: str) -> None:
+    """Input findings whose interval is an assumption about valid inputs (a demanded range, an assumed
+    0/1 mask) carry it, and say so in a note."""
+    by_id = {f.id: f for f in findings}
+    for name, line in analysis.assumptions().items():
+        f = by_id.get(f"{prefix}{name}")
+        if f is None:
+            continue
+        demand = analysis.demands.get(name)
+        f.assumed = demand.to_json() if demand is not None else {
+            "interval": {"lo": 0, "hi": 1}, "assumption": "valid masks are 0/1", "why": analysis.roles[name].why}
+        f.notes.append(line)

@@ -24,7 +24,7 @@ def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.plan.fx_plan import refuse_proved_overflow
     from trtready.plan.state_plan import plan_state
 
-    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
+    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     if loaded.capture_error is not None:  # a spec's graph is the point: never fall back to its state alone
         raise loaded.capture_error
     decisions = plan_state(report.findings, req.target.profile, req.options)
@@ -114,7 +114,8 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     narrowed_ep = _narrow_program(fx, args, kwargs, req, result)
     examples = {s.name: list(s.example) for s in specs if s.example is not None}
     onnx_model = _translate(narrowed_ep, ep, req, examples)
-    analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
+    analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges,
+                                 not req.options.strict)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
     result.decisions += apply_rewrites(onnx_model)
     plan = plan_onnx(analysis, result.report.target.profile, req.options)

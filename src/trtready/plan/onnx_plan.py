@@ -494,6 +494,9 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     for v in plan.values:
         narrowed, reason = plan.reason_for(v)
         fid = f"onnx:{v.name}"
+        assumed = analysis.assumptions().get(v.name or "") if v.is_graph_input() else None
+        if assumed:  # the interval is an assumption about valid inputs: said where it is used
+            reason += f"; {assumed}"
         if narrowed:
             decisions.append(Decision(fid, Action.NARROW, reason))
             continue

@@ -32,6 +32,7 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "environment": environment(),
         "layers": dict(res.layers),
         "notes": list(res.notes),
+        "assumptions": list(res.assumptions),
         "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict()},
         "findings": [f.to_json() for f in res.findings],
         "decisions": [],

@@ -91,6 +91,7 @@ def render_audit(report: Any, con: Any) -> None:
             con.print(f"  [dim]{layer} layer {esc(status)}[/]")
     for note in report.result.notes:
         con.print(f"  [dim]{esc(note)}[/]")
+    render_assumptions(report.result.assumptions, con)
     groups: dict[Outcome, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.predictions[target].outcome, []).append(f)
@@ -125,6 +126,14 @@ def render_audit(report: Any, con: Any) -> None:
     verdict = report.verdict()
     style = "bold green" if report.ready else "bold red"
     con.print(f"[{style}]{esc(verdict)}[/]", overflow="fold")
+
+
+def render_assumptions(lines: list[str], con: Any) -> None:
+    """What the intervals assume of valid inputs (demanded ranges, 0/1 masks); ``--strict`` assumes none."""
+    for line in lines:
+        con.print(f"  [yellow]assumes[/] {esc(line)}", overflow="fold")
+    if lines:
+        con.print("  [dim]--strict makes no assumption about valid inputs[/]")
 
 
 def render_comparison(cmp: Any, con: Any, quiet: bool = False) -> None:
@@ -162,6 +171,7 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     target = result.report.target
     if not quiet:
         con.print(f"[bold]{esc(result.report.result.model)}[/] — target [bold]{target.name}[/] ({esc(_why(target))})")
+        render_assumptions(result.report.result.assumptions, con)
         groups: dict[tuple[str, str], list[str]] = {}
         for d in result.decisions:
             groups.setdefault((d.action.value, d.reason), []).append(d.finding.split(":", 1)[1])
