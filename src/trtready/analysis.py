@@ -56,7 +56,7 @@ def applied_demands(found: dict[str, Demand], inputs: dict[str, Interval],
             continue
         lo, hi = max(known.lo, d.interval.lo), min(known.hi, d.interval.hi)
         if lo <= hi and (lo, hi) != (known.lo, known.hi):
-            out[name] = Demand(Interval(lo, hi), d.table, d.rows, d.index, d.path, d.exact)
+            out[name] = Demand(Interval(lo, hi), d.table, d.rows, d.index, d.path, d.exact, d.lookups)
     return out
 
 

@@ -57,6 +57,7 @@ def audit_loaded(
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
         analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
         findings += audit_onnx(analyses["onnx"])
+        findings += _index_findings("onnx", analyses["onnx"], notes)
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
@@ -81,6 +82,7 @@ def audit_loaded(
             used = used_state(ep)
             analyses["fx"] = FxAnalysis.of(ep, input_ranges, assume_valid)
             findings += audit_fx(analyses["fx"], bounds)
+            findings += _index_findings("fx", analyses["fx"], notes)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
@@ -97,12 +99,22 @@ def audit_loaded(
     return result
 
 
+def _index_findings(layer: str, analysis: Any, notes: list[str]) -> list[Finding]:
+    """The layer's table lookups whose index is not proved inside (audit/indices.py); a note counts them all."""
+    from trtready.audit.indices import fx_index_findings, index_summary, onnx_index_findings
+
+    found, counts = (onnx_index_findings if layer == "onnx" else fx_index_findings)(analysis)
+    if sum(counts.values()):
+        notes.append(f"{layer}: {index_summary(counts)}")
+    return found
+
+
 def audit_translation(result: AuditResult, analysis: Any) -> None:
     """Add the ONNX layer of a PyTorch model — the graph that fix translated — to its audit, so
     that every decision points at a finding; predictions are made for the new findings."""
     from trtready.audit.onnx_graph import audit_onnx
 
-    added = audit_onnx(analysis)
+    added = audit_onnx(analysis) + _index_findings("onnx", analysis, result.notes)
     predict_all(added)
     result.findings.extend(added)
     result.layers["onnx"] = "done"
@@ -134,18 +146,22 @@ class AuditReport:
         """One line: ready or not for the target, and the worst problem."""
         name = self.target.name
         counts: dict[Outcome, int] = {}
-        for f in self.findings:
+        tensors = [f for f in self.findings if not f.is_index]
+        for f in tensors:
             o = f.predictions[name].outcome
             counts[o] = counts.get(o, 0) + 1
         failed = self.result.failed_layers
         if failed:
             layer, why = next(iter(failed.items()))
             return f"NOT READY for {name}: could not analyse the {layer} layer ({why})"
-        if not self.findings:
-            return f"READY for {name}: no int64/float64 tensors"
+        indices = len(self.findings) - len(tensors)
+        unproved = f"; {indices} table index(es) not proved inside" if indices else ""
+        if not tensors:
+            return f"READY for {name}: no int64/float64 tensors{unproved}" if self.ready else \
+                f"NOT READY for {name}{unproved}"
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
         if self.ready:
-            return f"READY for {name}: {len(self.findings)} 64-bit tensors ({summary})"
+            return f"READY for {name}: {len(tensors)} 64-bit tensors ({summary}){unproved}"
         worst = max(self.findings, key=lambda f: f.predictions[name].outcome.severity)
         return (
             f"NOT READY for {name}: {summary}; worst: {worst.tensor} — {worst.predictions[name].message}"

@@ -31,6 +31,9 @@ class Outcome(str, enum.Enum):
 
     FINE = "fine"
     CAST = "cast"  # a Cast is inserted or values are converted exactly: speed cost only
+    # An index not proved inside its axis: the target does not check it (TensorRT reads zero rows where
+    # PyTorch and ONNX Runtime raise). A hazard of invalid inputs, not of the conversion: not blocking.
+    UNCHECKED = "unchecked"
     PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt-rtx
     CLAMP = "clamp"  # out-of-int32 values clamped: wrong results without an error
     ERROR = "error"  # the conversion or build fails
@@ -89,12 +92,21 @@ class Finding:
     # A graph input whose interval is assumed of valid inputs, not proved: a demanded range
     # (trtready.intervals.demand.Demand.to_json) or an assumed 0/1 mask; None when nothing is assumed.
     assumed: dict[str, Any] | None = None
+    # "dtype": a 64-bit tensor; "index_unproved": a table lookup whose index is not proved inside its
+    # axis (audit/indices.py), with ``index`` describing the lookup.
+    kind: str = "dtype"
+    index: dict[str, Any] | None = None
+
+    @property
+    def is_index(self) -> bool:
+        return self.kind != "dtype"
     notes: list[str] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "kind": self.kind,
             "layer": self.layer.value,
             "where": self.where,
             "tensor": self.tensor,
@@ -113,6 +125,7 @@ class Finding:
             "source": self.source,
             "fits": dict(self.fits),
             "assumed": self.assumed,
+            "index": self.index,
             "notes": list(self.notes),
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
         }

@@ -106,17 +106,21 @@ class FixResult:
             return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: verification failed, nothing written")
         left = [f for f in self.remaining() if name in f.predictions]
         after = "after fix" + (" (dry run)" if self.dry_run else "")
+        tensors = [f for f in left if not f.is_index]
+        indices = len(left) - len(tensors)
+        unproved = f"; {indices} table index(es) not proved inside" if indices else ""
         if not left:
             return Verdict(True, Outcome.FINE, f"READY for {name} {after}: no 64-bit tensors left")
         counts: dict[Outcome, int] = {}
-        for f in left:
+        for f in tensors:
             o = f.predictions[name].outcome
             counts[o] = counts.get(o, 0) + 1
-        worst = max(counts, key=lambda o: o.severity)
+        worst = max([f.predictions[name].outcome for f in left], key=lambda o: o.severity)
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}"
                             for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
         if not worst.blocks_ready:
-            return Verdict(True, worst, f"READY for {name} {after}: {len(left)} tensors left ({summary})")
+            what = f"{len(tensors)} 64-bit tensors left ({summary})" if tensors else "no 64-bit tensors left"
+            return Verdict(True, worst, f"READY for {name} {after}: {what}{unproved}")
         f = max(left, key=lambda f: f.predictions[name].outcome.severity)
         return Verdict(False, worst, f"NOT READY for {name} {after}: {summary}; worst: {f.tensor} — "
                                      f"{f.predictions[name].message}")

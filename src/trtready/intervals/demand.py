@@ -52,6 +52,7 @@ class Demand:
     # Only moves on the path: every value in the interval is valid too (generated inputs may use it);
     # through arithmetic a demand is necessary, not sufficient.
     exact: bool = True
+    lookups: tuple[str, ...] = ()  # every lookup whose validity this demand assumes (merged demands: all)
 
     def statement(self, name: str) -> str:
         via = " → ".join(self.path) if self.path else "directly"
@@ -60,7 +61,8 @@ class Demand:
 
     def to_json(self) -> dict[str, Any]:
         return {"interval": self.interval.to_json(), "assumption": ASSUMPTION, "table": self.table,
-                "rows": self.rows, "index": self.index, "path": list(self.path), "exact": self.exact}
+                "rows": self.rows, "index": self.index, "path": list(self.path), "exact": self.exact,
+                "lookups": list(self.lookups)}
 
 
 def _meet(a: Interval, b: Interval) -> Interval | None:
@@ -78,7 +80,8 @@ def merge(old: Demand | None, new: Demand) -> Demand | None:
         return None
     keep = new if (new.interval.hi - new.interval.lo) < (old.interval.hi - old.interval.lo) else old
     exact = keep.exact and met == keep.interval
-    return Demand(met, keep.table, keep.rows, keep.index, keep.path, exact)
+    lookups = tuple(dict.fromkeys(old.lookups + new.lookups))
+    return Demand(met, keep.table, keep.rows, keep.index, keep.path, exact, lookups)
 
 
 def _bound(y: Interval) -> int:
@@ -190,7 +193,8 @@ def onnx_demands(graph: ir.Graph, env: dict[ir.Value, AbsValue | None], dims: Di
         if v is None or iv is None or v.dtype is None or not v.dtype.is_integer():
             return
         merged = merge(demands.get(v), Demand(iv, via.table, via.rows, via.index,
-                                              (step, *via.path) if step else via.path, via.exact and (move or not step)))
+                                              (step, *via.path) if step else via.path, via.exact and (move or not step),
+                                              via.lookups))
         if merged is not None:
             demands[v] = merged
 
@@ -206,8 +210,8 @@ def onnx_demands(graph: ir.Graph, env: dict[ir.Value, AbsValue | None], dims: Di
             axis = int(attr.value) if attr is not None else 0
             rows = _axis_rows(node.inputs[0], axis, dims)
             if rows is not None and rows > 0:
-                seed = Demand(Interval(-rows, rows - 1), _name_of(node.inputs[0]), rows,
-                              f"{op} {node.name or ''}".strip(), ())
+                label = f"{op} {node.name or ''}".strip()
+                seed = Demand(Interval(-rows, rows - 1), _name_of(node.inputs[0]), rows, label, (), True, (label,))
                 put(node.inputs[1], seed.interval, seed, "")
     for node in reversed(nodes):
         op = _op(node)
@@ -321,7 +325,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
             return
         merged = merge(demands.get(a.name), Demand(iv, via.table, via.rows, via.index,
                                                    (step, *via.path) if step else via.path,
-                                                   via.exact and (move or not step)))
+                                                   via.exact and (move or not step), via.lookups))
         if merged is not None:
             demands[a.name] = merged
 
@@ -341,7 +345,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
         rows = _fx_rows(table, dim, ranges)
         if rows is None or rows <= 0:
             return
-        d = Demand(Interval(-rows if lo_neg else 0, rows - 1), table_name(table), rows, where, ())
+        d = Demand(Interval(-rows if lo_neg else 0, rows - 1), table_name(table), rows, where, (), True, (where,))
         put(index, d.interval, d, "")
 
     for n in nodes:  # the lookups

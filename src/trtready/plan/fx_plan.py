@@ -116,7 +116,8 @@ def plan_fx(analysis: FxAnalysis, findings: list[Finding]) -> FxPlan:
     names = {n.name for n in region}
     plan = FxPlan(sorted(names), sorted(n.name for n in region if n.target in sources))
     plan.decisions = [Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)")
-                      for f in findings if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in names]
+                      for f in findings if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in names
+                      and not f.is_index]
     return plan
 
 
@@ -125,7 +126,8 @@ def refuse_proved_overflow(findings: list[Finding], profile: TargetProfile, opti
     if profile.handles_int64 and not options.strict:
         return
     for f in findings:
-        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32():
+        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32() \
+                and not f.is_index:
             raise UnsafeNarrowingError(
                 f"refused: tensor {f.tensor} ({f.producer or f.role.value}, {f.where}) reaches "
                 f"{f.interval.worst_int32_violation()}, outside int32; {profile.name} cannot hold int64"

@@ -12,6 +12,7 @@ _STYLE = {
     Outcome.ERROR: "bold red",
     Outcome.CLAMP: "red",
     Outcome.PRECISION_LOSS: "yellow",
+    Outcome.UNCHECKED: "magenta",
     Outcome.CAST: "cyan",
     Outcome.FINE: "green",
 }
@@ -19,6 +20,7 @@ _TITLE = {
     Outcome.ERROR: "fails to convert or build",
     Outcome.CLAMP: "values clamped: wrong results, no error",
     Outcome.PRECISION_LOSS: "float64 rounded to float32",
+    Outcome.UNCHECKED: "table index not proved inside: out of range reads zero rows, no error",
     Outcome.CAST: "cast inserted or converted exactly (speed cost)",
     Outcome.FINE: "handled natively",
 }

@@ -28,6 +28,9 @@ class InputSpec:
     role: InputRole
     example: tuple[int, ...] | None = None  # the example input's shape, when one exists
     values: Interval | None = None  # a user-stated --input-range wins over the role
+    # Rows of the table the input indexes through moves only (its role, or an exact demand): the value
+    # just past them is the out-of-range probe (verify/run.py).
+    rows: int | None = None
 
 
 def dim_choices(specs: list[InputSpec], bounds: list[DimBound]) -> list[dict[str, int]]:
@@ -198,8 +201,16 @@ def onnx_input_specs(
             values = valid_part(demand.interval)
         elif values is None and role.kind == "unknown" and demand is not None and dtype.kind in "iu":
             values = _within(Interval(0, UNKNOWN_INT_HIGH - 1), demand.interval)
-        out.append(InputSpec(v.name, dtype, dims, role, values=values))
+        out.append(InputSpec(v.name, dtype, dims, role, values=values, rows=_rows(role, demand)))
     return out
+
+
+def _rows(role: InputRole, demand: Any) -> int | None:
+    if role.kind == "index" and role.size:
+        return role.size
+    if demand is not None and demand.exact and demand.interval.hi >= 0:
+        return int(demand.interval.hi) + 1
+    return None
 
 
 def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
@@ -252,5 +263,5 @@ def torch_input_specs(layout: Any, fx: Any, ranges: dict[str, Interval] | None =
                 if demand is not None:  # never outside what valid inputs demand
                     values = _within(values, demand.interval)
         specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims, role,
-                               tuple(example.shape), values=values))
+                               tuple(example.shape), values=values, rows=_rows(role, demand)))
     return specs
