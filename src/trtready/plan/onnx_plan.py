@@ -516,13 +516,24 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
                 msg += f" (if its values are known, say so: --input-range {v.name}:LO..HI)"
             refusals.append(msg)
             decisions.append(Decision(fid, Action.REFUSE, msg))
-        elif options.io_int32 and io and av is not None and av.hull.fits_int32() and not (
-                v.is_graph_input() and v.is_graph_output()):
-            # --io int32 and proved, but computed in int64 inside (an int64-only slot, a Shape):
-            # the binding becomes INT32 with one exact Cast at the graph's edge.
-            (plan.input_casts if v.is_graph_input() else plan.output_casts).append(v)
+        elif options.io_int32 and io and v.is_graph_input() and not v.is_graph_output() and av is not None \
+                and av.hull.fits_int32():
+            # Proved, but computed in int64 inside (an int64-only slot, 64-bit arithmetic): an INT32 binding
+            # would need a Cast up at once — one more Cast layer, the same INT64 tensor behind it.
+            decisions.append(Decision(fid, Action.KEEP, f"binding proved {av.hull} fits int32, kept INT64 under "
+                                                        f"--io int32: the model computes on it in int64 at once "
+                                                        f"(an INT32 binding would only add a Cast up); {reason}"))
+        elif options.io_int32 and io and av is not None and av.hull.fits_int32() and not v.is_graph_input() \
+                and _ends_in_parser_cast(v):
+            # --io int32 and proved, computed in int64 inside (ArgMax/TopK indices): the binding becomes INT32
+            # with one exact Cast at the graph's edge, where TensorRT's parser ends these ops with a Cast anyway.
+            plan.output_casts.append(v)
             decisions.append(Decision(fid, Action.NARROW, f"binding proved {av.hull} fits int32 (--io int32): INT32 "
                                                           f"with one Cast at the graph's edge; inside, {reason}"))
+        elif options.io_int32 and io and av is not None and av.hull.fits_int32():
+            decisions.append(Decision(fid, Action.KEEP, f"binding proved {av.hull} fits int32, kept INT64 under "
+                                                        f"--io int32: it is computed in int64 and a Cast down at the "
+                                                        f"edge would add a Cast layer; {reason}"))
         else:
             decisions.append(Decision(fid, Action.KEEP, reason))
     if not profile.handles_int64 or options.strict:
@@ -544,6 +555,14 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
         raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
     plan.decisions = decisions
     return plan
+
+
+def _ends_in_parser_cast(v: ir.Value) -> bool:
+    """ArgMax/ArgMin/TopK indices: TensorRT computes them in INT32 and its ONNX parser ends them with a
+    Cast to INT64 (measured with TensorRT-RTX 1.7): a Cast down to an INT32 output takes that Cast's place."""
+    p = v.producer()
+    return p is not None and p.domain in ("", "ai.onnx") and (
+        p.op_type in ("ArgMax", "ArgMin") or (p.op_type == "TopK" and v is p.outputs[1]))
 
 
 def _unsigned_64(model: ir.Model) -> list[str]:
