@@ -108,6 +108,16 @@ class OnnxAnalysis:
         """What the intervals assume of valid inputs, one line per input (demands, assumed masks)."""
         return _assumptions(self.roles, self.inputs, self.demands)
 
+    def refresh(self) -> None:
+        """Shapes and intervals again after an exact rewrite edited the model in place (plan/index_rewrites.py):
+        the same inputs and assumptions, the graph as it now is. Not a new analysis (COUNTS is unchanged)."""
+        from trtready.intervals.onnx import propagate
+        from trtready.load.onnx_file import infer_shapes
+
+        infer_shapes(self.model)
+        self.guards = {}
+        self.values = propagate(self.model.graph, self.inputs, self.dims, self.guards)
+
 
 @dataclass
 class FxAnalysis:

@@ -23,7 +23,7 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     analysis = report.result.onnx_analysis
-    removed = apply_rewrites(analysis.model)
+    removed = apply_rewrites(analysis.model, analysis)
     plan = plan_onnx(analysis, req.target.profile, req.options)
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
     if req.dry_run:

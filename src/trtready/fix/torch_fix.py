@@ -117,7 +117,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges,
                                  not req.options.strict)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
-    result.decisions += apply_rewrites(onnx_model)
+    result.decisions += apply_rewrites(onnx_model, analysis)
     plan = plan_onnx(analysis, result.report.target.profile, req.options)
     result.decisions += plan.decisions
     if req.dry_run:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
+from trtready.analysis import OnnxAnalysis
 from trtready.plan import Decision
 from trtready.plan.onnx_plan import OnnxPlan
 
@@ -26,7 +27,7 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
     return manager(plan.model).model
 
 
-def apply_rewrites(model: ir.Model) -> list[Decision]:
+def apply_rewrites(model: ir.Model, analysis: OnnxAnalysis | None = None) -> list[Decision]:
     """Rewrites proved exact (:mod:`trtready.plan.rewrites`), in place, before the narrowing is planned.
 
     Planning runs on the rewritten graph: a tensor that is no longer computed cannot pin its
@@ -35,10 +36,23 @@ def apply_rewrites(model: ir.Model) -> list[Decision]:
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
 
+    from trtready.passes.index_rewrites import IndexRewritesPass
     from trtready.passes.iota_gather import IotaGatherPass
+    from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
     from trtready.plan.rewrites import find_iota_gathers
 
     matches = find_iota_gathers(model)
     if matches:
         ir.passes.PassManager([IotaGatherPass(matches), RemoveUnusedNodesPass()])(model)
-    return [m.decision() for m in matches]
+    decisions = [m.decision() for m in matches]
+    batch, argmax = find_batch_gathers(model), find_integer_argmax(model)
+    if batch or argmax:
+        ir.passes.PassManager([IndexRewritesPass([], batch, argmax), RemoveUnusedNodesPass()])(model)
+        decisions += [b.decision() for b in batch]
+    cast_first = find_cast_first(model)  # after the others: a grid's chain they removed is not moved
+    if cast_first:
+        ir.passes.PassManager([IndexRewritesPass(cast_first, [], []), RemoveUnusedNodesPass()])(model)
+        decisions += [c.decision() for c in cast_first]
+    if (batch or argmax or cast_first) and analysis is not None:
+        analysis.refresh()  # the new values' shapes and intervals, for the planner
+    return decisions

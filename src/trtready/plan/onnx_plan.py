@@ -270,20 +270,59 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
                 for v in ls.outs:
                     seed(v, why)
 
+    host = host_values(graph)
     while True:
         _close(kept, producer_of, readers_of, fits, guards or {})
-        comps = _components(values, kept, links)
+        comps = _components(values, kept, links, host)
         rejected = [c for c in comps if not c.narrow]
         for comp in rejected:
             for v in comp.values:
                 kept[v] = comp.reason
         if not rejected:
             break
+    edges = _edge_readers(kept, readers_of, comps, fits, env, host)
     doubles, doubles_kept = plan_doubles(model, env)
-    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links)
+    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links + edges)
 
 
 _CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
+
+
+def _index_read(ls: LinkSet) -> bool:
+    """``ls`` is a Gather/GatherElements reading int64 indices of a non-int64 table: TensorRT's parser
+    casts such indices to INT32 itself (its Gather docs), so narrowing them costs no Cast layer — it
+    moves one."""
+    node = ls.node
+    data = node.inputs[0] if node.inputs else None
+    return (not ls.outs and node.op_type in ("Gather", "GatherElements") and node.domain in ("", "ai.onnx")
+            and any(idx == 1 for idx, _ in ls.ins) and data is not None and data.dtype != ir.DataType.INT64)
+
+
+def _edge_readers(kept: dict[ir.Value, str], readers_of: dict[ir.Value, list[LinkSet]], comps: list[Component],
+                  fits: object, env: dict[ir.Value, AbsValue | None], host: set[ir.Value]) -> list[LinkSet]:
+    """Readers of a kept int64 value that may read an int32 copy of it instead: link sets with no
+    int64 output whose only int64 operand is that value (plus constants that fit).
+
+    They are narrowed together behind one Cast of the value when that Cast is paid for: a narrowed
+    component casts the value already, or a Gather among them moves the parser's index Cast and
+    another reads an int64 constant (RoBERTa's ``input_ids == pad``), which then leaves the network.
+    """
+    assert callable(fits)
+    cast = {v for c in comps if c.narrow for v in c.casts}
+    out: list[LinkSet] = []
+    for v in kept:
+        if not fits(v) or v.is_graph_output() or v in host:
+            continue  # a shape value's Cast would be a host-side one
+        producer = v.producer()
+        if producer is not None and producer.op_type in ("Shape", "Size"):
+            continue  # ONNX Runtime mis-types a Cast placed on a Shape output (see partition)
+        group = [ls for ls in readers_of.get(v, []) if not ls.outs and all(u is v for _, u in ls.ins)
+                 and all(_const_fits(env.get(c), ls.node, i) for i, c in ls.consts)]
+        gathers = [ls for ls in group if _index_read(ls)]
+        constants = [ls for ls in group if ls.consts and not _index_read(ls)]
+        if group and (v in cast or (gathers and constants)):
+            out.extend(group)
+    return out
 
 
 def _const_fits(av: AbsValue | None, node: ir.Node, idx: int) -> bool:
@@ -334,7 +373,24 @@ def _guarded_fit(reader: LinkSet, v: ir.Value, guards: Guards) -> bool:
     return True
 
 
-def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet]) -> list[Component]:
+def host_values(graph: ir.Graph) -> set[ir.Value]:
+    """Values computed from shapes and constants only (Shape/Size outputs and what follows from them):
+    TensorRT computes them on the host, as shape tensors, so a Cast of one is a host-side Cast."""
+    host: set[ir.Value] = set()
+    for node in graph:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        if node.op_type in ("Shape", "Size"):
+            host.update(node.outputs)
+            continue
+        ins = [v for v in node.inputs if v is not None]
+        if ins and all(v in host or is_constant(v) for v in ins) and any(v in host for v in ins):
+            host.update(node.outputs)
+    return host
+
+
+def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet],
+                host: set[ir.Value] | None = None) -> list[Component]:
     free = [v for v in values if v not in kept]
     free_set = set(free)
     parent: dict[ir.Value, ir.Value] = {v: v for v in free}
@@ -369,7 +425,12 @@ def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[L
                 casts.add(v)
                 comp.casts.append(v)
     for comp in by_root.values():
-        if len(comp.casts) >= len(comp.values):
+        # A Gather reading int64 indices gets a Cast from TensorRT's parser: narrowed, that Cast moves to the
+        # component's edge instead of adding one — unless the edge Cast would be a host-side one (a shape
+        # value), which the planner never trades for a device-side one.
+        device_only = not any(v in (host or set()) for v in comp.casts)
+        saved = sum(1 for ls in comp.links if _index_read(ls)) if device_only else 0
+        if len(comp.casts) - saved >= len(comp.values):
             comp.reason = f"would need {len(comp.casts)} Casts to narrow {len(comp.values)} value(s)"
         else:
             comp.narrow = True
