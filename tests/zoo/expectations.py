@@ -27,6 +27,7 @@ UPSTREAM: dict[str, Upstream] = {
     # under dynamic shapes; the older exporter takes both.
     "t5_encoder": Upstream("torch.onnx", "Cannot view a tensor with shape"),
     "swin": Upstream("torch.onnx", "Cannot view a tensor with shape"),
+    "beit": Upstream("torch.onnx", "Cannot view a tensor with shape"),
     # transformers pools EfficientNet's features with nn.AvgPool2d(hidden_dim, ceil_mode=True): a 320×320
     # window here (1280×1280 in B0), past TensorRT's kernel-volume limit; the parser rejects the node.
     "efficientnet": Upstream("tensorrt", "node_avg_pool2d"),
@@ -41,3 +42,14 @@ NO_BUILD_XFAIL: dict[str, str] = {}
 
 #: ``fix`` of the older exporter's file, for the upstream failures.
 LEGACY_XFAIL: dict[str, str] = {}
+
+#: Default mode (``--io keep``): INT64 execution tensors a text model keeps besides its bindings, with why.
+DEFAULT_LEFT: dict[str, tuple[int, str]] = {
+    "clip_text": (1, "the pooled token's index: TopK indices are int64 by the ONNX spec, so TensorRT's parser casts "
+                     "its INT32 indices to INT64 once; one Cast to int32 follows"),
+}
+
+#: ``--io int32`` without hints: INT64 execution tensors left (docs/narrowing.md says why), at most 2.
+INT32_LEFT: dict[str, tuple[int, str]] = {
+    "clip_text": DEFAULT_LEFT["clip_text"],
+}

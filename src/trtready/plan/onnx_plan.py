@@ -18,7 +18,11 @@ set reading an int64 value that does not fit int32 computes in int64 (its output
 else may be int32. Where an int32 link set reads an int64 value (which then fits int32, by the
 closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared with an
 int64-only slot is split rather than tying the two together. Each connected int32 component is kept
-only if it narrows more values than the Casts it needs (casting shape math down and back is no win).
+only if it narrows more values than the Casts it needs (casting shape math down and back is no win);
+a Gather it feeds counts as a Cast moved, not added — TensorRT's parser casts a Gather's int64
+indices to INT32 itself — unless the edge Cast is a host-side one (of a shape value). Link sets
+that read a kept value and produce nothing int64 (a comparison with a constant, a Gather's indices)
+read one shared Cast of it where a Gather among them pays for it (:func:`_edge_readers`).
 
 **DOUBLE.** :func:`plan_doubles` — groups of DOUBLE values become FLOAT unless a value of the group
 is width-tied.
@@ -27,7 +31,10 @@ is width-tied.
 value (``onnx:NAME``, the id of its audit finding) and refuses, naming tensor, producer and value,
 what the target cannot hold: a value not proved to fit on trt8/torch-trt-ts, any under ``--strict``,
 graph I/O under ``--io int32``, int64 constants trt8 would clamp, float64 constants beyond float32
-(or underflowing, unless allowed), UINT64 anywhere.
+(or underflowing, unless allowed), UINT64 anywhere. Under ``--io int32`` an input computed on in int64
+at once keeps its INT64 binding (an INT32 one would only add a Cast up); an int64 output becomes INT32
+after ArgMax/ArgMin/TopK only, where the edge Cast replaces the one TensorRT's parser ends them with.
+A decision on an input whose interval is an assumption about valid inputs says so.
 """
 
 from __future__ import annotations
