@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
+from trtready.intervals.demand import Demand
 from trtready.intervals.onnx import AbsValue, DimBounds, Guards
 from trtready.intervals.roles import InputRole
 
@@ -41,6 +42,24 @@ def dim_bounds(model: ir.Model, bounds: list[DimBound]) -> DimBounds:
     return dims
 
 
+def applied_demands(found: dict[str, Demand], inputs: dict[str, Interval],
+                    user: dict[str, Interval] | None) -> dict[str, Demand]:
+    """The demands that tighten what is already known of an input (the user's --input-range wins;
+    a role's own range, narrower or equal, makes the demand moot). Each carries the tightened interval."""
+    out: dict[str, Demand] = {}
+    for name, d in found.items():
+        if name in (user or {}):
+            continue
+        known = inputs.get(name)
+        if known is None:
+            out[name] = d
+            continue
+        lo, hi = max(known.lo, d.interval.lo), min(known.hi, d.interval.hi)
+        if lo <= hi and (lo, hi) != (known.lo, known.hi):
+            out[name] = Demand(Interval(lo, hi), d.table, d.rows, d.index, d.path, d.exact, d.lookups)
+    return out
+
+
 @dataclass
 class OnnxAnalysis:
     """Shapes (inferred in place), dim bounds, input roles and the interval of every main-graph value."""
@@ -52,10 +71,15 @@ class OnnxAnalysis:
     values: dict[ir.Value, AbsValue | None] = field(repr=False)
     bounds: list[DimBound] = field(default_factory=list)  # the --dynamic bounds the analysis used
     guards: Guards = field(default_factory=dict, repr=False)  # guarded Where branches (intervals/onnx.py)
+    # Demanded ranges the intervals assume (valid inputs index inside the tables; off with --strict).
+    demands: dict[str, Demand] = field(default_factory=dict)
 
     @classmethod
     def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
-           input_ranges: dict[str, Interval] | None = None) -> OnnxAnalysis:
+           input_ranges: dict[str, Interval] | None = None, assume_valid: bool = True) -> OnnxAnalysis:
+        """``assume_valid``: narrow each input's interval by what its table lookups demand of valid
+        inputs (:mod:`trtready.intervals.demand`); ``--strict`` turns it off."""
+        from trtready.intervals.demand import onnx_demands
         from trtready.intervals.onnx import propagate
         from trtready.intervals.roles import onnx_input_roles, ranges_from_roles
         from trtready.load.onnx_file import infer_shapes
@@ -64,14 +88,35 @@ class OnnxAnalysis:
         infer_shapes(model)
         dims = dim_bounds(model, bounds or [])
         roles = onnx_input_roles(model.graph)
-        inputs = ranges_from_roles(roles, input_ranges)
+        inputs = ranges_from_roles(roles, input_ranges, assume_valid)
         guards: Guards = {}
         values = propagate(model.graph, inputs, dims, guards)
-        return cls(model, dims, roles, inputs, values, list(bounds or []), guards)
+        demands: dict[str, Demand] = {}
+        if assume_valid:
+            demands = applied_demands(onnx_demands(model.graph, values, dims), inputs, input_ranges)
+            if demands:
+                inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
+                guards = {}
+                values = propagate(model.graph, inputs, dims, guards)
+        return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands)
 
     def interval(self, value: ir.Value) -> Interval | None:
         av = self.values.get(value)
         return av.hull if av is not None else None
+
+    def assumptions(self) -> dict[str, str]:
+        """What the intervals assume of valid inputs, one line per input (demands, assumed masks)."""
+        return _assumptions(self.roles, self.inputs, self.demands)
+
+    def refresh(self) -> None:
+        """Shapes and intervals again after an exact rewrite edited the model in place (plan/index_rewrites.py):
+        the same inputs and assumptions, the graph as it now is. Not a new analysis (COUNTS is unchanged)."""
+        from trtready.intervals.onnx import propagate
+        from trtready.load.onnx_file import infer_shapes
+
+        infer_shapes(self.model)
+        self.guards = {}
+        self.values = propagate(self.model.graph, self.inputs, self.dims, self.guards)
 
 
 @dataclass
@@ -82,16 +127,39 @@ class FxAnalysis:
     roles: dict[str, InputRole]
     inputs: dict[str, Interval]
     values: dict[str, Interval | None] = field(repr=False)  # by node name
+    demands: dict[str, Demand] = field(default_factory=dict)  # as OnnxAnalysis.demands
 
     @classmethod
-    def of(cls, program: ExportedProgram, input_ranges: dict[str, Interval] | None = None) -> FxAnalysis:
+    def of(cls, program: ExportedProgram, input_ranges: dict[str, Interval] | None = None,
+           assume_valid: bool = True) -> FxAnalysis:
+        from trtready.intervals.demand import fx_demands
         from trtready.intervals.fx import propagate
         from trtready.intervals.roles import fx_input_roles, ranges_from_roles
 
         COUNTS["fx"] += 1
         roles = fx_input_roles(program)
-        inputs = ranges_from_roles(roles, input_ranges)
-        return cls(program, roles, inputs, propagate(program, inputs))
+        inputs = ranges_from_roles(roles, input_ranges, assume_valid)
+        values = propagate(program, inputs)
+        demands: dict[str, Demand] = {}
+        if assume_valid:
+            demands = applied_demands(fx_demands(program, values), inputs, input_ranges)
+            if demands:
+                inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
+                values = propagate(program, inputs)
+        return cls(program, roles, inputs, values, demands)
 
     def interval(self, node: torch.fx.Node | str) -> Interval | None:
         return self.values.get(node if isinstance(node, str) else node.name)
+
+    def assumptions(self) -> dict[str, str]:
+        """As :meth:`OnnxAnalysis.assumptions`."""
+        return _assumptions(self.roles, self.inputs, self.demands)
+
+
+def _assumptions(roles: dict[str, InputRole], inputs: dict[str, Interval],
+                 demands: dict[str, Demand]) -> dict[str, str]:
+    out = {name: d.statement(name) for name, d in demands.items()}
+    for name, role in roles.items():
+        if role.assumed and name not in out and inputs.get(name) == role.interval:
+            out[name] = role.statement(name)
+    return out

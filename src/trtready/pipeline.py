@@ -61,7 +61,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         with _step(console, "audit, plan, narrow, export ONNX, verify"):
             fix = plan_fix(loaded, req)
         result = ConvertResult(fix)
-        if not fix or req.dry_run or fix.writer is None:
+        if not fix.verified or req.dry_run or fix.writer is None:
             return result
         staged = s.stage(req.out)
         onnx_path = staged / "model.onnx"

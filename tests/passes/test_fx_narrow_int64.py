@@ -25,6 +25,18 @@ class Positions(torch.nn.Module):
         return x.unsqueeze(-1) * self.pos(p)
 
 
+class Buckets(torch.nn.Module):
+    """A constant arange shifted and scaled (no size read as a number) → embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos = torch.nn.Embedding(70, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.arange(8) * 3 + 2
+        return x.sum() + self.pos(p)
+
+
 class Gathered(torch.nn.Module):
     """arange feeding torch.gather, whose index must be int64."""
 
@@ -53,16 +65,31 @@ def _int_dtypes(ep) -> dict[str, torch.dtype]:
             and not n.meta["val"].is_floating_point()}
 
 
-def test_positions_become_int32_and_compute_the_same() -> None:
+def test_index_math_becomes_int32_and_computes_the_same() -> None:
     x = torch.randn(2, 16)
-    ep, plan, res, bounds = _run(Positions(), x, ["x:1=seq[1:64]"])
-    assert set(plan.region) == {"arange", "add"} and plan.sources == ["arange"]
+    ep, plan, res, bounds = _run(Buckets(), x, ["x:1=seq[1:64]"])
+    assert set(plan.region) == {"arange", "mul", "add"} and plan.sources == ["arange"]
     assert res.modified
     narrowed = capture(res.graph_module, (x,), {}, bounds)
     assert set(_int_dtypes(narrowed).values()) == {torch.int32}
     for n in (1, 16, 64):
-        xs = torch.randn(2, n)  # only the sequence axis is dynamic
+        xs = torch.randn(2, n)
         assert torch.equal(narrowed.module()(xs), ep.module()(xs))
+
+
+def test_an_arange_over_a_size_stays_int64_rather_than_cast_the_size_on_the_host() -> None:
+    """arange(seq) in int32 reads the sequence length, an int64 shape value in ONNX, through a Cast that
+    TensorRT computes on the host, and casts the narrowed Range's shape back: more Cast layers than it
+    saves. The region stays int64 with that reason; the ONNX planner weighs it after translation."""
+    from trtready.audit.fx import audit_fx
+
+    bounds = parse_dynamic(["x:1=seq[1:64]"], Limits(tensor_elements=2**40))
+    ep = capture(Positions(), (torch.randn(2, 16),), {}, bounds)
+    analysis = FxAnalysis.of(ep)
+    plan = plan_fx(analysis, audit_fx(analysis, bounds))
+    assert plan.region == []
+    kept = {d.finding: d.reason for d in plan.decisions}
+    assert kept.keys() == {"fx:arange", "fx:add"} and "host-side Cast of the size s" in kept["fx:arange"]
 
 
 @pytest.mark.parametrize("module, x, dynamic", [

@@ -49,13 +49,27 @@ def test_constants_fit_but_intermediate_mul_overflows_keeps_int64() -> None:
 def test_one_cast_for_one_value_is_not_worth_it() -> None:
     text = """
     <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[4] a) => (float[4] y) <int64 m = {2}> {
+      i = Mul(a, m)
+      y = Cast<to=1>(i)
+    }
+    """
+    _, d = _plan(text, ranges={"a": Interval(0, 4)})
+    assert d["i"].action is Action.KEEP and "would need 1 Casts to narrow 1" in d["i"].reason
+
+
+def test_one_cast_for_one_value_read_by_a_gather_moves_the_parsers_cast() -> None:
+    """TensorRT's parser casts a Gather's int64 indices to INT32 itself: narrowed, the Cast sits before
+    the Mul instead, and the Mul and its constant are no longer INT64 execution tensors."""
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
     g (int64[4] a, float[10, 2] t) => (float[4, 2] y) <int64 m = {2}> {
       i = Mul(a, m)
       y = Gather(t, i)
     }
     """
     _, d = _plan(text, ranges={"a": Interval(0, 4)})
-    assert d["i"].action is Action.KEEP and "would need 1 Casts to narrow 1" in d["i"].reason
+    assert d["i"].action is Action.NARROW and "Cast from int64: a" in d["i"].reason
 
 
 def test_trt8_refuses_what_it_would_clamp_and_names_it() -> None:
@@ -281,3 +295,47 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     assert bucket.dtype == ir.DataType.INT32
     for n, w in want.items():
         assert np.array_equal(at(narrowed, n), w)
+
+
+EDGE = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (int64[N, S] ids, float[8, 2] t) => (float[N, S, 2] y, bool[N, S] pad, float[M, 2] z)
+<int64 one = {1}, int64[1] flat = {-1}> {
+  y = Gather<axis=0>(t, ids)
+  pad = Equal(ids, one)
+  v = Reshape(ids, flat)
+  z = Gather<axis=0>(t, v)
+}
+"""
+
+
+def test_readers_of_a_kept_input_share_one_cast_where_a_gather_pays_for_it() -> None:
+    """--io keep: ids stays INT64. TensorRT casts a Gather's int64 indices to INT32 itself, so one Cast
+    of ids for its readers costs no Cast layer; the Equal's int64 constant leaves the network, and
+    the reshaped view is narrowed though it needs that Cast (the Gather reading it pays)."""
+    model, decisions = _plan(EDGE, ranges={"ids": Interval(0, 7)})
+    assert decisions["ids"].action is Action.KEEP
+    assert decisions["v"].action is Action.NARROW
+    from trtready.narrow.onnx_model import apply_plan
+    from trtready.plan.onnx_plan import plan_onnx as plan
+
+    fresh = ir.from_onnx_text(EDGE)
+    before = ir.from_onnx_text(EDGE)
+    p = plan(OnnxAnalysis.of(fresh, [], {"ids": Interval(0, 7)}), PROFILES["trt-rtx"], PlanOptions())
+    after = apply_plan(p)
+    casts = [n for n in after.graph if n.op_type == "Cast"]
+    assert len(casts) == 1 and casts[0].inputs[0].name == "ids"  # one Cast, shared
+    equal = next(n for n in after.graph if n.op_type == "Equal")
+    assert equal.inputs[1].dtype == ir.DataType.INT32  # its constant is an int32 copy
+    import numpy as np
+
+    feeds = {"ids": np.array([[0, 1, 7], [2, 1, 3]], dtype=np.int64),
+             "t": np.arange(16, dtype=np.float32).reshape(8, 2)}
+    assert all(np.array_equal(a, b) for a, b in zip(run(before, feeds), run(after, feeds)))
+
+
+def test_a_comparison_alone_does_not_pay_for_a_cast() -> None:
+    text = EDGE.replace("  y = Gather<axis=0>(t, ids)\n", "").replace("  z = Gather<axis=0>(t, v)\n", "  z = Cast<to=1>(v)\n")
+    text = text.replace("float[N, S, 2] y, ", "").replace("float[M, 2] z", "float[M] z")
+    model, decisions = _plan(text, ranges={"ids": Interval(0, 7)})
+    assert decisions["v"].action is Action.KEEP and "would need 1 Casts" in decisions["v"].reason

@@ -79,3 +79,52 @@ def test_padded_mask_shapes() -> None:
     assert padded_mask(rng, (2, 0)).shape == (2, 0)
     three = padded_mask(rng, (2, 2, 5))
     assert three.shape == (2, 2, 5) and (three[..., 0] == 1).all()
+
+
+class SelfProductMask(torch.nn.Module):
+    """DeBERTa's masks: an outer self-product read as a condition, and a float weight of the embeddings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = torch.nn.Embedding(50, 8)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        h = self.tok(input_ids) * attention_mask.unsqueeze(2).to(torch.float32)
+        ext = attention_mask.unsqueeze(1).unsqueeze(2)
+        pair = ext * ext.squeeze(-2).unsqueeze(-1)  # integer m_i * m_j
+        scores = (h @ h.transpose(1, 2))[:, None]
+        return scores.masked_fill(~pair.bool(), -1e4)
+
+
+def test_an_integer_self_product_read_as_a_condition_keeps_a_mask_and_a_float_weight_is_assumed_0_1() -> None:
+    ids = torch.randint(0, 50, (2, 6))
+    mask = torch.ones(2, 6, dtype=torch.int64)
+    ep = capture(SelfProductMask().eval(), (ids, mask), {}, [])
+    role = fx_input_roles(ep)["attention_mask"]
+    assert role.kind == "mask" and role.assumed and role.interval == Interval(0, 1)
+    a = FxAnalysis.of(ep)
+    assert a.inputs["attention_mask"] == Interval(0, 1)
+    assert "valid masks are 0/1" in a.assumptions()["attention_mask"]
+    strict = FxAnalysis.of(ep, assume_valid=False)  # --strict assumes nothing of valid inputs
+    assert "attention_mask" not in strict.inputs and strict.assumptions() == {}
+
+
+def test_onnx_self_products_and_comparisons_are_mask_uses() -> None:
+    import onnx_ir as ir
+
+    from trtready.intervals.roles import onnx_input_roles
+
+    text = """
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[N, S] m, int64[N, S] k) => (bool[N, S] a, bool[N, S] b, int64[N, S] c)
+    <int64 zero = {0}, int64 two = {2}> {
+      sq = Mul(m, m)
+      a = Cast<to=9>(sq)
+      b = Greater(k, zero)
+      other = Mul(k, two)
+      c = Identity(other)
+    }
+    """
+    roles = onnx_input_roles(ir.from_onnx_text(text).graph)
+    assert roles["m"].kind == "mask" and roles["m"].proven and not roles["m"].assumed  # m * m only as a bool
+    assert roles["k"].kind == "mask" and not roles["k"].proven  # k * 2: an integer computed from it

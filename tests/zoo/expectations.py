@@ -37,6 +37,7 @@ EXPORTER: dict[str, tuple[str, str]] = {
     # that replaced the reshape fails; an explicit clone keeps it (passes/fx_contiguous_clone.py).
     "t5_encoder": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
     "swin": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
+    "beit": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
 }
 
 #: Models that fail today because of trtready, with the cause: none. A new entry names the first
@@ -48,3 +49,14 @@ NO_BUILD_XFAIL: dict[str, str] = {}
 
 #: ``fix`` of the older exporter's file, for the upstream failures.
 LEGACY_XFAIL: dict[str, str] = {}
+
+#: Default mode (``--io keep``): INT64 execution tensors a text model keeps besides its bindings, with why.
+DEFAULT_LEFT: dict[str, tuple[int, str]] = {
+    "clip_text": (1, "the pooled token's index: TopK indices are int64 by the ONNX spec, so TensorRT's parser casts "
+                     "its INT32 indices to INT64 once; one Cast to int32 follows"),
+}
+
+#: ``--io int32`` without hints: INT64 execution tensors left (docs/narrowing.md says why), at most 2.
+INT32_LEFT: dict[str, tuple[int, str]] = {
+    "clip_text": DEFAULT_LEFT["clip_text"],
+}

@@ -144,7 +144,41 @@ def deberta_v2() -> ModelSpec:
     return _text(DebertaV2Model(cfg))
 
 
+def clip_text() -> ModelSpec:
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    # eos_token_id 2 is the original CLIP checkpoints' config: the pooled output is read at
+    # input_ids.argmax(-1) (the end-of-text token has the highest id in the real vocabulary).
+    cfg = CLIPTextConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=MAX_POS, pad_token_id=1,
+                         bos_token_id=0, eos_token_id=2)
+    return _text(CLIPTextModel(cfg))
+
+
 # --- decoders (use_cache=False: see the module docstring) -------------------------------------------
+
+def opt() -> ModelSpec:
+    from transformers import OPTConfig, OPTForCausalLM
+
+    torch.manual_seed(0)
+    # OPT numbers positions as cumsum(attention_mask) * attention_mask - 1, offset by 2 into its table.
+    cfg = OPTConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, ffn_dim=64, num_attention_heads=4,
+                    max_position_embeddings=MAX_POS, word_embed_proj_dim=32, pad_token_id=1, bos_token_id=2,
+                    eos_token_id=2, use_cache=False)
+    return _text(OPTForCausalLM(cfg))
+
+
+def mixtral() -> ModelSpec:
+    """Not in the zoo: neither ONNX exporter takes it (the dynamo one has no ONNX function for transformers'
+    grouped_mm_fallback, the older one none for aten::histc). Its PyTorch graph is audited by the tests."""
+    from transformers import MixtralConfig, MixtralForCausalLM
+
+    torch.manual_seed(0)
+    # A mixture-of-experts router: TopK over 4 experts, 2 per token.
+    cfg = MixtralConfig(**_DECODER, num_local_experts=4, num_experts_per_tok=2, sliding_window=None)
+    return _text(MixtralForCausalLM(cfg))
+
 
 def gpt2() -> ModelSpec:
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -253,6 +287,17 @@ def swin() -> ModelSpec:
     return _vision(SwinModel(cfg))
 
 
+def beit() -> ModelSpec:
+    from transformers import BeitConfig, BeitModel
+
+    torch.manual_seed(0)
+    # Relative position bias per layer: an index built with meshgrid/stack and in-place writes.
+    cfg = BeitConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=2, intermediate_size=64, use_relative_position_bias=True,
+                     use_mask_token=False)
+    return _vision(BeitModel(cfg))
+
+
 def convnext() -> ModelSpec:
     from transformers import ConvNextConfig, ConvNextModel
 
@@ -299,6 +344,8 @@ ZOO: dict[str, tuple[Factory, str, str]] = {
     "albert": (albert, "encoder", "AlbertModel; factorised embeddings, shared layers"),
     "electra": (electra, "encoder", "ElectraModel; embedding projection"),
     "deberta_v2": (deberta_v2, "encoder", "DebertaV2Model, v3 settings: log-bucketed relative positions, p2c/c2p attention"),
+    "clip_text": (clip_text, "encoder", "CLIPTextModel; input_ids index the embedding and pick the pooled token by argmax"),
+    "opt": (opt, "decoder", "OPTForCausalLM; positions cumsum(mask) * mask - 1, offset 2"),
     "gpt2": (gpt2, "decoder", "GPT2LMHeadModel; causal mask combined with the padding mask"),
     "llama": (llama, "decoder", "LlamaForCausalLM; RoPE, grouped-query attention (4 heads, 2 kv)"),
     "qwen2": (qwen2, "decoder", "Qwen2ForCausalLM; RoPE, GQA, q/k/v biases"),
@@ -310,6 +357,7 @@ ZOO: dict[str, tuple[Factory, str, str]] = {
     "whisper_encoder": (whisper_encoder, "encoder-decoder", "WhisperModel(...).get_encoder(); input_features, fixed 32 frames"),
     "vit": (vit, "vision", "ViTModel; 32×32, patch 8"),
     "swin": (swin, "vision", "SwinModel; window attention with relative position index buffer"),
+    "beit": (beit, "vision", "BeitModel; relative position bias indexed by a meshgrid-built table"),
     "convnext": (convnext, "vision", "ConvNextModel"),
     "resnet": (resnet, "vision", "ResNetModel; BatchNorm (num_batches_tracked int64 buffers)"),
     "mobilenet_v2": (mobilenet_v2, "vision", "MobileNetV2Model; BatchNorm, depth multiplier 0.25"),

@@ -29,13 +29,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
-from tests.zoo.expectations import EXPORTER, LEGACY_XFAIL, NO_BUILD_XFAIL, UPSTREAM, XFAIL
+from tests.zoo.expectations import DEFAULT_LEFT, EXPORTER, INT32_LEFT, LEGACY_XFAIL, NO_BUILD_XFAIL, UPSTREAM, XFAIL
 from tests.zoo.models import BATCH, SEQ, ZOO, call, spec
 
 FULL = os.environ.get("TRTREADY_ZOO", "").lower() == "full"
 
 #: The default set: every family, the models whose path differs most, and every upstream failure.
-FAST = {"bert", "roberta", "llama", "t5_encoder", "whisper_encoder", "swin", "resnet", "efficientnet"}
+FAST = {"bert", "roberta", "llama", "t5_encoder", "whisper_encoder", "swin", "beit", "resnet", "efficientnet"}
+#: Text models whose --io int32 run the default set checks: the two built from configs outside the first zoo.
+FAST_INT32 = {"opt", "clip_text"}
+TEXT = [n for n, (_, family, _) in ZOO.items() if family != "vision" and n != "whisper_encoder"]  # take input_ids
 
 
 def _params(names: list[str], marks: dict[str, str]) -> list[object]:
@@ -101,16 +104,34 @@ def test_factory_calls_the_model_as_users_do(name: str) -> None:
 
 # --- convert, per model -------------------------------------------------------------------------------
 
+def _never_more(data: dict[str, object]) -> None:
+    """Cast layers and INT64 shape tensors: never more after than before (docs/narrowing.md, Effect)."""
+    build = data["build"]
+    assert isinstance(build, dict)
+    before, after = build["network_before"], build["network"]
+    for key in ("cast_layers", "int64_shape_tensors"):
+        assert after[key] <= before[key], f"{key}: {before[key]} -> {after[key]}"
+
+
+def _left(data: dict[str, object]) -> tuple[list[str], set[str]]:
+    """(INT64 execution tensors of the converted network, its bindings' names)."""
+    build = data["build"]
+    assert isinstance(build, dict)
+    network = build["network"]
+    return list(network["int64_execution_names"]), {t["name"] for t in network["inputs"] + network["outputs"]}
+
+
 @pytest.mark.parametrize("name", _params(list(ZOO), XFAIL))
 def test_convert(name: str, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     res = _cli("convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
-               "--json", str(report))
+               "--baseline", "--json", str(report))
     up = UPSTREAM.get(name)
     if up is None:
         assert res.code == 0, _why(res)
         data = _report(report)
         assert data["verification"] and data["verification"]["passed"]
+        assert data["verdict"]["ready"] and data["verdict"]["of"] == "output"
         assert (tmp_path / "out" / "model.engine").is_file()
         # the path that wrote the file is the expected one, and the terminal says it
         path, plain_failure = EXPORTER.get(name, ("dynamo", ""))
@@ -119,12 +140,48 @@ def test_convert(name: str, tmp_path: Path) -> None:
         assert all(plain_failure in f["reason"] for f in export["failed"]), export
         if path != "dynamo":
             assert "exported with torch.onnx" in " ".join(res.stdout.split()), _why(res)
+        _never_more(data)
+        if name in TEXT:  # default mode: what is left is the kept bindings, and what docs/narrowing.md explains
+            left, bindings = _left(data)
+            extra = [t for t in left if t not in bindings]
+            assert len(extra) <= DEFAULT_LEFT.get(name, (0, ""))[0], (extra, DEFAULT_LEFT.get(name))
         return
     # A documented upstream failure: refused with the library's own reason, not as trtready's bug.
     assert res.code == 2, _why(res)
     assert up.reason in res.stderr, _why(res)
     assert "internal error" not in res.stderr, _why(res)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if FULL or n in FAST_INT32 else [
+    pytest.mark.skip(reason="in the full zoo only: TRTREADY_ZOO=full")], id=n) for n in TEXT if n not in UPSTREAM])
+def test_convert_io_int32_without_hints(name: str, tmp_path: Path) -> None:
+    """``--io int32`` alone: every integer binding proved (or assumed of valid inputs, and said), outputs
+    verified, at most the INT64 execution tensors docs/narrowing.md explains, never more Cast layers."""
+    report = tmp_path / "report.json"
+    res = _cli("convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
+               "--io", "int32", "--baseline", "--json", str(report))
+    assert res.code == 0, _why(res)
+    data = _report(report)
+    assert data["verification"]["passed"] and data["verdict"]["ready"]
+    left, _ = _left(data)
+    assert len(left) <= INT32_LEFT.get(name, (0, ""))[0] <= 2, (left, INT32_LEFT.get(name))
+    _never_more(data)
+    if name in ("opt", "clip_text"):  # the range comes from the tables: stated as an assumption
+        assert any("valid inputs index inside the tables" in a for a in data["assumptions"])
+        assert "assumes" in res.stdout
+
+
+@pytest.mark.parametrize("name, factory", [("beit", "beit"), ("mixtral", "mixtral")])
+def test_trt8_audit_without_false_clamps(name: str, factory: str, tmp_path: Path) -> None:
+    """BEiT's relative-position index (meshgrid/stack, in-place writes) and a mixture-of-experts router's
+    TopK and sort indices are proved in the PyTorch graph: no '?', no clamp predicted on trt8."""
+    report = tmp_path / "r.json"
+    res = _cli("audit", f"tests.zoo.models:{factory}", "--target", "trt8", "--json", str(report))
+    data = _report(report)
+    clamps = [f["tensor"] for f in data["findings"] if f["predictions"]["trt8"]["outcome"] == "clamp"]
+    assert clamps == [] and res.code == 0, (clamps, _why(res))
+    assert data["verdict"]["ready"]
 
 
 @pytest.mark.parametrize("name", _params(sorted(UPSTREAM), LEGACY_XFAIL))

@@ -32,8 +32,13 @@ def audit_loaded(
     loaded: LoadedModel,
     bounds: list[DimBound] | None = None,
     input_ranges: dict[str, Interval] | None = None,
+    assume_valid: bool = True,
 ) -> AuditResult:
-    """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``."""
+    """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``.
+
+    ``assume_valid``: intervals may assume what the model's table lookups demand of valid inputs
+    (demanded ranges, stated in the result); ``--strict`` turns it off.
+    """
     from trtready.audit.state import audit_state
 
     bounds = bounds or []
@@ -53,9 +58,10 @@ def audit_loaded(
         graph = loaded.onnx.graph
         bounds = with_recorded(bounds, bounds_from_metadata(loaded.onnx))  # what an earlier run recorded
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
-        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges)
+        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
         findings += audit_onnx(analyses["onnx"])
         findings += onnx_op_findings(loaded.onnx)
+        findings += _index_findings("onnx", analyses["onnx"], notes)
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
@@ -82,9 +88,10 @@ def audit_loaded(
 
             check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
-            analyses["fx"] = FxAnalysis.of(ep, input_ranges)
+            analyses["fx"] = FxAnalysis.of(ep, input_ranges, assume_valid)
             findings += audit_fx(analyses["fx"], bounds)
             findings += fx_op_findings(ep, bounds)
+            findings += _index_findings("fx", analyses["fx"], notes)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
@@ -101,12 +108,22 @@ def audit_loaded(
     return result
 
 
+def _index_findings(layer: str, analysis: Any, notes: list[str]) -> list[Finding]:
+    """The layer's table lookups whose index is not proved inside (audit/indices.py); a note counts them all."""
+    from trtready.audit.indices import fx_index_findings, index_summary, onnx_index_findings
+
+    found, counts = (onnx_index_findings if layer == "onnx" else fx_index_findings)(analysis)
+    if sum(counts.values()):
+        notes.append(f"{layer}: {index_summary(counts)}")
+    return found
+
+
 def audit_translation(result: AuditResult, analysis: Any) -> None:
     """Add the ONNX layer of a PyTorch model — the graph that fix translated — to its audit, so
     that every decision points at a finding; predictions are made for the new findings."""
     from trtready.audit.onnx_graph import audit_onnx
 
-    added = audit_onnx(analysis) + onnx_op_findings(analysis.model)
+    added = audit_onnx(analysis) + onnx_op_findings(analysis.model) + _index_findings("onnx", analysis, result.notes)
     predict_all(added)
     result.findings.extend(added)
     result.layers["onnx"] = "done"
@@ -139,18 +156,22 @@ class AuditReport:
         name = self.target.name
         counts: dict[Outcome, int] = {}
         for f in self.findings:
+            if f.is_index:  # counted apart: an unchecked index does not block readiness
+                continue
             o = f.predictions[name].outcome
             counts[o] = counts.get(o, 0) + 1
         failed = self.result.failed_layers
         if failed:
             layer, why = next(iter(failed.items()))
             return f"NOT READY for {name}: could not analyse the {layer} layer ({why})"
-        tensors = sum(1 for f in self.findings if not f.is_op)
+        tensors = sum(1 for f in self.findings if not f.is_op and not f.is_index)
+        indices = sum(1 for f in self.findings if f.is_index)
+        unproved = f"; {indices} table index(es) not proved inside" if indices else ""
         if not tensors and self.ready:
-            return f"READY for {name}: no int64/float64 tensors" + self._ops_elsewhere()
+            return f"READY for {name}: no int64/float64 tensors" + unproved + self._ops_elsewhere()
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
         if self.ready:
-            return f"READY for {name}: {tensors} 64-bit tensors ({summary})" + self._ops_elsewhere()
+            return f"READY for {name}: {tensors} 64-bit tensors ({summary})" + unproved + self._ops_elsewhere()
         # an op the target cannot build is the most actionable line: it wins a tie with a tensor
         worst = max(self.findings, key=lambda f: (f.predictions[name].outcome.severity, f.is_op))
         blocked = sum(1 for f in self.findings if f.is_op and f.predictions[name].outcome is Outcome.ERROR)

@@ -22,6 +22,8 @@ class Kind(str, enum.Enum):
 
     WIDE_DTYPE = "wide_dtype"  # an int64/float64/uint64 tensor
     OP_UNSUPPORTED = "op_unsupported"  # a node some target's parser or builder cannot build
+    # A table lookup whose index is not proved inside its axis (audit/indices.py): ``index`` describes it.
+    INDEX_UNPROVED = "index_unproved"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Outcome(str, enum.Enum):
 
     FINE = "fine"
     CAST = "cast"  # a Cast is inserted or values are converted exactly: speed cost only
+    # An index not proved inside its axis: the target does not check it (TensorRT reads zero rows where
+    # PyTorch and ONNX Runtime raise). A hazard of invalid inputs, not of the conversion: not blocking.
+    UNCHECKED = "unchecked"
     PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt-rtx
     CLAMP = "clamp"  # out-of-int32 values clamped: wrong results without an error
     ERROR = "error"  # the conversion or build fails
@@ -121,6 +126,10 @@ class Finding:
     module_type: str | None = None
     source: str | None = None  # user file:line, when known
     fits: dict[str, bool | None] = field(default_factory=dict)  # int32 / float32 exactness
+    # A graph input whose interval is assumed of valid inputs, not proved: a demanded range
+    # (trtready.intervals.demand.Demand.to_json) or an assumed 0/1 mask; None when nothing is assumed.
+    assumed: dict[str, Any] | None = None
+    index: dict[str, Any] | None = None  # set for Kind.INDEX_UNPROVED
     notes: list[str] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
     kind: Kind = Kind.WIDE_DTYPE
@@ -129,6 +138,10 @@ class Finding:
     @property
     def is_op(self) -> bool:
         return self.kind is Kind.OP_UNSUPPORTED
+
+    @property
+    def is_index(self) -> bool:
+        return self.kind is Kind.INDEX_UNPROVED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +164,8 @@ class Finding:
             "module_type": self.module_type,
             "source": self.source,
             "fits": dict(self.fits),
+            "assumed": self.assumed,
+            "index": self.index,
             "notes": list(self.notes),
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
             "op": self.op.to_json() if self.op is not None else None,
@@ -171,6 +186,15 @@ class AuditResult:
     onnx_analysis: Any = field(default=None, repr=False, compare=False)
     fx_analysis: Any = field(default=None, repr=False, compare=False)
 
+    @property
+    def assumptions(self) -> list[str]:
+        """What the intervals assume of valid inputs (demanded ranges), one line each, by layer."""
+        out = []
+        for layer, analysis in (("fx", self.fx_analysis), ("onnx", self.onnx_analysis)):
+            if analysis is not None:
+                out += [f"{layer}: {line}" for line in analysis.assumptions().values()]
+        return out
+
     def worst(self, target: str) -> Outcome:
         outcomes = [f.predictions[target].outcome for f in self.findings if target in f.predictions]
         return max(outcomes, key=lambda o: o.severity, default=Outcome.FINE)
@@ -183,3 +207,17 @@ class AuditResult:
     def ready(self, target: str) -> bool:
         """Nothing worse than a Cast, and every layer the model has was analysed (never READY on a gap)."""
         return not self.failed_layers and not self.worst(target).blocks_ready
+
+
+def mark_assumed(findings: list[Finding], analysis: Any, prefix: str) -> None:
+    """Input findings whose interval is an assumption about valid inputs (a demanded range, an assumed
+    0/1 mask) carry it, and say so in a note."""
+    by_id = {f.id: f for f in findings}
+    for name, line in analysis.assumptions().items():
+        f = by_id.get(f"{prefix}{name}")
+        if f is None:
+            continue
+        demand = analysis.demands.get(name)
+        f.assumed = demand.to_json() if demand is not None else {
+            "interval": {"lo": 0, "hi": 1}, "assumption": "valid masks are 0/1", "why": analysis.roles[name].why}
+        f.notes.append(line)

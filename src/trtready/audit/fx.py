@@ -6,7 +6,7 @@ import os
 import re
 from typing import Any
 
-from trtready.audit.findings import Finding, Layer, Role
+from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
 
@@ -209,4 +209,5 @@ def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list
             if dtype == "int64":
                 f.fits["int32"] = iv.fits_int32()
         findings.append(f)
+    mark_assumed(findings, analysis, "fx:")
     return findings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trtready.analysis import OnnxAnalysis
-from trtready.audit.findings import Finding, Layer, Role
+from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.intervals.onnx import AbsValue
 from trtready.onnx_slots import input_requires_int64, output_requires_int64
 
@@ -60,7 +60,9 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
             if dtype is None:
                 continue
             findings.append(_finding(v, dtype, scope, opsets, analysis.values, inputs, outputs, initializers))
+    mark_assumed(findings, analysis, "onnx:")
     return findings
+
 
 
 def _finding(

@@ -90,6 +90,9 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         )
 
     if p.int64 is Int64Mode.CAST_CLAMP:
+        if p.dims_are_int32 and f.producer in ("Shape", "Size"):  # the planner's rule too (plan_onnx)
+            return Prediction(Outcome.CAST, "cast to INT32 by the parser; dimensions are 32-bit here, so a "
+                                            "shape always fits")
         if iv is None:
             return Prediction(
                 Outcome.CLAMP,
@@ -170,12 +173,26 @@ def _predict_op(f: Finding, p: TargetProfile) -> Prediction:
     return Prediction(Outcome.ERROR, msg)
 
 
+def _predict_index(f: Finding, p: TargetProfile) -> Prediction:
+    """An index not proved inside its axis: what each target does with one that is outside."""
+    index = f.index or {}
+    valid = "[-N, N)" if index.get("negative_allowed") else "[0, N)"
+    how = "lowers it to a TensorRT gather, which" if p.library == "torch_tensorrt" else "does not check it:"
+    return Prediction(
+        Outcome.UNCHECKED,
+        f"an index outside {valid} is not checked: {p.title} {how} reads zero rows or undefined values "
+        f"(NVIDIA/TensorRT#4774); PyTorch and ONNX Runtime raise an error instead",
+    )
+
+
 def predict(f: Finding, profile: TargetProfile) -> Prediction:
     """The outcome of ``f`` on ``profile``; findings from a TensorRT log are taken as reported."""
     if f.layer is Layer.TRT and profile.name in f.predictions:
         return f.predictions[profile.name]
     if f.is_op:
         return _predict_op(f, profile)
+    if f.is_index:
+        return _predict_index(f, profile)
     if f.dtype == "uint64":
         return Prediction(Outcome.ERROR, profile.uint64_error)
     if f.dtype == "int64":

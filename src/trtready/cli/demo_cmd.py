@@ -12,6 +12,7 @@ from trtready.cli.options import target_option
 _SHORT = {
     Outcome.FINE: "fine",
     Outcome.CAST: "cast",
+    Outcome.UNCHECKED: "index",
     Outcome.PRECISION_LOSS: "f64→f32",
     Outcome.CLAMP: "clamp",
     Outcome.ERROR: "error",
@@ -108,7 +109,7 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
                 worst = report.result.worst(t)
                 mark = "[green]✓[/]" if report.result.ready(t) else "[red]✗[/]"
                 cells.append(f"{mark} {_SHORT[worst]}")
-            table.add_row(name, str(len(report.findings)), *cells)
+            table.add_row(name, str(sum(1 for f in report.findings if not f.is_index)), *cells)
         con.print(table)
         conv = Table(title=f"convert for {resolved.name}: decisions, verification, engine, network before → after",
                      title_justify="left")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.audit import AuditReport
+from trtready.audit.findings import Finding, Layer, Outcome
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.plan import Action, Decision, PlanOptions
@@ -43,9 +44,23 @@ class FixRequest:
     exporter: str = "auto"  # auto | dynamo | torchscript (trtready.plan.export_plan)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether what ``fix`` writes is ready for the target: the one answer the terminal line, the
+    exit code and report.json's ``verdict`` all show."""
+
+    ready: bool
+    worst: Outcome
+    line: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ready": self.ready, "worst": self.worst.value, "line": self.line, "of": "output"}
+
+
 @dataclass
 class FixResult:
-    """What ``fix`` decided, verified and wrote; truthy when verification passed (or was skipped)."""
+    """What ``fix`` decided, verified and wrote; truthy when verification passed (or was skipped)
+    and what it writes is ready for the target (:meth:`verdict`)."""
 
     report: AuditReport
     decisions: list[Decision]
@@ -62,8 +77,64 @@ class FixResult:
     # returns what it wrote; None when there is nothing to write (dry run, failed verification).
     writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
 
-    def __bool__(self) -> bool:
+    @property
+    def verified(self) -> bool:
+        """Every comparison passed (or verification was skipped): the output may be written."""
         return all(bool(c) for c in self.verification)
+
+    def __bool__(self) -> bool:
+        return self.verified and self.verdict().ready
+
+    def remaining(self) -> list[Finding]:
+        """The findings that still describe what is written, after the decisions.
+
+        The target consumes the ONNX graph (ONNX-based targets, when there is one) or the narrowed
+        program and its state (Torch-TensorRT): findings of that representation stay, except those
+        narrowed or removed by a decision. A kept value keeps its prediction.
+        """
+        decided = {d.finding: d.action for d in self.decisions}
+        findings = self.report.findings
+        layers = {f.layer for f in findings}
+        if self.report.target.profile.onnx_based and Layer.ONNX in layers:
+            wanted = {Layer.ONNX, Layer.TRT}
+        else:
+            wanted = {Layer.STATE, Layer.FX, Layer.TRT}
+        return [f for f in findings if f.layer in wanted
+                and decided.get(f.id) not in (Action.NARROW, Action.REMOVE, Action.REWRITE)]
+
+    def verdict(self) -> Verdict:
+        """Ready or not for the target, and the worst problem, of the model ``fix`` writes."""
+        name = self.report.target.name
+        failed = self.report.result.failed_layers
+        if failed:
+            layer, why = next(iter(failed.items()))
+            return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: could not analyse the {layer} layer ({why})")
+        if not self.verified:
+            return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: verification failed, nothing written")
+        left = [f for f in self.remaining() if name in f.predictions]
+        after = "after fix" + (" (dry run)" if self.dry_run else "")
+        tensors = [f for f in left if not f.is_index and not f.is_op]
+        indices = sum(1 for f in left if f.is_index)
+        unproved = f"; {indices} table index(es) not proved inside" if indices else ""
+        ops = [f for f in left if f.is_op and f.predictions[name].outcome is not Outcome.FINE]
+        if not tensors and not indices and not ops:
+            return Verdict(True, Outcome.FINE, f"READY for {name} {after}: no 64-bit tensors left")
+        counts: dict[Outcome, int] = {}
+        for f in tensors:
+            o = f.predictions[name].outcome
+            counts[o] = counts.get(o, 0) + 1
+        worst = max([f.predictions[name].outcome for f in left], key=lambda o: o.severity)
+        summary = ", ".join(f"{n} {o.value.replace('_', ' ')}"
+                            for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))
+        if not worst.blocks_ready:
+            what = f"{len(tensors)} 64-bit tensors left ({summary})" if tensors else "no 64-bit tensors left"
+            return Verdict(True, worst, f"READY for {name} {after}: {what}{unproved}")
+        # an op the target cannot build is the most actionable line: it wins a tie with a tensor
+        f = max(left, key=lambda f: (f.predictions[name].outcome.severity, f.is_op))
+        blocked = f"{len(ops)} op(s) it cannot build" if ops else ""
+        what = "; ".join(x for x in (blocked, summary) if x)
+        return Verdict(False, worst, f"NOT READY for {name} {after}: {what}; worst: {f.tensor} — "
+                                     f"{f.predictions[name].message}")
 
     def excuses(self) -> list[str]:
         """Every mismatch not counted against the result, with its reason (said on the terminal too)."""

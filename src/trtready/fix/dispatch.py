@@ -38,7 +38,7 @@ def run_fix(loaded: LoadedModel, req: FixRequest) -> FixResult:
     output = Output(Path(req.out), output_kind(loaded))
     with use_session(req.session, [output], loaded.input_paths, req.force) as s:
         result = plan_fix(loaded, req)
-        if result.writer is not None and result:
+        if result.writer is not None and result.verified:  # written even when not ready: the verdict says why
             result.writer(s.stage(output.path))
             result.written = s.commit(output.path)
     return result

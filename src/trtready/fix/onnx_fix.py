@@ -24,16 +24,16 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.verify.runners import OrtRunner
 
     _check_types(loaded)
-    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
+    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     analysis = report.result.onnx_analysis
-    removed = apply_rewrites(analysis.model, req.target.profile)
+    removed = apply_rewrites(analysis.model, req.target.profile, analysis)
     removed += plan_ops(report.findings, analysis.model, req.target.profile, removed)
     plan = plan_onnx(analysis, req.target.profile, req.options)
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
     result.notes += unbuildable_notes(result.decisions, req.target.name)
     if req.dry_run:
         return result
-    specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges)
+    specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges, analysis.demands)
     output_names = [v.name for v in analysis.model.graph.outputs]
     reference = None
     if req.verify:

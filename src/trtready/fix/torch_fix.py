@@ -25,7 +25,7 @@ def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.plan.fx_plan import refuse_proved_overflow
     from trtready.plan.state_plan import plan_state
 
-    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges), req.target)
+    report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     if loaded.capture_error is not None:  # a spec's graph is the point: never fall back to its state alone
         raise loaded.capture_error
     decisions = plan_state(report.findings, req.target.profile, req.options)
@@ -225,10 +225,11 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     from trtready.plan.onnx_plan import plan_onnx
     from trtready.plan.rewrites import plan_ops
 
-    analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges)
+    analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges,
+                               not req.options.strict)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
     profile = result.report.target.profile
-    rewritten = apply_rewrites(onnx_model, profile)
+    rewritten = apply_rewrites(onnx_model, profile, analysis)
     result.decisions += rewritten + plan_ops(result.report.findings, onnx_model, profile, rewritten)
     result.notes += unbuildable_notes(result.decisions, result.report.target.name)
     plan = plan_onnx(analysis, profile, req.options)

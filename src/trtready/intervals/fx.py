@@ -1,18 +1,44 @@
-"""Interval propagation over a torch.export graph (aten ops).
+"""Interval propagation over a torch.export graph (aten ops), in program order.
 
 Bounds come from constants and state values, the ExportedProgram's ``range_constraints`` for
 symbolic sizes (the ``--dynamic`` maximums), and user ``--input-range`` bounds. Anything without a
 transfer function is unknown (None) and so never narrowed.
+
+Two refinements make real programs provable:
+
+- **Constant parts are computed.** A node whose inputs are all known values (state, lifted
+  constants, Python numbers, earlier computed nodes) and whose result is small (at most
+  :data:`CONCRETE_ELEMENTS` elements) runs on CPU with those values, and its interval is exact. This
+  is how BEiT's relative-position index — ``meshgrid``/``stack`` of aranges, shifted and scaled with
+  in-place writes into views — gets its true range. Only deterministic ``aten`` kernels run;
+  ``empty``-like tensors, whose values are undefined until written, are computed as zeros, which is
+  what the ONNX translation gives them.
+- **In-place writes widen what they write into.** Programs captured by ``torch.export`` keep in-place
+  ops (``copy_``, ``fill_``, ``index_put_``, ``add_``, …) on tensors the program made itself. The
+  walk follows aliasing from the operator schemas (a view's result aliases its input; an in-place
+  op's result aliases what it writes), and a write widens the interval of every alias of the
+  written storage from then on (a weak update: only part of it may be written). Nodes read before
+  the write keep the interval they had.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
 from trtready.intervals import COMPARISONS, Interval, index_interval, int_hull
 
 Env = dict[str, Interval | None]
+Multi = dict[str, list[Interval | None]]  # per-output intervals of ops that return several tensors
+
+#: Largest result (in elements) computed with real values when every input of a node is known.
+CONCRETE_ELEMENTS = 1 << 16
+
+# Kernels whose values are not a function of their inputs: never computed.
+_RANDOM = ("rand", "bernoulli", "normal", "uniform", "dropout", "multinomial", "poisson", "exponential",
+           "geometric", "cauchy", "log_normal")
 
 
 def sym_bounds(x: Any, ranges: dict[Any, Any]) -> Interval | None:
@@ -100,11 +126,15 @@ def _arange(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return None
 
 
-def _argmax(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
-    src = n.args[0]
-    dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
-    size = _dim_size(src, dim, ranges)
+def _index_of(n: Any, ranges: dict[Any, Any], dim: Any) -> Interval | None:
+    """``[0, size)`` for an index along ``dim`` of the node's first argument (ArgMax, TopK, sort)."""
+    size = _dim_size(n.args[0], dim, ranges)
     return index_interval(int(size.hi)) if size is not None else None
+
+
+def _argmax(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
+    return _index_of(n, ranges, dim)
 
 
 def _cumsum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
@@ -116,8 +146,39 @@ def _cumsum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return Interval(min(0, a.lo * length), max(0, a.hi * length)) if length > 0 else Interval.point(0)
 
 
+def _sum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    """A sum over ``k`` elements, each in ``x``: within ``x * k`` for every ``k`` the dims allow."""
+    x = _arg_iv(n.args[0], env, ranges)
+    val = n.args[0].meta.get("val")
+    shape = getattr(val, "shape", None)
+    if x is None or shape is None:
+        return None
+    dims = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
+    rank = len(shape)
+    if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+        axes = list(range(rank))
+    else:
+        axes = [d + rank if d < 0 else d for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+    count = Interval.point(1)
+    for axis in axes:
+        b = sym_bounds(shape[axis], ranges) if 0 <= axis < rank else None
+        if b is None:
+            return None
+        count = count * b
+    if not x.is_integral:
+        return None  # float sums round; not needed for integer proofs
+    return x * count
+
+
 def _full(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return _arg_iv(n.args[1], env, ranges)
+
+
+def _constant(value: int) -> Callable[..., Interval | None]:
+    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+        return Interval.point(value)
+
+    return tf
 
 
 def _clamp(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
@@ -134,6 +195,27 @@ def _clamp(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
 def _where(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     a, b = (_arg_iv(x, env, ranges) for x in n.args[1:3])
     return Interval.hull([a, b]) if a is not None and b is not None else None
+
+
+def _hull_of(values: list[Interval | None]) -> Interval | None:
+    if not values or any(v is None for v in values):
+        return None
+    return Interval.hull([v for v in values if v is not None])
+
+
+def _list_hull(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    """cat/stack: every value comes from one of the listed tensors."""
+    return _hull_of([_arg_iv(t, env, ranges) for t in n.args[0]])
+
+
+def _fill_like(position: int) -> Callable[..., Interval | None]:
+    """masked_fill / index_put / scatter (functional forms): the tensor's values or what is written."""
+
+    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+        written = n.args[position] if len(n.args) > position else n.kwargs.get("value", n.kwargs.get("values"))
+        return _hull_of([_arg_iv(n.args[0], env, ranges), _arg_iv(written, env, ranges)])
+
+    return tf
 
 
 def _div(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
@@ -183,6 +265,8 @@ _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.sign.default": _unary(lambda a: a.sign()),
     "aten.minimum.default": _binary(lambda a, b: a.min(b)),
     "aten.maximum.default": _binary(lambda a, b: a.max(b)),
+    "aten.min.other": _binary(lambda a, b: a.min(b)),
+    "aten.max.other": _binary(lambda a, b: a.max(b)),
     "aten.clamp.default": _clamp,
     "aten.clamp.Tensor": _clamp,
     "aten.floor_divide.default": _binary(lambda a, b: a.floordiv(b)),
@@ -193,18 +277,46 @@ _TRANSFER: dict[str, Callable[..., Interval | None]] = {
     "aten.fmod.Scalar": _binary(_remainder),
     "aten.fmod.Tensor": _binary(_remainder),
     "aten.cumsum.default": _cumsum,
+    "aten.sum.dim_IntList": _sum,
+    "aten.sum.default": _sum,
     "aten.arange.default": _arange,
     "aten.arange.start": _arange,
     "aten.arange.start_step": _arange,
     "aten.full.default": _full,
     "aten.full_like.default": _full,
+    "aten.new_full.default": _full,
+    "aten.zeros.default": _constant(0),
+    "aten.zeros_like.default": _constant(0),
+    "aten.new_zeros.default": _constant(0),
+    "aten.ones.default": _constant(1),
+    "aten.ones_like.default": _constant(1),
+    "aten.new_ones.default": _constant(1),
+    # Undefined until written; the ONNX translation fills them with zeros (module docstring).
+    "aten.empty.memory_format": _constant(0),
+    "aten.empty_like.default": _constant(0),
+    "aten.new_empty.default": _constant(0),
+    "aten.empty_strided.default": _constant(0),
     "aten.scalar_tensor.default": _passthrough,
     "aten.argmax.default": _argmax,
     "aten.argmin.default": _argmax,
     "aten.where.self": _where,
     "aten.sym_size.int": _sym_size,
     "aten.sym_numel.default": _sym_size,
+    "aten.cat.default": _list_hull,
+    "aten.stack.default": _list_hull,
+    "aten.masked_fill.Scalar": _fill_like(2),
+    "aten.masked_fill.Tensor": _fill_like(2),
+    "aten.index_put.default": _fill_like(2),
+    "aten.scatter.src": _fill_like(3),
+    "aten.scatter.value": _fill_like(3),
+    "aten.slice_scatter.default": _fill_like(1),
+    "aten.select_scatter.default": _fill_like(1),
+    "aten.fill.Scalar": lambda n, env, ranges: _arg_iv(n.args[1], env, ranges),
+    "aten.fill.Tensor": lambda n, env, ranges: _arg_iv(n.args[1], env, ranges),
+    "aten.copy.default": lambda n, env, ranges: _arg_iv(n.args[1], env, ranges),
+    "aten.one_hot.default": _constant(0),  # replaced below: [0, 1]
 }
+_TRANSFER["aten.one_hot.default"] = lambda n, env, ranges: Interval(0, 1)
 for _op, _test in COMPARISONS.items():
     _TRANSFER[f"aten.{_op}.Tensor"] = _compare(_test)
     _TRANSFER[f"aten.{_op}.Scalar"] = _compare(_test)
@@ -216,41 +328,301 @@ for _name in (
     "aten.t.default", "aten.transpose.int", "aten.contiguous.default", "aten.flatten.using_ints",
     "aten.amax.default", "aten.amin.default", "aten.max.default", "aten.min.default", "aten.detach.default",
     "aten.alias.default", "aten.repeat.default", "aten._assert_tensor_metadata.default", "aten.type_as.default",
+    "aten.index.Tensor", "aten.gather.default", "aten.unflatten.int", "aten.expand_as.default",
+    "aten.view_as.default", "aten._unsafe_view.default", "aten.narrow.default", "aten.movedim.int",
+    "aten.flip.default", "aten.roll.default", "aten.tril.default", "aten.triu.default",
+    "aten._local_scalar_dense.default", "aten.item.default",
 ):
     _TRANSFER[_name] = _passthrough
 
 
-def propagate(ep: Any, inputs: dict[str, Interval] | None = None) -> Env:
-    """Interval of every node's (integer or float) tensor value, keyed by node name."""
+def _multi(n: Any, env: Env, ranges: dict[Any, Any]) -> list[Interval | None] | None:
+    """Per-output intervals of ops returning several tensors (read through ``getitem``)."""
+    key = str(n.target)
+    if key in ("aten.topk.default", "aten.sort.default", "aten.sort.stable", "aten.max.dim", "aten.min.dim",
+               "aten.kthvalue.default", "aten.mode.default"):
+        if key == "aten.topk.default":
+            dim = n.args[2] if len(n.args) > 2 else n.kwargs.get("dim", -1)
+        elif key == "aten.sort.stable":
+            dim = n.kwargs.get("dim", -1)
+        elif key in ("aten.kthvalue.default",):
+            dim = n.args[2] if len(n.args) > 2 else n.kwargs.get("dim", -1)
+        else:
+            dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", -1)
+        return [_arg_iv(n.args[0], env, ranges), _index_of(n, ranges, dim)]
+    if key in ("aten.meshgrid.default", "aten.meshgrid.indexing"):
+        return [_arg_iv(t, env, ranges) for t in n.args[0]]
+    if key in ("aten.unbind.int", "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default",
+               "aten.tensor_split.sections", "aten.split.sizes"):
+        count = len(n.meta.get("val") or [])
+        return [_arg_iv(n.args[0], env, ranges)] * count
+    return None
+
+
+def _schema_aliases(target: Any) -> tuple[int | None, bool]:
+    """``(argument index the result aliases, whether the op writes it)`` from the operator schema."""
+    schema = getattr(target, "_schema", None)
+    if schema is None or not schema.returns:
+        return None, False
+    ret = schema.returns[0].alias_info
+    if ret is None:
+        return None, False
+    for i, a in enumerate(schema.arguments):
+        info = a.alias_info
+        if info is not None and set(info.before_set) & set(ret.before_set):
+            return i, bool(info.is_write)
+    return None, False
+
+
+def _functional(target: str) -> str:
+    """``aten.add_.Tensor`` → ``aten.add.Tensor``: the transfer of an in-place op's value."""
+    ns, _, rest = target.partition(".")
+    name, _, overload = rest.partition(".")
+    return f"{ns}.{name.removesuffix('_')}.{overload}"
+
+
+def _written(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    """What an in-place op writes into its first argument."""
+    key = str(n.target)
+    name = key.split(".")[1] if key.count(".") >= 1 else key
+    if name == "copy_":
+        return _arg_iv(n.args[1], env, ranges)
+    if name == "fill_":
+        return _arg_iv(n.args[1], env, ranges)
+    if name == "zero_":
+        return Interval.point(0)
+    if name == "index_put_":
+        accumulate = n.args[3] if len(n.args) > 3 else n.kwargs.get("accumulate", False)
+        return None if accumulate else _arg_iv(n.args[2], env, ranges)
+    if name == "masked_fill_":
+        return _arg_iv(n.args[2], env, ranges)
+    if name in ("scatter_", "slice_scatter_", "select_scatter_"):
+        return _arg_iv(n.args[-1], env, ranges)
+    tf = _TRANSFER.get(_functional(key))
+    if tf is None:
+        return None
+    try:
+        return tf(n, env, ranges)
+    except (TypeError, ValueError, IndexError, ZeroDivisionError, AttributeError):
+        return None
+
+
+def _value_hull(v: Any) -> Interval | None:
+    """Exact interval of a concrete tensor or Python number (None for floats with NaN/inf, or empty)."""
     import torch
 
-    ranges = ep.range_constraints
-    sig = ep.graph_signature
-    state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers, **sig.inputs_to_lifted_tensor_constants}
-    values = {**ep.state_dict, **ep.constants}
-    env: Env = {}
-    for n in ep.graph.nodes:
+    if isinstance(v, bool):
+        return Interval.point(int(v))
+    if isinstance(v, int):
+        return Interval.point(v)
+    if isinstance(v, float):
+        return Interval.point(v) if math.isfinite(v) else None
+    if not isinstance(v, torch.Tensor) or v.numel() == 0:
+        return None
+    if v.dtype == torch.bool or not (v.is_floating_point() or v.is_complex()):
+        return int_hull(v.detach().to(torch.int64).numpy() if v.dtype == torch.bool else v.detach().numpy())
+    if v.is_complex() or not bool(torch.isfinite(v).all()):
+        return None
+    return Interval(float(v.min()), float(v.max()))
+
+
+def _small(v: Any) -> bool:
+    """A value a kernel may be run with: small CPU tensors and plain values (never a symbolic size)."""
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        return v.device.type == "cpu" and v.numel() <= CONCRETE_ELEMENTS
+    if isinstance(v, (list, tuple)):
+        return all(_small(x) for x in v)
+    return not isinstance(v, (torch.SymInt, torch.SymFloat, torch.SymBool))
+
+
+class _Walk:
+    """One pass over the program: concrete values where known, intervals everywhere."""
+
+    def __init__(self, ep: Any, inputs: dict[str, Interval] | None) -> None:
+        self.ep = ep
+        self.ranges = ep.range_constraints
+        self.inputs = inputs or {}
+        self.env: Env = {}
+        self.multi: Multi = {}
+        self.concrete: dict[str, Any] = {}
+        self.root: dict[str, str] = {}  # node -> the node whose storage it shares
+        self.members: dict[str, list[str]] = {}  # storage root -> nodes aliasing it
+        self.seen: set[str] = set()  # nodes whose concrete value has been observed at least once
+
+    # --- aliasing -------------------------------------------------------------------------------
+    def _alias(self, name: str, of: str | None) -> None:
+        root = self.root.get(of, of) if of is not None else name
+        assert root is not None
+        self.root[name] = root
+        self.members.setdefault(root, []).append(name)
+
+    def _storage(self, name: str) -> list[str]:
+        return self.members.get(self.root.get(name, name), [name])
+
+    # --- concrete values --------------------------------------------------------------------------
+    def _observe(self, name: str) -> None:
+        """Widen ``name``'s interval by its current concrete value (read now)."""
+        if name in self.concrete and not isinstance(self.concrete[name], (list, tuple)):
+            seen = _value_hull(self.concrete[name])
+            if name not in self.seen:
+                self.seen.add(name)
+                self.env[name] = seen
+                return
+            old = self.env.get(name)
+            self.env[name] = None if seen is None or old is None else Interval.hull([old, seen])
+
+    def _try_concrete(self, n: Any) -> bool:
+        import torch
+        import torch.fx
+
+        target = n.target
+        if target is operator.getitem:
+            src = n.args[0]
+            if isinstance(src, torch.fx.Node) and isinstance(self.concrete.get(src.name), (list, tuple)):
+                self.concrete[n.name] = self.concrete[src.name][n.args[1]]
+                return True
+            return False
+        if not isinstance(target, torch._ops.OpOverload) or target.namespace != "aten":
+            return False
+        op = target.__name__
+        if any(r in op for r in _RANDOM):
+            return False
+        val = n.meta.get("val")
+        if isinstance(val, torch.Tensor) and not isinstance(val.numel(), int):
+            return False
+        if isinstance(val, torch.Tensor) and val.numel() > CONCRETE_ELEMENTS:
+            return False
+        missing: list[bool] = []
+
+        def value_of(a: torch.fx.Node) -> Any:
+            if a.name not in self.concrete:
+                missing.append(True)
+                return None
+            return self.concrete[a.name]
+
+        args = torch.fx.node.map_arg(n.args, value_of)
+        kwargs = dict(torch.fx.node.map_arg(n.kwargs, value_of))
+        if missing or not _small(list(args)) or not _small(list(kwargs.values())):
+            return False
+        if "device" in kwargs:
+            kwargs["device"] = torch.device("cpu")
+        empty = op.startswith(("empty", "new_empty"))
+        try:
+            with torch.no_grad():
+                if empty and isinstance(val, torch.Tensor):
+                    out: Any = torch.zeros(tuple(int(s) for s in val.shape), dtype=val.dtype)
+                else:
+                    out = target(*args, **kwargs)
+        except Exception:  # a kernel that needs what the CPU lacks, a failed assertion: not computed
+            return False
+        if not _small(out if isinstance(out, (list, tuple)) else [out]):
+            return False
+        self.concrete[n.name] = out
+        return True
+
+    def _drop_concrete(self, name: str) -> None:
+        """A storage written with values that are not known: its aliases are intervals from now on."""
+        for m in self._storage(name):
+            self._observe(m)
+            self.concrete.pop(m, None)
+
+    # --- the walk -----------------------------------------------------------------------------------
+    def run(self) -> Env:
+        import torch
+
+        sig = self.ep.graph_signature
+        state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers, **sig.inputs_to_lifted_tensor_constants}
+        values = {**self.ep.state_dict, **self.ep.constants}
+        for n in self.ep.graph.nodes:
+            if n.op == "placeholder":
+                self._alias(n.name, None)
+                iv: Interval | None = None
+                if n.name in state_of:
+                    t = values.get(state_of[n.name])
+                    if isinstance(t, torch.Tensor) and t.device.type != "meta":
+                        if t.numel() <= CONCRETE_ELEMENTS and t.device.type == "cpu":
+                            self.concrete[n.name] = t.detach()
+                        elif not t.is_floating_point():
+                            iv = int_hull(t.detach().cpu().numpy()) if t.numel() else None
+                elif n.name in self.inputs:
+                    iv = self.inputs[n.name]
+                self.env[n.name] = iv
+                self._observe(n.name)
+            elif n.op == "call_function":
+                self._call(n)
+            if n.op != "output" and self.env.get(n.name) is None and _is_bool(n):
+                self.env[n.name] = Interval(0, 1)  # a bool is 0 or 1 whatever produced it; casts of it keep that
+        for name in list(self.concrete):
+            self._observe(name)
+        return self.env
+
+    def _call(self, n: Any) -> None:
+        import torch.fx
+
+        arg_nodes = [a for a in n.all_input_nodes]
+        for a in arg_nodes:  # reads happen now: concrete inputs are observed at their current value
+            self._observe(a.name)
+        position, writes = _schema_aliases(n.target)
+        of = None
+        if position is not None and position < len(n.args) and isinstance(n.args[position], torch.fx.Node):
+            of = n.args[position].name
+        elif n.target is operator.getitem and isinstance(n.args[0], torch.fx.Node) \
+                and _schema_aliases(n.args[0].target)[0] is not None:
+            of = n.args[0].name  # an element of a view list (unbind, split) aliases the source; of topk's, not
+        self._alias(n.name, of)
+        if self._try_concrete(n):
+            if writes and of is not None:
+                for m in self._storage(of):
+                    self._observe(m)  # the write changed every alias's values
+            self._observe(n.name)
+            if isinstance(self.concrete.get(n.name), (list, tuple)):
+                self.multi[n.name] = [_value_hull(v) for v in self.concrete[n.name]]
+            return
+        if writes and of is not None:
+            w = _written(n, self.env, self.ranges)
+            self._drop_concrete(of)
+            for m in self._storage(of):
+                if m == n.name:
+                    continue
+                old = self.env.get(m)
+                self.env[m] = None if old is None or w is None else Interval.hull([old, w])
+            self.env[n.name] = self.env.get(of)
+            return
+        key = str(n.target)
         iv: Interval | None = None
-        if n.op == "placeholder":
-            if n.name in state_of:
-                t = values.get(state_of[n.name])
-                if isinstance(t, torch.Tensor) and t.device.type != "meta" and not t.is_floating_point():
-                    iv = int_hull(t.detach().cpu().numpy())
-            elif inputs and n.name in inputs:
-                iv = inputs[n.name]
-        elif n.op == "call_function":
-            key = str(n.target)
-            if key.startswith("<built-in function getitem>") or getattr(n.target, "__name__", "") == "getitem":
-                iv = env.get(n.args[0].name) if hasattr(n.args[0], "name") else None
-            elif key in _TRANSFER:
-                try:
-                    iv = _TRANSFER[key](n, env, ranges)
-                except (TypeError, ValueError, IndexError, ZeroDivisionError):
-                    iv = None
-        if iv is None and _is_bool(n):
-            iv = Interval(0, 1)  # a bool is 0 or 1 whatever produced it; casts of it keep that
-        env[n.name] = iv
-    return env
+        if n.target is operator.getitem:
+            src = n.args[0]
+            parts = self.multi.get(src.name) if isinstance(src, torch.fx.Node) else None
+            if parts is not None and isinstance(n.args[1], int) and -len(parts) <= n.args[1] < len(parts):
+                iv = parts[n.args[1]]
+            elif isinstance(src, torch.fx.Node):
+                iv = self.env.get(src.name)
+        elif key in _TRANSFER:
+            try:
+                iv = _TRANSFER[key](n, self.env, self.ranges)
+            except (TypeError, ValueError, IndexError, ZeroDivisionError, AttributeError):
+                iv = None
+        else:
+            try:
+                parts = _multi(n, self.env, self.ranges)
+            except (TypeError, ValueError, IndexError, ZeroDivisionError, AttributeError):
+                parts = None
+            if parts is not None:
+                self.multi[n.name] = parts
+        if iv is None:
+            import torch
+
+            val = n.meta.get("val")
+            if isinstance(val, (int, torch.SymInt)) and not isinstance(val, bool):
+                iv = sym_bounds(val, self.ranges)  # size arithmetic (operator.mul on sizes, …)
+        self.env[n.name] = iv
+
+
+def propagate(ep: Any, inputs: dict[str, Interval] | None = None) -> Env:
+    """Interval of every node's (integer or float) tensor value, keyed by node name."""
+    return _Walk(ep, inputs).run()
 
 
 def _is_bool(n: Any) -> bool:

@@ -8,14 +8,23 @@ expands, slices, casts, indexing *into* it) to the ops that consume them — the
 - a **boolean** sink only asks whether a value is zero or compares it (comparisons, logical ops,
   ``where``'s condition, ``masked_fill``'s mask, a cast to bool): the result is a bool whatever
   the value, so such uses neither bound the input nor depend on its range.
-- a **mask arithmetic** sink uses the value as a 0/1 weight (a float ``mul``, ``1 - mask``, ``cumsum``, ``sum``).
+- a **weight** sink scales floats by the value (its cast to float multiplied, divided or
+  subtracted in float): the value is a 0/1 weight, and no integer is computed from it;
+- a **mask arithmetic** sink computes integers from it (``cumsum``, ``sum``, an integer ``sub``).
+
+An integer *self-product* — the value (or a view of it) times itself, ``m * m`` or DeBERTa's outer
+product ``m[:, None] * m[:, :, None]`` — is nonzero exactly where its factors are (for values of
+int32, which is all a narrowed binding takes), so the walk follows it like a move: a product that only
+reaches conditions keeps the mask boolean.
 
 Roles: *index* (some index sink, the rest boolean) — ``[0, N)`` is used in proofs, as it holds for
 every valid input; *mask* when every sink is boolean — ``[0, 1]`` may be used in proofs since only
-truth values matter; *mask* (generation only) when mask arithmetic appears — verification feeds
-tokenizer-style 0/1 masks, but proofs do not assume the values (``--input-range NAME:0..1`` states
-it); else *unknown*. The same roles drive interval proofs and the inputs verification generates
-(docs/design.md, "Verification principles").
+truth values matter; *mask* (assumed 0/1) when the only other sinks are float weights — ``[0, 1]``
+is an assumption about valid inputs there (a weight of 7 is no mask), stated in the report like a
+demanded range and not made under ``--strict``; *mask* (generation only) when mask arithmetic
+appears — verification feeds tokenizer-style 0/1 masks, but proofs do not assume the values
+(``--input-range NAME:0..1`` states it); else *unknown*. The same roles drive interval proofs and
+the inputs verification generates (docs/design.md, "Verification principles").
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ class InputRole:
     size: int | None = None  # rows of the table it indexes (kind == "index")
     why: str = ""
     proven: bool = True  # the role's interval may be used in proofs (see the module docstring)
+    assumed: bool = False  # that interval is an assumption about valid inputs (a weight mask): not under --strict
 
     @property
     def interval(self) -> Interval | None:
@@ -43,17 +53,27 @@ class InputRole:
             return Interval(0, 1)
         return None
 
+    def statement(self, name: str) -> str:
+        """The assumption an assumed role makes, in one line (empty when it makes none)."""
+        if not self.assumed:
+            return ""
+        return f"{name} assumed in [0, 1] (valid masks are 0/1): {self.why}"
+
 
 def _decide(sinks: list[tuple[str, int | None]]) -> InputRole:
-    """The role from the kinds of sinks reached: ``("index", rows) | ("bool", None) | ("arith", None) | ("other", None)``."""
+    """The role from the kinds of sinks reached:
+    ``("index", rows) | ("bool", None) | ("weight", None) | ("arith", None) | ("other", None)``."""
     kinds = {k for k, _ in sinks}
     if not sinks or "other" in kinds:
         return InputRole("unknown", None, "no bounding use")
-    if "index" in kinds and "arith" not in kinds:
+    if "index" in kinds and not kinds & {"arith", "weight"}:
         n = min(r for k, r in sinks if k == "index" and r is not None)
         return InputRole("index", n, f"indexes a table of {n} rows")
     if kinds == {"bool"}:
         return InputRole("mask", None, "used only as a condition")
+    if kinds == {"weight"} or kinds == {"bool", "weight"}:
+        return InputRole("mask", None, "used as a condition and as a 0/1 float weight, no integer computed from it",
+                         assumed=True)
     if "index" not in kinds:
         return InputRole("mask", None, "used as a 0/1 mask (values not assumed in proofs)", proven=False)
     return InputRole("unknown", None, "indexes a table and is used as a number")
@@ -82,6 +102,7 @@ _ONNX_PASS = {"Reshape": 0, "Unsqueeze": 0, "Squeeze": 0, "Expand": 0, "Flatten"
               "Slice": 0, "Tile": 0, "Concat": None}
 _ONNX_BOOL = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor"}
 _ONNX_ARITH = {"Mul", "Sub", "CumSum", "ReduceSum"}
+_ONNX_WEIGHT = {"Mul", "Sub", "Div"}  # on floats: the value weights other floats
 
 
 def _table_rows(v: Any) -> int | None:
@@ -91,31 +112,70 @@ def _table_rows(v: Any) -> int | None:
     return rows if isinstance(rows, int) else None
 
 
+def _is_float(v: Any) -> bool:
+    return v is not None and v.dtype is not None and v.dtype.is_floating_point()
+
+
+def _onnx_step_in(reach: set[int]) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+    """``_onnx_step``, where an integer Mul of two values in ``reach`` (ids of values moved from the
+    same input) is a self-product: followed like a move."""
+
+    def step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
+        for use in value.uses():
+            node = use.node
+            if node.op_type == "Mul" and node.domain in ("", "ai.onnx") and len(node.inputs) == 2 \
+                    and not _is_float(node.outputs[0]) and all(v is not None and id(v) in reach for v in node.inputs):
+                yield "pass", None, node.outputs[0]
+                continue
+            yield from _onnx_use(use)
+
+    return step
+
+
 def _onnx_step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
     for use in value.uses():
-        node, idx = use.node, use.idx
-        op = node.op_type if node.domain in ("", "ai.onnx") else ""
-        if op in ("Shape", "Size"):
-            yield "skip", None, None  # shape reads say nothing of values
-        elif op in _ONNX_PASS and (_ONNX_PASS[op] is None or idx == _ONNX_PASS[op]):
-            yield "pass", None, node.outputs[0]
-        elif op in ("Gather", "GatherElements", "GatherND") and idx == 0:
-            yield "pass", None, node.outputs[0]  # indexing into it: the values move, unchanged
-        elif op == "Cast":
-            import onnx_ir as ir
+        yield from _onnx_use(use)
 
-            to = node.attributes.get("to")
-            yield ("bool", None, None) if to is not None and to.value == ir.DataType.BOOL else ("pass", None, node.outputs[0])
-        elif op == "Gather" and idx == 1:
-            axis = node.attributes.get("axis")
-            rows = _table_rows(node.inputs[0]) if axis is None or axis.value == 0 else None
-            yield ("index", rows, None) if rows is not None else ("other", None, None)
-        elif op in _ONNX_BOOL or (op == "Where" and idx == 0):
-            yield "bool", None, None
-        elif op in _ONNX_ARITH:
-            yield "arith", None, None
-        else:
-            yield "other", None, None
+
+def _onnx_use(use: Any) -> Iterable[tuple[str, int | None, Any]]:
+    node, idx = use.node, use.idx
+    op = node.op_type if node.domain in ("", "ai.onnx") else ""
+    if op in ("Shape", "Size"):
+        yield "skip", None, None  # shape reads say nothing of values
+    elif op in _ONNX_PASS and (_ONNX_PASS[op] is None or idx == _ONNX_PASS[op]):
+        yield "pass", None, node.outputs[0]
+    elif op in ("Gather", "GatherElements", "GatherND") and idx == 0:
+        yield "pass", None, node.outputs[0]  # indexing into it: the values move, unchanged
+    elif op == "Cast":
+        import onnx_ir as ir
+
+        to = node.attributes.get("to")
+        yield ("bool", None, None) if to is not None and to.value == ir.DataType.BOOL else ("pass", None, node.outputs[0])
+    elif op == "Gather" and idx == 1:
+        axis = node.attributes.get("axis")
+        rows = _table_rows(node.inputs[0]) if axis is None or axis.value == 0 else None
+        yield ("index", rows, None) if rows is not None else ("other", None, None)
+    elif op in _ONNX_BOOL or (op == "Where" and idx == 0):
+        yield "bool", None, None
+    elif op in _ONNX_WEIGHT and _is_float(node.outputs[0]):
+        yield "weight", None, None
+    elif op in _ONNX_ARITH:
+        yield "arith", None, None
+    else:
+        yield "other", None, None
+
+
+def _reach(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]]]) -> set[int]:
+    """Ids of the values ``step`` moves ``start`` to (``start`` included)."""
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        stack.extend(nxt for kind, _, nxt in step(value) if kind == "pass")
+    return seen
 
 
 def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
@@ -124,7 +184,7 @@ def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
     for v in graph.inputs:
         if v.dtype is None or not (v.dtype.is_integer() or v.dtype.name == "BOOL"):
             continue
-        roles[v.name] = _decide(_walk(v, _onnx_step))
+        roles[v.name] = _decide(_walk(v, _onnx_step_in(_reach(v, _onnx_step))))
     return roles
 
 
@@ -141,10 +201,15 @@ _FX_BOOL_PREFIX = ("aten.eq.", "aten.ne.", "aten.lt.", "aten.le.", "aten.gt.", "
                    "aten.bitwise_", "aten.__and__.", "aten.__or__.", "aten.__xor__.", "aten.__invert__.",
                    "aten.any.", "aten.all.")
 _FX_ARITH_PREFIX = ("aten.rsub.", "aten.sub.", "aten.cumsum.", "aten.sum.")
+_FX_WEIGHT_PREFIX = ("aten.mul.", "aten.div.", "aten.rsub.", "aten.sub.")  # with a float result
 _FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
 
-def _fx_step_for(ep: Any) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+def _fx_step_for(ep: Any, reach: set[Any] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+    """The walk's step over a program's nodes; ``reach`` (nodes moved from the same input) enables
+    following integer self-products."""
+    import torch.fx
+
     sig = ep.graph_signature
     state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
     values = ep.state_dict
@@ -180,8 +245,13 @@ def _fx_step_for(ep: Any) -> Callable[[Any], Iterable[tuple[str, int | None, Any
                 target.startswith("aten.masked_fill") and position == 1
             ):
                 yield "bool", None, None
-            elif target.startswith(_FX_ARITH_PREFIX) or (target.startswith("aten.mul.") and _floating(user)):
-                yield "arith", None, None  # a float product weights something by the value: a 0/1 mask
+            elif target.startswith(_FX_WEIGHT_PREFIX) and _floating(user):
+                yield "weight", None, None  # a float product weights something by the value: a 0/1 mask
+            elif target.startswith(_FX_ARITH_PREFIX):
+                yield "arith", None, None
+            elif target.startswith("aten.mul.") and reach is not None and all(
+                    isinstance(a, torch.fx.Node) and id(a) in reach for a in user.args[:2]):
+                yield "pass", None, user  # an integer self-product: nonzero exactly where its factors are
             else:
                 yield "other", None, None
 
@@ -208,12 +278,15 @@ def fx_input_roles(ep: Any) -> dict[str, InputRole]:
         val = n.meta.get("val")
         if not isinstance(val, torch.Tensor) or val.is_floating_point():
             continue
-        roles[n.name] = _decide(_walk(n, step))
+        roles[n.name] = _decide(_walk(n, _fx_step_for(ep, _reach(n, step))))
     return roles
 
 
-def ranges_from_roles(roles: dict[str, InputRole], user: dict[str, Interval] | None) -> dict[str, Interval]:
-    """Input intervals: what the user stated wins; else what the role proves."""
-    out = {name: r.interval for name, r in roles.items() if r.interval is not None}
+def ranges_from_roles(roles: dict[str, InputRole], user: dict[str, Interval] | None,
+                      assume_valid: bool = True) -> dict[str, Interval]:
+    """Input intervals: what the user stated wins; else what the role proves (an assumed role's only
+    when ``assume_valid``: ``--strict`` makes no assumption about valid inputs)."""
+    out = {name: r.interval for name, r in roles.items()
+           if r.interval is not None and (assume_valid or not r.assumed)}
     out.update(user or {})
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
+from trtready.analysis import OnnxAnalysis
 from trtready.plan import Decision
 from trtready.plan.onnx_plan import OnnxPlan
 from trtready.targets import TargetProfile
@@ -27,20 +28,25 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
     return manager(plan.model).model
 
 
-def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None) -> list[Decision]:
-    """Rewrites proved exact (:mod:`trtready.plan.rewrites`), in place, before the narrowing is planned.
+def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
+                   analysis: OnnxAnalysis | None = None) -> list[Decision]:
+    """Rewrites proved exact (:mod:`trtready.plan.rewrites`, :mod:`trtready.plan.index_rewrites`), in
+    place, before the narrowing is planned.
 
     Planning runs on the rewritten graph: a tensor that is no longer computed cannot pin its
     neighbours to int64. ``fix --dry-run`` rewrites its in-memory copy the same way, so it shows the
     real run's decisions. Each rewrite is found on the graph the previous one left: IotaGather,
-    then boolean-mask assignments (always: a Where builds on every target), then the poolings whose
-    window ``profile`` cannot build.
+    boolean-mask assignments (always: a Where builds on every target), the poolings whose window
+    ``profile`` cannot build, batch gathers and integer ArgMax, then Casts moved before a move.
+    ``analysis`` (of ``model``) is refreshed after a rewrite, so the values it made have intervals.
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
 
+    from trtready.passes.index_rewrites import IndexRewritesPass
     from trtready.passes.iota_gather import IotaGatherPass
     from trtready.passes.masked_assignment import MaskedAssignmentPass
     from trtready.passes.pool_to_reduce import PoolToReducePass
+    from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
     from trtready.plan.rewrites import find_iota_gathers, find_masked_assignments, find_pool_reductions, needs_reduce
 
     decisions: list[Decision] = []
@@ -57,4 +63,14 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None) -> lis
         assert profile is not None
         decisions += [m.decision(profile.pool_window_limit[m.spatial]) for m in pools]
         ir.passes.PassManager([PoolToReducePass(pools), RemoveUnusedNodesPass()])(model)
+    batch, argmax = find_batch_gathers(model), find_integer_argmax(model)
+    if batch or argmax:
+        decisions += [b.decision() for b in batch]
+        ir.passes.PassManager([IndexRewritesPass([], batch, argmax), RemoveUnusedNodesPass()])(model)
+    cast_first = find_cast_first(model)  # after the others: a grid's chain they removed is not moved
+    if cast_first:
+        decisions += [c.decision() for c in cast_first]
+        ir.passes.PassManager([IndexRewritesPass(cast_first, [], []), RemoveUnusedNodesPass()])(model)
+    if (masked or pools or batch or argmax or cast_first) and analysis is not None:
+        analysis.refresh()  # the new values' shapes and intervals, for the planner
     return decisions

@@ -7,7 +7,10 @@ slice, cat, …) while the analysis proves every value fits int32. A connected r
 when every consumer outside it reads int32 (embedding and index_select indices, comparisons, casts to
 float, …): one that would need a cast back to int64 — an index op that becomes an int64-only ONNX
 slot, a graph output, which keeps its dtype — stays int64 whole. Narrowing index math only to cast it
-back is no win, and the ONNX planner still narrows what it can prove after translation.
+back is no win, and the ONNX planner still narrows what it can prove after translation. So does a
+region that reads a symbolic size as a number (``arange(seq)``): in ONNX the size is an int64 shape
+value, read through a Cast TensorRT computes on the host, and the parser casts an int32 Range's shape
+back — more Cast layers, nothing saved (measured on the demo token model: 8 → 9 Cast layers).
 
 :func:`refuse_proved_overflow` refuses early — before any export — a value proved to exceed int32
 on a target that cannot hold int64.
@@ -110,14 +113,50 @@ def plan_fx(analysis: FxAnalysis, findings: list[Finding]) -> FxPlan:
             tensor_ins = [a for a in n.all_input_nodes if _is_int64(a)]
             if tensor_ins and all(a in region for a in tensor_ins):
                 region.add(n)
+    kept: dict[str, str] = {}
     for comp in _components(region):
         if any(u not in comp and (u.op == "output" or u.target not in readers) for n in comp for u in n.users):
             region -= comp
+            continue
+        sizes = sorted({s for n in comp for s in _sizes_read(n)})
+        if sizes:
+            region -= comp
+            why = (f"kept int64: narrowing it would add a host-side Cast of the size {', '.join(sizes)} (ONNX shape "
+                   "values are int64; TensorRT computes them on the host and casts a narrowed Range back)")
+            kept.update({n.name: why for n in comp})
     names = {n.name for n in region}
     plan = FxPlan(sorted(names), sorted(n.name for n in region if n.target in sources))
+    fx_findings = [f for f in findings if f.layer is Layer.FX and f.dtype == "int64" and not f.is_index]
     plan.decisions = [Decision(f.id, Action.NARROW, f"proved {f.interval} fits int32 (PyTorch graph)")
-                      for f in findings if f.layer is Layer.FX and f.dtype == "int64" and f.tensor in names]
+                      for f in fx_findings if f.tensor in names]
+    plan.decisions += [Decision(f.id, Action.KEEP, kept[f.tensor]) for f in fx_findings if f.tensor in kept]
     return plan
+
+
+def _sizes_read(n: Any) -> list[str]:
+    """The symbolic sizes node ``n`` reads as numbers (``arange(seq)``, ``x + seq``): in ONNX each is a
+    shape value, int64 by the spec, which a narrowed ``n`` would read through a host-side Cast."""
+    import torch
+    import torch.fx
+
+    target = str(n.target)
+    if target.startswith("aten.arange.") or target == "aten.scalar_tensor.default":
+        values = list(n.args) + [n.kwargs.get("step")]
+    elif target in ("aten.full.default", "aten.full_like.default"):
+        values = list(n.args[1:2])  # the fill value; the size is a shape (int64 in ONNX whatever the dtype)
+    elif target.split(".")[1] in _ARITH:
+        values = list(n.args[:2])
+    else:
+        return []  # views, slices, cat: their sizes and bounds are shapes, not values
+    out = []
+    for x in values:
+        val = x.meta.get("val") if isinstance(x, torch.fx.Node) else x
+        if isinstance(val, torch.SymInt):
+            out.append(str(val))
+    return out
+
+
+_ARITH = {"add", "sub", "mul", "floor_divide", "remainder", "fmod", "clamp", "minimum", "maximum", "where", "neg", "abs"}
 
 
 def refuse_proved_overflow(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> None:
@@ -125,7 +164,8 @@ def refuse_proved_overflow(findings: list[Finding], profile: TargetProfile, opti
     if profile.handles_int64 and not options.strict:
         return
     for f in findings:
-        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32():
+        if f.layer is Layer.FX and f.dtype == "int64" and f.interval is not None and not f.interval.fits_int32() \
+                and not f.is_index:
             raise UnsafeNarrowingError(
                 f"refused: tensor {f.tensor} ({f.producer or f.role.value}, {f.where}) reaches "
                 f"{f.interval.worst_int32_violation()}, outside int32; {profile.name} cannot hold int64"

@@ -18,7 +18,11 @@ set reading an int64 value that does not fit int32 computes in int64 (its output
 else may be int32. Where an int32 link set reads an int64 value (which then fits int32, by the
 closure) a Cast is inserted; constants it reads get an int32 copy, so one constant shared with an
 int64-only slot is split rather than tying the two together. Each connected int32 component is kept
-only if it narrows more values than the Casts it needs (casting shape math down and back is no win).
+only if it narrows more values than the Casts it needs (casting shape math down and back is no win);
+a Gather it feeds counts as a Cast moved, not added — TensorRT's parser casts a Gather's int64
+indices to INT32 itself — unless the edge Cast is a host-side one (of a shape value). Link sets
+that read a kept value and produce nothing int64 (a comparison with a constant, a Gather's indices)
+read one shared Cast of it where a Gather among them pays for it (:func:`_edge_readers`).
 
 **DOUBLE.** :func:`plan_doubles` — groups of DOUBLE values become FLOAT unless a value of the group
 is width-tied.
@@ -27,7 +31,10 @@ is width-tied.
 value (``onnx:NAME``, the id of its audit finding) and refuses, naming tensor, producer and value,
 what the target cannot hold: a value not proved to fit on trt8/torch-trt-ts, any under ``--strict``,
 graph I/O under ``--io int32``, int64 constants trt8 would clamp, float64 constants beyond float32
-(or underflowing, unless allowed), UINT64 anywhere.
+(or underflowing, unless allowed), UINT64 anywhere. Under ``--io int32`` an input computed on in int64
+at once keeps its INT64 binding (an INT32 one would only add a Cast up); an int64 output becomes INT32
+after ArgMax/ArgMin/TopK only, where the edge Cast replaces the one TensorRT's parser ends them with.
+A decision on an input whose interval is an assumption about valid inputs says so.
 """
 
 from __future__ import annotations
@@ -270,20 +277,59 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
                 for v in ls.outs:
                     seed(v, why)
 
+    host = host_values(graph)
     while True:
         _close(kept, producer_of, readers_of, fits, guards or {})
-        comps = _components(values, kept, links)
+        comps = _components(values, kept, links, host)
         rejected = [c for c in comps if not c.narrow]
         for comp in rejected:
             for v in comp.values:
                 kept[v] = comp.reason
         if not rejected:
             break
+    edges = _edge_readers(kept, readers_of, comps, fits, env, host)
     doubles, doubles_kept = plan_doubles(model, env)
-    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links)
+    return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links + edges)
 
 
 _CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
+
+
+def _index_read(ls: LinkSet) -> bool:
+    """``ls`` is a Gather/GatherElements reading int64 indices of a non-int64 table: TensorRT's parser
+    casts such indices to INT32 itself (its Gather docs), so narrowing them costs no Cast layer — it
+    moves one."""
+    node = ls.node
+    data = node.inputs[0] if node.inputs else None
+    return (not ls.outs and node.op_type in ("Gather", "GatherElements") and node.domain in ("", "ai.onnx")
+            and any(idx == 1 for idx, _ in ls.ins) and data is not None and data.dtype != ir.DataType.INT64)
+
+
+def _edge_readers(kept: dict[ir.Value, str], readers_of: dict[ir.Value, list[LinkSet]], comps: list[Component],
+                  fits: object, env: dict[ir.Value, AbsValue | None], host: set[ir.Value]) -> list[LinkSet]:
+    """Readers of a kept int64 value that may read an int32 copy of it instead: link sets with no
+    int64 output whose only int64 operand is that value (plus constants that fit).
+
+    They are narrowed together behind one Cast of the value when that Cast is paid for: a narrowed
+    component casts the value already, or a Gather among them moves the parser's index Cast and
+    another reads an int64 constant (RoBERTa's ``input_ids == pad``), which then leaves the network.
+    """
+    assert callable(fits)
+    cast = {v for c in comps if c.narrow for v in c.casts}
+    out: list[LinkSet] = []
+    for v in kept:
+        if not fits(v) or v.is_graph_output() or v in host:
+            continue  # a shape value's Cast would be a host-side one
+        producer = v.producer()
+        if producer is not None and producer.op_type in ("Shape", "Size"):
+            continue  # ONNX Runtime mis-types a Cast placed on a Shape output (see partition)
+        group = [ls for ls in readers_of.get(v, []) if not ls.outs and all(u is v for _, u in ls.ins)
+                 and all(_const_fits(env.get(c), ls.node, i) for i, c in ls.consts)]
+        gathers = [ls for ls in group if _index_read(ls)]
+        constants = [ls for ls in group if ls.consts and not _index_read(ls)]
+        if group and (v in cast or (gathers and constants)):
+            out.extend(group)
+    return out
 
 
 def _const_fits(av: AbsValue | None, node: ir.Node, idx: int) -> bool:
@@ -334,7 +380,24 @@ def _guarded_fit(reader: LinkSet, v: ir.Value, guards: Guards) -> bool:
     return True
 
 
-def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet]) -> list[Component]:
+def host_values(graph: ir.Graph) -> set[ir.Value]:
+    """Values computed from shapes and constants only (Shape/Size outputs and what follows from them):
+    TensorRT computes them on the host, as shape tensors, so a Cast of one is a host-side Cast."""
+    host: set[ir.Value] = set()
+    for node in graph:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        if node.op_type in ("Shape", "Size"):
+            host.update(node.outputs)
+            continue
+        ins = [v for v in node.inputs if v is not None]
+        if ins and all(v in host or is_constant(v) for v in ins) and any(v in host for v in ins):
+            host.update(node.outputs)
+    return host
+
+
+def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[LinkSet],
+                host: set[ir.Value] | None = None) -> list[Component]:
     free = [v for v in values if v not in kept]
     free_set = set(free)
     parent: dict[ir.Value, ir.Value] = {v: v for v in free}
@@ -369,7 +432,12 @@ def _components(values: list[ir.Value], kept: dict[ir.Value, str], links: list[L
                 casts.add(v)
                 comp.casts.append(v)
     for comp in by_root.values():
-        if len(comp.casts) >= len(comp.values):
+        # A Gather reading int64 indices gets a Cast from TensorRT's parser: narrowed, that Cast moves to the
+        # component's edge instead of adding one — unless the edge Cast would be a host-side one (a shape
+        # value), which the planner never trades for a device-side one.
+        device_only = not any(v in (host or set()) for v in comp.casts)
+        saved = sum(1 for ls in comp.links if _index_read(ls)) if device_only else 0
+        if len(comp.casts) - saved >= len(comp.values):
             comp.reason = f"would need {len(comp.casts)} Casts to narrow {len(comp.values)} value(s)"
         else:
             comp.narrow = True
@@ -494,6 +562,9 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     for v in plan.values:
         narrowed, reason = plan.reason_for(v)
         fid = f"onnx:{v.name}"
+        assumed = analysis.assumptions().get(v.name or "") if v.is_graph_input() else None
+        if assumed:  # the interval is an assumption about valid inputs: said where it is used
+            reason += f"; {assumed}"
         if narrowed:
             decisions.append(Decision(fid, Action.NARROW, reason))
             continue
@@ -513,13 +584,24 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
                 msg += f" (if its values are known, say so: --input-range {v.name}:LO..HI)"
             refusals.append(msg)
             decisions.append(Decision(fid, Action.REFUSE, msg))
-        elif options.io_int32 and io and av is not None and av.hull.fits_int32() and not (
-                v.is_graph_input() and v.is_graph_output()):
-            # --io int32 and proved, but computed in int64 inside (an int64-only slot, a Shape):
-            # the binding becomes INT32 with one exact Cast at the graph's edge.
-            (plan.input_casts if v.is_graph_input() else plan.output_casts).append(v)
+        elif options.io_int32 and io and v.is_graph_input() and not v.is_graph_output() and av is not None \
+                and av.hull.fits_int32():
+            # Proved, but computed in int64 inside (an int64-only slot, 64-bit arithmetic): an INT32 binding
+            # would need a Cast up at once — one more Cast layer, the same INT64 tensor behind it.
+            decisions.append(Decision(fid, Action.KEEP, f"binding proved {av.hull} fits int32, kept INT64 under "
+                                                        f"--io int32: the model computes on it in int64 at once "
+                                                        f"(an INT32 binding would only add a Cast up); {reason}"))
+        elif options.io_int32 and io and av is not None and av.hull.fits_int32() and not v.is_graph_input() \
+                and _ends_in_parser_cast(v):
+            # --io int32 and proved, computed in int64 inside (ArgMax/TopK indices): the binding becomes INT32
+            # with one exact Cast at the graph's edge, where TensorRT's parser ends these ops with a Cast anyway.
+            plan.output_casts.append(v)
             decisions.append(Decision(fid, Action.NARROW, f"binding proved {av.hull} fits int32 (--io int32): INT32 "
                                                           f"with one Cast at the graph's edge; inside, {reason}"))
+        elif options.io_int32 and io and av is not None and av.hull.fits_int32():
+            decisions.append(Decision(fid, Action.KEEP, f"binding proved {av.hull} fits int32, kept INT64 under "
+                                                        f"--io int32: it is computed in int64 and a Cast down at the "
+                                                        f"edge would add a Cast layer; {reason}"))
         else:
             decisions.append(Decision(fid, Action.KEEP, reason))
     if not profile.handles_int64 or options.strict:
@@ -541,6 +623,14 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
         raise UnsafeNarrowingError(f"refused: {refusals[0]}" + (f" (+{len(refusals) - 1} more)" if len(refusals) > 1 else ""))
     plan.decisions = decisions
     return plan
+
+
+def _ends_in_parser_cast(v: ir.Value) -> bool:
+    """ArgMax/ArgMin/TopK indices: TensorRT computes them in INT32 and its ONNX parser ends them with a
+    Cast to INT64 (measured with TensorRT-RTX 1.7): a Cast down to an INT32 output takes that Cast's place."""
+    p = v.producer()
+    return p is not None and p.domain in ("", "ai.onnx") and (
+        p.op_type in ("ArgMax", "ArgMin") or (p.op_type == "TopK" and v is p.outputs[1]))
 
 
 def _unsigned_64(model: ir.Model) -> list[str]:

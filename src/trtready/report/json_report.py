@@ -9,7 +9,7 @@ from typing import Any
 
 from trtready.environment import environment
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def schema() -> dict[str, Any]:
@@ -32,6 +32,7 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "environment": environment(),
         "layers": dict(res.layers),
         "notes": list(res.notes),
+        "assumptions": list(res.assumptions),
         "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict()},
         "findings": [f.to_json() for f in res.findings],
         "decisions": [],
@@ -54,8 +55,10 @@ def fix_report_json(result: Any) -> dict[str, Any]:
     """The audit report plus decisions, verification and what was written."""
     data = audit_report_json(result.report, verb="fix")
     data["decisions"] = [d.to_json() for d in result.decisions]
+    data["input_verdict"] = data["verdict"]  # the audit of the model given
+    data["verdict"] = result.verdict().to_json()  # what fix writes: the line the terminal shows, the exit code
     data["verification"] = (
-        {"passed": bool(result), "comparisons": [c.to_json() for c in result.verification],
+        {"passed": result.verified, "comparisons": [c.to_json() for c in result.verification],
          "scope": "pytorch-only" if result.unverified else "full", "unverified": result.unverified,
          "excused": result.excuses()}
         if result.verification else None

@@ -12,6 +12,7 @@ _STYLE = {
     Outcome.ERROR: "bold red",
     Outcome.CLAMP: "red",
     Outcome.PRECISION_LOSS: "yellow",
+    Outcome.UNCHECKED: "magenta",
     Outcome.CAST: "cyan",
     Outcome.FINE: "green",
 }
@@ -19,6 +20,7 @@ _TITLE = {
     Outcome.ERROR: "fails to convert or build",
     Outcome.CLAMP: "values clamped: wrong results, no error",
     Outcome.PRECISION_LOSS: "float64 rounded to float32",
+    Outcome.UNCHECKED: "table index not proved inside: out of range reads zero rows, no error",
     Outcome.CAST: "cast inserted or converted exactly (speed cost)",
     Outcome.FINE: "handled natively",
 }
@@ -91,6 +93,7 @@ def render_audit(report: Any, con: Any) -> None:
             con.print(f"  [dim]{layer} layer {esc(status)}[/]")
     for note in report.result.notes:
         con.print(f"  [dim]{esc(note)}[/]")
+    render_assumptions(report.result.assumptions, con)
     groups: dict[Outcome, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.predictions[target].outcome, []).append(f)
@@ -125,6 +128,14 @@ def render_audit(report: Any, con: Any) -> None:
     verdict = report.verdict()
     style = "bold green" if report.ready else "bold red"
     con.print(f"[{style}]{esc(verdict)}[/]", overflow="fold")
+
+
+def render_assumptions(lines: list[str], con: Any) -> None:
+    """What the intervals assume of valid inputs (demanded ranges, 0/1 masks); ``--strict`` assumes none."""
+    for line in lines:
+        con.print(f"  [yellow]assumes[/] {esc(line)}", overflow="fold")
+    if lines:
+        con.print("  [dim]--strict makes no assumption about valid inputs[/]")
 
 
 def render_comparison(cmp: Any, con: Any, quiet: bool = False) -> None:
@@ -162,6 +173,7 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
     target = result.report.target
     if not quiet:
         con.print(f"[bold]{esc(result.report.result.model)}[/] — target [bold]{target.name}[/] ({esc(_why(target))})")
+        render_assumptions(result.report.result.assumptions, con)
         groups: dict[tuple[str, str], list[str]] = {}
         for d in result.decisions:
             groups.setdefault((d.action.value, d.reason), []).append(d.finding.split(":", 1)[1])
@@ -189,11 +201,18 @@ def render_fix(result: Any, con: Any, quiet: bool = False) -> None:
         summary += f", {counts['remove']} removed by rewrites"
     if counts["rewrite"]:
         summary += f", {counts['rewrite']} op(s) rewritten for the target"
+    verdict = result.verdict()  # the same verdict report.json holds and the exit code follows
     if result.dry_run:
         con.print(f"[bold]DRY RUN for {target.name}: {summary}; nothing written[/]")
-    elif not result:
+        con.print(f"[{'green' if verdict.ready else 'red'}]{esc(verdict.line)}[/]", overflow="fold")
+    elif not result.verified:
         con.print(f"[bold red]VERIFICATION FAILED for {target.name}: {summary}; nothing written[/]")
+    elif not verdict.ready:
+        con.print(f"[bold red]{esc(verdict.line)}[/]", overflow="fold")
+        con.print(f"[bold red]FIXED but NOT READY for {target.name}: {summary}[/]")
     else:
+        if not quiet:
+            con.print(f"[green]{esc(verdict.line)}[/]", overflow="fold")
         con.print(f"[bold green]FIXED for {target.name}: {summary}; {esc(verdict_of_verification(result))}[/]")
 
 

@@ -133,6 +133,8 @@ class Comparison:
     # Why a mismatch does not count against the narrowed model, when the same inputs show the unmodified
     # export differing from the reference the same way (the difference is upstream, not narrowing's).
     excused: str | None = None
+    # Out-of-range probes (verify/run.py): an index input one row past its table, and what each side did.
+    probes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -161,6 +163,7 @@ class Comparison:
             "reference": self.reference, "candidate": self.candidate, "passed": self.passed, "trials": self.trials,
             "excused": self.excused,
             "outputs": [o.to_json() for o in self.worst_per_output()], "notes": list(self.notes),
+            "probes": list(self.probes),
         }
 
 

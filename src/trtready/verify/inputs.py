@@ -29,6 +29,9 @@ class InputSpec:
     role: InputRole
     example: tuple[int, ...] | None = None  # the example input's shape, when one exists
     values: Interval | None = None  # a user-stated --input-range wins over the role
+    # Rows of the table the input indexes through moves only (its role, or an exact demand): the value
+    # just past them is the out-of-range probe (verify/run.py).
+    rows: int | None = None
 
 
 def _dim_ranges(specs: list[InputSpec], bounds: list[DimBound]) -> dict[str, tuple[int, int, int, int]]:
@@ -188,19 +191,49 @@ def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound
     return feeds
 
 
+def valid_part(iv: Interval) -> Interval:
+    """The part of a demanded range generated inputs use: its non-negative part when it has one (ids as
+    tokenizers make them; a negative index wraps in ONNX but is an error in PyTorch)."""
+    return Interval(max(0, int(iv.lo)), int(iv.hi)) if iv.hi >= 0 else iv
+
+
+def _within(values: Interval, demand: Interval) -> Interval:
+    lo, hi = max(values.lo, demand.lo), min(values.hi, demand.hi)
+    return Interval(lo, hi) if lo <= hi else valid_part(demand)
+
+
 def onnx_input_specs(
-    model: Any, roles: dict[str, InputRole], ranges: dict[str, Interval] | None = None
+    model: Any, roles: dict[str, InputRole], ranges: dict[str, Interval] | None = None,
+    demands: dict[str, Any] | None = None,
 ) -> list[InputSpec]:
-    """Inputs of an onnx-ir model (initializers that double as inputs are skipped)."""
+    """Inputs of an onnx-ir model (initializers that double as inputs are skipped).
+
+    An input without a role but with an exact demanded range (only moves between it and a table) is
+    drawn inside the table, as an index input is.
+    """
     out = []
     for v in model.graph.inputs:
         if v.name in model.graph.initializers:
             continue
         dims: list[int | str] = [d if isinstance(d, int) else (d.value or f"{v.name}_{i}") for i, d in enumerate(v.shape or [])]
         dtype = np.dtype(v.dtype.numpy()) if v.dtype is not None else np.dtype(np.float32)
-        out.append(InputSpec(v.name, dtype, dims, roles.get(v.name, InputRole("unknown")),
-                             values=(ranges or {}).get(v.name)))
+        role = roles.get(v.name, InputRole("unknown"))
+        values = (ranges or {}).get(v.name)
+        demand = (demands or {}).get(v.name)
+        if values is None and role.kind == "unknown" and demand is not None and demand.exact:
+            values = valid_part(demand.interval)
+        elif values is None and role.kind == "unknown" and demand is not None and dtype.kind in "iu":
+            values = _within(Interval(0, UNKNOWN_INT_HIGH - 1), demand.interval)
+        out.append(InputSpec(v.name, dtype, dims, role, values=values, rows=_rows(role, demand)))
     return out
+
+
+def _rows(role: InputRole, demand: Any) -> int | None:
+    if role.kind == "index" and role.size:
+        return role.size
+    if demand is not None and demand.exact and demand.interval.hi >= 0:
+        return int(demand.interval.hi) + 1
+    return None
 
 
 def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
@@ -244,9 +277,14 @@ def torch_input_specs(layout: Any, fx: Any, ranges: dict[str, Interval] | None =
         dims = [d if isinstance(d, int) else str(d) for d in val.shape]
         role = roles.get(name, InputRole("unknown"))
         values = (ranges or {}).get(name)
+        demand = getattr(fx, "demands", {}).get(name)
+        if values is None and role.kind == "unknown" and demand is not None and demand.exact:
+            values = valid_part(demand.interval)  # every value in it indexes inside the table
         if values is None and role.kind == "unknown" and not example.is_floating_point() and example.numel():
             if example.dtype != torch.bool:
                 values = Interval(int(example.min()), int(example.max()))
+                if demand is not None:  # never outside what valid inputs demand
+                    values = _within(values, demand.interval)
         specs.append(InputSpec(name, np.dtype(str(example.dtype).removeprefix("torch.")), dims, role,
-                               tuple(example.shape), values=values))
+                               tuple(example.shape), values=values, rows=_rows(role, demand)))
     return specs

@@ -21,7 +21,7 @@ def _runner_for(loaded: Any, bounds: list[Any], ranges: dict[str, Any],
         from trtready.verify.runners import OrtRunner
 
         analysis = OnnxAnalysis.of(loaded.onnx, bounds, ranges)
-        specs = onnx_input_specs(loaded.onnx, analysis.roles, ranges)
+        specs = onnx_input_specs(loaded.onnx, analysis.roles, ranges, analysis.demands)
         runner = OrtRunner(Path(loaded.source), limits=limits or DEFAULT_LIMITS, shapes_from=loaded.onnx)
         return runner, specs, [v.name for v in loaded.onnx.graph.outputs]
     if loaded.kind in (ModelKind.SPEC, ModelKind.PT2):

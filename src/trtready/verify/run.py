@@ -114,12 +114,54 @@ def verify_runners(
         both(generate(specs, dims, bounds, seed + t, limits), dims)
     result.trials = len(choices)
     result.excuse_padded()
+    result.probes = probe_out_of_range(reference, candidate, specs, labels, bounds, choices[0], seed, deadline, limits)
+    for p in result.probes:
+        said = "; ".join(f"{who} {what}" for who, what in p["results"].items())
+        result.notes.append(f"out-of-range probe {p['input']} = {p['value']} (a table of {p['rows']} rows): {said}; "
+                            f"TensorRT {p['tensorrt']}")
     roles = ", ".join(f"{s.name}: {s.role.kind}" + (f"[0,{s.role.size})" if s.role.size else "") for s in specs)
     covered = len(dim_choices(specs, bounds))
     extra = f" (the {covered} that cover every dim's example size, minimum and maximum)" if covered > trials else ""
     result.notes.append(f"{result.trials} seeded trial(s){extra}, dims at {', '.join(map(str, choices))}; "
                         f"inputs {roles}")
     return result
+
+
+def probe_out_of_range(reference: Runner, candidate: Runner, specs: list[InputSpec], labels: tuple[str, str],
+                      bounds: list[DimBound], dims: dict[str, int], seed: int, deadline: float,
+                      limits: Limits) -> list[dict[str, Any]]:
+    """Each input that indexes a table through moves only, one element set just past the table.
+
+    PyTorch and ONNX Runtime refuse such an input; TensorRT does not check gather indices and reads
+    zero rows (NVIDIA/TensorRT#4774). The probe says what each side of the comparison does; it is
+    not compared (an invalid input has no right answer).
+    """
+    import numpy as np
+
+    out: list[dict[str, Any]] = []
+    for s in specs:
+        if s.rows is None or s.dtype.kind not in "iu" or s.rows > int(np.iinfo(s.dtype).max):
+            continue
+        feeds = generate(specs, dims, bounds, seed, limits)
+        arr = np.array(feeds[s.name], copy=True)
+        flat = arr.reshape(-1)
+        if not flat.size:
+            continue
+        flat[-1] = s.rows
+        feeds[s.name] = arr
+        results: dict[str, str] = {}
+        for label, runner in zip(labels, (reference, candidate)):
+            try:
+                run_bounded(runner, feeds, deadline, limits)
+                results[label] = "returns without an error"
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001 - what the runtime says is the finding
+                text = str(e).splitlines()[0] if str(e) else type(e).__name__
+                results[label] = f"raises ({text[:160]})"
+        out.append({"input": s.name, "value": s.rows, "rows": s.rows, "results": results,
+                    "tensorrt": "reads zero rows there, without an error (NVIDIA/TensorRT#4774)"})
+    return out
 
 
 _DEEP_FX = ("aten.linear", "aten.mm", "aten.bmm", "aten.matmul", "aten.addmm", "aten.conv", "aten.convolution",
