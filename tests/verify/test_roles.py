@@ -128,3 +128,24 @@ def test_onnx_self_products_and_comparisons_are_mask_uses() -> None:
     roles = onnx_input_roles(ir.from_onnx_text(text).graph)
     assert roles["m"].kind == "mask" and roles["m"].proven and not roles["m"].assumed  # m * m only as a bool
     assert roles["k"].kind == "mask" and not roles["k"].proven  # k * 2: an integer computed from it
+
+
+class _OptPositions(torch.nn.Module):
+    """OPT numbers positions as cumsum(mask) * mask - 1: an integer product of two values of the mask."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos = torch.nn.Embedding(40, 4)
+
+    def forward(self, attention_mask: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        positions = torch.cumsum(attention_mask, dim=1) * attention_mask - 1
+        return self.pos(positions + 2) * (scale * 3).float()[:, :, None]
+
+
+def test_a_product_of_two_values_of_an_input_is_mask_arithmetic_a_product_by_a_constant_is_not() -> None:
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    ep = capture(_OptPositions().eval(), (mask, torch.ones(2, 3, dtype=torch.int64)), {}, [])
+    roles = fx_input_roles(ep)
+    # generated as a tokenizer pads (so verification excuses what differs where it pads), never assumed 0/1
+    assert roles["attention_mask"].kind == "mask" and not roles["attention_mask"].proven
+    assert roles["scale"].kind == "unknown"  # scale * 3 computes a number: its example's values are drawn

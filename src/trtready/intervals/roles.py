@@ -205,9 +205,11 @@ _FX_WEIGHT_PREFIX = ("aten.mul.", "aten.div.", "aten.rsub.", "aten.sub.")  # wit
 _FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
 
-def _fx_step_for(ep: Any, reach: set[Any] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+def _fx_step_for(ep: Any, reach: set[Any] | None = None,
+                 derived: set[Any] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
     """The walk's step over a program's nodes; ``reach`` (nodes moved from the same input) enables
-    following integer self-products."""
+    following integer self-products, ``derived`` (nodes computed from it at all) recognising products
+    of two values computed from it as mask arithmetic."""
     import torch.fx
 
     sig = ep.graph_signature
@@ -252,6 +254,9 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None) -> Callable[[Any], Iter
             elif target.startswith("aten.mul.") and reach is not None and all(
                     isinstance(a, torch.fx.Node) and id(a) in reach for a in user.args[:2]):
                 yield "pass", None, user  # an integer self-product: nonzero exactly where its factors are
+            elif target.startswith("aten.mul.") and derived is not None and all(
+                    isinstance(a, torch.fx.Node) and a in derived for a in user.args[:2]):
+                yield "arith", None, None  # mask arithmetic: both factors computed from it (OPT's cumsum(m) * m)
             else:
                 yield "other", None, None
 
@@ -261,6 +266,18 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None) -> Callable[[Any], Iter
 def _floating(node: Any) -> bool:
     val = node.meta.get("val")
     return getattr(val, "is_floating_point", lambda: False)()
+
+
+def _derived(node: Any) -> set[Any]:
+    """Every node computed from ``node`` (``node`` included)."""
+    seen = {node}
+    stack = [node]
+    while stack:
+        for user in stack.pop().users:
+            if user not in seen:
+                seen.add(user)
+                stack.append(user)
+    return seen
 
 
 def fx_input_roles(ep: Any) -> dict[str, InputRole]:
@@ -278,7 +295,7 @@ def fx_input_roles(ep: Any) -> dict[str, InputRole]:
         val = n.meta.get("val")
         if not isinstance(val, torch.Tensor) or val.is_floating_point():
             continue
-        roles[n.name] = _decide(_walk(n, _fx_step_for(ep, _reach(n, step))))
+        roles[n.name] = _decide(_walk(n, _fx_step_for(ep, _reach(n, step), _derived(n))))
     return roles
 
 

@@ -316,9 +316,10 @@ def render_verification_summary(result: Any, con: Any) -> None:
 
 
 def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
-    
+    """The pipeline's steps, what it assumed of valid inputs, the fix summary, the network and the build."""
     if not quiet:
         render_verification_summary(result.fix, con)
+        render_assumptions(result.fix.report.result.assumptions, con)
     render_fix(result.fix, con, quiet=True)
     if result.build is not None:
         shown = result.baseline is not None and not quiet
