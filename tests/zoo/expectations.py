@@ -52,10 +52,9 @@ LEGACY_XFAIL: dict[str, str] = {}
 
 #: Default mode (``--io keep``): INT64 execution tensors a text model keeps besides its bindings, with why.
 DEFAULT_LEFT: dict[str, tuple[int, str]] = {
-    # Not yet proved: T5's relative-position bucket casts a float log to int64 (log(0) = -inf where
-    # where(is_small, …) later discards it); the interval analysis does not carry that guard back
-    # through the float Cast, so the bucket math stays int64.
-    "t5_encoder": (8, "the relative-position bucket: a float log cast to int64, its guard not followed"),
+    # T5 is not here: its relative-position bucket casts a float log to int64 (log(0) = -inf at distance 0),
+    # but every element of that branch is read only where where(is_small, …) takes it, so it is bounded
+    # there and narrows (intervals/onnx.py, Guards.read_where_taken).
     "clip_text": (1, "the pooled token's index: TopK indices are int64 by the ONNX spec, so TensorRT's parser casts "
                      "its INT32 indices to INT64 once; one Cast to int32 follows"),
 }
@@ -74,6 +73,4 @@ MORE_CASTS: dict[str, tuple[int, str]] = {
 
 #: ``--io int32`` without hints where more than 2 INT64 execution tensors stay, with the cause in trtready;
 #: the test's ``xfail(strict=True)`` turns red when it passes.
-INT32_XFAIL: dict[str, str] = {
-    "t5_encoder": "8 INT64 execution tensors stay: " + DEFAULT_LEFT["t5_encoder"][1],
-}
+INT32_XFAIL: dict[str, str] = {}
