@@ -8,11 +8,14 @@ propagation gives (the property that makes a narrowing sound), and the interval 
 from __future__ import annotations
 
 import numpy as np
+import onnx_ir as ir
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trtready.intervals import Interval
+from trtready.intervals.onnx import Guards, propagate
+from trtready.load.onnx_file import infer_shapes
 from tests.intervals.helpers import propagate_and_run
 
 
@@ -197,11 +200,7 @@ T5_INNER = T5.replace("(int64[N] bucket, int64[N] large)", "(int64[N] bucket)")
 
 
 def _guards(text: str, inputs: dict[str, Interval]) -> dict[str, Interval]:
-    import onnx_ir as ir
-
-    from trtready.intervals.onnx import Guards, propagate
-    from trtready.load.onnx_file import infer_shapes
-
+    """Each value read only where a guarded Where takes it, by name, with its interval there."""
     model = ir.from_onnx_text(text)
     infer_shapes(model)
     guards = Guards()
@@ -235,7 +234,8 @@ def test_a_value_also_read_elsewhere_is_not_bounded_by_the_where() -> None:
 
 
 def test_an_integer_division_on_the_way_stops_the_where_bound() -> None:
-    # An int32 divisor that wrapped to 0 where the Where discards it would trap: not followed through Div.
+    # An integer Div or Mod on the way is not followed: a divisor wrapped to 0 where the Where discards it
+    # would trap (here the divisor is a constant; the rule does not look).
     text = T5_INNER.replace("  large = Min(big, nb1)", "  half = Div(big, exact)\n  large = Min(half, nb1)")
     read = _guards(text, {"rel": Interval(0, 31)})
     assert "large" in read and "half" in read and not {"i", "big"} & set(read)
