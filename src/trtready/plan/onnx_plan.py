@@ -7,7 +7,8 @@ region with every value that must stay int64 —
 - it feeds a slot that requires int64 (Reshape.shape, Unsqueeze.axes, … :mod:`trtready.onnx_slots`)
   or comes from an always-int64 output (Shape, ArgMax, NonZero …),
 - it is a graph input/output kept at its dtype (``--io keep``),
-- it is not proved to fit int32 (the analysis's intervals),
+- it is not proved to fit int32 (the analysis's intervals; a value read only where a guarded Where takes it
+  is judged by its interval there, :class:`~trtready.intervals.onnx.Guards`),
 - it sits next to a subgraph, a BitCast (width-tied), an op without a schema, or a value shape
   inference could not type,
 - it is read by the node that reads a Shape output (ONNX Runtime mis-types a Cast placed directly on a
@@ -582,7 +583,8 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
         producer = v.producer()
         uses = list(v.uses())
         clamp_exact = bool(uses) and not v.is_graph_output() and all(clamp_exact_use(u.node, u.idx) for u in uses)
-        proved = (av is not None and (av.hull.fits_int32() or clamp_exact)) or (taken is not None and taken.fits_int32())
+        proved = av is not None and (av.hull.fits_int32() or clamp_exact)
+        proved = proved or (taken is not None and taken.fits_int32())  # read only where a Where takes it
         if profile.dims_are_int32 and producer is not None and producer.op_type in ("Shape", "Size"):
             proved = True
         io = v.is_graph_input() or v.is_graph_output()
