@@ -70,7 +70,7 @@ class OnnxAnalysis:
     inputs: dict[str, Interval]  # what proofs may assume of each graph input (roles, then the user's word)
     values: dict[ir.Value, AbsValue | None] = field(repr=False)
     bounds: list[DimBound] = field(default_factory=list)  # the --dynamic bounds the analysis used
-    guards: Guards = field(default_factory=dict, repr=False)  # guarded Where branches (intervals/onnx.py)
+    guards: Guards = field(default_factory=Guards, repr=False)  # guarded Where branches (intervals/onnx.py)
     # Demanded ranges the intervals assume (valid inputs index inside the tables; off with --strict).
     demands: dict[str, Demand] = field(default_factory=dict)
 
@@ -89,14 +89,14 @@ class OnnxAnalysis:
         dims = dim_bounds(model, bounds or [])
         roles = onnx_input_roles(model.graph)
         inputs = ranges_from_roles(roles, input_ranges, assume_valid)
-        guards: Guards = {}
+        guards = Guards()
         values = propagate(model.graph, inputs, dims, guards)
         demands: dict[str, Demand] = {}
         if assume_valid:
             demands = applied_demands(onnx_demands(model.graph, values, dims), inputs, input_ranges)
             if demands:
                 inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
-                guards = {}
+                guards = Guards()
                 values = propagate(model.graph, inputs, dims, guards)
         return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands)
 
@@ -115,7 +115,7 @@ class OnnxAnalysis:
         from trtready.load.onnx_file import infer_shapes
 
         infer_shapes(self.model)
-        self.guards = {}
+        self.guards = Guards()
         self.values = propagate(self.model.graph, self.inputs, self.dims, self.guards)
 
 

@@ -8,11 +8,14 @@ propagation gives (the property that makes a narrowing sound), and the interval 
 from __future__ import annotations
 
 import numpy as np
+import onnx_ir as ir
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trtready.intervals import Interval
+from trtready.intervals.onnx import Guards, propagate
+from trtready.load.onnx_file import infer_shapes
 from tests.intervals.helpers import propagate_and_run
 
 
@@ -188,3 +191,51 @@ def test_a_guard_through_a_non_elementwise_op_is_not_trusted() -> None:
     ivs, outs = _run(text, {"x": x}, {"x": Interval(0, 3)})
     assert ivs["y"].hull == Interval(0, 3)  # rev may hold 0 where x >= 2
     assert _within(ivs["y"].hull, outs["y"]) and outs["y"].min() == 0
+
+
+# T5's bucket whose large branch is read by the Where alone: every element of the log branch that is read
+# is read where rel >= exact, so the branch's int64 values are bounded there (the -inf of log(0) at
+# distance 0 is cast and thrown away).
+T5_INNER = T5.replace("(int64[N] bucket, int64[N] large)", "(int64[N] bucket)")
+
+
+def _guards(text: str, inputs: dict[str, Interval]) -> dict[str, Interval]:
+    """Each value read only where a guarded Where takes it, by name, with its interval there."""
+    model = ir.from_onnx_text(text)
+    infer_shapes(model)
+    guards = Guards()
+    propagate(model.graph, inputs, None, guards)
+    return {v.name or "": iv for v, iv in guards.read_where_taken.items()}
+
+
+def test_values_read_only_where_a_where_takes_them_are_bounded_there() -> None:
+    read = _guards(T5_INNER, {"rel": Interval(0, 31)})
+    assert read["i"] == Interval(0, 3) and read["big"] == Interval(4, 7) and read["large"] == Interval(4, 7)
+    # Every element the Where reads lies there: run with the intermediates exposed as outputs (which would
+    # disqualify them from the analysis, so the probe is a copy) and look where rel >= exact.
+    probe = T5_INNER.replace("(int64[N] bucket)", "(int64[N] bucket, int64[N] i, int64[N] big, int64[N] large)")
+    rel = np.arange(0, 32, dtype=np.int64)
+    _, outs = _run(probe, {"rel": rel}, {"rel": Interval(0, 31)})
+    taken = rel >= 4
+    for name in ("i", "big", "large"):
+        assert _within(read[name], outs[name][taken])
+    assert not _within(read["i"], outs["i"]), "the discarded elements (log(0) cast) really are outside"
+
+
+def test_a_value_also_read_elsewhere_is_not_bounded_by_the_where() -> None:
+    # large is a graph output: all its elements are read, so neither it nor what it is computed from qualifies.
+    read = _guards(T5, {"rel": Interval(0, 31)})
+    assert not {"i", "big", "large"} & set(read)
+    # big read by a second node outside the Where's cone: big and i are read everywhere.
+    text = T5_INNER.replace("(int64[N] bucket)", "(int64[N] bucket, bool[N] pos)").replace(
+        "  bucket = Where", "  pos = Greater(big, exact)\n  bucket = Where")
+    read = _guards(text, {"rel": Interval(0, 31)})
+    assert "large" in read and not {"i", "big"} & set(read)
+
+
+def test_an_integer_division_on_the_way_stops_the_where_bound() -> None:
+    # An integer Div or Mod on the way is not followed: a divisor wrapped to 0 where the Where discards it
+    # would trap (here the divisor is a constant; the rule does not look).
+    text = T5_INNER.replace("  large = Min(big, nb1)", "  half = Div(big, exact)\n  large = Min(half, nb1)")
+    read = _guards(text, {"rel": Interval(0, 31)})
+    assert "large" in read and "half" in read and not {"i", "big"} & set(read)

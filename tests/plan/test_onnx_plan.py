@@ -283,7 +283,11 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     plan = plan_onnx(analysis, PROFILES["trt-rtx"])
     decisions = {d.finding.removeprefix("onnx:"): d for d in plan.decisions}
     assert decisions["bucket"].action is Action.NARROW and decisions["rel"].action is Action.NARROW
-    assert decisions["large"].action is Action.KEEP  # unbounded alone: log(0) at distance 0
+    # Unbounded alone (log(0) at distance 0), but read only where the Where takes it: narrowed there too,
+    # down to the float Cast, which now casts to int32.
+    for name in ("i", "big", "large"):
+        assert decisions[name].action is Action.NARROW, decisions[name].reason
+    assert "[4, 7] wherever read: a Where discards its other elements" in decisions["large"].reason
 
     def at(m: ir.Model, length: int) -> np.ndarray:
         h = np.zeros((length, 4), dtype=np.float32)
@@ -293,8 +297,20 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     narrowed = apply_plan(plan)
     bucket = next(n for n in narrowed.graph if n.op_type == "Where").outputs[0]
     assert bucket.dtype == ir.DataType.INT32
+    int64 = [v.name for n in narrowed.graph for v in n.outputs if v.dtype == ir.DataType.INT64]
+    assert int64 == ["s", "n"]  # the shape read only; one Cast of n enters the int32 region
     for n, w in want.items():
         assert np.array_equal(at(narrowed, n), w)
+
+
+def test_a_log_branch_read_elsewhere_too_stays_int64() -> None:
+    # The large branch also reaches a graph output: its elements at distance 0 are read there, so the
+    # float Cast and what follows stay int64, and the Where reads one Cast of the branch.
+    text = BUCKETS.replace("=> (float[S, S, 2] y)", "=> (float[S, S, 2] y, bool[S, S] far)").replace(
+        "  bucket = Where", "  far = Greater(big, exact)\n  bucket = Where")
+    _, d = _plan(text, dynamic=["h:0=S[1:32]"])
+    assert d["i"].action is Action.KEEP and d["big"].action is Action.KEEP
+    assert d["large"].action is Action.KEEP and d["bucket"].action is Action.NARROW
 
 
 EDGE = """

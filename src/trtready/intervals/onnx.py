@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
@@ -524,15 +524,16 @@ def _guard(cond: ir.Value, env: Env) -> tuple[ir.Value, str, Interval] | None:
 
 
 def _refined(branch: ir.Value, x: ir.Value, bound: Interval, env: Env, dims: DimBounds,
-             order: dict[ir.Node, int]) -> AbsValue | None:
-    """``branch`` recomputed with ``x`` restricted to ``bound``.
+             order: dict[ir.Node, int]) -> tuple[AbsValue | None, set[ir.Node], Env] | None:
+    """``branch`` recomputed with ``x`` restricted to ``bound``, with the cone it was recomputed
+    through and each cone value's interval there (None when the cone is too large or a rule fails).
 
     The elementwise producers above ``branch`` (reached through elementwise ops only, at most
     ``_MAX_CONE``) are re-evaluated in graph order; every other value keeps its unrestricted interval,
     which is wider and so still sound.
     """
     if branch is x:
-        return AbsValue(bound)
+        return AbsValue(bound), set(), {}
     cone: set[ir.Node] = set()
     stack = [branch.producer()]
     while stack:
@@ -552,10 +553,62 @@ def _refined(branch: ir.Value, x: ir.Value, bound: Interval, env: Env, dims: Dim
             return None
         for i, out in enumerate(n.outputs):
             local[out] = outs[i] if i < len(outs) else None
-    return local.get(branch, env.get(branch))
+    return local.get(branch, env.get(branch)), cone, local
 
 
-Guards = dict[tuple["ir.Node", int], "Interval | None"]  # (Where, branch input) -> its values where taken
+# Ops that read a tensor's shape, never its values.
+_SHAPE_ONLY = frozenset({"Shape", "Size"})
+# Integer ops that can trap on a value a narrower type wraps (a divisor that becomes 0): a value read by
+# one is not followed as read only where its Where takes it.
+_TRAPS = frozenset({"Div", "Mod"})
+
+
+def _read_where_taken(where: ir.Node, idx: int, cone: set[ir.Node], local: Env,
+                      order: dict[ir.Node, int]) -> dict[ir.Value, Interval]:
+    """Cone values whose every element that is read ends up in ``where``'s branch ``idx`` at a
+    position where the Where takes it, with their interval there.
+
+    A value qualifies when each reader is that branch slot, a Shape/Size (which reads no values), or
+    a cone node (elementwise) whose outputs all qualify — walked from the Where back, in reverse graph
+    order. An elementwise node reads its inputs at the broadcast of the output position, and a value
+    computed from the guard's ``x`` has every axis ``x`` varies on, so the guard at a position of the
+    Where depends only on the element of the value it reads. Elements read elsewhere are never read:
+    what they hold (a float ``-inf`` cast to an integer) cannot reach a result.
+    """
+    only: set[ir.Value] = set()
+    out: dict[ir.Value, Interval] = {}
+    for n in sorted(cone, key=lambda n: order.get(n, -1), reverse=True):
+        for v in n.outputs:
+            if v.is_graph_output():
+                continue
+            ok = True
+            for use in v.uses():
+                u, i = use.node, use.idx
+                standard = u.domain in ("", "ai.onnx")
+                if (u is where and i == idx) or (standard and u.op_type in _SHAPE_ONLY):
+                    continue
+                traps = u.op_type in _TRAPS and any(o.dtype is not None and o.dtype.is_integer() for o in u.outputs)
+                if u in cone and not traps and all(o in only for o in u.outputs if o.uses() or o.is_graph_output()):
+                    continue
+                ok = False
+                break
+            if ok:
+                only.add(v)
+                av = local.get(v)
+                if av is not None:
+                    out[v] = av.hull
+    return out
+
+
+@dataclass
+class Guards:
+    """What the guarded Wheres prove (:func:`propagate` fills it)."""
+
+    # (Where, branch input) -> the branch's values where the Where takes it (None: never taken).
+    branches: dict[tuple[ir.Node, int], Interval | None] = field(default_factory=dict)
+    # A value whose every element that is read reaches a Where's branch where it is taken -> its values
+    # there. The planner may narrow it when that interval fits: the other elements are never read.
+    read_where_taken: dict[ir.Value, Interval] = field(default_factory=dict)
 
 
 def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node, int],
@@ -579,18 +632,25 @@ def _guarded_where(node: ir.Node, env: Env, dims: DimBounds, order: dict[ir.Node
         return None
     sides = []
     taken: dict[int, Interval | None] = {}
+    reads: dict[int, dict[ir.Value, Interval]] = {}
     for idx, branch, holds in ((1, a, op), (2, b, _NEGATE[op])):
         bound = _restrict(xv.hull, holds, c)
         if bound is None:
             taken[idx] = None  # this side is never taken
             continue
-        val = _refined(branch, x, bound, env, dims, order)
+        refined = _refined(branch, x, bound, env, dims, order)
+        if refined is None:
+            return None
+        val, cone, local = refined
         if val is None:
             return None
         taken[idx] = val.hull
         sides.append(val.hull)
+        reads[idx] = _read_where_taken(node, idx, cone, local, order)
     if guards is not None:
-        guards.update({(node, idx): hull for idx, hull in taken.items()})
+        guards.branches.update({(node, idx): hull for idx, hull in taken.items()})
+        for found in reads.values():
+            guards.read_where_taken.update(found)
     return AbsValue(Interval.hull(sides)) if sides else None
 
 

@@ -7,7 +7,8 @@ region with every value that must stay int64 —
 - it feeds a slot that requires int64 (Reshape.shape, Unsqueeze.axes, … :mod:`trtready.onnx_slots`)
   or comes from an always-int64 output (Shape, ArgMax, NonZero …),
 - it is a graph input/output kept at its dtype (``--io keep``),
-- it is not proved to fit int32 (the analysis's intervals),
+- it is not proved to fit int32 (the analysis's intervals; a value read only where a guarded Where takes it
+  is judged by its interval there, :class:`~trtready.intervals.onnx.Guards`),
 - it sits next to a subgraph, a BitCast (width-tied), an op without a schema, or a value shape
   inference could not type,
 - it is read by the node that reads a Shape output (ONNX Runtime mis-types a Cast placed directly on a
@@ -46,12 +47,13 @@ import onnx_ir as ir
 
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval, float32_facts
+from trtready.intervals.onnx import Guards
 from trtready.onnx_slots import OpSlots, Slot, op_slots
 from trtready.plan import Action, Decision, PlanOptions
 
 if TYPE_CHECKING:
     from trtready.analysis import OnnxAnalysis
-    from trtready.intervals.onnx import AbsValue, Guards
+    from trtready.intervals.onnx import AbsValue
     from trtready.targets import TargetProfile
 
 # Ops whose output dtype comes from an attribute the planner knows how to retarget.
@@ -188,9 +190,15 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
     producer_of: dict[ir.Value, LinkSet] = {}
     readers_of: dict[ir.Value, list[LinkSet]] = {}
 
+    guards = guards or Guards()
+
     def fits(v: ir.Value) -> bool:
         av = env.get(v)
-        return av is not None and av.hull.fits_int32()
+        if av is not None and av.hull.fits_int32():
+            return True
+        # Read only where a Where takes it: the elements outside that interval are never read.
+        taken = guards.read_where_taken.get(v)
+        return taken is not None and taken.fits_int32()
 
     def consider(v: ir.Value) -> None:
         if v not in seen:
@@ -279,7 +287,7 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
 
     host = host_values(graph)
     while True:
-        _close(kept, producer_of, readers_of, fits, guards or {})
+        _close(kept, producer_of, readers_of, fits, guards)
         comps = _components(values, kept, links, host)
         rejected = [c for c in comps if not c.narrow]
         for comp in rejected:
@@ -372,9 +380,9 @@ def _guarded_fit(reader: LinkSet, v: ir.Value, guards: Guards) -> bool:
     if not idxs or reader.node.op_type != "Where":
         return False
     for idx in idxs:
-        if (reader.node, idx) not in guards:
+        if (reader.node, idx) not in guards.branches:
             return False
-        hull = guards[(reader.node, idx)]
+        hull = guards.branches[(reader.node, idx)]
         if hull is not None and not hull.fits_int32():
             return False
     return True
@@ -565,14 +573,18 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
         assumed = analysis.assumptions().get(v.name or "") if v.is_graph_input() else None
         if assumed:  # the interval is an assumption about valid inputs: said where it is used
             reason += f"; {assumed}"
+        av = env.get(v)
+        taken = analysis.guards.read_where_taken.get(v)
+        if taken is not None and (av is None or not av.hull.fits_int32()):
+            reason += f"; {taken} wherever read: a Where discards its other elements"
         if narrowed:
             decisions.append(Decision(fid, Action.NARROW, reason))
             continue
-        av = env.get(v)
         producer = v.producer()
         uses = list(v.uses())
         clamp_exact = bool(uses) and not v.is_graph_output() and all(clamp_exact_use(u.node, u.idx) for u in uses)
         proved = av is not None and (av.hull.fits_int32() or clamp_exact)
+        proved = proved or (taken is not None and taken.fits_int32())  # read only where a Where takes it
         if profile.dims_are_int32 and producer is not None and producer.op_type in ("Shape", "Size"):
             proved = True
         io = v.is_graph_input() or v.is_graph_output()
