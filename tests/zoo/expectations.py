@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Mixtral (4 experts, 2 per token) through the grouped_mm_fallback decomposition: INT64 execution tensors the
+#: GatherND/ScatterND index chains keep (transformers' "batched_mm" experts implementation leaves 6).
+MIXTRAL_GATHERND = 153
+
 
 @dataclass(frozen=True)
 class Upstream:
@@ -38,6 +42,9 @@ EXPORTER: dict[str, tuple[str, str]] = {
     "t5_encoder": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
     "swin": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
     "beit": ("dynamo+rewrite:contiguous→clone", "Cannot view a tensor with shape"),
+    # transformers' default experts implementation calls its own op, which has no ONNX function; the op's
+    # exact decomposition into aten ops exports (export/paths.py).
+    "mixtral": ("dynamo+decompose:transformers::grouped_mm_fallback", "No ONNX function found"),
 }
 
 #: Models that fail today because of trtready, with the cause: none. A new entry names the first
@@ -57,11 +64,32 @@ DEFAULT_LEFT: dict[str, tuple[int, str]] = {
     # there and narrows (intervals/onnx.py, Guards.read_where_taken).
     "clip_text": (1, "the pooled token's index: TopK indices are int64 by the ONNX spec, so TensorRT's parser casts "
                      "its INT32 indices to INT64 once; one Cast to int32 follows"),
+    # ALiBi from the padding mask: (cumsum(mask) - 1) * mask is integer arithmetic on the kept int64 binding, and
+    # a mask's values are not assumed in proofs (intervals/roles.py); --input-range attention_mask:0..1 narrows it.
+    "bloom": (5, "ALiBi's (cumsum(attention_mask) - 1) * attention_mask on the int64 binding, range not proved"),
+    "falcon_alibi": (5, "ALiBi's (cumsum(attention_mask) - 1) * attention_mask on the int64 binding, range not proved"),
+    "mixtral": (MIXTRAL_GATHERND, "the experts' token routing of grouped_mm_fallback's decomposition: GatherND "
+                                  "indices (int64 by the ONNX spec) and the chains computing them, and index writes "
+                                  "(ScatterND) whose range is not proved"),
 }
 
-#: ``--io int32`` without hints: INT64 execution tensors left (docs/narrowing.md says why), at most 2.
+#: ``--io int32`` without hints: INT64 execution tensors left (docs/narrowing.md says why), at most 2 unless
+#: the ONNX spec pins them (``SPEC_PINNED``).
 INT32_LEFT: dict[str, tuple[int, str]] = {
     "clip_text": DEFAULT_LEFT["clip_text"],
+    "mixtral": DEFAULT_LEFT["mixtral"],
+}
+
+#: Models whose INT64 execution tensors are mostly demanded by the ONNX spec (GatherND indices and what computes
+#: them) rather than left by a gap in trtready's proofs: the cap of 2 does not apply.
+SPEC_PINNED = {"mixtral"}
+
+#: ``--io int32`` refuses these without a stated input range, rightly: the mask feeds integer arithmetic
+#: (cumsum) whose result no table bounds, so its values are not assumed. The refusal must name the tensor
+#: and the option; with the range stated, the conversion must pass like any other.
+INT32_NEEDS_RANGE: dict[str, tuple[str, str]] = {
+    "bloom": ("attention_mask:0..1", "ALiBi positions are (cumsum(attention_mask) - 1) * attention_mask"),
+    "falcon_alibi": ("attention_mask:0..1", "ALiBi positions are (cumsum(attention_mask) - 1) * attention_mask"),
 }
 
 #: Cast layers a converted model may add over the unmodified export, with why (the rule is never more).

@@ -11,10 +11,13 @@ How the models are called is the point of the zoo:
 - examples are batch 2 × sequence 16, exported with dynamic batch ``[1:4]`` × sequence ``[2:32]`` named by
   the forward's parameter names; vision and audio models get a dynamic batch only (their spatial size
   and Whisper's frame count are fixed by the architecture);
+- audio encoders take ``input_values`` (a waveform, zero past each clip's end) and a right-padded
+  ``attention_mask`` over samples, as a feature extractor with padding returns them;
 - decoders are built with ``use_cache=False``: with a cache, ``forward`` returns a ``DynamicCache``, which
   is not registered as a pytree node, so ``torch.export`` cannot take it as an output;
-- vision models come from ``transformers`` too (ViT, Swin, ConvNeXt, ResNet, MobileNetV2, EfficientNet):
-  timm imports torchvision, whose PyPI wheel does not load beside the pinned ``torch==2.13.0+cpu``.
+- vision models come from ``transformers`` too (ViT, DeiT, DINOv2, BEiT, Swin, SegFormer, ConvNeXt, ResNet,
+  RegNet, MobileNetV2, EfficientNet): timm imports torchvision, whose PyPI wheel does not load beside the
+  pinned ``torch==2.13.0+cpu``.
 """
 
 from __future__ import annotations
@@ -80,6 +83,20 @@ def _trained_like(model: torch.nn.Module) -> torch.nn.Module:
 def _vision(model: torch.nn.Module, channels: int = 3, size: int = 32) -> ModelSpec:
     pixels = torch.randn(BATCH, channels, size, size)
     return ModelSpec(model.eval(), (), kwargs={"pixel_values": pixels}, dynamic=[f"pixel_values:0={BATCH_DIM}"])
+
+
+SAMPLES = 1600                      # a 0.1 s clip at 16 kHz
+AUDIO_LENGTHS = (SAMPLES, 1100)     # samples kept per row: row 0 full, row 1 right-padded
+
+
+def _audio(model: torch.nn.Module) -> ModelSpec:
+    """A waveform batch and its sample mask, as a feature extractor pads them (zeros past each clip's end)."""
+    mask = torch.zeros(BATCH, SAMPLES, dtype=torch.int64)
+    for row, n in enumerate(AUDIO_LENGTHS):
+        mask[row, :n] = 1
+    values = torch.randn(BATCH, SAMPLES) * mask
+    return ModelSpec(model.eval(), (), kwargs={"input_values": values, "attention_mask": mask},
+                     dynamic=[f"input_values:0={BATCH_DIM}", f"attention_mask:0={BATCH_DIM}"])
 
 
 # Sizes shared by the text models (each config takes the ones it knows under its own names).
@@ -156,6 +173,24 @@ def clip_text() -> ModelSpec:
     return _text(CLIPTextModel(cfg))
 
 
+def xlm_roberta() -> ModelSpec:
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(**{**_BERTISH, "max_position_embeddings": MAX_POS + 2, "pad_token_id": 1})
+    return _text(XLMRobertaModel(cfg))
+
+
+def mpnet() -> ModelSpec:
+    from transformers import MPNetConfig, MPNetModel
+
+    torch.manual_seed(0)
+    # Relative position buckets with the default 32 buckets (transformers' bucket function does not read
+    # the config's count), positions numbered from pad_token_id + 1 as in RoBERTa.
+    cfg = MPNetConfig(**{**_BERTISH, "max_position_embeddings": MAX_POS + 2, "pad_token_id": 1})
+    return _text(MPNetModel(cfg))
+
+
 # --- decoders (use_cache=False: see the module docstring) -------------------------------------------
 
 def opt() -> ModelSpec:
@@ -170,8 +205,9 @@ def opt() -> ModelSpec:
 
 
 def mixtral() -> ModelSpec:
-    """Not in the zoo: neither ONNX exporter takes it (the dynamo one has no ONNX function for transformers'
-    grouped_mm_fallback, the older one none for aten::histc). Its PyTorch graph is audited by the tests."""
+    """transformers' default experts implementation calls its own op ``transformers::grouped_mm_fallback``,
+    which has no ONNX function: convert exports it through the op's exact decomposition
+    (trtready.export.paths, ``dynamo+decompose:…``)."""
     from transformers import MixtralConfig, MixtralForCausalLM
 
     torch.manual_seed(0)
@@ -227,6 +263,52 @@ def gpt_neox() -> ModelSpec:
     return _text(GPTNeoXForCausalLM(cfg))
 
 
+def gemma() -> ModelSpec:
+    from transformers import GemmaConfig, GemmaForCausalLM
+
+    torch.manual_seed(0)
+    return _text(GemmaForCausalLM(GemmaConfig(**_DECODER, head_dim=8)))
+
+
+def qwen3() -> ModelSpec:
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    return _text(Qwen3ForCausalLM(Qwen3Config(**_DECODER, head_dim=8)))
+
+
+def bloom() -> ModelSpec:
+    from transformers import BloomConfig, BloomForCausalLM
+
+    torch.manual_seed(0)
+    # ALiBi: the bias is slopes × ((cumsum(mask) - 1) * mask), computed from the padding mask.
+    cfg = BloomConfig(vocab_size=VOCAB, hidden_size=32, n_layer=2, n_head=4, pad_token_id=0, bos_token_id=1,
+                      eos_token_id=2, use_cache=False)
+    return _text(BloomForCausalLM(cfg))
+
+
+def mpt() -> ModelSpec:
+    from transformers import MptConfig, MptForCausalLM
+
+    torch.manual_seed(0)
+    # ALiBi from a fixed arange over the sequence, not from the mask.
+    cfg = MptConfig(vocab_size=VOCAB, d_model=32, n_layers=2, n_heads=4, max_seq_len=MAX_POS, pad_token_id=0,
+                    use_cache=False)
+    return _text(MptForCausalLM(cfg))
+
+
+def falcon_alibi() -> ModelSpec:
+    from transformers import FalconConfig, FalconForCausalLM
+
+    torch.manual_seed(0)
+    # Falcon's ALiBi variant builds its bias in bfloat16, for which ONNX Runtime's CPU provider has no Mul:
+    # verification runs in PyTorch only and says so.
+    cfg = FalconConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, alibi=True,
+                       new_decoder_architecture=False, multi_query=False, parallel_attn=False, bias=True,
+                       pad_token_id=0, use_cache=False)
+    return _text(FalconForCausalLM(cfg))
+
+
 # --- encoder-decoder pieces -------------------------------------------------------------------------
 
 def t5_encoder() -> ModelSpec:
@@ -267,6 +349,31 @@ def whisper_encoder() -> ModelSpec:
     return ModelSpec(encoder, (), kwargs={"input_features": features}, dynamic=[f"input_features:0={BATCH_DIM}"])
 
 
+# --- audio ------------------------------------------------------------------------------------------
+
+# A two-layer convolutional feature extractor (stride 10 overall) and a 2-layer transformer.
+_WAV2VEC2ISH = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                    intermediate_size=64, conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3),
+                    num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, feat_extract_norm="layer",
+                    do_stable_layer_norm=True, mask_time_prob=0.0)
+
+
+def wav2vec2() -> ModelSpec:
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    torch.manual_seed(0)
+    # The mask's per-row length goes through the feature extractor's length formula, and padded frames are
+    # zeroed by boolean-mask assignment (hidden[~mask] = 0).
+    return _audio(Wav2Vec2Model(Wav2Vec2Config(**_WAV2VEC2ISH)))
+
+
+def hubert() -> ModelSpec:
+    from transformers import HubertConfig, HubertModel
+
+    torch.manual_seed(0)
+    return _audio(HubertModel(HubertConfig(**_WAV2VEC2ISH)))
+
+
 # --- vision (transformers classes; timm cannot load here, see the module docstring) -------------------
 
 def vit() -> ModelSpec:
@@ -276,6 +383,42 @@ def vit() -> ModelSpec:
     cfg = ViTConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=2,
                     num_attention_heads=2, intermediate_size=64)
     return _vision(ViTModel(cfg))
+
+
+def deit() -> ModelSpec:
+    from transformers import DeiTConfig, DeiTModel
+
+    torch.manual_seed(0)
+    cfg = DeiTConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=2, intermediate_size=64)
+    return _vision(DeiTModel(cfg))
+
+
+def dinov2() -> ModelSpec:
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(0)
+    cfg = Dinov2Config(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=2,
+                       num_attention_heads=2, mlp_ratio=2)
+    return _vision(Dinov2Model(cfg))
+
+
+def segformer() -> ModelSpec:
+    from transformers import SegformerConfig, SegformerModel
+
+    torch.manual_seed(0)
+    cfg = SegformerConfig(num_channels=3, num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1],
+                          hidden_sizes=[16, 32], patch_sizes=[7, 3], strides=[4, 2], num_attention_heads=[1, 2],
+                          mlp_ratios=[2, 2])
+    return _vision(SegformerModel(cfg))
+
+
+def regnet() -> ModelSpec:
+    from transformers import RegNetConfig, RegNetModel
+
+    torch.manual_seed(0)
+    cfg = RegNetConfig(num_channels=3, embedding_size=16, hidden_sizes=[16, 32], depths=[1, 1], groups_width=8)
+    return _vision(_trained_like(RegNetModel(cfg)))
 
 
 def swin() -> ModelSpec:
@@ -345,6 +488,8 @@ ZOO: dict[str, tuple[Factory, str, str]] = {
     "electra": (electra, "encoder", "ElectraModel; embedding projection"),
     "deberta_v2": (deberta_v2, "encoder", "DebertaV2Model, v3 settings: log-bucketed relative positions, p2c/c2p attention"),
     "clip_text": (clip_text, "encoder", "CLIPTextModel; input_ids index the embedding and pick the pooled token by argmax"),
+    "xlm_roberta": (xlm_roberta, "encoder", "XLMRobertaModel; positions from cumsum(input_ids != pad), offset pad + 1"),
+    "mpnet": (mpnet, "encoder", "MPNetModel; log-bucketed relative positions (32 buckets)"),
     "opt": (opt, "decoder", "OPTForCausalLM; positions cumsum(mask) * mask - 1, offset 2"),
     "gpt2": (gpt2, "decoder", "GPT2LMHeadModel; causal mask combined with the padding mask"),
     "llama": (llama, "decoder", "LlamaForCausalLM; RoPE, grouped-query attention (4 heads, 2 kv)"),
@@ -352,14 +497,26 @@ ZOO: dict[str, tuple[Factory, str, str]] = {
     "mistral": (mistral, "decoder", "MistralForCausalLM; RoPE, GQA, no sliding window"),
     "phi": (phi, "decoder", "PhiForCausalLM; partial rotary (0.5), parallel attention/MLP"),
     "gpt_neox": (gpt_neox, "decoder", "GPTNeoXForCausalLM; partial rotary (0.5)"),
+    "gemma": (gemma, "decoder", "GemmaForCausalLM; RoPE, GQA, head_dim 8, scaled embeddings"),
+    "qwen3": (qwen3, "decoder", "Qwen3ForCausalLM; RoPE, GQA, q/k RMSNorm"),
+    "bloom": (bloom, "decoder", "BloomForCausalLM; ALiBi from (cumsum(mask) - 1) * mask"),
+    "mpt": (mpt, "decoder", "MptForCausalLM; ALiBi over a fixed arange"),
+    "falcon_alibi": (falcon_alibi, "decoder", "FalconForCausalLM, alibi=True; the bias built in bfloat16"),
+    "mixtral": (mixtral, "decoder", "MixtralForCausalLM; mixture of experts (TopK 2 of 4), grouped_mm_fallback"),
     "t5_encoder": (t5_encoder, "encoder-decoder", "T5EncoderModel; bucketed relative position bias"),
     "bart_encoder": (bart_encoder, "encoder-decoder", "BartModel(...).get_encoder(); learned positions with offset 2"),
     "whisper_encoder": (whisper_encoder, "encoder-decoder", "WhisperModel(...).get_encoder(); input_features, fixed 32 frames"),
+    "wav2vec2": (wav2vec2, "audio", "Wav2Vec2Model; waveform + sample mask, padded frames zeroed by mask assignment"),
+    "hubert": (hubert, "audio", "HubertModel; waveform + sample mask"),
     "vit": (vit, "vision", "ViTModel; 32×32, patch 8"),
+    "deit": (deit, "vision", "DeiTModel; class and distillation tokens"),
+    "dinov2": (dinov2, "vision", "Dinov2Model; interpolated position embeddings, layer scale"),
     "swin": (swin, "vision", "SwinModel; window attention with relative position index buffer"),
     "beit": (beit, "vision", "BeitModel; relative position bias indexed by a meshgrid-built table"),
+    "segformer": (segformer, "vision", "SegformerModel; overlapping patch merges, spatial-reduction attention"),
     "convnext": (convnext, "vision", "ConvNextModel"),
     "resnet": (resnet, "vision", "ResNetModel; BatchNorm (num_batches_tracked int64 buffers)"),
+    "regnet": (regnet, "vision", "RegNetModel; grouped convolutions, BatchNorm"),
     "mobilenet_v2": (mobilenet_v2, "vision", "MobileNetV2Model; BatchNorm, depth multiplier 0.25"),
     "efficientnet": (efficientnet, "vision", "EfficientNetModel; BatchNorm, squeeze-excitation"),
 }

@@ -29,17 +29,19 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
-from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_LEFT, INT32_XFAIL, LEGACY_XFAIL, MORE_CASTS,
-                                    NO_BUILD_XFAIL, UPSTREAM, XFAIL)
-from tests.zoo.models import BATCH, SEQ, ZOO, call, spec
+from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_LEFT, INT32_NEEDS_RANGE, INT32_XFAIL,
+                                    LEGACY_XFAIL, MORE_CASTS, NO_BUILD_XFAIL, SPEC_PINNED, UPSTREAM, XFAIL)
+from tests.zoo.models import BATCH, SAMPLES, SEQ, ZOO, call, spec
 
 FULL = os.environ.get("TRTREADY_ZOO", "").lower() == "full"
 
 #: The default set: every family, the models whose path differs most, and every upstream failure.
-FAST = {"bert", "roberta", "llama", "t5_encoder", "whisper_encoder", "swin", "beit", "resnet", "efficientnet"}
+FAST = {"bert", "roberta", "llama", "t5_encoder", "whisper_encoder", "wav2vec2", "swin", "beit", "resnet",
+        "efficientnet"}
 #: Text models whose --io int32 run the default set checks: the two built from configs outside the first zoo.
 FAST_INT32 = {"opt", "clip_text"}
-TEXT = [n for n, (_, family, _) in ZOO.items() if family != "vision" and n != "whisper_encoder"]  # take input_ids
+TEXT = [n for n, (_, family, _) in ZOO.items()  # take input_ids
+        if family not in ("vision", "audio") and n != "whisper_encoder"]
 
 
 def _params(names: list[str], marks: dict[str, str]) -> list[object]:
@@ -73,8 +75,8 @@ def _why(res: CliResult) -> str:
 
 def test_zoo_covers_the_families() -> None:
     families = {family for _, family, _ in ZOO.values()}
-    assert len(ZOO) >= 20
-    assert families == {"encoder", "decoder", "encoder-decoder", "vision"}
+    assert len(ZOO) >= 30
+    assert families == {"encoder", "decoder", "encoder-decoder", "audio", "vision"}
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -92,11 +94,14 @@ def test_factory_calls_the_model_as_users_do(name: str) -> None:
     assert bounded == set(s.kwargs) and bounded <= set(params)
     mask = s.kwargs.get("attention_mask")
     if mask is not None:
-        assert mask.shape == (BATCH, SEQ)
+        length = SAMPLES if ZOO[name][1] == "audio" else SEQ  # tokens, or waveform samples
+        assert mask.shape == (BATCH, length)
         kept = mask.sum(dim=1)
-        assert bool((kept >= 1).all()) and bool((kept < SEQ).any()), "at least one kept token, some padding"
+        assert bool((kept >= 1).all()) and bool((kept < length).any()), "at least one kept position, some padding"
         for row, n in zip(mask, kept.tolist()):  # right padding: ones then zeros
-            assert torch.equal(row, torch.cat([torch.ones(n), torch.zeros(SEQ - n)]).to(row.dtype))
+            assert torch.equal(row, torch.cat([torch.ones(n), torch.zeros(length - n)]).to(row.dtype))
+        if "input_values" in s.kwargs:  # a padded waveform is silence past each clip's end
+            assert bool((s.kwargs["input_values"][mask == 0] == 0).all())
     out = call(s)
     leaves = [v for v in (out.values() if isinstance(out, dict) else [out]) if isinstance(v, torch.Tensor)]
     assert leaves and all(torch.isfinite(v).all() and v.abs().max() > 1e-3 for v in leaves), \
@@ -171,13 +176,22 @@ def test_convert_io_int32_without_hints(name: str, tmp_path: Path) -> None:
     """``--io int32`` alone: every integer binding proved (or assumed of valid inputs, and said), outputs
     verified, at most the INT64 execution tensors docs/narrowing.md explains, never more Cast layers."""
     report = tmp_path / "report.json"
-    res = _cli("convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
-               "--io", "int32", "--baseline", "--json", str(report))
+    args = ["convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
+            "--io", "int32", "--baseline", "--json", str(report)]
+    if name in INT32_NEEDS_RANGE:  # refused without the range, naming the tensor and the way to state it
+        refused = _cli(*args)
+        tensor = INT32_NEEDS_RANGE[name][0].partition(":")[0]
+        assert refused.code == 2, _why(refused)
+        assert f"tensor {tensor}" in refused.stderr and "--input-range" in refused.stderr, _why(refused)
+        assert not (tmp_path / "out").exists() and not report.exists()
+        args += ["--input-range", INT32_NEEDS_RANGE[name][0]]
+    res = _cli(*args)
     assert res.code == 0, _why(res)
     data = _report(report)
     assert data["verification"]["passed"] and data["verdict"]["ready"]
     left, _ = _left(data)
-    assert len(left) <= INT32_LEFT.get(name, (0, ""))[0] <= 2, (left, INT32_LEFT.get(name))
+    cap = INT32_LEFT.get(name, (0, ""))[0]
+    assert len(left) <= cap and (cap <= 2 or name in SPEC_PINNED), (left, INT32_LEFT.get(name))
     _never_more(data, name)
     if name in ("opt", "clip_text"):  # the range comes from the tables: stated as an assumption
         assert any("valid inputs index inside the tables" in a for a in data["assumptions"])
