@@ -227,16 +227,21 @@ def table(rows: list[tuple[str, Convert, dict[str, Any], str]], with_upstream: b
         if with_upstream:
             row += " " + " | ".join(_upstream_cells(up)) + " |"
         out.append(row)
+        head: list[str] = []
         if conv.exporter and conv.exporter != "dynamo":
-            notes.append(f"- **{name}**: written by `{conv.exporter}`: `{_cell(conv.export_line)}`")
+            head.append(f"- **{name}**: written by `{conv.exporter}`: `{_cell(conv.export_line)}`")
         if conv.exit != 0 or not conv.verified:
             why = conv.error or "(no error line)"
-            notes.append(f"- **{name}**: `{_cell(why)}`" + (f" — {conv.worst}" if conv.worst else ""))
+            head.append(f"- **{name}**: `{_cell(why)}`" + (f" — {conv.worst}" if conv.worst else ""))
+        sub: list[str] = []
         first = up.get("first_failure")
         if with_upstream and first:
-            notes.append(f"  - without trtready, {first[0]} fails: `{_cell(first[1])}`")
+            sub.append(f"  - without trtready, {first[0]} fails: `{_cell(first[1])}`")
         if with_upstream and up.get("legacy_onnx", {}).get("ok") is False:
-            notes.append(f"  - the dynamo=False export of {name} fails: `{_cell(up['legacy_onnx']['error'])}`")
+            sub.append(f"  - the dynamo=False export of {name} fails: `{_cell(up['legacy_onnx']['error'])}`")
+        if sub and not head:  # the upstream failures trtready gets past, under the model they belong to
+            head.append(f"- **{name}**: converts, builds and verifies with trtready")
+        notes += head + sub
     return out + ([""] + notes if notes else [])
 
 

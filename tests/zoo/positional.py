@@ -2,7 +2,8 @@
 
 ``torch.onnx.export(..., dynamo=False)`` traces with TorchScript, which passes positional arguments
 only: ``wrap`` puts a zoo model behind a ``forward(input_ids, attention_mask)`` (or ``pixel_values``,
-``input_features``) that hands them on as keywords, under the same names and in the same order.
+``input_features``, ``input_values, attention_mask``) that hands them on as keywords, under the same
+names and in the same order.
 ``tests.zoo.upstream`` uses it where the dynamo exporter fails upstream.
 """
 
@@ -42,7 +43,17 @@ class _Audio(torch.nn.Module):
         return self.model(input_features=input_features)
 
 
-_WRAPPERS = {("input_ids", "attention_mask"): _Text, ("pixel_values",): _Pixels, ("input_features",): _Audio}
+class _Waveform(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        return self.model(input_values=input_values, attention_mask=attention_mask)
+
+
+_WRAPPERS = {("input_ids", "attention_mask"): _Text, ("pixel_values",): _Pixels, ("input_features",): _Audio,
+             ("input_values", "attention_mask"): _Waveform}
 
 
 def wrap(spec: ModelSpec) -> tuple[torch.nn.Module, tuple[Any, ...]]:
