@@ -105,6 +105,9 @@ def audit_loaded(
     predict_all(findings)
     result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
     result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
+    from trtready.audit.flow import dtype_flow
+
+    result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
     return result
 
 
