@@ -131,6 +131,10 @@ def audit_translation(result: AuditResult, analysis: Any) -> None:
     result.findings.extend(added)
     result.layers["onnx"] = "done"
     result.onnx_analysis = analysis
+    from trtready.audit.flow import dtype_flow
+
+    # the picture follows what the target consumes: the translation, before its ONNX rewrites and narrowing
+    result.flow = dtype_flow(analysis, None, {f.id for f in result.findings})
 
 
 class AuditReport:

@@ -89,7 +89,7 @@ def _onnx_graph(model: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], l
         if id(v) in seen or v is None or not v.name:
             continue
         seen.add(id(v))
-        dtype = v.dtype.name.lower() if v.dtype is not None else "?"
+        dtype = _ONNX_DTYPES.get(v.dtype.name, v.dtype.name.lower()) if v.dtype is not None else "?"
         producer = v.producer()
         if producer is not None:
             src = names[id(producer)]
@@ -109,6 +109,9 @@ def _onnx_graph(model: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], l
             edges.append(_edge(src, dst, v.name, dtype, fid, 0, False))
     return nodes, edges
 
+
+# onnx-ir's names for the float types differ from the findings' (numpy's): one spelling in the data
+_ONNX_DTYPES = {"DOUBLE": "float64", "FLOAT": "float32", "FLOAT16": "float16", "BFLOAT16": "bfloat16"}
 
 _FX_DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.int32": "int32", "torch.float32": "float32",
               "torch.bool": "bool", "torch.float16": "float16", "torch.bfloat16": "bfloat16", "torch.int8": "int8",
