@@ -321,10 +321,12 @@ def _flow_section(data: dict[str, Any]) -> str:
     try:
         before, after = _svg(data, False), _svg(data, True)
     except Exception as e:  # no `dot` on PATH, or it failed: the report stands without the picture
-        import graphviz
-
-        why = "Graphviz's dot is not installed (Debian: apt-get install graphviz)" \
-            if isinstance(e, graphviz.ExecutableNotFound) else f"Graphviz failed: {e}"
+        if isinstance(e, ImportError):
+            why = "the graphviz package is not installed (pip install graphviz)"
+        elif type(e).__name__ == "ExecutableNotFound":  # graphviz.ExecutableNotFound: `dot` is not on PATH
+            why = "Graphviz's dot is not installed (Debian: apt-get install graphviz)"
+        else:
+            why = f"Graphviz failed: {e}"
         return head + f"<p id=\"flow-missing\">No picture: {_e(why)}. The graph is in the report data (flow).</p></section>"
     om = flow["omitted"]
     cut = (f"<p>Cut for readability: {om['nodes']} more nodes and {om['wide_edges']} 64-bit edges are in the data,"
