@@ -43,7 +43,8 @@ def render_html(data: dict[str, Any]) -> str:
         _flow_section(data),
         _findings(data, target),
     ])
-    payload = dumps(data).replace("</", "<\\/")  # no "</script>" can end the data block early
+    # "<" only occurs inside JSON strings: as \u003c no "</script>" or "<!--" can end or bend the data block
+    payload = dumps(data).replace("<", "\\u003c")
     from trtready import __version__
 
     return (
@@ -194,11 +195,17 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
 
     Returns ``{"nodes": {node id: (dtype, [marks])}, "edges": [(dtype, [marks])]}``; marks are
     ``source`` (a 64-bit value starts here), ``spec`` (a spec-pinned int64 slot), ``refused``,
-    ``removed``, ``rewritten``, ``index_unproved``, ``narrowed`` and ``cast`` (a Cast inserted).
+    ``removed``, ``rewritten``, ``index_unproved``, ``narrowed`` and ``cast`` (a Cast to int32 inserted).
+
+    The "after" view follows what ``NarrowInt64Pass`` does with a plan: a node whose 64-bit outputs are
+    narrowed (or that has none and reads a narrowed value) reads its kept int64 inputs through one
+    inserted Cast to int32 each, and its int64 constants as int32 copies; an input at a spec-pinned slot
+    stays int64. Values a ``remove`` rewrite leaves unused are marked removed (:func:`_drop_dead`).
     """
     flow = data["flow"]
     decided = {d["finding"]: d["action"] for d in data.get("decisions") or []}
     findings = {f["id"]: f for f in data["findings"]}
+    kinds = {n["id"]: (n["kind"], n["op"]) for n in flow["nodes"]}
     edges = []
     for e in flow["edges"]:
         action = decided.get(e["finding"] or "")
@@ -209,11 +216,23 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
         if after and action == "narrow" and dtype in _NARROWED:
             dtype = _NARROWED[dtype]
             marks.append("narrowed")
-            if e["spec_int64"]:
-                marks.append("cast")
         if action in ("refuse", "remove"):
             marks.append({"refuse": "refused", "remove": "removed"}[action])
         edges.append((dtype, marks))
+    if after:
+        _drop_dead(flow, edges)
+        narrowed_nodes = {e["src"] for e, (_, m) in zip(flow["edges"], edges) if "narrowed" in m}
+        wide_out = {e["src"] for e in flow["edges"] if e["dtype"] in _NARROWED}
+        # a node without 64-bit outputs that reads a narrowed value joins it (a comparison, an index read)
+        narrowed_nodes |= {e["dst"] for e, (_, m) in zip(flow["edges"], edges)
+                           if "narrowed" in m and kinds[e["dst"]][0] == "op" and e["dst"] not in wide_out}
+        for j, (e, (dtype, marks)) in enumerate(zip(flow["edges"], edges)):
+            if dtype != "int64" or e["spec_int64"] or e["dst"] not in narrowed_nodes or "removed" in marks:
+                continue
+            if kinds[e["src"]][0] == "initializer" or kinds[e["src"]][1] == "Constant":
+                edges[j] = ("int32", marks + ["narrowed"])  # the node reads an int32 copy of the constant
+            else:
+                marks.append("cast")
     incoming: dict[str, list[str]] = {}
     outgoing: dict[str, list[tuple[str, list[str], str | None]]] = {}
     for e, (dtype, marks) in zip(flow["edges"], edges):
@@ -236,15 +255,39 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
                 not any(d in _NARROWED for d in incoming.get(n["id"], [])):
             marks.append("source")
         for _, m, _ in outs:
-            marks += [x for x in m if x in ("refused", "removed", "narrowed") and x not in marks]
+            marks += [x for x in m if x in ("refused", "narrowed") and x not in marks]
+        if outs and all("removed" in m for _, m, _ in outs):
+            marks.append("removed")  # no longer computed: every use of it is gone
         if any(fid and findings.get(fid, {}).get("spec_int64") for _, _, fid in outs):
             marks.append("spec")
         if n["id"] in unproved or n["op"] in unproved:
             marks.append("index_unproved")
-        if n["id"] in rewritten:
-            marks.append("rewritten")
+        if n["id"] in rewritten or (after and any("removed" in m for e, (_, m) in zip(flow["edges"], edges)
+                                                   if e["dst"] == n["id"] and e["src"] != n["id"])
+                                    and not (outs and all("removed" in m for _, m, _ in outs))):
+            marks.append("rewritten")  # a node whose input a rewrite removed is itself rewritten
         nodes[n["id"]] = (dtype, marks)
     return {"nodes": nodes, "edges": edges}
+
+
+def _drop_dead(flow: dict[str, Any], edges: list[tuple[str, list[str]]]) -> None:
+    """Mark ``removed`` what a ``remove`` rewrite leaves unused: a node (or constant) all of whose drawn
+    uses are removed, when all its uses are drawn — it touches a 64-bit edge (so the neighbourhood holds
+    every node reading it) and nothing was cut. Unused nodes are what ``fix`` deletes after the rewrites."""
+    if flow["omitted"]["nodes"] or flow["omitted"]["wide_edges"]:
+        return
+    core = {x for e in flow["edges"] if e["dtype"] in _NARROWED for x in (e["src"], e["dst"])}
+    outs: dict[str, list[int]] = {}
+    for j, e in enumerate(flow["edges"]):
+        outs.setdefault(e["src"], []).append(j)
+    changed = True
+    while changed:
+        changed = False
+        dead = {n for n in core if outs.get(n) and all("removed" in edges[j][1] for j in outs[n])}
+        for j, e in enumerate(flow["edges"]):
+            if e["dst"] in dead and "removed" not in edges[j][1]:
+                edges[j][1].append("removed")
+                changed = True
 
 
 def flow_dot(data: dict[str, Any], after: bool) -> Any:
@@ -284,6 +327,7 @@ def flow_dot(data: dict[str, Any], after: bool) -> Any:
         if "spec" in m:
             label += "\n[spec int64]"
         g.node(f"n{i}", label=label, **attrs)
+    casts: dict[str, str] = {}
     for j, (e, (dtype, m)) in enumerate(zip(flow["edges"], marks["edges"])):
         colour = _DTYPE_COLOURS.get(dtype, _OTHER)
         wide = dtype in _NARROWED
@@ -293,13 +337,16 @@ def flow_dot(data: dict[str, Any], after: bool) -> Any:
             attrs["style"] = "dashed"
         if wide or "narrowed" in m:
             attrs["label"] = dtype
-        if "cast" in m:
-            cid = f"c{j}"
-            g.node(cid, label="Cast\n→ int64", shape="box", style="filled", fillcolor="#fff59d", color="#f57f17",
-                   fontsize="8", id=f"{view}_{cid}", **{"class": "m-cast dt-int64"})
-            g.edge(f"n{idx[e['src']]}", cid, **attrs)
-            g.edge(cid, f"n{idx[e['dst']]}", color=_DTYPE_COLOURS["int64"], penwidth="2", label="int64",
-                   **{"class": "dt-int64 m-spec"})
+        if "cast" in m:  # one Cast per value, shared by every narrowed node that reads it
+            cid = f"c{idx[e['src']]}_{e['tensor']}"
+            if cid not in casts:
+                casts[cid] = f"c{len(casts)}"
+                g.node(casts[cid], label="Cast\n→ int32", shape="box", style="filled", fillcolor="#fff59d",
+                       color="#f57f17", fontsize="8", id=f"{view}_{casts[cid]}",
+                       tooltip=f"Cast {e['tensor']} → int32 (inserted)", **{"class": "m-cast dt-int32"})
+                g.edge(f"n{idx[e['src']]}", casts[cid], **attrs)
+            g.edge(casts[cid], f"n{idx[e['dst']]}", color=_DTYPE_COLOURS["int32"], penwidth="2", label="int32",
+                   id=f"{view}_e{j}c", **{"class": "dt-int32 m-cast"})
         else:
             g.edge(f"n{idx[e['src']]}", f"n{idx[e['dst']]}", **attrs)
     return g
@@ -332,11 +379,18 @@ def _flow_section(data: dict[str, Any]) -> str:
     cut = (f"<p>Cut for readability: {om['nodes']} more nodes and {om['wide_edges']} 64-bit edges are in the data,"
            " not drawn.</p>") if om["nodes"] or om["wide_edges"] else ""
     legend = "".join(f"<span class=\"sw\" style=\"background:{c}\"></span>{_e(d)} " for d, c in _DTYPE_COLOURS.items())
+    drawn = {e["finding"] for e in flow["edges"] if e["finding"]}
+    elsewhere = [d for d in data.get("decisions") or [] if d["finding"] not in drawn
+                 and not d["finding"].startswith(f"op:{flow['layer']}:")]
+    aside = (f"<p id=\"flow-elsewhere\">{len(elsewhere)} decisions concern values outside this graph (state, or the"
+             " PyTorch graph narrowed before its translation to ONNX): they are in the findings, not drawn.</p>"
+             if elsewhere else "")
     return (head + f"<p>The {flow['layer']} graph's 64-bit values and their neighbours: {len(flow['nodes'])} nodes,"
-            f" {len(flow['edges'])} edges. Thick border: a 64-bit value starts here; [spec int64]: a slot the ONNX"
-            " spec pins to int64; yellow Cast: inserted before such a slot; double red border: refused; dashed:"
-            " removed or rewritten; dotted yellow: an index not proved inside its table.</p>"
-            f"<p class=\"legend\">{legend}</p>{cut}"
+            f" {len(flow['edges'])} edges. Thick border: a 64-bit value starts here; [spec int64]: an int64 the ONNX"
+            " spec requires (a pinned input slot or an always-int64 output); yellow Cast → int32 (after): inserted"
+            " where a narrowed node reads a kept int64 value; double red border: refused; dashed: removed or"
+            " rewritten; dotted yellow: an index not proved inside its table.</p>"
+            f"<p class=\"legend\">{legend}</p>{cut}{aside}"
             "<div class=\"toggle\"><label><input type=\"radio\" name=\"view\" value=\"before\" checked> before</label>"
             "<label><input type=\"radio\" name=\"view\" value=\"after\"> after narrowing</label></div>"
             f"<div id=\"flow-before\" class=\"view\">{before}</div>"
