@@ -211,7 +211,8 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
             return True, ""
         if _is_manifest(path):
             return True, "is an engine manifest trtready wrote, not a report"
-        return False, "is not a trtready JSON report"
+        html = path.suffix.lower() in (".html", ".htm")
+        return False, f"is not a trtready {'HTML' if html else 'JSON'} report"
     if _zip_marked(path) or _safetensors_marked(path):
         return True, ""
     return False, "carries no trtready mark"

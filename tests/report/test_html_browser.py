@@ -170,8 +170,10 @@ def test_before_picture_marks_what_the_report_says(browser: Any, request: pytest
     assert flow["edges"], "every demo and BERT has 64-bit values in its graph"
     classes = _classes(browser, "before")
     decided = {d["finding"]: d["action"] for d in data["decisions"]}
+    outcome = {f["id"]: f["predictions"][data["target"]["name"]]["outcome"] for f in data["findings"]}
     for j, e in enumerate(flow["edges"]):
         c = classes[f"before_e{j}"]
+        assert ("m-clamp" in c) == (outcome.get(e["finding"] or "") == "clamp"), e
         assert f"dt-{e['dtype']}" in c, e
         assert ("m-spec" in c) == e["spec_int64"], e
         assert ("m-removed" in c) == (decided.get(e["finding"] or "") == "remove"), e
@@ -265,13 +267,23 @@ def _natural(s: str) -> list[Any]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", s)]
 
 
-def test_audit_html_of_an_onnx_file_marks_the_unproved_index(browser: Any, demo_out: Path, tmp_path: Path) -> None:
-    """Through the CLI with a model file, so in the jailed child: Graphviz's dot runs there too."""
+def test_audit_html_of_an_onnx_file_marks_clamps_and_the_unproved_index(browser: Any, demo_out: Path,
+                                                                        tmp_path: Path, shots: Path) -> None:
+    """Through the CLI with a model file, so in the jailed child: Graphviz's dot runs there too. On trt8
+    the hash model's values past int32 would be clamped: the picture marks where."""
     page = tmp_path / "audit.html"
-    r = run_cli("audit", str(demo_out / "hash_model" / "model.onnx"), "--html", str(page), "--quiet")
-    assert r.code == 0, r.stderr
+    r = run_cli("audit", str(demo_out / "hash_model" / "model.onnx"), "--target", "trt8", "--html", str(page), "--quiet")
+    assert r.code == 1, r.stderr  # not ready for trt8
     data = _open(browser, page)
+    assert browser.save_screenshot(str(shots / "hash_model-trt8.png"))
     assert "jail" in data["environment"]["isolation"]
+    assert browser.find_elements("id", "flow-audit") and not browser.find_elements("id", "flow-after")  # no decisions
+    flow, classes = data["flow"], _classes(browser, "before")
     unproved = {f["index"]["node"] for f in data["findings"] if f["kind"] == "index_unproved"}
     assert len(unproved) == 1
-    assert _node_ids(data["flow"], _classes(browser, "before"), "before", "m-index_unproved") == unproved
+    assert _node_ids(flow, classes, "before", "m-index_unproved") == unproved
+    clamped = {f["id"] for f in data["findings"] if f["predictions"]["trt8"]["outcome"] == "clamp"}
+    assert clamped and _node_ids(flow, classes, "before", "m-clamp") == {
+        e["src"] for e in flow["edges"] if e["finding"] in clamped}
+    assert browser.find_element("id", "flow-before").text.count("(clamped on trt8)") == len(
+        _node_ids(flow, classes, "before", "m-clamp"))

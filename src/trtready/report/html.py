@@ -8,8 +8,8 @@ The dtype-flow picture is laid out by Graphviz (``dot``, through the ``graphviz`
 is written, and inlined as SVG, so the page needs no layout code of its own. ``dot`` comes from the
 system's package (Debian ``graphviz``; the Makefile installs it); without it the page says so and
 everything else stands. The "after" picture is the same graph with the report's decisions applied:
-narrowed values in their new dtype, Casts inserted before spec-pinned slots, removed and refused values
-marked — what ``fix`` writes, drawn from what it decided.
+narrowed values in their new dtype, Casts inserted where a narrowed node reads a kept int64, removed
+and refused values marked — what ``fix`` writes, drawn from what it decided.
 """
 
 from __future__ import annotations
@@ -194,7 +194,8 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
     """What each node and edge of ``data["flow"]`` shows, before or after the decisions.
 
     Returns ``{"nodes": {node id: (dtype, [marks])}, "edges": [(dtype, [marks])]}``; marks are
-    ``source`` (a 64-bit value starts here), ``spec`` (a spec-pinned int64 slot), ``refused``,
+    ``source`` (a 64-bit value starts here), ``spec`` (a spec-pinned int64 slot), ``clamp`` / ``error``
+    (what the report's target is predicted to do with a value it cannot hold), ``refused``,
     ``removed``, ``rewritten``, ``index_unproved``, ``narrowed`` and ``cast`` (a Cast to int32 inserted).
 
     The "after" view follows what ``NarrowInt64Pass`` does with a plan: a node whose 64-bit outputs are
@@ -205,6 +206,7 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
     flow = data["flow"]
     decided = {d["finding"]: d["action"] for d in data.get("decisions") or []}
     findings = {f["id"]: f for f in data["findings"]}
+    target = data["target"]["name"]
     kinds = {n["id"]: (n["kind"], n["op"]) for n in flow["nodes"]}
     edges = []
     for e in flow["edges"]:
@@ -218,6 +220,9 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
             marks.append("narrowed")
         if action in ("refuse", "remove"):
             marks.append({"refuse": "refused", "remove": "removed"}[action])
+        outcome = findings.get(e["finding"] or "", {}).get("predictions", {}).get(target, {}).get("outcome")
+        if outcome in ("clamp", "error") and "narrowed" not in marks and "removed" not in marks:
+            marks.append(outcome)
         edges.append((dtype, marks))
     if after:
         _drop_dead(flow, edges)
@@ -255,7 +260,7 @@ def flow_marks(data: dict[str, Any], after: bool) -> dict[str, Any]:
                 not any(d in _NARROWED for d in incoming.get(n["id"], [])):
             marks.append("source")
         for _, m, _ in outs:
-            marks += [x for x in m if x in ("refused", "narrowed") and x not in marks]
+            marks += [x for x in m if x in ("refused", "clamp", "error", "narrowed") and x not in marks]
         if outs and all("removed" in m for _, m, _ in outs):
             marks.append("removed")  # no longer computed: every use of it is gone
         if any(fid and findings.get(fid, {}).get("spec_int64") for _, _, fid in outs):
@@ -315,6 +320,9 @@ def flow_dot(data: dict[str, Any], after: bool) -> Any:
                             + ("; " + ", ".join(m) if m else "")}
         if "source" in m:
             attrs["penwidth"] = "2.5"
+        if "clamp" in m or "error" in m:
+            attrs.update(color="#b71c1c", penwidth="3", peripheries="2")
+            label += "\n(" + ("clamped" if "clamp" in m else "build error") + f" on {data['target']['name']})"
         if "refused" in m:
             attrs.update(color="#b71c1c", penwidth="3", peripheries="2")
         if "removed" in m:
@@ -362,11 +370,19 @@ def _flow_section(data: dict[str, Any]) -> str:
     head = "<section id=\"flow\"><h2>dtype flow</h2>"
     if not flow:
         return head + "<p>No graph: the model has no graph to draw (state only).</p></section>"
+    drawn = {e["finding"] for e in flow["edges"] if e["finding"]}
+    elsewhere = [d for d in data.get("decisions") or [] if d["finding"] not in drawn
+                 and not d["finding"].startswith(f"op:{flow['layer']}:")]
+    aside = (f"<p id=\"flow-elsewhere\">{len(elsewhere)} decisions concern values outside this graph (state, or the"
+             " PyTorch graph narrowed before its translation to ONNX): they are in the findings, not drawn.</p>"
+             if elsewhere else "")
     if not flow["edges"]:
-        return head + (f"<p id=\"flow-empty\">No 64-bit value flows through the {flow['layer']} graph"
-                       " (64-bit state the forward does not read is in the findings).</p></section>")
+        return head + (f"<p id=\"flow-empty\">No 64-bit value flows through the {flow['layer']} graph; 64-bit"
+                       " values elsewhere (state the forward does not read, or narrowed before the translation)"
+                       f" are in the findings.</p>{aside}</section>")
     try:
-        before, after = _svg(data, False), _svg(data, True)
+        decided = data["verb"] != "audit"  # an audit decides nothing: there is no "after" to draw
+        before, after = _svg(data, False), _svg(data, True) if decided else ""
     except Exception as e:  # no `dot` on PATH, or it failed: the report stands without the picture
         if isinstance(e, ImportError):
             why = "the graphviz package is not installed (pip install graphviz)"
@@ -379,22 +395,19 @@ def _flow_section(data: dict[str, Any]) -> str:
     cut = (f"<p>Cut for readability: {om['nodes']} more nodes and {om['wide_edges']} 64-bit edges are in the data,"
            " not drawn.</p>") if om["nodes"] or om["wide_edges"] else ""
     legend = "".join(f"<span class=\"sw\" style=\"background:{c}\"></span>{_e(d)} " for d, c in _DTYPE_COLOURS.items())
-    drawn = {e["finding"] for e in flow["edges"] if e["finding"]}
-    elsewhere = [d for d in data.get("decisions") or [] if d["finding"] not in drawn
-                 and not d["finding"].startswith(f"op:{flow['layer']}:")]
-    aside = (f"<p id=\"flow-elsewhere\">{len(elsewhere)} decisions concern values outside this graph (state, or the"
-             " PyTorch graph narrowed before its translation to ONNX): they are in the findings, not drawn.</p>"
-             if elsewhere else "")
     return (head + f"<p>The {flow['layer']} graph's 64-bit values and their neighbours: {len(flow['nodes'])} nodes,"
             f" {len(flow['edges'])} edges. Thick border: a 64-bit value starts here; [spec int64]: an int64 the ONNX"
             " spec requires (a pinned input slot or an always-int64 output); yellow Cast → int32 (after): inserted"
-            " where a narrowed node reads a kept int64 value; double red border: refused; dashed: removed or"
-            " rewritten; dotted yellow: an index not proved inside its table.</p>"
+            " where a narrowed node reads a kept int64 value; double red border: the target would clamp it or fail"
+            " to build (the audit's prediction), or refused; dashed: removed or rewritten; dotted yellow: an index"
+            " not proved inside its table.</p>"
             f"<p class=\"legend\">{legend}</p>{cut}{aside}"
-            "<div class=\"toggle\"><label><input type=\"radio\" name=\"view\" value=\"before\" checked> before</label>"
-            "<label><input type=\"radio\" name=\"view\" value=\"after\"> after narrowing</label></div>"
-            f"<div id=\"flow-before\" class=\"view\">{before}</div>"
-            f"<div id=\"flow-after\" class=\"view\" hidden>{after}</div></section>")
+            + ("<div class=\"toggle\"><label><input type=\"radio\" name=\"view\" value=\"before\" checked> before</label>"
+               "<label><input type=\"radio\" name=\"view\" value=\"after\"> after narrowing</label></div>"
+               if decided else "<p id=\"flow-audit\">An audit decides nothing: the reports of fix and convert draw this"
+               " graph after narrowing too.</p>")
+            + f"<div id=\"flow-before\" class=\"view\">{before}</div>"
+            + (f"<div id=\"flow-after\" class=\"view\" hidden>{after}</div>" if decided else "") + "</section>")
 
 
 _CSS = """
