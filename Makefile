@@ -4,7 +4,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test oracle bench clean
+.PHONY: demo test oracle bench clean system-tools graphviz-tool
+
+# System packages, from the distribution (apt) when missing: Graphviz's `dot` lays out the HTML report's
+# dtype-flow picture; Debian's chromium and chromedriver run the browser tests (never a downloaded build).
+define need_system
+	@missing=""; for pc in $(1); do command -v $${pc#*:} >/dev/null 2>&1 || missing="$$missing $${pc%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "install these system packages first:$$missing" >&2; exit 1; fi; fi
+endef
+
+graphviz-tool:
+	$(call need_system,graphviz:dot)
+
+system-tools:
+	$(call need_system,graphviz:dot chromium:chromium chromium-driver:chromedriver)
 
 # torch is installed first and pinned exactly: an unpinned torch resolves to a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -14,12 +32,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[rtx,test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) graphviz-tool
 	$(BIN)/trtready demo -o demo-out
 
 # mypy first (configured in pyproject.toml; strict on the planner, passes and intervals). pytest exits 5
 # when it collects no tests: that is a failure here, never a silent pass.
-test: $(STAMP)
+test: $(STAMP) system-tools
 	$(BIN)/python -m mypy
 	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
@@ -36,7 +54,7 @@ OSTAMP       := $(ORACLE)/.installed-stamp
 ORACLE_DEPS  := 'tensorrt_rtx>=1.5.0.114,<1.6' 'torch-tensorrt-rtx==2.13.0'
 PROJECT_DEPS := 'onnx>=1.17' 'onnx-ir>=0.1.10' 'onnxscript>=0.5' 'onnxruntime>=1.20' 'safetensors>=0.4' \
                 'rich>=13' 'click>=8.1' 'numpy>=1.26' 'pytest>=8' 'hypothesis>=6.100' \
-                'landlock==1.0.0.dev5' 'pyseccomp>=0.1.2'
+                'landlock==1.0.0.dev5' 'pyseccomp>=0.1.2' 'graphviz>=0.20'
 
 $(OSTAMP): pyproject.toml Makefile
 	test -x $(OBIN)/python || $(PYTHON) -m venv $(ORACLE)

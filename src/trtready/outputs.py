@@ -50,7 +50,7 @@ class Kind(str, enum.Enum):
     ONNX = "onnx"  # OUT.onnx, plus OUT.onnx.data when the weights are external
     ENGINE = "engine"  # OUT.engine, plus OUT.engine.json (its manifest)
     FOLDER = "folder"  # OUT/, with a .trtready.json inventory of what trtready wrote there
-    REPORT = "report"  # a JSON report; replaced without --force when trtready wrote it
+    REPORT = "report"  # a JSON or HTML report; replaced without --force when trtready wrote it
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,16 @@ def is_report(path: Path) -> bool:
     """A JSON report a verb wrote with ``--json``: it names its ``tool_version`` and its ``verb``."""
     data = _read_json(path)
     return isinstance(data, dict) and "tool_version" in data and "verb" in data
+
+
+def is_html_report(path: Path) -> bool:
+    """An HTML report trtready wrote (``--html``, ``report.html``): its head names trtready as generator."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="trtready ' in head
 
 
 def _is_manifest(path: Path) -> bool:
@@ -197,11 +207,12 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
     if not path.is_file():
         return False, "is not a file"
     if output.kind is Kind.REPORT:
-        if is_report(path):
+        if is_report(path) or is_html_report(path):
             return True, ""
         if _is_manifest(path):
             return True, "is an engine manifest trtready wrote, not a report"
-        return False, "is not a trtready JSON report"
+        html = path.suffix.lower() in (".html", ".htm")
+        return False, f"is not a trtready {'HTML' if html else 'JSON'} report"
     if _zip_marked(path) or _safetensors_marked(path):
         return True, ""
     return False, "carries no trtready mark"

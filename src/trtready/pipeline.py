@@ -89,10 +89,13 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             if result.baseline is not None:
                 _judge_effect(result)
         # the folder's report.json is the whole run's: the fix report plus the build and its effect
-        from trtready.outputs import write_json
+        from trtready.outputs import write_bytes, write_json
+        from trtready.report.html import render_html
         from trtready.report.json_report import convert_report_json
 
-        write_json(convert_report_json(result), staged / "report.json")
+        data = convert_report_json(result)
+        write_json(data, staged / "report.json")
+        write_bytes(render_html(data).encode("utf-8"), staged / "report.html")  # the same data, drawn
         fix.written = s.commit(req.out)
     return result
 

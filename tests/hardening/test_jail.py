@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import ROOT, run_cli
 from tests.hardening import craft
 from trtready import jail
+from trtready.outputs import is_html_report
 
 
 def test_this_machine_can_jail() -> None:
@@ -181,8 +182,9 @@ def test_jailed_outputs_land_whole_and_leave_no_trace(tmp_path: Path) -> None:
                 "--target", "trt-rtx", cwd=tmp_path, env=env)
     assert r.code == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        ".trtready.json", "model.engine", "model.engine.json", "model.onnx", "model.pt2", "report.json",
-        "state_dict.safetensors"]
+        ".trtready.json", "model.engine", "model.engine.json", "model.onnx", "model.pt2", "report.html",
+        "report.json", "state_dict.safetensors"]
+    assert is_html_report(tmp_path / "out" / "report.html")
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["build"]["engine"] == str(tmp_path / "out" / "model.engine")  # final paths, not the outbox
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt2", "out", "r.json", "tmp"]

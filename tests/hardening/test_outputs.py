@@ -109,6 +109,23 @@ def test_json_report_replaced_only_when_trtready_wrote_it(tmp_path: Path) -> Non
     assert r.code == 2 and "not a trtready JSON report" in r.stderr and json.loads(notes.read_text()) == {"mine": True}
 
 
+def test_html_report_replaced_only_when_trtready_wrote_it(tmp_path: Path) -> None:
+    src = _onnx(tmp_path / "m.onnx")
+    page = tmp_path / "r.html"
+    assert run_cli("audit", str(src), "--html", str(page)).code == 0
+    first = page.read_bytes()
+    assert first.startswith(b"<!DOCTYPE html>") and b"trtready-report" in first
+    assert run_cli("audit", str(src), "--html", str(page)).code == 0  # its own page: replaced without --force
+    assert page.read_bytes().startswith(b"<!DOCTYPE html>")
+    mine = tmp_path / "notes.html"
+    mine.write_text("<!DOCTYPE html><p>mine</p>")
+    r = run_cli("audit", str(src), "--html", str(mine))
+    assert r.code == 2 and "not a trtready HTML report" in r.stderr and mine.read_text() == "<!DOCTYPE html><p>mine</p>"
+    before = _tree(tmp_path)
+    r = run_cli("audit", str(src), "--html", str(src))
+    assert r.code == 2 and "is an input" in r.stderr and _tree(tmp_path) == before
+
+
 def test_onnx_data_sidecar_is_an_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = _onnx(tmp_path / "m.onnx")
     sidecar = tmp_path / "o.onnx.data"

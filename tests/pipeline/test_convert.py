@@ -61,7 +61,7 @@ def test_convert_cli_with_baseline(tmp_path: Path) -> None:
     assert r.code == 0, r.stderr
     assert "before: the unmodified export" in r.stdout and "BUILT" in r.stdout
     assert sorted(p.name for p in out.iterdir()) == [".trtready.json", "model.engine", "model.engine.json", "model.onnx", "model.pt2",
-                                                     "report.json", "state_dict.safetensors"]
+                                                     "report.html", "report.json", "state_dict.safetensors"]
     report = json.loads((out / "report.json").read_text())  # the folder's report covers the whole run
     assert report["verb"] == "convert" and report["build"]["network_before"] is not None
     assert report["build"]["effect"] in ("none", "smaller", "mixed")

@@ -105,6 +105,9 @@ def audit_loaded(
     predict_all(findings)
     result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
     result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
+    from trtready.audit.flow import dtype_flow
+
+    result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
     return result
 
 
@@ -128,6 +131,10 @@ def audit_translation(result: AuditResult, analysis: Any) -> None:
     result.findings.extend(added)
     result.layers["onnx"] = "done"
     result.onnx_analysis = analysis
+    from trtready.audit.flow import dtype_flow
+
+    # the picture follows what the target consumes: the translation, before its ONNX rewrites and narrowing
+    result.flow = dtype_flow(analysis, None, {f.id for f in result.findings})
 
 
 class AuditReport:

@@ -185,6 +185,9 @@ class AuditResult:
     # The analyses the findings came from, for the planner (not part of the report).
     onnx_analysis: Any = field(default=None, repr=False, compare=False)
     fx_analysis: Any = field(default=None, repr=False, compare=False)
+    # The 64-bit subgraph of the analysed graph (audit/flow.py), taken before any edit: report.json's
+    # ``flow`` and the HTML report's picture.
+    flow: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def assumptions(self) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from trtready.cli.html_out import html_option
 from trtready.cli.options import (
     bounds_options,
     model_options,
@@ -18,6 +21,7 @@ from trtready.cli.options import (
 @bounds_options
 @model_options
 @output_options
+@html_option
 def audit(
     model: str,
     target: str | None,
@@ -28,6 +32,7 @@ def audit(
     json_path: str | None,
     quiet: bool,
     debug: bool,
+    html_path: Path | None,
 ) -> None:
     """Audit MODEL (.onnx, .pt2, TorchScript, checkpoint, .safetensors or package.module:factory).
 
@@ -38,6 +43,7 @@ def audit(
     def body() -> int:
         from trtready.audit import AuditReport, audit_loaded
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.limits import parse_limits
         from trtready.load import load_model
@@ -48,7 +54,7 @@ def audit(
 
         resolved = resolve_target(target)
         loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit))
-        with session(report_outputs(json_path), loaded.input_paths) as s:
+        with session(report_outputs(json_path) + html_outputs(html_path), loaded.input_paths) as s:
             bounds = parse_dynamic(list(dynamic) + loaded.dynamic)
             ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
             report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
@@ -57,7 +63,9 @@ def audit(
                 con.print(report.verdict(), markup=False, overflow="fold")
             else:
                 render_audit(report, con)
-            emit_json(audit_report_json(report), json_path, s)
+            data = audit_report_json(report)
+            emit_json(data, json_path, s)
+            emit_html(data, html_path, s)
         return 0 if report.ready else 1
 
-    run_verb(debug, body, models=[model], reads=[model], writes=_json_file(json_path), trust_code=trust_code)
+    run_verb(debug, body, models=[model], reads=[model], writes=[*_json_file(json_path), html_path], trust_code=trust_code)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.export_cmd import _names
+from trtready.cli.html_out import html_option
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -21,7 +22,7 @@ from trtready.cli.options import (
 @click.command()
 @click.argument("model")
 @click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder: model.pt2/model.onnx, model.engine + manifest, report.json.")
+              help="Output folder: model.pt2/model.onnx, model.engine + manifest, report.json, report.html.")
 @target_option
 @bounds_options
 @plan_options
@@ -39,12 +40,13 @@ from trtready.cli.options import (
 @click.option("--force", is_flag=True, default=False, help="Replace an output folder trtready wrote.")
 @model_options
 @output_options
+@html_option
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
             baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
             limit: tuple[str, ...],
-            json_path: str | None, quiet: bool, debug: bool) -> None:
+            json_path: str | None, quiet: bool, debug: bool, html_path: Path | None) -> None:
     """load → audit → plan → narrow → export → verify → build → inspect → report.
 
     Exit 0 when verified and built, 1 on a verification mismatch, 2 when refused or rejected.
@@ -55,6 +57,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import UsageError
@@ -76,7 +79,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        with session([Output(out, Kind.FOLDER)] + report_outputs(json_path), inputs, force) as s:
+        with session([Output(out, Kind.FOLDER)] + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
             req = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -91,8 +94,10 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
                          profiles=parse_profiles(profile), console=None if quiet else con)
             render_convert(result, con, quiet=quiet)
-            emit_json(convert_report_json(result), json_path, s)
+            data = convert_report_json(result)
+            emit_json(data, json_path, s)
+            emit_html(data, html_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path), html_path],
              force=force, trust_code=trust_code)

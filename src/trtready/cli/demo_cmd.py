@@ -21,15 +21,15 @@ _SHORT = {
 
 @click.command()
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
-              show_default=True, help="Folder for the JSON reports.")
+              show_default=True, help="Folder for the reports, converted models and engines.")
 @target_option
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
 def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     """Audit and convert every built-in demo model (trtready.demo:NAME), then summarise.
 
     Each model is audited for every target and converted for the chosen one into OUTPUT/NAME/ —
-    narrowed, verified, an engine built and its network compared with the unmodified export's
-    (a refusal is shown, not fatal: that is what the demo demonstrates).
+    narrowed, verified, an engine built and its network compared with the unmodified export's, with
+    report.json and report.html (a refusal is shown, not fatal: that is what the demo demonstrates).
     """
     from trtready.cli.main import run_verb
 
@@ -118,7 +118,8 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
         for name, cells in rows.items():
             conv.add_row(name, *cells)
         con.print(conv)
-        con.print(f"Audit reports in {out_dir}/NAME.audit.json; converted models and engines in {out_dir}/NAME/")
+        con.print(f"Audit reports in {out_dir}/NAME.audit.json; converted models and engines in {out_dir}/NAME/, "
+                  f"with report.json and report.html (open it in a browser: the dtype flow before and after)")
         return 0
 
     run_verb(debug, body)

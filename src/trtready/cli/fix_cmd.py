@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.html_out import html_option
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -31,10 +32,11 @@ from trtready.cli.options import (
 @click.option("--force", is_flag=True, default=False, help="Overwrite an existing output.")
 @model_options
 @output_options
+@html_option
 def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
         io: str, strict: bool, allow_underflow: bool, dry_run: bool, no_verify: bool, inputs_npz: str | None,
         trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
-        limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool) -> None:
+        limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool, html_path: Path | None) -> None:
     """Narrow MODEL's int64/float64 tensors where a range proof allows; verify; write OUT.
 
     Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
@@ -44,6 +46,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.errors import UsageError
         from trtready.fix import FixRequest
@@ -65,7 +68,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         main = [Output(out, output_kind(loaded))] if out is not None and not dry_run else []
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        with session(main + report_outputs(json_path), inputs, force) as s:
+        with session(main + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
             request = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -78,8 +81,10 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             result = run_fix(loaded, request)
             con = console(stderr=json_path == "-")
             render_fix(result, con, quiet=quiet)
-            emit_json(fix_report_json(result), json_path, s)
+            data = fix_report_json(result)
+            emit_json(data, json_path, s)
+            emit_html(data, html_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path), html_path],
              force=force, trust_code=trust_code)

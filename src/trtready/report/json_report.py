@@ -9,7 +9,7 @@ from typing import Any
 
 from trtready.environment import environment
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def schema() -> dict[str, Any]:
@@ -35,6 +35,7 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "assumptions": list(res.assumptions),
         "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict()},
         "findings": [f.to_json() for f in res.findings],
+        "flow": res.flow,
         "decisions": [],
         "verification": None,
         "build": None,
