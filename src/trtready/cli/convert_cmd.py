@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.deploy_cmd import triton_options
 from trtready.cli.export_cmd import _names
 from trtready.cli.options import (
     bounds_options,
@@ -33,6 +34,9 @@ from trtready.cli.options import (
 @click.option("--baseline", is_flag=True, default=False,
               help="Also translate the unmodified model once, to show the network before → after.")
 @click.option("--no-build", is_flag=True, default=False, help="Stop after verification.")
+@click.option("--triton", "triton_repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="REPO", help="Also write the engine's Triton model, REPO/<DIR's name>/ (see deploy).")
+@triton_options
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
 @verify_options
 @exporter_option
@@ -41,7 +45,8 @@ from trtready.cli.options import (
 @output_options
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
-            baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
+            baseline: bool, no_build: bool, triton_repo: Path | None, max_batch: int | None,
+            instances: int | None, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
             limit: tuple[str, ...],
             json_path: str | None, quiet: bool, debug: bool) -> None:
@@ -53,8 +58,21 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     """
     from trtready.cli.main import _json_file, run_verb
 
+    triton = None
+    if triton_repo is not None:
+        from trtready.cli.deploy_cmd import make_repo
+        from trtready.deploy import TritonRequest
+
+        make_repo(triton_repo)
+        triton = TritonRequest(triton_repo, out.name, max_batch, instances)
+    elif max_batch is not None or instances is not None:
+        from trtready.cli.main import _usage_error
+
+        _usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
+
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.deploy_cmd import render_deploy
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import UsageError
@@ -76,7 +94,12 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        with session([Output(out, Kind.FOLDER)] + report_outputs(json_path), inputs, force) as s:
+        if triton is not None:
+            from trtready.deploy.triton import check_name
+
+            check_name(triton.name)
+        folders = [Output(out, Kind.FOLDER)] + ([Output(triton.folder, Kind.FOLDER)] if triton is not None else [])
+        with session(folders + report_outputs(json_path), inputs, force) as s:
             req = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -89,10 +112,12 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             )
             con = console(stderr=json_path == "-")
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
-                         profiles=parse_profiles(profile), console=None if quiet else con)
+                         profiles=parse_profiles(profile), console=None if quiet else con, triton=triton)
             render_convert(result, con, quiet=quiet)
+            if result.deploy is not None:
+                render_deploy(result.deploy, quiet, err=json_path == "-")
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *([triton.folder] if triton else []), *_json_file(json_path)],
              force=force, trust_code=trust_code)

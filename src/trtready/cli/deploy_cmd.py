@@ -17,17 +17,22 @@ def triton_options(fn: Any) -> Any:
                              "every binding and a profile covering 1..N; default: no Triton batching).")(fn)
 
 
-def render_deploy(result: Any, quiet: bool) -> None:
+def render_deploy(result: Any, quiet: bool, err: bool = False) -> None:
+    """The bindings the config states, notes, and one verdict line (on stderr when stdout carries JSON)."""
+    from functools import partial
+
     from trtready.report.terminal import safe_text
+
+    echo = partial(click.echo, err=err)
 
     if not quiet:
         for b in result.contract.bindings:
-            click.echo(f"  {b.kind:6} {safe_text(b.name)}: {b.dtype} {list(b.shape)}")
+            echo(f"  {b.kind:6} {safe_text(b.name)}: {b.dtype} {list(b.shape)}")
         for note in result.notes:
-            click.echo(f"  note: {safe_text(note)}")
+            echo(f"  note: {safe_text(note)}")
     batching = (f"Triton batching up to {result.max_batch_size}" if result.max_batch_size
                 else "no Triton batching (max_batch_size 0)")
-    click.echo(f"DEPLOYED {safe_text(str(result.folder))}: config.pbtxt, 1/model.plan, run_engine.py; {batching}")
+    echo(f"DEPLOYED {safe_text(str(result.folder))}: config.pbtxt, 1/model.plan, run_engine.py; {batching}")
 
 
 @click.command()
@@ -59,17 +64,21 @@ def deploy(manifest: Path, repo: Path, max_batch: int | None, instances: int | N
     run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [], force=force)
 
 
-def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
-    """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why).
-
-    A missing repository folder is made here (one level), as a model repository is a plain folder."""
+def make_repo(repo: Path) -> None:
+    """A missing model repository folder is made (one level: its parent must exist), before any jail
+    is set up in it; anything else about it is judged by the run's output checks."""
     import contextlib
 
+    with contextlib.suppress(OSError):
+        if not repo.exists() and not repo.is_symlink() and repo.parent.is_dir():
+            repo.mkdir()
+
+
+def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
+    """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why)."""
     from trtready.deploy.triton import check_name, default_name
 
-    with contextlib.suppress(OSError):
-        if not repo.exists() and repo.parent.is_dir():
-            repo.mkdir()
+    make_repo(repo)
     from trtready.errors import TrtReadyError
 
     try:

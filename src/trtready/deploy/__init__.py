@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from trtready.outputs import OutputSession
 
 __all__ = ["Binding", "ConfigCheck", "DeployResult", "EngineContract", "TritonRequest", "check_config",
-           "deploy", "engine_contract", "write_triton"]
+           "deploy", "engine_contract", "stage_triton"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class DeployResult:
     contract: EngineContract
     notes: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, object]:
+        return {"triton": {"folder": str(self.folder), "name": self.name, "max_batch_size": self.max_batch_size,
+                           "notes": list(self.notes)}}
+
 
 @dataclass
 class ConfigCheck:
@@ -58,19 +62,18 @@ class ConfigCheck:
         return not self.mismatches
 
 
-def write_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
-    """Stage and commit ``REPO/NAME`` in ``session`` (whose outputs include that folder)."""
+def stage_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
+    """Write ``REPO/NAME`` into its staging folder of ``session`` (whose outputs include it); the caller
+    commits it (``session.commit(request.folder)``) once everything else of the run is ready."""
     from trtready import __version__
     from trtready.deploy.triton import library_note, model_config, write_model
 
     cfg = model_config(contract, request.name, request.max_batch, request.instances)
     header = [f"written by trtready {__version__} from {contract.manifest.name} "
               f"(engine sha256 {contract.engine_sha256[:16]}…); check with: trtready check-config"]
-    staged = session.stage(request.folder)
-    write_model(contract, cfg, staged, header)
-    written = session.commit(request.folder)
+    write_model(contract, cfg, session.stage(request.folder), header)
     note = library_note(contract)
-    return DeployResult(request.folder, request.name, cfg.max_batch_size, written, contract, [note] if note else [])
+    return DeployResult(request.folder, request.name, cfg.max_batch_size, [], contract, [note] if note else [])
 
 
 def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: int | None = None,
@@ -87,7 +90,9 @@ def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: in
     model_config(contract, request.name, max_batch, instances)  # a usage error before any lock or write
     with use_session(session, [Output(request.folder, Kind.FOLDER)], [contract.manifest, contract.engine],
                      force) as s:
-        return write_triton(contract, request, s)
+        result = stage_triton(contract, request, s)
+        result.written = s.commit(request.folder)
+    return result
 
 
 def check_config(manifest: Path, config: Path) -> ConfigCheck:
