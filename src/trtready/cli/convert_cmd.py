@@ -34,7 +34,7 @@ from trtready.cli.options import (
 @click.option("--baseline", is_flag=True, default=False,
               help="Also translate the unmodified model once, to show the network before → after.")
 @click.option("--no-build", is_flag=True, default=False, help="Stop after verification.")
-@click.option("--triton", "triton_repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--triton", "triton", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="REPO", help="Also write the engine's Triton model, REPO/<DIR's name>/ (see deploy).")
 @triton_options
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
@@ -45,7 +45,7 @@ from trtready.cli.options import (
 @output_options
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
-            baseline: bool, no_build: bool, triton_repo: Path | None, max_batch: int | None,
+            baseline: bool, no_build: bool, triton: Path | None, max_batch: int | None,
             instances: int | None, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
             limit: tuple[str, ...],
@@ -58,13 +58,13 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     """
     from trtready.cli.main import _json_file, run_verb
 
-    triton = None
-    if triton_repo is not None:
-        from trtready.cli.deploy_cmd import make_repo
+    serve = None
+    if triton is not None:
+        from trtready.deploy import make_repo
         from trtready.deploy import TritonRequest
 
-        make_repo(triton_repo)
-        triton = TritonRequest(triton_repo, out.name, max_batch, instances)
+        make_repo(triton)
+        serve = TritonRequest(triton, out.name, max_batch, instances)
     elif max_batch is not None or instances is not None:
         from trtready.cli.main import _usage_error
 
@@ -94,11 +94,11 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        if triton is not None:
+        if serve is not None:
             from trtready.deploy.triton import check_name
 
-            check_name(triton.name)
-        folders = [Output(out, Kind.FOLDER)] + ([Output(triton.folder, Kind.FOLDER)] if triton is not None else [])
+            check_name(serve.name)
+        folders = [Output(out, Kind.FOLDER)] + ([Output(serve.folder, Kind.FOLDER)] if serve is not None else [])
         with session(folders + report_outputs(json_path), inputs, force) as s:
             req = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
@@ -112,12 +112,12 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             )
             con = console(stderr=json_path == "-")
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
-                         profiles=parse_profiles(profile), console=None if quiet else con, triton=triton)
+                         profiles=parse_profiles(profile), console=None if quiet else con, triton=serve)
             render_convert(result, con, quiet=quiet)
             if result.deploy is not None:
                 render_deploy(result.deploy, quiet, err=json_path == "-")
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *([triton.folder] if triton else []), *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *([serve.folder] if serve else []), *_json_file(json_path)],
              force=force, trust_code=trust_code)

@@ -37,14 +37,14 @@ def render_deploy(result: Any, quiet: bool, err: bool = False) -> None:
 
 @click.command()
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("--triton", "repo", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--triton", "triton", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Triton model repository: writes REPO/NAME/config.pbtxt and REPO/NAME/1/model.plan.")
 @triton_options
 @click.option("--name", default=None, help="Model name (default: the engine's stem; for model.engine, its folder).")
 @click.option("--force", is_flag=True, default=False, help="Replace a REPO/NAME folder trtready wrote.")
 @click.option("--quiet", is_flag=True, default=False, help="Print only the verdict line.")
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
-def deploy(manifest: Path, repo: Path, max_batch: int | None, instances: int | None, name: str | None, force: bool,
+def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int | None, name: str | None, force: bool,
            quiet: bool, debug: bool) -> None:
     """Write a Triton model for the engine MANIFEST describes: names, data types, dims and batching
     from its bindings and optimization profile.
@@ -57,25 +57,16 @@ def deploy(manifest: Path, repo: Path, max_batch: int | None, instances: int | N
     def body() -> int:
         from trtready.deploy import deploy as run
 
-        render_deploy(run(manifest, repo, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
+        render_deploy(run(manifest, triton, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
         return 0
 
-    folder = _folder(manifest, repo, name)
+    folder = _folder(manifest, triton, name)
     run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [], force=force)
-
-
-def make_repo(repo: Path) -> None:
-    """A missing model repository folder is made (one level: its parent must exist), before any jail
-    is set up in it; anything else about it is judged by the run's output checks."""
-    import contextlib
-
-    with contextlib.suppress(OSError):
-        if not repo.exists() and not repo.is_symlink() and repo.parent.is_dir():
-            repo.mkdir()
 
 
 def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
     """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why)."""
+    from trtready.deploy import make_repo
     from trtready.deploy.triton import check_name, default_name
 
     make_repo(repo)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from trtready.outputs import OutputSession
 
 __all__ = ["Binding", "ConfigCheck", "DeployResult", "EngineContract", "TritonRequest", "check_config",
-           "deploy", "engine_contract", "stage_triton"]
+           "deploy", "engine_contract", "make_repo", "stage_triton"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,17 @@ class ConfigCheck:
         return not self.mismatches
 
 
+def make_repo(repo: Path) -> None:
+    """A missing model repository folder is made (one level: its parent must exist) — it is a plain
+    folder, and a jailed run needs it before it starts; everything else about it is judged by the
+    run's output checks."""
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        if not repo.exists() and not repo.is_symlink() and repo.parent.is_dir():
+            repo.mkdir()
+
+
 def stage_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
     """Write ``REPO/NAME`` into its staging folder of ``session`` (whose outputs include it); the caller
     commits it (``session.commit(request.folder)``) once everything else of the run is ready."""
@@ -88,6 +99,7 @@ def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: in
     contract = engine_contract(Path(manifest))
     request = TritonRequest(Path(repo), check_name(name or default_name(contract.engine)), max_batch, instances)
     model_config(contract, request.name, max_batch, instances)  # a usage error before any lock or write
+    make_repo(request.repo)
     with use_session(session, [Output(request.folder, Kind.FOLDER)], [contract.manifest, contract.engine],
                      force) as s:
         result = stage_triton(contract, request, s)
