@@ -261,3 +261,31 @@ def test_the_runtime_snippet_allocates_every_binding_as_the_manifest_says(conver
             assert tensors[k].dtype == getattr(torch, dtype) and tuple(tensors[k].shape) == tuple(shape)
     token = manifest_of(converted, "token_model")
     assert {b["name"]: b["dtype"] for b in token["io"]["inputs"]} == {"input_ids": "INT64"}
+
+
+def test_a_batched_vector_binding_is_one_value_per_request(tmp_path: Path) -> None:
+    """A binding of shape [-1] under Triton batching has no dims left: Triton's form is dims [1] with an
+    empty reshape, and check-config reads it back as consistent."""
+    import onnx_ir as ir
+
+    from trtready.engine.engine import build_engine
+    from trtready.engine.profiles import parse_profiles
+    from trtready.targets import resolve_target
+
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[N] x) => (int64[N] y) { y = Add(x, x) }
+    """)
+    ir.save(model, str(tmp_path / "vec.onnx"))
+    built = build_engine(tmp_path / "vec.onnx", tmp_path / "vec.engine", resolve_target("trt-rtx"),
+                         parse_profiles(["x:1,4,8"]))
+    result = trtready.deploy(built.manifest, tmp_path / "repo", max_batch=8)
+    cfg = parse(result.folder / "config.pbtxt")
+    assert cfg.max_batch_size == 8
+    for t in list(cfg.input) + list(cfg.output):
+        assert list(t.dims) == [1] and t.HasField("reshape") and list(t.reshape.shape) == []
+    assert trtready.check_config(built.manifest, result.folder / "config.pbtxt")
+    unbatched = trtready.deploy(built.manifest, tmp_path / "repo", name="vec_full")
+    full = parse(unbatched.folder / "config.pbtxt")
+    assert full.max_batch_size == 0 and [list(t.dims) for t in full.input] == [[-1]]
+    assert not full.input[0].HasField("reshape")
