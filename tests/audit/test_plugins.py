@@ -85,3 +85,27 @@ def test_audit_json_carries_the_boundary_and_validates(model: Path, tmp_path: Pa
     (f,) = [f for f in report["findings"] if f["kind"] == "plugin_boundary"]
     assert f["plugin"]["inputs"][0] == {"slot": 0, "name": "ids", "dtype": "int64", "interval": None,
                                         "fits_int32": None}
+
+
+@pytest.mark.parametrize("typed", ["", "<int64[4] idx>"], ids=["untyped", "value_info"])
+def test_a_plugins_int64_output_meeting_int64_in_an_add_is_a_mixed_pair(tmp_path: Path, typed: str) -> None:
+    """A plugin that emits INT32 where ONNX says int64 makes the Add after it mix INT32 and INT64,
+    which TensorRT does not build (mmdeploy#2758): named, with the fix, on targets with INT64. A
+    custom op's output without value_info is int64 by the Add's type constraint."""
+    path = tmp_path / "m.onnx"
+    ir.save(ir.from_onnx_text(f"""
+    <ir_version: 10, opset_import: ["" : 20, "acme" : 1]>
+    g (float[4] x, int64[4] offset) => (int64[4] y, int64[4] z) {typed} {{
+      idx = acme.TopIndex(x)
+      y = Add(idx, offset)
+      z = Neg(idx)
+    }}
+    """), str(path))
+    (f,) = plugin_findings(trtready.audit(str(path), target="trt10"))
+    assert f.plugin["mixed"] == [{"output": "idx", "node": "Add:?", "other": "offset"}]  # Neg has one operand
+    p = f.predictions["trt10"]
+    assert p.outcome.value == "unchecked"
+    assert ("its INT64 output idx meets INT64 offset in Add:?: if the plugin emits INT32 there, that op mixes "
+            "INT32 and INT64 and the build fails — the plugin must declare INT64, or a Cast(to=INT64) must "
+            "follow it") in p.message
+    assert f.predictions["trt8"].outcome.value == "fine"  # TensorRT 8 has no INT64: nothing to mix

@@ -58,11 +58,12 @@ def free_ports(n: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, bert_onnx: Path) -> Any:
+def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Any:
     python = triton_python()
-    if python is None:
+    if python is None:  # before any model is exported: a skip costs nothing
         pytest.skip("no PyTriton venv: `make triton` builds .venv-triton (nvidia-pytriton pins numpy<2, so it "
                     "cannot share the project venv), or set TRTREADY_TRITON_PYTHON")
+    bert_onnx: Path = request.getfixturevalue("bert_onnx")
     root = tmp_path_factory.mktemp("served")
     repo = root / "repo"
     trtready.convert("trtready.demo:token_model", root / "token_model", target="trt-rtx", triton=repo)

@@ -21,6 +21,10 @@ from trtready.audit.findings import Finding, Kind, Layer, Role
 from trtready.intervals import Interval
 
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
+# Ops whose operands TensorRT needs in one type: an INT32 beside an INT64 fails to build (mmdeploy#2758).
+SAME_TYPE_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max", "Sum", "Mean", "Equal", "Less",
+                           "LessOrEqual", "Greater", "GreaterOrEqual", "BitShift", "BitwiseAnd", "BitwiseOr",
+                           "BitwiseXor", "Where", "Concat"})
 
 
 def plugin_finding_id(node: str) -> str:
@@ -38,6 +42,26 @@ def _crossing(slot: int, v: Any, env: dict[Any, Any]) -> dict[str, Any]:
     iv: Interval | None = av.hull if av is not None else None
     return {"slot": slot, "name": v.name or "?", "dtype": dtype, "interval": iv.to_json() if iv is not None else None,
             "fits_int32": iv.fits_int32() if iv is not None and dtype == "int64" else None}
+
+
+def _mixed_pairs(node: Any) -> list[dict[str, str]]:
+    """The plugin's int64 (or untyped) outputs that meet an int64 tensor in a same-type op: a plugin that
+    emits INT32 there (every plugin older than TensorRT 9) makes that op mix INT32 and INT64."""
+    out = []
+    for v in node.outputs:
+        # an untyped output (no value_info for a custom op) is int64 where a same-type op pairs it with int64
+        if v.dtype is not None and v.dtype.name != "INT64":
+            continue
+        for use in v.uses():
+            user = use.node
+            if user.domain not in ("", "ai.onnx") or user.op_type not in SAME_TYPE_OPS:
+                continue
+            others = [o for o in user.inputs if o is not None and o is not v and o.dtype is not None
+                      and o.dtype.name == "INT64" and o.producer() is not node]
+            if others:
+                out.append({"output": v.name or "?", "node": f"{user.op_type}:{user.name or '?'}",
+                            "other": others[0].name or "?"})
+    return out
 
 
 def plugin_findings(analysis: OnnxAnalysis) -> list[Finding]:
@@ -71,7 +95,8 @@ def plugin_findings(analysis: OnnxAnalysis) -> list[Finding]:
                 where=f"{scope}{label} {node.name or ''}".strip() + f" ({crossing})", role=Role.INTERMEDIATE, producer=label,
                 consumers=[f"{label}:{node.name or '?'}"], interval=hull,
                 kind=Kind.PLUGIN_BOUNDARY,
-                plugin={"domain": node.domain, "op": node.op_type, "inputs": ins, "outputs": outs},
+                plugin={"domain": node.domain, "op": node.op_type, "inputs": ins, "outputs": outs,
+                        "mixed": _mixed_pairs(node)},
             )
             f.notes.append(f"plugin boundary, {crossing}")
             if f.interval is not None:

@@ -191,10 +191,20 @@ def _predict_plugin(f: Finding, p: TargetProfile) -> Prediction:
     plugin = f.plugin or {}
     op = f"{plugin.get('domain')}::{plugin.get('op')}"
     wide = [c["name"] for c in plugin.get("inputs", []) if c["dtype"] == "int64"]
+    mixed = plugin.get("mixed") or []
     if not p.onnx_based:
         return Prediction(Outcome.FINE, "not predicted: plugins are what TensorRT's ONNX parser makes of custom domains")
+    pairs = ""
+    if mixed and p.int64 is not Int64Mode.CAST_CLAMP:
+        m = mixed[0]
+        pairs = (f"; its INT64 output {m['output']} meets INT64 {m['other']} in {m['node']}"
+                 + (f" (+{len(mixed) - 1} more)" if len(mixed) > 1 else "")
+                 + ": if the plugin emits INT32 there, that op mixes INT32 and INT64 and the build fails — the "
+                 "plugin must declare INT64, or a Cast(to=INT64) must follow it")
     if not wide:
         kinds = ", ".join(f"{c['name']} {c['dtype']}" for c in plugin.get("inputs", []))
+        if pairs:
+            return Prediction(Outcome.UNCHECKED, f"no int64 reaches plugin {op} ({kinds or 'no inputs'}){pairs}")
         return Prediction(Outcome.FINE, f"no int64 reaches plugin {op} ({kinds or 'no inputs'})")
     names = ", ".join(wide)
     iv = f.interval if f.interval is not None and f.interval.fits_int32() else None  # proved to fit
@@ -210,7 +220,8 @@ def _predict_plugin(f: Finding, p: TargetProfile) -> Prediction:
     else:
         fix = "not proved to fit int32: keep INT64, and the plugin must accept INT64"
     return Prediction(Outcome.UNCHECKED, f"{names} reach plugin {op} as INT64: {p.title} builds it only if the plugin "
-                                         f"accepts INT64 (plugins written before TensorRT 9 take INT32 only); {fix}")
+                                         f"accepts INT64 (plugins written before TensorRT 9 take INT32 only); {fix}"
+                                         f"{pairs}")
 
 
 def predict(f: Finding, profile: TargetProfile) -> Prediction:
