@@ -60,8 +60,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
 
     serve = None
     if triton is not None:
-        from trtready.deploy import make_repo
-        from trtready.deploy import TritonRequest
+        from trtready.deploy import TritonRequest, make_repo
 
         make_repo(triton)
         serve = TritonRequest(triton, out.name, max_batch, instances)
@@ -119,5 +118,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *([serve.folder] if serve else []), *_json_file(json_path)],
-             force=force, trust_code=trust_code)
+    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *_json_file(json_path)]
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
+             trust_code=trust_code)

@@ -93,12 +93,11 @@ def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: in
 
     Checked and locked before anything is written; an existing ``REPO/NAME`` is replaced only with
     ``force`` and only when trtready wrote it (docs/hardening.md)."""
-    from trtready.deploy.triton import check_name, default_name, model_config
+    from trtready.deploy.triton import check_name, default_name
     from trtready.outputs import Kind, Output, use_session
 
     contract = engine_contract(Path(manifest))
     request = TritonRequest(Path(repo), check_name(name or default_name(contract.engine)), max_batch, instances)
-    model_config(contract, request.name, max_batch, instances)  # a usage error before any lock or write
     make_repo(request.repo)
     with use_session(session, [Output(request.folder, Kind.FOLDER)], [contract.manifest, contract.engine],
                      force) as s:

@@ -198,7 +198,7 @@ def _dims_mismatch(b: Binding, dims: list[int], mbs: int) -> list[str]:
 
 def write_model(contract: EngineContract, cfg: Any, folder: Path, header: Sequence[str] = ()) -> list[Path]:
     """Fill ``folder`` (a staged ``REPO/NAME``): ``config.pbtxt``, ``1/model.plan`` (the engine's bytes,
-    checked against the manifest's sha256 once more as they are copied) and the runtime snippet."""
+    checked against the manifest's sha256 as they are copied: one read) and the runtime snippet."""
     import hashlib
     import os
 
@@ -208,14 +208,16 @@ def write_model(contract: EngineContract, cfg: Any, folder: Path, header: Sequen
 
     (folder / VERSION).mkdir()
     h = hashlib.sha256()
-    with open_binary(contract.engine) as src, open(folder / VERSION / PLAN_FILE, "wb") as dst:
+    missing = f"the engine {contract.engine.name} that {contract.manifest.name} describes is not beside it"
+    with open_binary(contract.engine, missing) as src, open(folder / VERSION / PLAN_FILE, "wb") as dst:
         while block := src.read(1 << 20):
             h.update(block)
             dst.write(block)
         dst.flush()
         os.fsync(dst.fileno())
-    if h.hexdigest() != contract.engine_sha256:
-        raise BadInputError(f"{contract.engine}: changed while it was copied; nothing written")
+    if h.hexdigest() != contract.engine_sha256:  # the manifest describes another engine: its config would lie
+        raise BadInputError(f"{contract.manifest}: {contract.engine.name} is not the engine this manifest describes "
+                            "(sha256 differs); rebuild it or use its own manifest")
     write_bytes(config_text(cfg, header).encode(), folder / CONFIG_FILE)
     write_bytes(runtime_snippet(contract).encode(), folder / SNIPPET_FILE)
     return [folder / CONFIG_FILE, folder / VERSION / PLAN_FILE, folder / SNIPPET_FILE]
