@@ -289,3 +289,33 @@ def test_a_batched_vector_binding_is_one_value_per_request(tmp_path: Path) -> No
     full = parse(unbatched.folder / "config.pbtxt")
     assert full.max_batch_size == 0 and [list(t.dims) for t in full.input] == [[-1]]
     assert not full.input[0].HasField("reshape")
+
+
+def test_a_crafted_manifest_stays_data_in_every_file_deploy_writes(converted, tmp_path: Path) -> None:
+    """Binding and file names from a manifest are quoted by protobuf in config.pbtxt and are repr()
+    literals in run_engine.py: none becomes a config field or code; a library that is not a TensorRT
+    runtime is refused (the snippet would import it)."""
+    src = converted["root"] / "token_model"
+    manifest = json.loads((src / "model.engine.json").read_text())
+    engine = 'x"""\nopen("PWNED", "w")\n#.engine'
+    shutil.copy(src / "model.engine", tmp_path / engine)
+    evil = 'ids"\n}\ninput {\n  name: "extra'
+    payload = "__import__('os').system('touch PWNED')"
+    manifest["engine"]["path"] = engine
+    manifest["io"]["inputs"][0]["name"] = evil
+    manifest["profiles"] = {evil: manifest["profiles"]["input_ids"]}
+    manifest["io"]["outputs"][0]["name"] = payload
+    path = tmp_path / "crafted\n}.json"
+    path.write_text(json.dumps(manifest))
+    result = trtready.deploy(path, tmp_path / "repo", name="crafted")
+    cfg = parse(result.folder / "config.pbtxt")
+    assert [t.name for t in cfg.input] == [evil] and [t.name for t in cfg.output][0] == payload
+    scope: dict[str, Any] = {"__name__": "run_engine"}
+    exec(compile((result.folder / "run_engine.py").read_text(), "run_engine.py", "exec"), scope)
+    assert list(scope["INPUTS"]) == [evil] and scope["ENGINE"] == engine
+    assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
+    manifest["library"]["name"] = "antigravity"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(BadInputError, match="'antigravity' is not a TensorRT runtime"):
+        trtready.deploy(path, tmp_path / "repo", name="other")
+    assert not (tmp_path / "repo" / "other").exists()

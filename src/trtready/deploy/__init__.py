@@ -80,7 +80,8 @@ def stage_triton(contract: EngineContract, request: TritonRequest, session: Outp
     from trtready.deploy.triton import library_note, model_config, write_model
 
     cfg = model_config(contract, request.name, request.max_batch, request.instances)
-    header = [f"written by trtready {__version__} from {contract.manifest.name} "
+    source = "".join(c if c.isprintable() else "?" for c in contract.manifest.name)  # one comment line, always
+    header = [f"written by trtready {__version__} from {source} "
               f"(engine sha256 {contract.engine_sha256[:16]}…); check with: trtready check-config"]
     write_model(contract, cfg, session.stage(request.folder), header)
     note = library_note(contract)

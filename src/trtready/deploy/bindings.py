@@ -8,11 +8,14 @@ from here, so the three cannot disagree with each other or with the engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,8 @@ def engine_contract(manifest_file: Path) -> EngineContract:
     if not isinstance(io, dict) or not isinstance(engine, dict):
         raise BadInputError(f"{path}: malformed manifest: it records no engine bindings (io) or engine")
     name, sha = engine.get("path"), engine.get("sha256")
-    if not (isinstance(name, str) and name and "/" not in name and name not in (".", "..") and isinstance(sha, str)):
+    if not (isinstance(name, str) and name and "/" not in name and "\x00" not in name and name not in (".", "..")
+            and isinstance(sha, str) and _SHA256.match(sha)):
         raise BadInputError(f"{path}: malformed manifest: engine needs a file name beside it and a sha256")
     profiles = data.get("profiles") or {}
     if not isinstance(profiles, dict):

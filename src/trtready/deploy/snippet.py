@@ -36,6 +36,8 @@ def allocate(shapes, device="cuda"):
 
 def run(plan, feeds=None):
     """Run the engine once; inputs default to zeros of the profile's opt shapes."""
+    if LIBRARY not in ("tensorrt", "tensorrt_rtx"):
+        raise SystemExit(f"not a TensorRT runtime: {LIBRARY!r}")
     trt = importlib.import_module(LIBRARY)
     logger = trt.Logger(trt.Logger.WARNING)
     with open(plan, "rb") as fh:
@@ -73,20 +75,31 @@ def _torch_dtype(b: Binding) -> str:
     return TORCH_DTYPE[b.dtype]
 
 
+RUNTIMES = ("tensorrt", "tensorrt_rtx")  # the only modules the snippet may import to run the engine
+
+
 def runtime_snippet(contract: EngineContract, plan: str = "1/model.plan") -> str:
     """The snippet's source: tables of every binding, then the code that allocates and runs them."""
+    if contract.library not in RUNTIMES:
+        raise BadInputError(f"{contract.manifest}: library {contract.library!r} is not a TensorRT runtime "
+                            f"({' or '.join(RUNTIMES)})")
     def opt(b: Binding) -> tuple[int, ...]:
         return b.opt if b.opt is not None else b.shape
 
     inputs = "".join(f"    {b.name!r}: ({_torch_dtype(b)!r}, {opt(b)!r}),\n" for b in contract.inputs)
     outputs = "".join(f"    {b.name!r}: ({_torch_dtype(b)!r}, {b.shape!r}),\n" for b in contract.outputs)
+    # Every string from the manifest enters as a repr() literal, never into the docstring or code: a
+    # crafted binding or file name cannot become code in a file the user runs.
     head = (
-        f'"""Run {contract.engine.name} with every binding as its manifest ({contract.manifest.name}) records it.\n\n'
-        f"Written by trtready from the manifest. Runs only where {contract.library} {contract.library_version} and a\n"
-        "GPU the engine was built for are present: `python run_engine.py [PLAN]`. Inputs default to zeros\n"
-        "of the profile's opt shape; dtypes are the engine's bindings (-1: sized by the engine at run time).\n"
+        '"""Run the engine with every binding as its manifest records it (written by trtready).\n\n'
+        "Runs only where LIBRARY at LIBRARY_VERSION and a GPU the engine was built for are present:\n"
+        "`python run_engine.py [PLAN]`. Inputs default to zeros of the profile's opt shape; dtypes are the\n"
+        "engine's bindings (-1: sized by the engine at run time).\n"
         '"""\n\n'
+        f"ENGINE = {contract.engine.name!r}\n"
+        f"MANIFEST = {contract.manifest.name!r}\n"
         f"LIBRARY = {contract.library!r}\n"
+        f"LIBRARY_VERSION = {contract.library_version!r}\n"
         f"PLAN = {plan!r}\n"
         "# name: (torch dtype, shape the snippet allocates: the profile's opt shape for inputs)\n"
         f"INPUTS = {{\n{inputs}}}\n"
