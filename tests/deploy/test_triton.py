@@ -193,7 +193,7 @@ def test_max_batch_is_refused_where_triton_could_not_batch(converted, tmp_path: 
     from trtready.targets import resolve_target
 
     bert = converted["root"] / "bert" / "model.engine.json"
-    with pytest.raises(UsageError, match=r"profile covers batch 1\.\.8; Triton sends batches of 1\.\.9"):
+    with pytest.raises(UsageError, match=r"--max-batch 9: input input_ids's profile covers batch 1\.\.8, not 1\.\.9"):
         trtready.deploy(bert, tmp_path / "r", max_batch=9)
     model = ir.from_onnx_text("""
     <ir_version: 10, opset_import: ["" : 20]>
@@ -201,7 +201,7 @@ def test_max_batch_is_refused_where_triton_could_not_batch(converted, tmp_path: 
     """)
     ir.save(model, str(tmp_path / "static.onnx"))
     built = build_engine(tmp_path / "static.onnx", tmp_path / "static.engine", resolve_target("trt-rtx"), {})
-    with pytest.raises(UsageError, match=r"input x has shape \[4\], no dynamic first dim"):
+    with pytest.raises(UsageError, match=r"--max-batch 2: input x has shape \[4\], no dynamic first dim"):
         trtready.deploy(built.manifest, tmp_path / "r", max_batch=2)
     assert not (tmp_path / "r" / "static").exists()
     result = trtready.deploy(built.manifest, tmp_path / "r")

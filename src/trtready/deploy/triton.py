@@ -62,25 +62,28 @@ def triton_dtype(b: Binding) -> str:
     return TRITON_DTYPE[b.dtype]
 
 
+def batch_problems(contract: EngineContract, max_batch: int) -> list[str]:
+    """Why Triton could not batch this engine up to ``max_batch`` along the first dim: it needs that
+    dim dynamic in every binding and every input's profile covering batches 1..max_batch."""
+    out = [f"{b.kind} {b.name} has shape {list(b.shape)}, no dynamic first dim for Triton to batch along"
+           for b in contract.bindings if not b.shape or b.shape[0] != -1]
+    out += [f"input {b.name}'s profile covers batch {b.min[0]}..{b.max[0]}, not 1..{max_batch}"
+            for b in contract.inputs if b.min is not None and b.max is not None
+            and (b.min[0] > 1 or b.max[0] < max_batch)]
+    return out
+
+
 def batch_size(contract: EngineContract, max_batch: int | None) -> int:
     """``max_batch_size`` of the config: 0 (Triton does not batch; dims are the bindings' full shapes)
-    unless ``--max-batch N`` is asked and every binding's first dim is dynamic with every input's
-    profile covering batches 1..N — Triton then sends any batch size up to N along that dim."""
+    unless ``--max-batch N`` is asked and the engine can take every batch Triton would form."""
     if max_batch is None:
         return 0
     if max_batch < 1:
         raise UsageError(f"--max-batch {max_batch}: must be at least 1")
-    for b in contract.bindings:
-        if not b.shape or b.shape[0] != -1:
-            raise UsageError(f"--max-batch {max_batch}: {b.kind} {b.name} has shape {list(b.shape)}, no dynamic "
-                             "first dim; Triton batches along the first dim of every binding (leave --max-batch "
-                             "out to serve the engine without Triton batching)")
-    for b in contract.inputs:
-        assert b.min is not None and b.max is not None  # a dynamic input has a profile (engine_contract)
-        if b.min[0] > 1 or b.max[0] < max_batch:
-            raise UsageError(f"--max-batch {max_batch}: input {b.name}'s profile covers batch "
-                             f"{b.min[0]}..{b.max[0]}; Triton sends batches of 1..{max_batch} (rebuild with "
-                             "a profile that covers them, or lower --max-batch)")
+    problems = batch_problems(contract, max_batch)
+    if problems:
+        raise UsageError(f"--max-batch {max_batch}: {problems[0]} (leave --max-batch out to serve without Triton "
+                         "batching, or build with a dynamic first dim whose profile covers 1..N)")
     return max_batch
 
 
@@ -150,14 +153,7 @@ def check_config(contract: EngineContract, cfg: Any) -> list[str]:
         out.append(f"max_batch_size {mbs}: must be 0 or more")
         mbs = 0
     if mbs:
-        for b in contract.bindings:
-            if not b.shape or b.shape[0] != -1:
-                out.append(f"max_batch_size {mbs}: {b.kind} {b.name} has shape {list(b.shape)}, no dynamic first "
-                           "dim for Triton to batch along (use max_batch_size 0)")
-        for b in contract.inputs:
-            if b.min is not None and b.max is not None and (b.min[0] > 1 or b.max[0] < mbs):
-                out.append(f"max_batch_size {mbs}: input {b.name}'s profile covers batch {b.min[0]}..{b.max[0]}, "
-                           f"not 1..{mbs}")
+        out += [f"max_batch_size {mbs}: {p}" for p in batch_problems(contract, mbs)]
     for is_input, entries, bindings in ((True, cfg.input, contract.inputs), (False, cfg.output, contract.outputs)):
         kind = "input" if is_input else "output"
         given = {t.name: t for t in entries}
