@@ -30,13 +30,17 @@ BERT_DYNAMIC = ["input_ids:0=batch[1:8],1=seq[2:64]", "attention_mask:0=batch[1:
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory, bert_onnx: Path) -> dict[str, Any]:
-    """``convert --triton`` of the two demo models and a tiny BERT with dynamic batch x seq."""
+    """``convert --triton`` of the demo models and a tiny BERT with dynamic batch x seq."""
     root = tmp_path_factory.mktemp("deploy")
     repo = root / "repo"  # made by convert: a missing repository folder is created
     runs = {
         "token_model": trtready.convert("trtready.demo:token_model", root / "token_model", target="trt-rtx",
                                         triton=repo),
         "bn_cnn": trtready.convert("trtready.demo:bn_cnn", root / "bn_cnn", target="trt-rtx", triton=repo),
+        "float64_buffer": trtready.convert("trtready.demo:float64_buffer", root / "float64_buffer",
+                                           target="trt-rtx", triton=repo),
+        "hash_model": trtready.convert("trtready.demo:hash_model", root / "hash_model", target="trt-rtx",
+                                       triton=repo),
         "bert": trtready.convert(str(bert_onnx), root / "bert", target="trt-rtx", dynamic=BERT_DYNAMIC,
                                  triton=repo, max_batch=8, instances=2),
     }
@@ -51,7 +55,7 @@ def manifest_of(converted: dict[str, Any], name: str) -> dict[str, Any]:
     return json.loads((converted["root"] / name / "model.engine.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["token_model", "bn_cnn", "bert"])
+@pytest.mark.parametrize("name", ["token_model", "bn_cnn", "float64_buffer", "hash_model", "bert"])
 def test_convert_triton_writes_a_config_tritons_schema_reads_as_the_engines_bindings(converted, name: str) -> None:
     folder = converted["repo"] / name
     manifest = manifest_of(converted, name)
@@ -98,7 +102,7 @@ def test_convert_report_records_the_triton_model_and_validates(converted) -> Non
 
 
 def test_generated_configs_pass_check_config(converted) -> None:
-    for name in ("token_model", "bn_cnn", "bert"):
+    for name in ("token_model", "bn_cnn", "float64_buffer", "hash_model", "bert"):
         result = trtready.check_config(converted["root"] / name / "model.engine.json",
                                        converted["repo"] / name / "config.pbtxt")
         assert result and result.mismatches == [], (name, result.mismatches)
