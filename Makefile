@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test oracle bench clean system-tools graphviz-tool
+.PHONY: demo test oracle triton bench clean system-tools graphviz-tool
 
 # System packages, from the distribution (apt) when missing: Graphviz's `dot` lays out the HTML report's
 # dtype-flow picture; Debian's chromium and chromedriver run the browser tests (never a downloaded build).
@@ -71,5 +71,23 @@ oracle: $(OSTAMP)
 	TRTREADY_ORACLE_DOC=docs/oracle.md $(OBIN)/python -m pytest -q -p no:cacheprovider tests/oracle; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no oracle tests" >&2; exit 1; fi; exit $$rc
 
+# A real Triton server for tests/deploy/test_triton_server.py: PyTriton's bundled tritonserver runs on the
+# CPU. nvidia-pytriton pins numpy<2 (the project venv has numpy 2), and its Python backend stub links the
+# system's libpython3.X, so the venv is made from that system Python (a pyenv Python of another patch
+# release mixes two standard libraries and the stub fails in multiprocessing). Without the venv the
+# server test is skipped and says so; `make test` runs it when .venv-triton exists.
+TRITON       := .venv-triton
+TBIN         := $(TRITON)/bin
+TSTAMP       := $(TRITON)/.installed-stamp
+TRITON_PY    ?= /usr/bin/python3.11
+
+$(TSTAMP): Makefile
+	test -x $(TBIN)/python || $(TRITON_PY) -m venv $(TRITON)
+	$(TBIN)/python -m pip install -q 'nvidia-pytriton==0.7.0' 'onnxruntime>=1.20'
+	touch $(TSTAMP)
+
+triton: $(STAMP) $(TSTAMP)
+	TRTREADY_TRITON_PYTHON=$(TBIN)/python $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy
+
 clean:
-	rm -rf $(VENV) $(ORACLE) demo-out
+	rm -rf $(VENV) $(ORACLE) $(TRITON) demo-out

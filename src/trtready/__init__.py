@@ -25,11 +25,13 @@ import trtready.audit as _audit_pkg  # noqa: E402,F401  isort: skip
 import trtready.fix as _fix_pkg  # noqa: E402,F401  isort: skip
 import trtready.verify as _verify_pkg  # noqa: E402,F401  isort: skip
 import trtready.export as _export_pkg  # noqa: E402,F401  isort: skip
+import trtready.deploy as _deploy_pkg  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from trtready.audit import AuditReport
+    from trtready.deploy import ConfigCheck, DeployResult
     from trtready.engine.engine import BuildResult
     from trtready.engine.network import NetworkView
     from trtready.export.exporter import ExportResult
@@ -51,8 +53,10 @@ __all__ = [
     "__version__",
     "audit",
     "build",
+    "check_config",
     "check_env",
     "convert",
+    "deploy",
     "export",
     "fix",
     "inspect",
@@ -310,11 +314,15 @@ def convert(
     force: bool = False,
     trust_code: bool = False,
     limits: "Limits | None" = None,
+    triton: "str | Path | None" = None,
+    max_batch: int | None = None,
+    instances: int | None = None,
 ) -> "ConvertResult":
     """The whole pipeline into one folder: audit, plan, narrow, export, verify, build, inspect.
 
     The folder appears only when everything succeeded (an older one trtready wrote is replaced, with
-    ``force``, only then). Truthy when verification passed.
+    ``force``, only then). Truthy when verification passed. ``triton=REPO`` also writes the engine's
+    Triton model ``REPO/<out's name>`` (see :func:`deploy`).
     """
     from pathlib import Path
 
@@ -340,4 +348,34 @@ def convert(
         feeds=load_npz(str(inputs), limits) if inputs else None, input_names=input_names,
         output_names=output_names, limits=limits, exporter=_exporter(exporter),
     )
-    return run(loaded, req, build=build, baseline=baseline, frontend=frontend, profiles=parse_profiles(profile))
+    request = None
+    if triton is not None:
+        from trtready.deploy import TritonRequest
+        from trtready.deploy.triton import check_name
+
+        request = TritonRequest(Path(triton), check_name(Path(out).name), max_batch, instances)
+    elif max_batch is not None or instances is not None:
+        raise UsageError("max_batch and instances shape the Triton model: give triton=REPO too")
+    return run(loaded, req, build=build, baseline=baseline, frontend=frontend, profiles=parse_profiles(profile),
+               triton=request)
+
+
+def deploy(manifest: "str | Path", triton: "str | Path", *, name: str | None = None, max_batch: int | None = None,
+           instances: int | None = None, force: bool = False) -> "DeployResult":
+    """``deploy MANIFEST --triton REPO``: the engine's Triton model, ``REPO/NAME/config.pbtxt`` and
+    ``REPO/NAME/1/model.plan``, every field from the engine's bindings (plus ``run_engine.py``)."""
+    from pathlib import Path
+
+    from trtready.deploy import deploy as run
+
+    return run(Path(manifest), Path(triton), name=name, max_batch=max_batch, instances=instances, force=force)
+
+
+def check_config(manifest: "str | Path", config: "str | Path") -> "ConfigCheck":
+    """Every disagreement between a Triton ``config.pbtxt`` and the engine of ``manifest``; truthy
+    when there is none."""
+    from pathlib import Path
+
+    from trtready.deploy import check_config as run
+
+    return run(Path(manifest), Path(config))

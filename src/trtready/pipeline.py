@@ -24,6 +24,7 @@ class ConvertResult:
     adapter: Any = None  # Torch-TensorRT module, for --frontend torch-trt-dynamo
     notes: list[str] = field(default_factory=list)
     effect: str | None = None  # none | smaller | mixed: the network before → after (with a baseline)
+    deploy: Any = None  # trtready.deploy.DeployResult, for --triton
 
     def __bool__(self) -> bool:
         return bool(self.fix)
@@ -40,8 +41,10 @@ def _step(progress: Any, label: str) -> Iterator[None]:
 
 
 def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool = False,
-            frontend: str = "onnx", profiles: dict[str, Any] | None = None, console: Any = None) -> ConvertResult:
-    """The whole pipeline into one output folder, swapped in only when everything succeeded."""
+            frontend: str = "onnx", profiles: dict[str, Any] | None = None, console: Any = None,
+            triton: Any = None) -> ConvertResult:
+    """The whole pipeline into one output folder, swapped in only when everything succeeded; with
+    ``triton`` (a :class:`trtready.deploy.TritonRequest`) the engine's Triton model too."""
     from trtready.fix.dispatch import plan_fix
     from trtready.load import ModelKind
     from trtready.outputs import Kind, Output, use_session
@@ -56,8 +59,16 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         from trtready.engine.engine import library_for
 
         library_for(req.target)
-    output = Output(req.out, Kind.FOLDER)
-    with use_session(req.session, [output], loaded.input_paths, req.force) as s:
+    if triton is not None and (not build or frontend != "onnx"):
+        from trtready.errors import UsageError
+
+        raise UsageError("--triton deploys the TensorRT engine convert builds: it needs the onnx frontend and a build")
+    if triton is not None:
+        from trtready.deploy import make_repo
+
+        make_repo(triton.repo)
+    outputs = [Output(req.out, Kind.FOLDER)] + ([Output(triton.folder, Kind.FOLDER)] if triton is not None else [])
+    with use_session(req.session, outputs, loaded.input_paths, req.force) as s:
         with _step(console, "audit, plan, narrow, export ONNX, verify"):
             fix = plan_fix(loaded, req)
         result = ConvertResult(fix)
@@ -88,6 +99,11 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
                 result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
             if result.baseline is not None:
                 _judge_effect(result)
+            if triton is not None:
+                from trtready.deploy import engine_contract, stage_triton
+                from trtready.engine.manifest import manifest_path
+
+                result.deploy = stage_triton(engine_contract(manifest_path(staged / "model.engine")), triton, s)
         # the folder's report.json is the whole run's: the fix report plus the build and its effect
         from trtready.outputs import write_bytes, write_json
         from trtready.report.html import render_html
@@ -97,6 +113,8 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         write_json(data, staged / "report.json")
         write_bytes(render_html(data).encode("utf-8"), staged / "report.html")  # the same data, drawn
         fix.written = s.commit(req.out)
+        if result.deploy is not None:
+            result.deploy.written = s.commit(triton.folder)
     return result
 
 

@@ -52,6 +52,7 @@ def audit_loaded(
     if loaded.onnx is not None:
         from trtready.analysis import OnnxAnalysis
         from trtready.audit.onnx_graph import audit_onnx
+        from trtready.audit.plugins import plugin_findings
 
         from trtready.bounds import bounds_from_metadata, with_recorded
 
@@ -61,6 +62,7 @@ def audit_loaded(
         analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
         findings += audit_onnx(analyses["onnx"])
         findings += onnx_op_findings(loaded.onnx)
+        findings += plugin_findings(analyses["onnx"])
         findings += _index_findings("onnx", analyses["onnx"], notes)
         layers["onnx"] = "done"
     else:
@@ -125,8 +127,10 @@ def audit_translation(result: AuditResult, analysis: Any) -> None:
     """Add the ONNX layer of a PyTorch model — the graph that fix translated — to its audit, so
     that every decision points at a finding; predictions are made for the new findings."""
     from trtready.audit.onnx_graph import audit_onnx
+    from trtready.audit.plugins import plugin_findings
 
-    added = audit_onnx(analysis) + onnx_op_findings(analysis.model) + _index_findings("onnx", analysis, result.notes)
+    added = (audit_onnx(analysis) + onnx_op_findings(analysis.model) + plugin_findings(analysis)
+             + _index_findings("onnx", analysis, result.notes))
     predict_all(added)
     result.findings.extend(added)
     result.layers["onnx"] = "done"
@@ -135,6 +139,15 @@ def audit_translation(result: AuditResult, analysis: Any) -> None:
 
     # the picture follows what the target consumes: the translation, before its ONNX rewrites and narrowing
     result.flow = dtype_flow(analysis, None, {f.id for f in result.findings})
+
+
+def plugin_summary(findings: list[Finding], target: str) -> str:
+    """``; N plugin node(s), K with INT64 inputs``: the plugin boundary in a verdict line."""
+    plugins = [f for f in findings if f.is_plugin and target in f.predictions]
+    wide = sum(1 for f in plugins if f.predictions[target].outcome is not Outcome.FINE)
+    if not plugins:
+        return ""
+    return f"; {len(plugins)} plugin node(s)" + (f", {wide} with INT64 inputs (see the findings)" if wide else "")
 
 
 class AuditReport:
@@ -163,7 +176,7 @@ class AuditReport:
         name = self.target.name
         counts: dict[Outcome, int] = {}
         for f in self.findings:
-            if f.is_index:  # counted apart: an unchecked index does not block readiness
+            if f.is_index or f.is_plugin:  # counted apart: neither blocks readiness by itself
                 continue
             o = f.predictions[name].outcome
             counts[o] = counts.get(o, 0) + 1
@@ -171,9 +184,10 @@ class AuditReport:
         if failed:
             layer, why = next(iter(failed.items()))
             return f"NOT READY for {name}: could not analyse the {layer} layer ({why})"
-        tensors = sum(1 for f in self.findings if not f.is_op and not f.is_index)
+        tensors = sum(1 for f in self.findings if not f.is_op and not f.is_index and not f.is_plugin)
         indices = sum(1 for f in self.findings if f.is_index)
         unproved = f"; {indices} table index(es) not proved inside" if indices else ""
+        unproved += plugin_summary(self.findings, name)
         if not tensors and self.ready:
             return f"READY for {name}: no int64/float64 tensors" + unproved + self._ops_elsewhere()
         summary = ", ".join(f"{n} {o.value.replace('_', ' ')}" for o, n in sorted(counts.items(), key=lambda x: -x[0].severity))

@@ -24,6 +24,9 @@ class Kind(str, enum.Enum):
     OP_UNSUPPORTED = "op_unsupported"  # a node some target's parser or builder cannot build
     # A table lookup whose index is not proved inside its axis (audit/indices.py): ``index`` describes it.
     INDEX_UNPROVED = "index_unproved"
+    # A node of a custom ONNX domain — a TensorRT plugin — and the dtype of every tensor crossing into
+    # and out of it (audit/plugins.py): ``plugin`` describes them.
+    PLUGIN_BOUNDARY = "plugin_boundary"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class Finding:
     # (trtready.intervals.demand.Demand.to_json) or an assumed 0/1 mask; None when nothing is assumed.
     assumed: dict[str, Any] | None = None
     index: dict[str, Any] | None = None  # set for Kind.INDEX_UNPROVED
+    plugin: dict[str, Any] | None = None  # set for Kind.PLUGIN_BOUNDARY
     notes: list[str] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
     kind: Kind = Kind.WIDE_DTYPE
@@ -142,6 +146,10 @@ class Finding:
     @property
     def is_index(self) -> bool:
         return self.kind is Kind.INDEX_UNPROVED
+
+    @property
+    def is_plugin(self) -> bool:
+        return self.kind is Kind.PLUGIN_BOUNDARY
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,6 +174,7 @@ class Finding:
             "fits": dict(self.fits),
             "assumed": self.assumed,
             "index": self.index,
+            "plugin": self.plugin,
             "notes": list(self.notes),
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
             "op": self.op.to_json() if self.op is not None else None,

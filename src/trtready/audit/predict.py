@@ -185,6 +185,45 @@ def _predict_index(f: Finding, p: TargetProfile) -> Prediction:
     )
 
 
+def _predict_plugin(f: Finding, p: TargetProfile) -> Prediction:
+    """What reaches a plugin (audit/plugins.py). Its accepted types are unknown (a custom domain has no
+    ONNX schema): an INT64 input on a target with INT64 builds only if the plugin takes INT64."""
+    plugin = f.plugin or {}
+    op = f"{plugin.get('domain')}::{plugin.get('op')}"
+    wide = [c["name"] for c in plugin.get("inputs", []) if c["dtype"] == "int64"]
+    mixed = plugin.get("mixed") or []
+    if not p.onnx_based:
+        return Prediction(Outcome.FINE, "not predicted: plugins are what TensorRT's ONNX parser makes of custom domains")
+    pairs = ""
+    if mixed and p.int64 is not Int64Mode.CAST_CLAMP:
+        m = mixed[0]
+        pairs = (f"; its INT64 output {m['output']} meets INT64 {m['other']} in {m['node']}"
+                 + (f" (+{len(mixed) - 1} more)" if len(mixed) > 1 else "")
+                 + ": if the plugin emits INT32 there, that op mixes INT32 and INT64 and the build fails — the "
+                 "plugin must declare INT64, or a Cast(to=INT64) must follow it")
+    if not wide:
+        kinds = ", ".join(f"{c['name']} {c['dtype']}" for c in plugin.get("inputs", []))
+        if pairs:
+            return Prediction(Outcome.UNCHECKED, f"no int64 reaches plugin {op} ({kinds or 'no inputs'}){pairs}")
+        return Prediction(Outcome.FINE, f"no int64 reaches plugin {op} ({kinds or 'no inputs'})")
+    names = ", ".join(wide)
+    iv = f.interval if f.interval is not None and f.interval.fits_int32() else None  # proved to fit
+    if p.int64 is Int64Mode.CAST_CLAMP:
+        if iv is not None:
+            return Prediction(Outcome.CAST, f"{names} reach plugin {op} as INT32 (the parser casts INT64; values in "
+                                            f"[{iv.lo}, {iv.hi}] fit exactly); a plugin declaring INT64 does not build")
+        return Prediction(Outcome.CLAMP, f"{names} reach plugin {op} as INT32, clamped by the parser: the values "
+                                         "are not proved to fit int32")
+    if iv is not None:
+        fix = (f"values proved in [{iv.lo}, {iv.hi}]: if the plugin takes INT32 only, a Cast(to=INT32) before it "
+               "is exact")
+    else:
+        fix = "not proved to fit int32: keep INT64, and the plugin must accept INT64"
+    return Prediction(Outcome.UNCHECKED, f"{names} reach plugin {op} as INT64: {p.title} builds it only if the plugin "
+                                         f"accepts INT64 (plugins written before TensorRT 9 take INT32 only); {fix}"
+                                         f"{pairs}")
+
+
 def predict(f: Finding, profile: TargetProfile) -> Prediction:
     """The outcome of ``f`` on ``profile``; findings from a TensorRT log are taken as reported."""
     if f.layer is Layer.TRT and profile.name in f.predictions:
@@ -193,6 +232,8 @@ def predict(f: Finding, profile: TargetProfile) -> Prediction:
         return _predict_op(f, profile)
     if f.is_index:
         return _predict_index(f, profile)
+    if f.is_plugin:
+        return _predict_plugin(f, profile)
     if f.dtype == "uint64":
         return Prediction(Outcome.ERROR, profile.uint64_error)
     if f.dtype == "int64":

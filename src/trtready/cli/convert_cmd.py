@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.deploy_cmd import triton_options
 from trtready.cli.export_cmd import _names
 from trtready.cli.html_out import html_option
 from trtready.cli.options import (
@@ -34,6 +35,9 @@ from trtready.cli.options import (
 @click.option("--baseline", is_flag=True, default=False,
               help="Also translate the unmodified model once, to show the network before → after.")
 @click.option("--no-build", is_flag=True, default=False, help="Stop after verification.")
+@click.option("--triton", "triton", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="REPO", help="Also write the engine's Triton model, REPO/<DIR's name>/ (see deploy).")
+@triton_options
 @click.option("--no-verify", is_flag=True, default=False, help="Skip verification (not recommended).")
 @verify_options
 @exporter_option
@@ -43,7 +47,8 @@ from trtready.cli.options import (
 @html_option
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
-            baseline: bool, no_build: bool, no_verify: bool, inputs_npz: str | None, trials: int,
+            baseline: bool, no_build: bool, triton: Path | None, max_batch: int | None,
+            instances: int | None, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
             limit: tuple[str, ...],
             json_path: str | None, quiet: bool, debug: bool, html_path: Path | None) -> None:
@@ -55,8 +60,20 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     """
     from trtready.cli.main import _json_file, run_verb
 
+    serve = None
+    if triton is not None:
+        from trtready.deploy import TritonRequest, make_repo
+
+        make_repo(triton)
+        serve = TritonRequest(triton, out.name, max_batch, instances)
+    elif max_batch is not None or instances is not None:
+        from trtready.cli.main import _usage_error
+
+        _usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
+
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.cli.deploy_cmd import render_deploy
         from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
@@ -79,7 +96,12 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        with session([Output(out, Kind.FOLDER)] + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
+        if serve is not None:
+            from trtready.deploy.triton import check_name
+
+            check_name(serve.name)
+        folders = [Output(out, Kind.FOLDER)] + ([Output(serve.folder, Kind.FOLDER)] if serve is not None else [])
+        with session(folders + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
             req = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -92,12 +114,15 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             )
             con = console(stderr=json_path == "-")
             result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
-                         profiles=parse_profiles(profile), console=None if quiet else con)
+                         profiles=parse_profiles(profile), console=None if quiet else con, triton=serve)
             render_convert(result, con, quiet=quiet)
+            if result.deploy is not None:
+                render_deploy(result.deploy, quiet, err=json_path == "-")
             data = convert_report_json(result)
             emit_json(data, json_path, s)
             emit_html(data, html_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path), html_path],
-             force=force, trust_code=trust_code)
+    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *_json_file(json_path), html_path]
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
+             trust_code=trust_code)

@@ -126,9 +126,11 @@ def _register() -> None:
     from trtready.cli import (
         audit_cmd,
         build_cmd,
+        check_config_cmd,
         check_env_cmd,
         convert_cmd,
         demo_cmd,
+        deploy_cmd,
         export_cmd,
         fix_cmd,
         inspect_cmd,
@@ -144,6 +146,8 @@ def _register() -> None:
     cli.add_command(check_env_cmd.check_env)
     cli.add_command(convert_cmd.convert)
     cli.add_command(demo_cmd.demo)
+    cli.add_command(deploy_cmd.deploy)
+    cli.add_command(check_config_cmd.check_config)
 
 
 _register()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtready.audit import AuditReport
+from trtready.audit import AuditReport, plugin_summary
 from trtready.audit.findings import Finding, Layer, Outcome
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
@@ -113,12 +113,13 @@ class FixResult:
             return Verdict(False, Outcome.ERROR, f"NOT READY for {name}: verification failed, nothing written")
         left = [f for f in self.remaining() if name in f.predictions]
         after = "after fix" + (" (dry run)" if self.dry_run else "")
-        tensors = [f for f in left if not f.is_index and not f.is_op]
+        tensors = [f for f in left if not f.is_index and not f.is_op and not f.is_plugin]
         indices = sum(1 for f in left if f.is_index)
         unproved = f"; {indices} table index(es) not proved inside" if indices else ""
+        unproved += plugin_summary(left, name)
         ops = [f for f in left if f.is_op and f.predictions[name].outcome is not Outcome.FINE]
         if not tensors and not indices and not ops:
-            return Verdict(True, Outcome.FINE, f"READY for {name} {after}: no 64-bit tensors left")
+            return Verdict(True, Outcome.FINE, f"READY for {name} {after}: no 64-bit tensors left{unproved}")
         counts: dict[Outcome, int] = {}
         for f in tensors:
             o = f.predictions[name].outcome

@@ -84,4 +84,6 @@ def convert_report_json(result: Any) -> dict[str, Any]:
             "effect": result.effect,
             "findings": [f.to_json() for f in result.build.findings],
         }
+    if getattr(result, "deploy", None) is not None:
+        data["deploy"] = result.deploy.to_json()
     return data

@@ -1,0 +1,85 @@
+"""``trtready deploy MANIFEST --triton REPO``: the engine's bindings carried to a Triton model repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def triton_options(fn: Any) -> Any:
+    """``--max-batch`` and ``--instances``, shared by ``deploy`` and ``convert --triton``."""
+    fn = click.option("--instances", type=int, default=None, metavar="N",
+                      help="Triton instances of the model per GPU (instance_group; default: Triton's).")(fn)
+    return click.option("--max-batch", type=int, default=None, metavar="N",
+                        help="Let Triton batch requests up to N along the first dim (needs a dynamic first dim in "
+                             "every binding and a profile covering 1..N; default: no Triton batching).")(fn)
+
+
+def render_deploy(result: Any, quiet: bool, err: bool = False) -> None:
+    """The bindings the config states, notes, and one verdict line (on stderr when stdout carries JSON)."""
+    from functools import partial
+
+    from trtready.report.terminal import safe_text
+
+    echo = partial(click.echo, err=err)
+
+    if not quiet:
+        for b in result.contract.bindings:
+            echo(f"  {b.kind:6} {safe_text(b.name)}: {b.dtype} {list(b.shape)}")
+        for note in result.notes:
+            echo(f"  note: {safe_text(note)}")
+    batching = (f"Triton batching up to {result.max_batch_size}" if result.max_batch_size
+                else "no Triton batching (max_batch_size 0)")
+    echo(f"DEPLOYED {safe_text(str(result.folder))}: config.pbtxt, 1/model.plan, run_engine.py; {batching}")
+
+
+@click.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--triton", "triton", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Triton model repository: writes REPO/NAME/config.pbtxt and REPO/NAME/1/model.plan.")
+@triton_options
+@click.option("--name", default=None, help="Model name (default: the engine's stem; for model.engine, its folder).")
+@click.option("--force", is_flag=True, default=False, help="Replace a REPO/NAME folder trtready wrote.")
+@click.option("--quiet", is_flag=True, default=False, help="Print only the verdict line.")
+@click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
+def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int | None, name: str | None, force: bool,
+           quiet: bool, debug: bool) -> None:
+    """Write a Triton model for the engine MANIFEST describes: names, data types, dims and batching
+    from its bindings and optimization profile.
+
+    Exit 0 when written, 2 on a bad manifest, an engine that is not the manifest's, or options
+    the bindings cannot serve.
+    """
+    from trtready.cli.main import run_verb
+
+    def body() -> int:
+        from trtready.deploy import deploy as run
+
+        render_deploy(run(manifest, triton, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
+        return 0
+
+    folder = _folder(manifest, triton, name)
+    run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [], force=force)
+
+
+def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
+    """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why)."""
+    from trtready.deploy import make_repo
+    from trtready.deploy.triton import check_name, default_name
+
+    make_repo(repo)
+    from trtready.errors import TrtReadyError
+
+    try:
+        if name is None:  # the engine's name only: the manifest as bounded JSON data, the engine unread
+            from trtready.engine.manifest import read_manifest
+
+            engine = (read_manifest(manifest).get("engine") or {}).get("path")
+            if not isinstance(engine, str):
+                return None
+            name = default_name(manifest.parent / engine)
+        return repo / check_name(name)
+    except TrtReadyError:
+        return None
