@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test oracle triton bench clean system-tools graphviz-tool
+.PHONY: demo test oracle triton triton-venv bench clean system-tools graphviz-tool
 
 # System packages, from the distribution (apt) when missing: Graphviz's `dot` lays out the HTML report's
 # dtype-flow picture; Debian's chromium and chromedriver run the browser tests (never a downloaded build).
@@ -37,7 +37,7 @@ demo: $(STAMP) graphviz-tool
 
 # mypy first (configured in pyproject.toml; strict on the planner, passes and intervals). pytest exits 5
 # when it collects no tests: that is a failure here, never a silent pass.
-test: $(STAMP) system-tools
+test: $(STAMP) system-tools triton-venv
 	$(BIN)/python -m mypy
 	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
@@ -75,7 +75,7 @@ oracle: $(OSTAMP)
 # CPU. nvidia-pytriton pins numpy<2 (the project venv has numpy 2), and its Python backend stub links the
 # system's libpython3.X, so the venv is made from that system Python (a pyenv Python of another patch
 # release mixes two standard libraries and the stub fails in multiprocessing). Without the venv the
-# server test is skipped and says so; `make test` runs it when .venv-triton exists.
+# server test is skipped and says so.
 TRITON       := .venv-triton
 TBIN         := $(TRITON)/bin
 TSTAMP       := $(TRITON)/.installed-stamp
@@ -85,6 +85,11 @@ $(TSTAMP): Makefile
 	test -x $(TBIN)/python || $(TRITON_PY) -m venv $(TRITON)
 	$(TBIN)/python -m pip install -q 'nvidia-pytriton==0.7.0' 'onnxruntime>=1.20'
 	touch $(TSTAMP)
+
+# `make test` builds it too (≈ 30 s) where that system Python exists; elsewhere the server test says why it skips.
+triton-venv:
+	@if [ -x $(TRITON_PY) ]; then $(MAKE) --no-print-directory $(TSTAMP); \
+	else echo "no $(TRITON_PY): tests/deploy/test_triton_server.py will be skipped (make triton TRITON_PY=…)" >&2; fi
 
 triton: $(STAMP) $(TSTAMP)
 	TRTREADY_TRITON_PYTHON=$(TBIN)/python $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy
