@@ -323,3 +323,27 @@ def test_a_crafted_manifest_stays_data_in_every_file_deploy_writes(converted, tm
     with pytest.raises(BadInputError, match="'antigravity' is not a TensorRT runtime"):
         trtready.deploy(path, tmp_path / "repo", name="other")
     assert not (tmp_path / "repo" / "other").exists()
+
+
+def test_convert_triton_of_the_zoo_bert_on_the_command_line(tmp_path: Path) -> None:
+    """The zoo's BERT as its users call it (keyword inputs, dynamic batch x seq) through ``convert --triton``:
+    the written config states the engine's bindings, and ``check-config`` of it against the manifest is clean."""
+    from tests.conftest import ROOT
+
+    repo = tmp_path / "repo"
+    res = run_cli("convert", "tests.zoo.models:bert", "-o", str(tmp_path / "bert"), "--target", "trt-rtx",
+                  "--triton", str(repo), "--max-batch", "4", cwd=ROOT)
+    assert res.code == 0, res.stderr[-2000:]
+    manifest = json.loads((tmp_path / "bert" / "model.engine.json").read_text())
+    cfg = parse(repo / "bert" / "config.pbtxt")
+    assert cfg.max_batch_size == 4 and cfg.HasField("dynamic_batching")
+    declared = {t.name: (pb.DataType.Name(t.data_type), list(t.dims)) for t in cfg.input}
+    bound = {b["name"]: b for b in manifest["io"]["inputs"]}
+    assert set(declared) == set(bound) == {"input_ids", "attention_mask"}
+    for name, (dtype, dims) in declared.items():
+        assert dtype == EXPECTED_TYPE[bound[name]["dtype"]] == "TYPE_INT64", (name, dtype)
+        assert dims == [-1] and bound[name]["shape"] == [-1, -1]  # the batch is Triton's; seq stays dynamic
+    outputs = {t.name: (pb.DataType.Name(t.data_type), list(t.dims)) for t in cfg.output}
+    assert outputs == {b["name"]: (EXPECTED_TYPE[b["dtype"]], b["shape"][1:]) for b in manifest["io"]["outputs"]}
+    check = run_cli("check-config", str(tmp_path / "bert" / "model.engine.json"), str(repo / "bert" / "config.pbtxt"))
+    assert check.code == 0, check.stdout + check.stderr
