@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from trtready.pipeline import ConvertResult
     from trtready.verify.compare import Comparison
 
-__version__ = "0.1.0"
+from trtready.version import __version__
 
 __all__ = [
     "BadInputError",

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.export_cmd import _names
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
     model_options,
     output_options,
+    parse_names,
     plan_options,
     target_option,
     verify_options,
 )
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -51,8 +52,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     The output folder appears only when everything succeeded; an older one trtready wrote is
     replaced (with --force) only then.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.cli.json_out import emit_json, report_outputs
@@ -84,7 +83,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
                 verify=not no_verify, trials=trials, force=force,
                 rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
                 feeds=load_npz(inputs_npz, limits) if inputs_npz else None,
-                input_names=_names(input_names), output_names=_names(output_names), limits=limits, session=s,
+                input_names=parse_names(input_names), output_names=parse_names(output_names), limits=limits, session=s,
                 exporter=exporter,
             )
             con = console(stderr=json_path == "-")
@@ -94,5 +93,5 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_json(convert_report_json(result), json_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path)],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *json_file(json_path)],
              force=force, trust_code=trust_code)

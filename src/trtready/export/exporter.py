@@ -152,7 +152,7 @@ def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound
     import torch
 
     from trtready.bounds import record_bounds
-    from trtready.engine.profiles import EXAMPLE_KEY
+    from trtready.bounds import EXAMPLE_KEY
     from trtready.export.names import apply_names
 
     names = [n for n, _ in layout.tensors]

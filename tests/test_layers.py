@@ -1,0 +1,60 @@
+"""The import-layer contract (pyproject.toml, ``[tool.importlinter]``; docs/design.md "Layers").
+
+``make test`` runs ``lint-imports`` on the package; these tests prove the contract can fail: a copy of
+the package with one planted import back up must break it, naming the import.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("importlinter")
+
+
+def _lint(tmp_path: Path, plant: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run lint-imports with the project's contracts on a copy of ``src/trtready``, ``plant`` added to it."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "trtready", src / "trtready",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for rel, line in (plant or {}).items():
+        path = src / "trtready" / rel
+        path.write_text(path.read_text() + "\n" + line + "\n")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    code = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run([sys.executable, "-c", code, "--no-cache", "--no-logo"], cwd=tmp_path,
+                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_package_keeps_its_layers(tmp_path: Path) -> None:
+    run = _lint(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Contracts: 2 kept, 0 broken." in run.stdout
+
+
+def test_a_back_import_breaks_the_contract(tmp_path: Path) -> None:
+    # the audit reaching up to the engine, even from inside a function, is an arrow back up
+    run = _lint(tmp_path, {"audit/state.py": "def _planted() -> None:\n    from trtready.engine import manifest"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.audit is not allowed to import trtready.engine" in run.stdout
+    assert "trtready.audit.state -> trtready.engine.manifest" in run.stdout
+
+
+def test_a_back_import_through_the_public_verbs_breaks_the_contract(tmp_path: Path) -> None:
+    # the report reading the version from the package root imports every verb with it (the old circle)
+    run = _lint(tmp_path, {"report/terminal.py": "from trtready import __version__"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.report is not allowed to import" in run.stdout
+
+
+def test_a_command_importing_the_group_breaks_the_cli_contract(tmp_path: Path) -> None:
+    # the circle of the CLI: a command taking its plumbing from the group that registers it
+    run = _lint(tmp_path, {"cli/fix_cmd.py": "from trtready.cli.main import run_verb  # noqa"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.cli.fix_cmd is not allowed to import trtready.cli.main" in run.stdout
