@@ -263,7 +263,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
         else:
             from trtready.audit.state import audit_state
             from trtready.load.state import entries_from_module
-            from trtready.narrow.state import narrow_module_state
+            from trtready.passes.narrow_state import narrow_module_state
             from trtready.plan.state_plan import plan_state
             from trtready.plan import PlanOptions, refuse_any
             from trtready.targets import PROFILES

@@ -50,7 +50,7 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
     """The narrowed state in the input's own format, at ``dest``, marked as trtready's."""
     import torch
 
-    from trtready.narrow.state import narrow_module_state, narrow_state_dict
+    from trtready.passes.narrow_state import narrow_module_state, narrow_state_dict
     from trtready.outputs import mark_zip
 
     with warnings.catch_warnings():
@@ -97,7 +97,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     from trtready.errors import UpstreamError
     from trtready.export.paths import ExportChain
     from trtready.load.capture import CallLayout
-    from trtready.narrow.state import narrow_module_state
+    from trtready.passes.narrow_state import narrow_module_state
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
     if loaded.fitted_bounds is not None:  # torch.export's own fixes kept the user's bounds
@@ -221,7 +221,7 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     from trtready.analysis import OnnxAnalysis
     from trtready.audit import audit_translation
     from trtready.fix import unbuildable_notes
-    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
+    from trtready.passes.onnx_model import apply_plan, apply_rewrites
     from trtready.plan.onnx_plan import plan_onnx
     from trtready.plan.rewrites import plan_ops
 
@@ -342,7 +342,7 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
     """
     from trtready.errors import NarrowingError, TrtReadyError, first_line
     from trtready.load.capture import capture
-    from trtready.narrow.state import narrow_module_state
+    from trtready.passes.narrow_state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
     from trtready.plan.fx_plan import plan_fx
 

@@ -1,4 +1,5 @@
-"""State narrowing: apply the state decisions (:mod:`trtready.plan.state_plan`) to a module or a state_dict.
+"""State narrowing: apply the state decisions (:mod:`trtready.plan.state_plan`) to a module or a
+state_dict. No pass class: a module's state is not a graph.
 
 int64 → int32 and float64 → float32 parameters/buffers, on their owning module.
 

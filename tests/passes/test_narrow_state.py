@@ -10,7 +10,7 @@ import torch
 from trtready.audit.state import audit_state
 from trtready.demo.models import BnCnn
 from trtready.load.state import entries_from_module
-from trtready.narrow.state import narrow_module_state
+from trtready.passes.narrow_state import narrow_module_state
 from trtready.plan.state_plan import plan_state
 from trtready.plan import Action, PlanOptions
 from trtready.targets import PROFILES
