@@ -58,3 +58,17 @@ def test_a_command_importing_the_group_breaks_the_cli_contract(tmp_path: Path) -
     run = _lint(tmp_path, {"cli/fix_cmd.py": "from trtready.cli.main import run_verb  # noqa"})
     assert run.returncode == 1, run.stdout + run.stderr
     assert "trtready.cli.fix_cmd is not allowed to import trtready.cli.main" in run.stdout
+
+
+def test_a_command_importing_another_command_breaks_the_cli_contract(tmp_path: Path) -> None:
+    # convert once took export's private name parser: commands share plumbing through cli/options.py
+    run = _lint(tmp_path, {"cli/convert_cmd.py": "from trtready.cli.export_cmd import export  # noqa"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.cli.convert_cmd is not allowed to import trtready.cli.export_cmd" in run.stdout
+
+
+def test_the_package_importing_the_demo_models_breaks_the_contract(tmp_path: Path) -> None:
+    # the built-in models are reached through a spec string; nothing below the CLI imports them
+    run = _lint(tmp_path, {"load/spec.py": "def _planted() -> None:\n    from trtready.demo import DEMOS"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.load is not allowed to import trtready.demo" in run.stdout
