@@ -57,14 +57,7 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
         warnings.simplefilter("ignore")
         if loaded.kind is ModelKind.TORCHSCRIPT:
             assert loaded.module is not None
-            for d in decisions:
-                if d.action is Action.NARROW:
-                    name = d.finding.removeprefix("state:")
-                    owner_path, _, attr = name.rpartition(".")
-                    owner = loaded.module.get_submodule(owner_path) if owner_path else loaded.module
-                    t = getattr(owner, attr)
-                    setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
-            torch.jit.save(loaded.module, str(dest))
+            torch.jit.save(narrow_module_state(loaded.module, decisions), str(dest))
             mark_zip(dest, "fix")
         elif loaded.kind is ModelKind.SAFETENSORS:
             from safetensors.torch import load_file, save_file
