@@ -35,7 +35,7 @@ def _lint(tmp_path: Path, plant: dict[str, str] | None = None) -> subprocess.Com
 def test_the_package_keeps_its_layers(tmp_path: Path) -> None:
     run = _lint(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Contracts: 2 kept, 0 broken." in run.stdout
+    assert "Contracts: 3 kept, 0 broken." in run.stdout
 
 
 def test_a_back_import_breaks_the_contract(tmp_path: Path) -> None:
@@ -72,3 +72,10 @@ def test_the_package_importing_the_demo_models_breaks_the_contract(tmp_path: Pat
     run = _lint(tmp_path, {"load/spec.py": "def _planted() -> None:\n    from trtready.demo import DEMOS"})
     assert run.returncode == 1, run.stdout + run.stderr
     assert "trtready.load is not allowed to import trtready.demo" in run.stdout
+
+
+def test_export_deciding_state_of_its_own_breaks_the_contract(tmp_path: Path) -> None:
+    # export once audited, planned and narrowed a module's state itself; that stage is the pipeline's
+    run = _lint(tmp_path, {"export/exporter.py": "def _planted() -> None:\n    from trtready.plan.state_plan import plan_state"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trtready.export is not allowed to import trtready.plan.state_plan" in run.stdout

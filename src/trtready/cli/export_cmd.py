@@ -38,18 +38,18 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
     def body() -> int:
         from trtready.bounds import parse_dynamic
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.export.exporter import export_model
         from trtready.limits import parse_limits
         from trtready.load import load_model
         from trtready.outputs import Kind, Output, session
+        from trtready.pipeline import export as export_stages
         from trtready.report.terminal import safe_text
 
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         main = Output(out, Kind.ONNX if fmt == "onnx" else Kind.FILE)
         with session([main] + report_outputs(json_path), loaded.input_paths, force) as s:
-            result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                                  parse_names(input_names), parse_names(output_names), session=s, exporter=exporter)
+            result = export_stages(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
+                                   parse_names(input_names), parse_names(output_names), session=s, exporter=exporter)
             if not quiet:
                 click.echo(f"inputs:  {safe_text(', '.join(result.input_names))}")
                 if result.output_names:

@@ -14,22 +14,47 @@ from pathlib import Path
 from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
+from trtready.audit.findings import Finding
 from trtready.errors import UnsafeInputError
 from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel, ModelKind
-from trtready.plan import Action, Decision, refuse_any
+from trtready.plan import Action, Decision, PlanOptions, refuse_any
+from trtready.targets import TargetProfile
 from trtready.verify.inputs import torch_input_specs
+
+
+def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
+    """The state stage's decisions (:mod:`trtready.plan.state_plan`); a refusal raises, nothing written.
+
+    ``fix`` of any PyTorch form and ``export --format torchscript`` (:func:`narrow_state_for_trace`)
+    both decide here.
+    """
+    from trtready.plan.state_plan import plan_state
+
+    decisions = plan_state(findings, profile, options)
+    refuse_any(decisions)
+    return decisions
+
+
+def narrow_state_for_trace(module: Any) -> Any:
+    """The state stage of ``export --format torchscript``: a copy of ``module`` whose state is narrowed
+    as ``fix`` would for Torch-TensorRT's TorchScript frontend, which rejects int64 buffers."""
+    from trtready.audit.state import audit_state
+    from trtready.load.state import entries_from_module
+    from trtready.passes.narrow_state import narrow_module_state
+    from trtready.targets import PROFILES
+
+    decisions = decide_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
+    return narrow_module_state(module, decisions)
 
 
 def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.plan.fx_plan import refuse_proved_overflow
-    from trtready.plan.state_plan import plan_state
 
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     if loaded.capture_error is not None:  # a spec's graph is the point: never fall back to its state alone
         raise loaded.capture_error
-    decisions = plan_state(report.findings, req.target.profile, req.options)
-    refuse_any(decisions)
+    decisions = decide_state(report.findings, req.target.profile, req.options)
     if loaded.exported is not None:
         refuse_proved_overflow(report.findings, req.target.profile, req.options)
     result = FixResult(report, decisions, dry_run=req.dry_run)
