@@ -77,7 +77,7 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
     from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
 
-    from trtready.load.capture import program_input_names
+    from trtready.signature import program_input_names
 
     if input_names is not None:  # bounds and examples are recorded under the names the graph will have
         user = program_input_names(ep)
