@@ -19,7 +19,8 @@ from trtready.passes.pool_to_reduce import PoolToReducePass
 from trtready.plan import Decision
 from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
 from trtready.plan.onnx_plan import OnnxPlan
-from trtready.plan.rewrites import find_iota_gathers, find_masked_assignments, find_pool_reductions, needs_reduce
+from trtready.plan.rewrites import needs_reduce
+from trtready.rewrite_matchers import find_iota_gathers, find_masked_assignments, find_pool_reductions
 from trtready.targets import TargetProfile
 
 
@@ -36,7 +37,7 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
 
 def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
                    analysis: OnnxAnalysis | None = None) -> list[Decision]:
-    """Rewrites proved exact (:mod:`trtready.plan.rewrites`, :mod:`trtready.plan.index_rewrites`), in
+    """Rewrites proved exact (:mod:`trtready.rewrite_matchers`, :mod:`trtready.plan.index_rewrites`), in
     place, before the narrowing is planned.
 
     Planning runs on the rewritten graph: a tensor that is no longer computed cannot pin its
