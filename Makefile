@@ -35,10 +35,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) graphviz-tool
 	$(BIN)/trtready demo -o demo-out
 
-# mypy first (configured in pyproject.toml; strict on the planner, passes and intervals). pytest exits 5
+# mypy first (configured in pyproject.toml; strict on the planner, passes and intervals), then the import
+# layers (import-linter's contracts in pyproject.toml: an import back up fails here). pytest exits 5
 # when it collects no tests: that is a failure here, never a silent pass.
 test: $(STAMP) system-tools triton-venv
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-logo
 	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

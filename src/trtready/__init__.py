@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from trtready.pipeline import ConvertResult
     from trtready.verify.compare import Comparison
 
-__version__ = "0.1.0"
+from trtready.version import __version__
 
 __all__ = [
     "BadInputError",
@@ -243,14 +243,14 @@ def export(
     from pathlib import Path
 
     from trtready.bounds import parse_dynamic
-    from trtready.export.exporter import export_model
     from trtready.limits import DEFAULT_LIMITS
     from trtready.load import load_model
+    from trtready.pipeline import export as export_stages
 
     limits = limits or DEFAULT_LIMITS
     loaded = load_model(model, trust_code=trust_code, limits=limits)
-    return export_model(loaded, Path(out), format, parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
-                        input_names, output_names, force=force, exporter=exporter)
+    return export_stages(loaded, Path(out), format, parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+                         input_names, output_names, force=force, exporter=exporter)
 
 
 def build(

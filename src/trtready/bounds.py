@@ -16,6 +16,8 @@ from trtready.errors import UsageError
 from trtready.intervals import Interval
 
 METADATA_KEY = "trtready.dynamic"  # ONNX metadata: the bounds a model was exported or fixed with
+# ONNX metadata: the example input shapes, written by export, read for the build profile
+EXAMPLE_KEY = "trtready.example_shapes"
 
 if TYPE_CHECKING:
     from trtready.limits import Limits

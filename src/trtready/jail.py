@@ -39,12 +39,17 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError
+
+# the jailed child's entry point (``trtready/cli/jailed.py``): named, not imported, so the jail stays
+# below the CLI that uses it
+CHILD_MODULE = "trtready.cli.jailed"
 
 ACTIVE = False  # True inside a jailed child
 
@@ -153,8 +158,11 @@ def restrict(reads: list[str], writes: list[str]) -> None:
     rules.apply()
 
 
-def child_main(argv: list[str]) -> None:
-    """``python -m trtready.jail REQUEST ARGS…``: confine, then run the CLI on ``ARGS``."""
+def child_main(argv: list[str], entry: Callable[[list[str]], Any]) -> None:
+    """``python -m trtready.cli.jailed REQUEST ARGS…``: confine, then run ``entry`` (the CLI) on ``ARGS``.
+
+    The CLI is passed in rather than imported: the jail sits below the commands that use it.
+    """
     global ACTIVE
     request = json.loads(argv[0])
     private = request["private"]
@@ -167,9 +175,7 @@ def child_main(argv: list[str]) -> None:
 
     outputs.JAIL = outputs.JailOutbox({Path(k): Path(v) for k, v in request["outboxes"].items()},
                                       Path(private) / _COMMITS)
-    from trtready.cli.main import main
-
-    main(argv[1:])
+    entry(argv[1:])
 
 
 # --- the parent -------------------------------------------------------------------------------------
@@ -210,7 +216,7 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
                     run.outboxes[folder] = Path(tempfile.mkdtemp(prefix=".trtready-jail.", dir=folder))
         request = {"private": str(run.private), "outboxes": {str(k): str(v) for k, v in run.outboxes.items()},
                    "reads": sorted({str(Path(os.path.abspath(p)).parent) for p in reads})}
-        code = _wait([sys.executable, "-m", "trtready.jail", json.dumps(request), *argv])
+        code = _wait([sys.executable, "-m", CHILD_MODULE, json.dumps(request), *argv])
         if code < 0:  # killed by a signal: it printed nothing, so say it here
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             if -code in (signal.SIGINT, signal.SIGTERM):
@@ -293,8 +299,3 @@ def _check_tree(root: Path) -> None:
                 raise BadInputError(f"{os.path.join(dirpath, name)}: the jailed run left something other than a "
                                     "plain file; nothing written")
 
-
-if __name__ == "__main__":  # run as ``python -m trtready.jail``: use the package's module, not __main__'s copy
-    from trtready.jail import child_main as _child_main
-
-    _child_main(sys.argv[1:])

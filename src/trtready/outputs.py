@@ -521,9 +521,18 @@ def _swap(pairs: list[tuple[Path, Path]], stale: list[Path]) -> None:
 
 
 # --- writers: they write where they are told (a staged path); atomicity comes from the session --------
-def write_json(data: dict[str, Any], path: Path) -> None:
-    from trtready.report.json_report import dumps
+def dumps(data: dict[str, Any]) -> str:
+    """The project's JSON: indented, no NaN (not JSON), paths as strings."""
+    return json.dumps(data, indent=2, allow_nan=False, default=_json_default)
 
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
     text = dumps(data) + "\n"
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -540,7 +549,7 @@ def write_bytes(data: bytes, path: Path) -> None:
 
 def mark_zip(path: Path, verb: str) -> None:
     """Add trtready's mark to a zip archive it wrote (torch ignores members it does not know)."""
-    from trtready import __version__
+    from trtready.version import __version__
 
     with zipfile.ZipFile(path, "a") as zf:
         names = zf.namelist()
@@ -558,7 +567,7 @@ def save_onnx(model: ir.Model, path: Path, verb: str, external_threshold: int | 
     """
     import onnx_ir as ir
 
-    from trtready import __version__
+    from trtready.version import __version__
 
     if external_threshold is None:
         external_threshold = EXTERNAL_DATA_THRESHOLD

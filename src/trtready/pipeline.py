@@ -1,7 +1,10 @@
-"""``convert``: load → audit → plan → narrow → export → verify → build → inspect → report, in one run.
+"""The stage sequences of ``convert`` and ``export``.
 
+``convert``: load → audit → plan → narrow → export → verify → build → inspect → report, in one run.
 The ONNX translation happens once (on the narrowed ExportedProgram); ``baseline=True`` adds one more
 translation of the original model, only to show the network before → after.
+
+``export``: the translation alone; a TorchScript trace is of the module after ``fix``'s state stage.
 """
 
 from __future__ import annotations
@@ -11,9 +14,15 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from trtready.bounds import DimBound
 from trtready.fix import FixRequest, FixResult
+
+if TYPE_CHECKING:
+    from trtready.export.exporter import ExportResult
+    from trtready.load import LoadedModel
+    from trtready.outputs import OutputSession
 
 
 @dataclass
@@ -116,6 +125,19 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         if result.deploy is not None:
             result.deploy.written = s.commit(triton.folder)
     return result
+
+
+def export(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound], input_names: list[str] | None = None,
+           output_names: list[str] | None = None, *, force: bool = False, session: OutputSession | None = None,
+           exporter: str = "auto") -> ExportResult:
+    """``export``: one translation to ``fmt``. A TorchScript trace is made of the module after the state
+    stage ``fix`` runs (:func:`trtready.fix.torch_fix.narrow_state_for_trace`): Torch-TensorRT's
+    TorchScript frontend rejects int64 buffers. ONNX and ``.pt2`` are the program as it is."""
+    from trtready.export.exporter import export_model
+    from trtready.fix.torch_fix import narrow_state_for_trace
+
+    return export_model(loaded, out, fmt, bounds, input_names, output_names, force=force, session=session,
+                        exporter=exporter, narrow_state=narrow_state_for_trace if fmt == "torchscript" else None)
 
 
 @contextlib.contextmanager

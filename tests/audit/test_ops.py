@@ -20,7 +20,7 @@ from trtready.audit.findings import Kind, Layer, Outcome
 from trtready.audit.ops import fx_op_findings, onnx_op_findings
 from trtready.audit.predict import predict_all
 from trtready.load.onnx_file import infer_shapes
-from trtready.narrow.onnx_model import apply_rewrites
+from trtready.passes.onnx_model import apply_rewrites
 from trtready.plan import Action
 from trtready.plan.rewrites import plan_ops
 from trtready.targets import PROFILES

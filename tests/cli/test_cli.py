@@ -130,3 +130,18 @@ def test_onnx_audit_imports_no_torch_or_tensorrt(tmp_path: Path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(_onnx_bytes())
     assert _imported_after(["audit", str(model), "--quiet"]) == []
+
+
+def test_export_torchscript_traces_the_state_narrowed_module(tmp_path: Path) -> None:
+    """``export --format torchscript`` runs fix's state stage first: no int64 buffer reaches the trace."""
+    import torch
+
+    r = run_cli("export", "trtready.demo:bn_cnn", "-o", str(tmp_path / "b.ts"), "--format", "torchscript",
+                "--json", "-", "--quiet", cwd=tmp_path)
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout[r.stdout.index("{"):])
+    assert data["verb"] == "export" and data["format"] == "torchscript"
+    assert data["notes"][-1].endswith("(state narrowed first)")
+    buffers = {n: b.dtype for n, b in torch.jit.load(str(tmp_path / "b.ts")).named_buffers()}
+    assert buffers["layer1.0.bn1.num_batches_tracked"] == torch.int32
+    assert not [n for n, dtype in buffers.items() if dtype == torch.int64]

@@ -80,12 +80,25 @@ def test_pt2_and_torchscript(tmp_path: Path) -> None:
     assert list(torch.export.load(str(tmp_path / "t.pt2")).graph_signature.user_inputs) == ["input_ids"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        export_model(load_model("trtready.demo:bn_cnn"), tmp_path / "b.ts", "torchscript", [])
+        r = trtready.export("trtready.demo:bn_cnn", tmp_path / "b.ts", format="torchscript")
     assert not [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert r.notes[-1].endswith("(state narrowed first)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ts = torch.jit.load(str(tmp_path / "b.ts"))
-    assert not [n for n, b in ts.named_buffers() if b.dtype == torch.int64]
+    buffers = {n: b.dtype for n, b in ts.named_buffers()}
+    assert not [n for n, dtype in buffers.items() if dtype == torch.int64]
+    assert buffers["layer1.0.bn1.num_batches_tracked"] == torch.int32
+
+
+def test_the_export_stage_traces_the_module_it_is_given(tmp_path: Path) -> None:
+    # the state stage is the pipeline's (trtready.pipeline.export): export_model alone narrows nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = export_model(load_model("trtready.demo:bn_cnn"), tmp_path / "b.ts", "torchscript", [])
+        ts = torch.jit.load(str(tmp_path / "b.ts"))
+    assert r.notes == ["TorchScript is deprecated in torch 2.13"]
+    assert {n: b.dtype for n, b in ts.named_buffers()}["layer1.0.bn1.num_batches_tracked"] == torch.int64
 
 
 def test_the_older_exporter_writes_the_names_and_bounds_the_dynamo_file_has(tmp_path: Path) -> None:

@@ -117,3 +117,25 @@ def test_tiny_bert_and_vit_from_configs(tmp_path: Path) -> None:
     vit = ViTModel(cfg).eval()
     r = trtready.fix(trtready.ModelSpec(vit, (torch.randn(1, 3, 16, 16),)), tmp_path / "vit", target="trt8")
     assert r and all(r.verification)
+
+
+def test_torchscript_archive_with_nested_state_is_narrowed(tmp_path: Path) -> None:
+    """A ``.ts`` archive (loaded with trust_code) is narrowed by the same pass as a module: BatchNorm's
+    counter inside a Sequential becomes int32 in the archive written, the file read is left alone."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)).eval()
+    x = torch.randn(3, 2)
+    src, out = tmp_path / "m.ts", tmp_path / "narrowed.ts"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(module, (x,)).save(str(src))
+    original = src.read_bytes()
+    r = trtready.fix(str(src), out, target="trt8", trust_code=True)
+    assert r and [(d.finding, d.action) for d in r.decisions] == [("state:1.num_batches_tracked", Action.NARROW)]
+    assert "no graph: state narrowed only, verification skipped" in r.notes
+    assert src.read_bytes() == original
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written = torch.jit.load(str(out))
+    assert {n: b.dtype for n, b in written.named_buffers()}["1.num_batches_tracked"] == torch.int32
+    assert torch.equal(written(x), module(x))  # only the counter changed: the same float32 arithmetic

@@ -11,7 +11,7 @@ import pytest
 
 from tests.passes.helpers import planned, run
 from trtready.analysis import OnnxAnalysis
-from trtready.narrow.onnx_model import apply_rewrites
+from trtready.passes.onnx_model import apply_rewrites
 from trtready.plan import Action
 from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.passes.helpers import planned, run
 from trtready.errors import UnsafeNarrowingError
-from trtready.narrow.onnx_model import apply_plan
+from trtready.passes.onnx_model import apply_plan
 
 TEXT = """
 <ir_version: 10, opset_import: ["" : 20]>

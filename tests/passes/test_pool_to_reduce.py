@@ -11,7 +11,7 @@ from onnx_ir.passes.common import RemoveUnusedNodesPass
 
 from tests.passes.helpers import run
 from trtready.load.onnx_file import infer_shapes
-from trtready.narrow.onnx_model import apply_rewrites
+from trtready.passes.onnx_model import apply_rewrites
 from trtready.passes.check import FullCheckPass
 from trtready.passes.pool_to_reduce import PoolToReducePass
 from trtready.plan import Action

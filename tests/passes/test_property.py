@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.passes.helpers import int64_only_inputs_are_int64, planned, run
 from trtready.intervals import Interval
-from trtready.narrow.onnx_model import apply_plan
+from trtready.passes.onnx_model import apply_plan
 
 I64 = TensorProto.INT64
 INT64_MAX = 2**63 - 1

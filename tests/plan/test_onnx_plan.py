@@ -191,7 +191,7 @@ def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
     """ONNX Runtime 1.32 mis-types Cast(Shape) in shape propagation; the Cast must follow the Gather."""
     import numpy as np
 
-    from trtready.narrow.onnx_model import apply_plan
+    from trtready.passes.onnx_model import apply_plan
 
     model = ir.from_onnx_text(SHAPE_RANGE.replace("r = Identity(r0)", "r1 = Mul(r0, one)\n  r = Identity(r1)"))
     n = plan_onnx(OnnxAnalysis.of(model, parse_dynamic(["x:1=N[1:64]"])), PROFILES["trt-rtx"], PlanOptions())
@@ -222,7 +222,7 @@ g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
 def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() -> None:
     import numpy as np
 
-    from trtready.narrow.onnx_model import apply_plan
+    from trtready.passes.onnx_model import apply_plan
 
     text = """
     <ir_version: 10, opset_import: ["" : 20]>
@@ -276,7 +276,7 @@ g (float[S, 4] h, float[8, 2] table) => (float[S, S, 2] y)
 def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     import numpy as np
 
-    from trtready.narrow.onnx_model import apply_plan
+    from trtready.passes.onnx_model import apply_plan
 
     model = ir.from_onnx_text(BUCKETS)
     analysis = OnnxAnalysis.of(model, parse_dynamic(["h:0=S[1:32]"]))
@@ -332,7 +332,7 @@ def test_readers_of_a_kept_input_share_one_cast_where_a_gather_pays_for_it() -> 
     model, decisions = _plan(EDGE, ranges={"ids": Interval(0, 7)})
     assert decisions["ids"].action is Action.KEEP
     assert decisions["v"].action is Action.NARROW
-    from trtready.narrow.onnx_model import apply_plan
+    from trtready.passes.onnx_model import apply_plan
     from trtready.plan.onnx_plan import plan_onnx as plan
 
     fresh = ir.from_onnx_text(EDGE)

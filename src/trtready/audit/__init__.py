@@ -84,7 +84,7 @@ def audit_loaded(
         used = None
         if ep is not None:
             from trtready.audit.fx import audit_fx, used_state
-            from trtready.load.capture import program_input_names
+            from trtready.signature import program_input_names
 
             from trtready.analysis import FxAnalysis
 

@@ -7,14 +7,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from trtready.finding_ids import Layer as Layer  # re-exported: every stage names layers from here
+from trtready.finding_ids import op_finding_id as op_finding_id
 from trtready.intervals import Interval
-
-
-class Layer(str, enum.Enum):
-    STATE = "state"  # parameters and buffers of an nn.Module / checkpoint
-    FX = "fx"  # torch.export graph nodes
-    ONNX = "onnx"  # ONNX initializers, graph I/O and intermediate values
-    TRT = "trt"  # what a TensorRT parser/builder reported
 
 
 class Kind(str, enum.Enum):
@@ -42,17 +37,12 @@ class OpUse:
     pool: str | None = None  # AveragePool / MaxPool / LpPool: the window below is checked
     window: int | None = None  # product of the pooling kernel's dims
     spatial: int | None = None  # number of spatial dims of the pooling
-    rewrite: str | None = None  # the exact rewrite fix/convert apply (plan/rewrites.py), when proved
+    rewrite: str | None = None  # the exact rewrite fix/convert apply (rewrite_matchers.py), when proved
     remedy: str = ""  # what the user can change when no rewrite applies
 
     def to_json(self) -> dict[str, Any]:
         return {"what": self.what, "onnx_ops": list(self.onnx_ops), "pool": self.pool, "window": self.window,
                 "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None}
-
-
-def op_finding_id(layer: Layer, node: str) -> str:
-    """The id of the op finding for ``node`` (``op:fx:…``, ``op:onnx:…``): distinct from tensor ids."""
-    return f"op:{layer.value}:{node}"
 
 
 class Role(str, enum.Enum):

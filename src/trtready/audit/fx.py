@@ -97,7 +97,7 @@ def first_use_constants(ep: Any) -> dict[str, str | None]:
 
     sig = ep.graph_signature
     consts = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers) | set(sig.inputs_to_lifted_tensor_constants)
-    from trtready.load.capture import program_input_names
+    from trtready.signature import program_input_names
 
     user_inputs = set(program_input_names(ep))
     out: dict[str, str | None] = {}

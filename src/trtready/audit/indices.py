@@ -47,7 +47,7 @@ def _dim_bounds(d: Any, dims: dict[str, Interval]) -> Interval | None:
 
 def _onnx_counts(v: Any, depth: int = 0) -> set[Any]:
     """Dims (ints or symbolic names) whose positions ``v`` counts: ``0 <= v < dim`` elementwise."""
-    from trtready.plan.rewrites import _const_int, _dim_read
+    from trtready.rewrite_matchers import _const_int, _dim_read
 
     node = v.producer() if v is not None else None
     if node is None or node.domain not in _DOMAINS or depth > 32:

@@ -7,7 +7,7 @@ checks). The ONNX side reads the nodes themselves. Whether a target builds them 
 (``targets/ops.py``); :func:`trtready.audit.predict.op_problems` compares the two.
 
 A finding is made for a node only when some target cannot build it; where fix/convert can rewrite it
-exactly (``plan/rewrites.py``), the finding names the rewrite, else what the user can change.
+exactly (``rewrite_matchers.py``), the finding names the rewrite, else what the user can change.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _static(dims: Any) -> list[int] | None:
 
 def _pool_rewrite(sizes: list[int] | None, kernel: list[int], stride: list[int], padding: list[int],
                   dilation: list[int], ceil_mode: bool, op: str) -> str | None:
-    """The rewrite ``PoolAsReduce`` will prove on the translated node (plan/rewrites.py), or None."""
+    """The rewrite ``PoolAsReduce`` will prove on the translated node (rewrite_matchers.py), or None."""
     if sizes is None or any(padding) or any(d != 1 for d in dilation):
         return None
     kind = "Average" if op == "AveragePool" else "Max"
@@ -280,7 +280,7 @@ def onnx_use(node: Any) -> OpUse | None:
 
 def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:
     """``(label, node)`` for every node of every scope; the label is the op finding's ``tensor``."""
-    from trtready.plan.rewrites import node_label
+    from trtready.rewrite_matchers import node_label
 
     for graph in list(model.graphs()) + list(model.functions.values()):
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
@@ -290,11 +290,11 @@ def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:
 
 def onnx_op_findings(model: Any) -> list[Finding]:
     """One op finding per ONNX node (every scope) that some target cannot build; main-graph nodes a
-    proved rewrite removes name it (``plan/rewrites.py``)."""
+    proved rewrite removes name it (``rewrite_matchers.py``)."""
     import dataclasses
 
     from trtready.audit.onnx_graph import _shape, _source
-    from trtready.plan.rewrites import find_masked_assignments, find_pool_reductions, node_label
+    from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 
     rewrites: dict[Any, str] = {}
     for m in find_masked_assignments(model):

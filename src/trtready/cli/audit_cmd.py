@@ -13,6 +13,7 @@ from trtready.cli.options import (
     output_options,
     target_option,
 )
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -38,8 +39,6 @@ def audit(
 
     Exit 0 when the model is ready for the target, 1 when it is not, 2 on bad input.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from trtready.audit import AuditReport, audit_loaded
         from trtready.bounds import parse_dynamic, parse_input_ranges
@@ -68,4 +67,4 @@ def audit(
             emit_html(data, html_path, s)
         return 0 if report.ready else 1
 
-    run_verb(debug, body, models=[model], reads=[model], writes=[*_json_file(json_path), html_path], trust_code=trust_code)
+    run_verb(debug, body, models=[model], reads=[model], writes=[*json_file(json_path), html_path], trust_code=trust_code)

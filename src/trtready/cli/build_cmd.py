@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.options import output_options
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -25,8 +26,6 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
 
     Exit 0 when built, 2 when the parser/builder rejects the model or the library is missing.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         import json
 
@@ -60,4 +59,4 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
             emit_json({**manifest, "verb": "build"}, json_path, s)
         return 0
 
-    run_verb(debug, body, models=[str(model)], reads=[model], writes=[out, *_json_file(json_path)], force=force)
+    run_verb(debug, body, models=[str(model)], reads=[model], writes=[out, *json_file(json_path)], force=force)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.run import run_verb
+
 
 @click.command(name="check-config")
 @click.argument("manifest", type=click.Path(path_type=Path))
@@ -14,8 +16,6 @@ import click
 def check_config(manifest: Path, config: Path, debug: bool) -> None:
     """One line per mismatch between CONFIG and the engine of MANIFEST (data type, name, rank, dims
     against the profile, max batch size). Exit 0 when consistent, 1 on any mismatch, 2 on bad input."""
-    from trtready.cli.main import run_verb
-
     def body() -> int:
         from trtready.deploy import check_config as run
         from trtready.report.terminal import safe_text

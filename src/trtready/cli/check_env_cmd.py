@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.run import json_file, run_verb
+
 
 @click.command(name="check-env")
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("--debug", is_flag=True, default=False, help="Show tracebacks on errors.")
 def check_env(manifest: Path, debug: bool) -> None:
     """Exit 0 when the TensorRT library variant, its major.minor and the GPU match MANIFEST, else 1."""
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from trtready.engine.manifest import compare_environment, read_manifest
 

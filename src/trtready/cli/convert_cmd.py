@@ -6,18 +6,19 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.deploy_cmd import triton_options
-from trtready.cli.export_cmd import _names
+from trtready.cli.deploy_out import render_deploy, triton_options
 from trtready.cli.html_out import html_option
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
     model_options,
     output_options,
+    parse_names,
     plan_options,
     target_option,
     verify_options,
 )
+from trtready.cli.run import json_file, run_verb, usage_error
 
 
 @click.command()
@@ -58,8 +59,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     The output folder appears only when everything succeeded; an older one trtready wrote is
     replaced (with --force) only then.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     serve = None
     if triton is not None:
         from trtready.deploy import TritonRequest, make_repo
@@ -67,13 +66,10 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
         make_repo(triton)
         serve = TritonRequest(triton, out.name, max_batch, instances)
     elif max_batch is not None or instances is not None:
-        from trtready.cli.main import _usage_error
-
-        _usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
+        usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
 
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
-        from trtready.cli.deploy_cmd import render_deploy
         from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
@@ -109,7 +105,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
                 verify=not no_verify, trials=trials, force=force,
                 rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
                 feeds=load_npz(inputs_npz, limits) if inputs_npz else None,
-                input_names=_names(input_names), output_names=_names(output_names), limits=limits, session=s,
+                input_names=parse_names(input_names), output_names=parse_names(output_names), limits=limits, session=s,
                 exporter=exporter,
             )
             con = console(stderr=json_path == "-")
@@ -123,6 +119,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_html(data, html_path, s)
         return 0 if result else 1
 
-    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *_json_file(json_path), html_path]
+    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *json_file(json_path), html_path]
     run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
              trust_code=trust_code)

@@ -8,6 +8,7 @@ import click
 
 from trtready.audit.findings import Outcome
 from trtready.cli.options import target_option
+from trtready.cli.run import run_verb
 
 _SHORT = {
     Outcome.FINE: "fine",
@@ -31,8 +32,6 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     narrowed, verified, an engine built and its network compared with the unmodified export's, with
     report.json and report.html (a refusal is shown, not fatal: that is what the demo demonstrates).
     """
-    from trtready.cli.main import run_verb
-
     def body() -> int:
         from rich.table import Table
 

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.options import dynamic_option, exporter_option, model_options, output_options
-
-
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",")] if text else None
+from trtready.cli.options import (
+    dynamic_option,
+    exporter_option,
+    model_options,
+    output_options,
+    parse_names,
+)
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -32,23 +35,21 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
     ONNX outputs of dict/ModelOutput results are named from their keys unless --output-names says
     otherwise; the --dynamic bounds and example shapes are recorded for `build`.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from trtready.bounds import parse_dynamic
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.export.exporter import export_model
         from trtready.limits import parse_limits
         from trtready.load import load_model
         from trtready.outputs import Kind, Output, session
+        from trtready.pipeline import export as export_stages
         from trtready.report.terminal import safe_text
 
         limits = parse_limits(limit)
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         main = Output(out, Kind.ONNX if fmt == "onnx" else Kind.FILE)
         with session([main] + report_outputs(json_path), loaded.input_paths, force) as s:
-            result = export_model(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                                  _names(input_names), _names(output_names), session=s, exporter=exporter)
+            result = export_stages(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
+                                   parse_names(input_names), parse_names(output_names), session=s, exporter=exporter)
             if not quiet:
                 click.echo(f"inputs:  {safe_text(', '.join(result.input_names))}")
                 if result.output_names:
@@ -62,11 +63,11 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
                        "export": result.export.to_json() if result.export is not None else None}, json_path, s)
         return 0
 
-    run_verb(debug, body, models=[model], reads=[model], writes=[out, *_json_file(json_path)], force=force,
+    run_verb(debug, body, models=[model], reads=[model], writes=[out, *json_file(json_path)], force=force,
              trust_code=trust_code)
 
 
 def _version() -> str:
-    from trtready import __version__
+    from trtready.version import __version__
 
     return __version__

@@ -16,6 +16,7 @@ from trtready.cli.options import (
     target_option,
     verify_options,
 )
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -42,8 +43,6 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
     must be refused (named, with its value) or the input is bad.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.cli.html_out import emit_html, html_outputs
@@ -86,5 +85,5 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             emit_html(data, html_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *_json_file(json_path), html_path],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *json_file(json_path), html_path],
              force=force, trust_code=trust_code)

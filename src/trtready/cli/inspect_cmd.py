@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.options import output_options
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -22,10 +23,8 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     An engine cannot be deserialized without a supported GPU; its view is read from the manifest
     that ``build`` wrote beside it (ENGINE.json).
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
-        from trtready import __version__
+        from trtready.version import __version__
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.inspect import view_of
         from trtready.engine.manifest import manifest_path
@@ -43,4 +42,4 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
             emit_json(data, json_path, s)
         return 0
 
-    run_verb(debug, body, models=[str(file), str(other or "")], reads=[file, other], writes=_json_file(json_path))
+    run_verb(debug, body, models=[str(file), str(other or "")], reads=[file, other], writes=json_file(json_path))

@@ -17,7 +17,7 @@ def report_outputs(json_path: str | None) -> list[Output]:
 
 def emit_json(data: dict[str, Any], json_path: str | None, session: OutputSession) -> None:
     from trtready.outputs import write_json
-    from trtready.report.json_report import dumps
+    from trtready.outputs import dumps
 
     if json_path is None:
         return

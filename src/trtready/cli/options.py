@@ -89,3 +89,8 @@ def exporter_option(fn: F) -> F:
         help="auto: torch.onnx (dynamo), then its proved recoveries, then torch.onnx (dynamo=False), until a file "
              "translates and verifies; dynamo or torchscript: that exporter only. The report says which wrote it.",
     )(fn)
+
+
+def parse_names(text: str | None) -> list[str] | None:
+    """``--input-names a,b`` / ``--output-names x,y`` as a list; ``None`` when not given (the exporter names)."""
+    return [n.strip() for n in text.split(",")] if text else None

@@ -10,6 +10,7 @@ from trtready.cli.options import (
     output_options,
     verify_options,
 )
+from trtready.cli.run import json_file, run_verb
 
 
 @click.command()
@@ -26,8 +27,6 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
 
     Exit 0 when every output matches (integers exactly, floats within tolerance), 1 on a mismatch.
     """
-    from trtready.cli.main import _json_file, run_verb
-
     def body() -> int:
         from pathlib import Path
 
@@ -57,10 +56,10 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
         return 0 if cmp else 1
 
     run_verb(debug, body, models=[reference, candidate, inputs_npz], reads=[reference, candidate, inputs_npz],
-             writes=_json_file(json_path), trust_code=trust_code)
+             writes=json_file(json_path), trust_code=trust_code)
 
 
 def _version() -> str:
-    from trtready import __version__
+    from trtready.version import __version__
 
     return __version__

@@ -76,7 +76,7 @@ def make_repo(repo: Path) -> None:
 def stage_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
     """Write ``REPO/NAME`` into its staging folder of ``session`` (whose outputs include it); the caller
     commits it (``session.commit(request.folder)``) once everything else of the run is ready."""
-    from trtready import __version__
+    from trtready.version import __version__
     from trtready.deploy.triton import library_note, model_config, write_model
 
     cfg = model_config(contract, request.name, request.max_batch, request.instances)

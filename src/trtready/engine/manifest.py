@@ -41,7 +41,7 @@ def write_manifest(engine: Path, final: Path, model: Path, data_files: list[Path
     they lie inside it (the engine and its model move together), else absolute."""
     import os
 
-    from trtready import __version__
+    from trtready.version import __version__
     from trtready.environment import environment
     from trtready.load import sha256_file
     from trtready.outputs import write_json

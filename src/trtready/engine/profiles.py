@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from trtready.bounds import DimBound
+from trtready.bounds import EXAMPLE_KEY, DimBound
 from trtready.errors import UsageError
 
-EXAMPLE_KEY = "trtready.example_shapes"
 _SHAPE_RE = re.compile(r"^\d{1,20}(x\d{1,20})*$")
 DIM_MAX = 2**31 - 1  # TensorRT's bindings and its volume arithmetic are int32 in practice
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,7 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
     from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
 
-    from trtready.load.capture import program_input_names
+    from trtready.signature import program_input_names
 
     if input_names is not None:  # bounds and examples are recorded under the names the graph will have
         user = program_input_names(ep)
@@ -152,7 +153,7 @@ def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound
     import torch
 
     from trtready.bounds import record_bounds
-    from trtready.engine.profiles import EXAMPLE_KEY
+    from trtready.bounds import EXAMPLE_KEY
     from trtready.export.names import apply_names
 
     names = [n for n, _ in layout.tensors]
@@ -208,11 +209,14 @@ def translate_any(ep: Any, module: Any, layout: Any, bounds: list[DimBound], exa
 
 def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound],
                  input_names: list[str] | None = None, output_names: list[str] | None = None, *,
-                 force: bool = False, session: OutputSession | None = None, exporter: str = "auto") -> ExportResult:
+                 force: bool = False, session: OutputSession | None = None, exporter: str = "auto",
+                 narrow_state: Callable[[Any], Any] | None = None) -> ExportResult:
     """Translate once and write ``out`` (checked and locked before the work, swapped in whole).
 
     ``exporter`` (ONNX only): ``auto`` tries the export paths in order until one translates
     (:mod:`trtready.export.paths`), ``dynamo`` and ``torchscript`` keep to one exporter.
+    ``narrow_state`` (TorchScript only): the state stage the pipeline runs on the module before it
+    is traced (:func:`trtready.pipeline.export`); export decides and narrows nothing itself.
     """
     from trtready.outputs import Kind, Output, use_session
     from trtready.plan.export_plan import CHOICES
@@ -227,13 +231,15 @@ def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound
         raise UsageError(f"--input-names/--output-names apply to ONNX; a {fmt} keeps forward's names")
     output = Output(Path(out), Kind.ONNX if fmt == "onnx" else Kind.FILE)
     with use_session(session, [output], loaded.input_paths, force) as s:
-        result = _export(loaded, s.stage(output.path), fmt, bounds, input_names, output_names, exporter)
+        result = _export(loaded, s.stage(output.path), fmt, bounds, input_names, output_names, exporter,
+                         narrow_state)
         result.written = s.commit(output.path)
     return result
 
 
 def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
-            input_names: list[str] | None, output_names: list[str] | None, exporter: str = "auto") -> ExportResult:
+            input_names: list[str] | None, output_names: list[str] | None, exporter: str = "auto",
+            narrow_state: Callable[[Any], Any] | None = None) -> ExportResult:
     import torch
 
     from trtready.dim_fixes import APPLIED
@@ -261,18 +267,12 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
         if fmt == "pt2":
             torch.export.save(portable(ep), str(dest))
         else:
-            from trtready.audit.state import audit_state
-            from trtready.load.state import entries_from_module
-            from trtready.narrow.state import narrow_module_state
-            from trtready.plan.state_plan import plan_state
-            from trtready.plan import PlanOptions, refuse_any
-            from trtready.targets import PROFILES
-
             module = loaded.module if loaded.module is not None else ep.module()
-            decisions = plan_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
-            refuse_any(decisions)
-            torch.jit.save(trace(narrow_module_state(module, decisions), args, kwargs), str(dest))
+            if narrow_state is not None:
+                module = narrow_state(module)
+            torch.jit.save(trace(module, args, kwargs), str(dest))
             notes += ["TorchScript is deprecated in torch 2.13; it is kept for Torch-TensorRT's TorchScript "
-                      "frontend, whose int64 buffer error this trace avoids (state narrowed first)"]
+                      "frontend, whose int64 buffer error this trace avoids (state narrowed first)"
+                      if narrow_state is not None else "TorchScript is deprecated in torch 2.13"]
     mark_zip(dest, "export")
     return ExportResult(fmt, [], user_inputs, [], notes)

@@ -28,7 +28,7 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
         raise RuntimeError("torch.onnx.export returned no program")
     model = program.model
     if examples:
-        from trtready.engine.profiles import EXAMPLE_KEY
+        from trtready.bounds import EXAMPLE_KEY
 
         model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
     record_bounds(model, bounds or [])

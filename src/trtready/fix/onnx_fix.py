@@ -15,7 +15,7 @@ from trtready.load import LoadedModel
 
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.bounds import record_bounds
-    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
+    from trtready.passes.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx
     from trtready.fix import unbuildable_notes
     from trtready.plan.onnx_plan import plan_onnx

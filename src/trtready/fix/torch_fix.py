@@ -14,22 +14,47 @@ from pathlib import Path
 from typing import Any
 
 from trtready.audit import AuditReport, audit_loaded
+from trtready.audit.findings import Finding
 from trtready.errors import UnsafeInputError
 from trtready.fix import FixRequest, FixResult
 from trtready.load import LoadedModel, ModelKind
-from trtready.plan import Action, Decision, refuse_any
+from trtready.plan import Action, Decision, PlanOptions, refuse_any
+from trtready.targets import TargetProfile
 from trtready.verify.inputs import torch_input_specs
+
+
+def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
+    """The state stage's decisions (:mod:`trtready.plan.state_plan`); a refusal raises, nothing written.
+
+    ``fix`` of any PyTorch form and ``export --format torchscript`` (:func:`narrow_state_for_trace`)
+    both decide here.
+    """
+    from trtready.plan.state_plan import plan_state
+
+    decisions = plan_state(findings, profile, options)
+    refuse_any(decisions)
+    return decisions
+
+
+def narrow_state_for_trace(module: Any) -> Any:
+    """The state stage of ``export --format torchscript``: a copy of ``module`` whose state is narrowed
+    as ``fix`` would for Torch-TensorRT's TorchScript frontend, which rejects int64 buffers."""
+    from trtready.audit.state import audit_state
+    from trtready.load.state import entries_from_module
+    from trtready.passes.narrow_state import narrow_module_state
+    from trtready.targets import PROFILES
+
+    decisions = decide_state(audit_state(entries_from_module(module)), PROFILES["torch-trt-ts"], PlanOptions())
+    return narrow_module_state(module, decisions)
 
 
 def fix_torch(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.plan.fx_plan import refuse_proved_overflow
-    from trtready.plan.state_plan import plan_state
 
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     if loaded.capture_error is not None:  # a spec's graph is the point: never fall back to its state alone
         raise loaded.capture_error
-    decisions = plan_state(report.findings, req.target.profile, req.options)
-    refuse_any(decisions)
+    decisions = decide_state(report.findings, req.target.profile, req.options)
     if loaded.exported is not None:
         refuse_proved_overflow(report.findings, req.target.profile, req.options)
     result = FixResult(report, decisions, dry_run=req.dry_run)
@@ -50,21 +75,14 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
     """The narrowed state in the input's own format, at ``dest``, marked as trtready's."""
     import torch
 
-    from trtready.narrow.state import narrow_module_state, narrow_state_dict
+    from trtready.passes.narrow_state import narrow_module_state, narrow_state_dict
     from trtready.outputs import mark_zip
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if loaded.kind is ModelKind.TORCHSCRIPT:
             assert loaded.module is not None
-            for d in decisions:
-                if d.action is Action.NARROW:
-                    name = d.finding.removeprefix("state:")
-                    owner_path, _, attr = name.rpartition(".")
-                    owner = loaded.module.get_submodule(owner_path) if owner_path else loaded.module
-                    t = getattr(owner, attr)
-                    setattr(owner, attr, t.to(torch.int32 if t.dtype == torch.int64 else torch.float32))
-            torch.jit.save(loaded.module, str(dest))
+            torch.jit.save(narrow_module_state(loaded.module, decisions), str(dest))
             mark_zip(dest, "fix")
         elif loaded.kind is ModelKind.SAFETENSORS:
             from safetensors.torch import load_file, save_file
@@ -97,7 +115,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     from trtready.errors import UpstreamError
     from trtready.export.paths import ExportChain
     from trtready.load.capture import CallLayout
-    from trtready.narrow.state import narrow_module_state
+    from trtready.passes.narrow_state import narrow_module_state
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
     if loaded.fitted_bounds is not None:  # torch.export's own fixes kept the user's bounds
@@ -221,7 +239,7 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     from trtready.analysis import OnnxAnalysis
     from trtready.audit import audit_translation
     from trtready.fix import unbuildable_notes
-    from trtready.narrow.onnx_model import apply_plan, apply_rewrites
+    from trtready.passes.onnx_model import apply_plan, apply_rewrites
     from trtready.plan.onnx_plan import plan_onnx
     from trtready.plan.rewrites import plan_ops
 
@@ -342,7 +360,7 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
     """
     from trtready.errors import NarrowingError, TrtReadyError, first_line
     from trtready.load.capture import capture
-    from trtready.narrow.state import narrow_module_state
+    from trtready.passes.narrow_state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
     from trtready.plan.fx_plan import plan_fx
 

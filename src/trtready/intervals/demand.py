@@ -309,7 +309,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
     import torch.fx
 
     from trtready.intervals.fx import _schema_aliases
-    from trtready.load.capture import program_input_names
+    from trtready.signature import program_input_names
 
     ranges = ep.range_constraints
     nodes = list(ep.graph.nodes)

@@ -284,7 +284,7 @@ def fx_input_roles(ep: Any) -> dict[str, InputRole]:
     """Role of each integer (or bool) user input of an ExportedProgram."""
     import torch
 
-    from trtready.load.capture import program_input_names
+    from trtready.signature import program_input_names
 
     user_inputs = set(program_input_names(ep))
     step = _fx_step_for(ep)

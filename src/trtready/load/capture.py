@@ -13,6 +13,7 @@ from typing import Any
 
 from trtready.bounds import DimBound
 from trtready.errors import BadInputError, UsageError
+from trtready.signature import program_input_names  # noqa: F401  re-exported: its home before the ground floor
 
 
 def forward_param_names(module: Any) -> list[str]:
@@ -144,14 +145,6 @@ class CallLayout:
 
         args, kwargs = pytree.tree_unflatten(list(self.leaves), self.spec)
         return tuple(args), dict(kwargs)
-
-
-def program_input_names(ep: Any) -> list[str]:
-    """Names of a program's tensor inputs (``graph_signature.user_inputs`` also holds constants' values)."""
-    from torch.export.graph_signature import InputKind, TensorArgument
-
-    return [s.arg.name for s in ep.graph_signature.input_specs
-            if s.kind is InputKind.USER_INPUT and isinstance(s.arg, TensorArgument)]
 
 
 def export_hint(e: BaseException) -> str:

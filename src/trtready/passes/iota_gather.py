@@ -1,7 +1,7 @@
 """IotaGatherPass: a GatherND whose indices are an iota grid over its data's own dims becomes an
 Unsqueeze (and an Expand where the grid is wider) of the data.
 
-Which GatherND qualify, and the proof that each is one, is :func:`trtready.plan.rewrites.find_iota_gathers`;
+Which GatherND qualify, and the proof that each is one, is :func:`trtready.rewrite_matchers.find_iota_gathers`;
 this pass only carries the matches out. With ``grid`` the broadcast of ``Range(0, B)`` along axis 0 and
 ``Range(0, S)`` along axis 3, ``GatherND(mask, grid)[b, 0, 0, s] = mask[b, s]`` for every element.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from trtready.plan.rewrites import IotaGather
+from trtready.rewrite_matchers import IotaGather
 
 
 class IotaGatherPass(ir.passes.InPlacePass):

@@ -1,7 +1,7 @@
 """MaskedAssignmentPass: the NonZero → ScatterND of a boolean-mask assignment becomes a Where.
 
 Which ScatterND qualify, and the proof that each is ``Where(mask, value, data)``, is
-:func:`trtready.plan.rewrites.find_masked_assignments`; this pass only carries the matches out.
+:func:`trtready.rewrite_matchers.find_masked_assignments`; this pass only carries the matches out.
 TensorRT-RTX 1.7 cannot build NonZero (no plugin); Where builds on every target, keeps every shape
 static and leaves no int64 positions to compute.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from trtready.plan.rewrites import MaskedAssignment
+from trtready.rewrite_matchers import MaskedAssignment
 
 
 class MaskedAssignmentPass(ir.passes.InPlacePass):

@@ -1,6 +1,6 @@
 """PoolToReducePass: a pooling whose windows tile its input becomes a global pool or a reduction.
 
-Which AveragePool/MaxPool qualify, and the proof, is :func:`trtready.plan.rewrites.find_pool_reductions`;
+Which AveragePool/MaxPool qualify, and the proof, is :func:`trtready.rewrite_matchers.find_pool_reductions`;
 the planner picks the ones the target cannot build (a window at or past its kernel-volume limit:
 TensorRT-RTX 1.7 builds 2-D windows below 100 000 elements); this pass only carries them out.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from trtready.plan.rewrites import PoolAsReduce
+from trtready.rewrite_matchers import PoolAsReduce
 
 
 class PoolToReducePass(ir.passes.InPlacePass):

@@ -5,29 +5,11 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
-from typing import Any
 
+from trtready.decision import Action as Action  # re-exported: the plan's decisions, a ground-floor value
+from trtready.decision import Decision as Decision
 from trtready.errors import UnsafeNarrowingError
-
-
-class Action(str, enum.Enum):
-    NARROW = "narrow"
-    KEEP = "keep"
-    REFUSE = "refuse"
-    REMOVE = "remove"  # a rewrite computes the same result without the tensor (plan/rewrites.py)
-    REWRITE = "rewrite"  # an op the target cannot build is rewritten, proved exact (plan/rewrites.py)
-
-
-@dataclass(frozen=True)
-class Decision:
-    finding: str  # Finding.id
-    action: Action
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"finding": self.finding, "action": self.action.value, "reason": self.reason}
 
 
 @dataclass(frozen=True)

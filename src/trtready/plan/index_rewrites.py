@@ -26,7 +26,7 @@ from typing import Any
 import onnx_ir as ir
 
 from trtready.plan import Action, Decision
-from trtready.plan.rewrites import _const_int, _dim_read, _is_op, _same_dim, _widening_cast
+from trtready.rewrite_matchers import _const_int, _dim_read, _is_op, _same_dim, _widening_cast
 
 _MOVES = {"Reshape", "Unsqueeze", "Squeeze", "Flatten", "Transpose", "Expand", "Identity"}
 

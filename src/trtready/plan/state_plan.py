@@ -4,7 +4,7 @@ An int64 buffer whose values fit int32 is narrowed (BatchNorm's ``num_batches_tr
 ids); one that does not is kept where the target holds int64 and refused where it cannot. float64
 state becomes float32 unless a value overflows float32 (or underflows to zero, unless allowed).
 UINT64 is refused: no TensorRT has the type. Decisions come from the audit's findings, never from a
-sample run; :mod:`trtready.narrow.state` applies them.
+sample run; :mod:`trtready.passes.narrow_state` applies them.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def render_html(data: dict[str, Any]) -> str:
     ])
     # "<" only occurs inside JSON strings: as \u003c no "</script>" or "<!--" can end or bend the data block
     payload = dumps(data).replace("<", "\\u003c")
-    from trtready import __version__
+    from trtready.version import __version__
 
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"

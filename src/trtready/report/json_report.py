@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from trtready.environment import environment
+from trtready.outputs import dumps  # noqa: F401  the JSON writer lives with the other writers
 
 SCHEMA_VERSION = "1.3"
 
@@ -18,7 +18,7 @@ def schema() -> dict[str, Any]:
 
 
 def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
-    from trtready import __version__
+    from trtready.version import __version__
 
     res = report.result
     target = report.target
@@ -40,16 +40,6 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "verification": None,
         "build": None,
     }
-
-
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, allow_nan=False, default=_json_default)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def fix_report_json(result: Any) -> dict[str, Any]:

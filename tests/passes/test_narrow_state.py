@@ -10,7 +10,7 @@ import torch
 from trtready.audit.state import audit_state
 from trtready.demo.models import BnCnn
 from trtready.load.state import entries_from_module
-from trtready.narrow.state import narrow_module_state
+from trtready.passes.narrow_state import narrow_module_state
 from trtready.plan.state_plan import plan_state
 from trtready.plan import Action, PlanOptions
 from trtready.targets import PROFILES
@@ -75,3 +75,43 @@ def test_plan_state_keeps_meta_tensors(train: bool) -> None:
         m = BnCnn().train(train)
     _, d = _narrowed(m, target="trt-rtx")
     assert all(x.action is Action.KEEP and "meta" in x.reason for x in d)
+
+
+class _Float64Head(torch.nn.Module):
+    """A float64 Linear inside a submodule, then BatchNorm: nested state of both 64-bit kinds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(2, 2).double(), torch.nn.BatchNorm1d(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body[1](self.body[0](x).float())
+
+
+def test_a_loaded_torchscript_module_is_narrowed_on_a_copy() -> None:
+    # A ScriptModule has no get_submodule: its nested state is reached by name. The archive it came
+    # from is what fix reads, so the loaded module itself must stay as it was.
+    import io
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, dtype=torch.float64)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.trace(_Float64Head().eval(), (x,)), buf)
+        buf.seek(0)
+        scripted = torch.jit.load(buf)
+    decisions = plan_state(audit_state(entries_from_module(scripted)), PROFILES["torch-trt-ts"], PlanOptions())
+    assert {d.finding: d.action for d in decisions} == {
+        "state:body.0.weight": Action.NARROW, "state:body.0.bias": Action.NARROW,
+        "state:body.1.num_batches_tracked": Action.NARROW}
+    narrowed = narrow_module_state(scripted, decisions)
+    assert isinstance(narrowed, torch.jit.ScriptModule)
+    dtypes = {n: t.dtype for n, t in [*narrowed.named_parameters(), *narrowed.named_buffers()]}
+    assert dtypes["body.0.weight"] == dtypes["body.0.bias"] == torch.float32
+    assert dtypes["body.1.num_batches_tracked"] == torch.int32
+    before = {n: t.dtype for n, t in [*scripted.named_parameters(), *scripted.named_buffers()]}
+    assert before["body.0.weight"] == torch.float64 and before["body.1.num_batches_tracked"] == torch.int64
+    # the trace casts the Linear's output to float32 anyway; float32 weights round each product once:
+    # inputs and weights of order 1, so 1e-5 absolute covers it (float64 vs float32 accumulation)
+    torch.testing.assert_close(narrowed(x.float()), scripted(x), rtol=0, atol=1e-5)

@@ -1,4 +1,5 @@
-"""Apply an ONNX plan: the narrowing passes in order, unused nodes removed, then the full checker.
+"""Apply an ONNX plan: the exact rewrites, then the narrowing passes in order, unused nodes removed, then
+the full checker.
 
 The decisions were all taken by :func:`trtready.plan.onnx_plan.plan_onnx`; this only carries them out.
 """
@@ -8,18 +9,24 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from trtready.analysis import OnnxAnalysis
+from trtready.passes.check import FullCheckPass
+from trtready.passes.index_rewrites import IndexRewritesPass
+from trtready.passes.iota_gather import IotaGatherPass
+from trtready.passes.masked_assignment import MaskedAssignmentPass
+from trtready.passes.narrow_float64 import NarrowFloat64Pass
+from trtready.passes.narrow_int64 import NarrowInt64Pass
+from trtready.passes.pool_to_reduce import PoolToReducePass
 from trtready.plan import Decision
+from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
 from trtready.plan.onnx_plan import OnnxPlan
+from trtready.plan.rewrites import needs_reduce
+from trtready.rewrite_matchers import find_iota_gathers, find_masked_assignments, find_pool_reductions
 from trtready.targets import TargetProfile
 
 
 def apply_plan(plan: OnnxPlan) -> ir.Model:
     """Run the passes on ``plan.model`` (in place) and check the result with the ONNX checker."""
     from onnx_ir.passes.common import RemoveUnusedNodesPass
-
-    from trtready.passes.check import FullCheckPass
-    from trtready.passes.narrow_float64 import NarrowFloat64Pass
-    from trtready.passes.narrow_int64 import NarrowInt64Pass
 
     passes: list[ir.passes.PassBase] = [NarrowInt64Pass(plan)]
     if plan.doubles:
@@ -30,7 +37,7 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
 
 def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
                    analysis: OnnxAnalysis | None = None) -> list[Decision]:
-    """Rewrites proved exact (:mod:`trtready.plan.rewrites`, :mod:`trtready.plan.index_rewrites`), in
+    """Rewrites proved exact (:mod:`trtready.rewrite_matchers`, :mod:`trtready.plan.index_rewrites`), in
     place, before the narrowing is planned.
 
     Planning runs on the rewritten graph: a tensor that is no longer computed cannot pin its
@@ -41,13 +48,6 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
     ``analysis`` (of ``model``) is refreshed after a rewrite, so the values it made have intervals.
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
-
-    from trtready.passes.index_rewrites import IndexRewritesPass
-    from trtready.passes.iota_gather import IotaGatherPass
-    from trtready.passes.masked_assignment import MaskedAssignmentPass
-    from trtready.passes.pool_to_reduce import PoolToReducePass
-    from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
-    from trtready.plan.rewrites import find_iota_gathers, find_masked_assignments, find_pool_reductions, needs_reduce
 
     decisions: list[Decision] = []
     iota = find_iota_gathers(model)

@@ -1,4 +1,5 @@
-"""State narrowing: apply the state decisions (:mod:`trtready.plan.state_plan`) to a module or a state_dict.
+"""State narrowing: apply the state decisions (:mod:`trtready.plan.state_plan`) to a module or a
+state_dict. No pass class: a module's state is not a graph.
 
 int64 → int32 and float64 → float32 parameters/buffers, on their owning module.
 
@@ -17,7 +18,12 @@ from trtready.plan import Action, Decision
 
 
 def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
-    """A deep copy of ``module`` with every state tensor decided ``narrow`` converted."""
+    """A deep copy of ``module`` with every state tensor decided ``narrow`` converted.
+
+    ``module`` may be an ``nn.Module`` or a loaded TorchScript ``ScriptModule`` (``fix`` of a ``.ts``
+    archive): both copy with ``copy.deepcopy`` and expose their tensors through ``_buffers`` and
+    ``_parameters``, so one walk narrows either.
+    """
     import torch
 
     narrowed = copy.deepcopy(module)
@@ -26,7 +32,7 @@ def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
             continue
         name = d.finding.removeprefix("state:")
         owner_path, _, attr = name.rpartition(".")
-        owner = narrowed.get_submodule(owner_path) if owner_path else narrowed
+        owner = _submodule(narrowed, owner_path)
         if attr in owner._buffers and owner._buffers[attr] is not None:
             t = owner._buffers[attr]
             owner._buffers[attr] = t.to(torch.int32 if t.dtype == torch.int64 else torch.float32)
@@ -35,6 +41,18 @@ def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
             new = p.detach().to(torch.int32 if p.dtype == torch.int64 else torch.float32)
             owner._parameters[attr] = torch.nn.Parameter(new, requires_grad=p.requires_grad and new.is_floating_point())
     return narrowed
+
+
+def _submodule(root: Any, path: str) -> Any:
+    """The submodule at dotted ``path``; a ScriptModule has no ``get_submodule``, so it is walked by name."""
+    import torch
+
+    if not isinstance(root, torch.jit.ScriptModule):
+        return root.get_submodule(path) if path else root
+    owner = root
+    for part in path.split(".") if path else []:
+        owner = getattr(owner, part)
+    return owner
 
 
 def narrow_state_dict(tensors: dict[str, Any], decisions: list[Decision]) -> dict[str, Any]:
