@@ -72,12 +72,11 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         from trtready.errors import UsageError
 
         raise UsageError("--triton deploys the TensorRT engine convert builds: it needs the onnx frontend and a build")
-    if triton is not None:
-        from trtready.deploy import make_repo
+    from trtready.deploy import made_repo
 
-        make_repo(triton.repo)
     outputs = [Output(req.out, Kind.FOLDER)] + ([Output(triton.folder, Kind.FOLDER)] if triton is not None else [])
-    with use_session(req.session, outputs, loaded.input_paths, req.force) as s:
+    with made_repo(triton.repo if triton is not None else None), \
+            use_session(req.session, outputs, loaded.input_paths, req.force) as s:
         with _step(console, "audit, plan, narrow, export ONNX, verify"):
             fix = plan_fix(loaded, req)
         result = ConvertResult(fix)

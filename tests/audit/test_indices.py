@@ -172,3 +172,30 @@ def test_verification_probes_one_row_past_the_table_and_says_what_each_runtime_d
     assert probe["input"] == "ids" and probe["value"] == 6 == probe["rows"]
     assert all(what.startswith("raises") for what in probe["results"].values())
     assert "zero rows" in probe["tensorrt"] and "out-of-range probe ids = 6" in " ".join(r.stdout.split())
+
+
+SINE_INDEX = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[N, S] f) => (float[N, S, 2] y)
+<float[10, 2] table = {0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19}, float nine = {9.0}> {
+  s = Sin(f)
+  a = Abs(s)
+  m = Mul(a, nine)
+  fl = Floor(m)
+  idx = Cast<to=7>(fl)
+  y = Gather<axis=0>(table, idx)
+}
+"""
+
+
+def test_convert_says_on_the_terminal_which_indices_are_not_proved(tmp_path: Path) -> None:
+    """Ready, but not silent: convert's short output names the unproved lookup count like report.json does.
+    The index, floor(9·|sin f|), is always inside the table of 10 rows, but no interval rule knows Sin."""
+    path = tmp_path / "sine.onnx"
+    ir.save(ir.from_onnx_text(SINE_INDEX), str(path))
+    r = run_cli("convert", str(path), "-o", str(tmp_path / "out"), "--target", "trt-rtx",
+                "--dynamic", "f:0=N[1:4],1=S[1:8]", "--no-build", "--json", str(tmp_path / "r.json"))
+    assert r.code == 0, r.stderr
+    line = "1 table index(es) not proved inside"
+    assert line in json.loads((tmp_path / "r.json").read_text())["verdict"]["line"]
+    assert line in " ".join(r.stdout.split())

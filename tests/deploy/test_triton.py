@@ -170,6 +170,25 @@ def test_check_config_bad_input_is_one_line_exit_2(converted, tmp_path: Path) ->
     assert r.code == 2 and "no such manifest" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_a_failed_deploy_or_convert_leaves_no_repository_folder(converted, tmp_path: Path) -> None:
+    """The repository folder a run makes for itself is gone again when the run fails: nothing half-written."""
+    not_a_manifest = tmp_path / "notes.json"
+    not_a_manifest.write_text("{}")
+    r = run_cli("deploy", str(not_a_manifest), "--triton", str(tmp_path / "repo-a"))
+    assert r.code == 2 and "trtready: error:" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "repo-a").exists()
+    r = run_cli("convert", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "out"), "--triton",
+                str(tmp_path / "repo-b"))
+    assert r.code == 2 and not (tmp_path / "repo-b").exists() and not (tmp_path / "out").exists()
+    with pytest.raises(BadInputError):
+        trtready.deploy(not_a_manifest, tmp_path / "repo-c")
+    assert not (tmp_path / "repo-c").exists()
+    # a repository that existed before stays, empty or not
+    (tmp_path / "repo-d").mkdir()
+    r = run_cli("deploy", str(not_a_manifest), "--triton", str(tmp_path / "repo-d"))
+    assert r.code == 2 and (tmp_path / "repo-d").is_dir()
+
+
 def test_deploy_cli_and_force_semantics(converted, tmp_path: Path) -> None:
     manifest = converted["root"] / "token_model" / "model.engine.json"
     repo = tmp_path / "models"

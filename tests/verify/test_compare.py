@@ -47,3 +47,35 @@ def test_per_output_tolerances_and_comparison_truthiness() -> None:
     cmp = Comparison("a", "b", outs, 1)
     assert cmp and [o.name for o in cmp.worst_per_output()] == ["logits", "pred"]
     assert not Comparison("a", "b", compare_runs([np.ones(2)], [np.ones(3)], ["x"]), 1)
+
+
+def test_a_float_output_that_is_zero_in_every_trial_is_named_as_proving_little() -> None:
+    """Equal zeros pass, but the comparison says so: a model whose activations vanish is not shown right."""
+    zeros, small = np.zeros((2, 3), np.float32), np.full((2, 3), 1e-30, np.float32)
+    ids = np.arange(6, dtype=np.int64).reshape(2, 3)
+    cmp = Comparison("ref", "cand")
+    for ref_out in (zeros, zeros):  # two trials, y zero in both
+        cmp.outputs += compare_runs({"y": ref_out, "z": small, "i": np.zeros_like(ids)},
+                                    {"y": ref_out.copy(), "z": small.copy(), "i": np.zeros_like(ids)}, ["y", "z", "i"])
+    assert cmp.passed and cmp.vanished() == ["y"]  # z is tiny but not zero; integers are exact, never "vanished"
+    cmp.outputs += compare_runs({"y": np.ones((2, 3), np.float32), "z": small, "i": ids},
+                                {"y": np.ones((2, 3), np.float32), "z": small, "i": ids}, ["y", "z", "i"])
+    assert cmp.vanished() == []  # one trial where y is not zero: the comparison showed something
+
+
+def test_verify_says_when_the_reference_is_zero_everywhere(tmp_path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tests.conftest import run_cli
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "zero"], ["y"])], "g", [x], [y], [zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, tmp_path / "a.onnx")
+    onnx.save(model, tmp_path / "b.onnx")
+    res = run_cli("verify", str(tmp_path / "a.onnx"), str(tmp_path / "b.onnx"), "--dynamic", "x:0=n[1:4]")
+    assert res.code == 0, res.stderr
+    assert "output y is 0 everywhere in the reference on every trial" in " ".join(res.stdout.split())

@@ -61,9 +61,8 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     """
     serve = None
     if triton is not None:
-        from trtready.deploy import TritonRequest, make_repo
+        from trtready.deploy import TritonRequest
 
-        make_repo(triton)
         serve = TritonRequest(triton, out.name, max_batch, instances)
     elif max_batch is not None or instances is not None:
         usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
@@ -119,6 +118,9 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_html(data, html_path, s)
         return 0 if result else 1
 
+    from trtready.deploy import made_repo
+
     writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *json_file(json_path), html_path]
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
-             trust_code=trust_code)
+    with made_repo(triton):  # the jailed child writes into it; a failed run leaves no empty folder
+        run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
+                 trust_code=trust_code)

@@ -33,16 +33,17 @@ def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int |
         render_deploy(run(manifest, triton, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
         return 0
 
-    folder = _folder(manifest, triton, name)
-    run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [], force=force)
+    from trtready.deploy import made_repo
+
+    with made_repo(triton):  # the jailed child writes into it; a failed run leaves no empty folder
+        folder = _folder(manifest, triton, name)
+        run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [],
+                 force=force)
 
 
 def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
     """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why)."""
-    from trtready.deploy import make_repo
     from trtready.deploy.triton import check_name, default_name
-
-    make_repo(repo)
     from trtready.errors import TrtReadyError
 
     try:

@@ -9,6 +9,8 @@ decides anything about the model; the one choice, Triton batching, follows from 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from trtready.outputs import OutputSession
 
 __all__ = ["Binding", "ConfigCheck", "DeployResult", "EngineContract", "TritonRequest", "check_config",
-           "deploy", "engine_contract", "make_repo", "stage_triton"]
+           "deploy", "engine_contract", "made_repo", "stage_triton"]
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,23 @@ class ConfigCheck:
         return not self.mismatches
 
 
-def make_repo(repo: Path) -> None:
-    """A missing model repository folder is made (one level: its parent must exist) — it is a plain
-    folder, and a jailed run needs it before it starts; everything else about it is judged by the
-    run's output checks."""
-    import contextlib
-
-    with contextlib.suppress(OSError):
-        if not repo.exists() and not repo.is_symlink() and repo.parent.is_dir():
-            repo.mkdir()
+@contextlib.contextmanager
+def made_repo(repo: Path | None) -> Iterator[None]:
+    """A missing model repository folder made for the run (one level: its parent must exist; a jailed
+    run needs it before it starts), and taken away again when the run leaves it empty: a failed run
+    leaves nothing behind. Everything else about the folder is judged by the run's output checks."""
+    created = False
+    if repo is not None:
+        with contextlib.suppress(OSError):
+            if not repo.exists() and not repo.is_symlink() and repo.parent.is_dir():
+                repo.mkdir()
+                created = True
+    try:
+        yield
+    finally:
+        if created and repo is not None:
+            with contextlib.suppress(OSError):
+                repo.rmdir()  # only when empty: a model written into it stays
 
 
 def stage_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
@@ -99,9 +109,8 @@ def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: in
 
     contract = engine_contract(Path(manifest))
     request = TritonRequest(Path(repo), check_name(name or default_name(contract.engine)), max_batch, instances)
-    make_repo(request.repo)
-    with use_session(session, [Output(request.folder, Kind.FOLDER)], [contract.manifest, contract.engine],
-                     force) as s:
+    with made_repo(request.repo), use_session(session, [Output(request.folder, Kind.FOLDER)],
+                                              [contract.manifest, contract.engine], force) as s:
         result = stage_triton(contract, request, s)
         result.written = s.commit(request.folder)
     return result

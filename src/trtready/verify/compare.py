@@ -52,6 +52,7 @@ class OutputComparison:
     atol_basis: str = "given"  # how atol was chosen: "given" or the scaling that produced it
     padded_only: bool = False  # every differing element sits where an attention mask pads (mask 0)
     dims: dict[str, int] | None = None  # the dynamic dims of the trial (None: given inputs)
+    zero_reference: bool = False  # a float output the reference computed as 0 everywhere in this trial
 
     def __bool__(self) -> bool:
         return self.passed
@@ -150,6 +151,12 @@ class Comparison:
     def __bool__(self) -> bool:
         return self.passed or self.excused is not None
 
+    def vanished(self) -> list[str]:
+        """Float outputs the reference computed as 0 everywhere in every trial: they agree, but equal
+        zeros prove little about the model (activations that vanish through its depth, say)."""
+        names = dict.fromkeys(o.name for o in self.outputs if not o.exact)
+        return [n for n in names if all(o.zero_reference for o in self.outputs if o.name == n)]
+
     def worst_per_output(self) -> list[OutputComparison]:
         by_name: dict[str, OutputComparison] = {}
         for o in self.outputs:
@@ -224,6 +231,7 @@ def compare_runs(
         a, basis = (atol[1].get(name, atol[0]), "given") if given or r.dtype.kind not in "fc" else scaled_atol(r, depth)
         cmp = compare_arrays(name, r, c, rtol[1].get(name, rtol[0]), a)
         cmp.atol_basis = basis
+        cmp.zero_reference = r.dtype.kind in "fc" and r.size > 0 and not bool(np.any(r))
         if not cmp and not cmp.exact and r.shape == c.shape and feeds is not None and masks:
             pad = padded_positions(feeds, masks, r.shape)
             if pad is not None:

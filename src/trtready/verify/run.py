@@ -108,6 +108,7 @@ def verify_runners(
         result.trials = 1
         result.excuse_padded()
         result.notes.append("inputs from the given .npz")
+        result.notes += [VANISHED.format(name=name) for name in result.vanished()]
         return result
     choices = trial_dims(specs, bounds, max(1, trials), seed)
     for t, dims in enumerate(choices):
@@ -124,7 +125,13 @@ def verify_runners(
     extra = f" (the {covered} that cover every dim's example size, minimum and maximum)" if covered > trials else ""
     result.notes.append(f"{result.trials} seeded trial(s){extra}, dims at {', '.join(map(str, choices))}; "
                         f"inputs {roles}")
+    for name in result.vanished():
+        result.notes.append(VANISHED.format(name=name))
     return result
+
+
+VANISHED = ("output {name} is 0 everywhere in the reference on every trial: the outputs agree, but equal zeros "
+            "prove little (do the model's activations vanish?)")
 
 
 def probe_out_of_range(reference: Runner, candidate: Runner, specs: list[InputSpec], labels: tuple[str, str],
