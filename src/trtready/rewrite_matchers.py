@@ -12,7 +12,10 @@ which to apply and what is left (``needs_reduce``, ``plan_ops``).
   cannot build NonZero);
 - :class:`PoolAsReduce` (:class:`~trtready.passes.pool_to_reduce.PoolToReducePass`): an AveragePool or
   MaxPool whose windows tile its input becomes a global pool or a reduction (TensorRT limits a pooling
-  window's volume; reductions have no such limit).
+  window's volume; reductions have no such limit);
+- :class:`DimFromCarrier` (:class:`~trtready.passes.dim_from_carrier.DimFromCarrierPass`): a size
+  torch.onnx computes from the input's shape is read from a tensor that carries the same torch.export
+  dim (TensorRT cannot always prove the two expressions equal).
 
 IotaGather
 ----------
