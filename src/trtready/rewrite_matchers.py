@@ -12,7 +12,10 @@ which to apply and what is left (``needs_reduce``, ``plan_ops``).
   cannot build NonZero);
 - :class:`PoolAsReduce` (:class:`~trtready.passes.pool_to_reduce.PoolToReducePass`): an AveragePool or
   MaxPool whose windows tile its input becomes a global pool or a reduction (TensorRT limits a pooling
-  window's volume; reductions have no such limit).
+  window's volume; reductions have no such limit);
+- :class:`DimFromCarrier` (:class:`~trtready.passes.dim_from_carrier.DimFromCarrierPass`): a size
+  torch.onnx computes from the input's shape is read from a tensor that carries the same torch.export
+  dim (TensorRT cannot always prove the two expressions equal).
 
 IotaGather
 ----------
@@ -488,3 +491,100 @@ def _match_pool(node: ir.Node) -> PoolAsReduce | None:
 def find_pool_reductions(model: ir.Model) -> list[PoolAsReduce]:
     """Every pooling of the main graph whose windows tile its input (inferred shapes needed)."""
     return [m for m in (_match_pool(n) for n in model.graph) if m is not None]
+
+
+# --- DimFromCarrier -------------------------------------------------------------------------------------
+#
+# torch.onnx writes a size that torch.export knows only as an expression of the input dims — wav2vec2's
+# frame count ``s // 10 - 1`` — as that arithmetic on the input's Shape. TensorRT computes the same size
+# for the tensor the convolutions produce by its own formula, and its shape analysis cannot prove the
+# two equal: an elementwise op over both ("ISelect condition and elseInput axis 1 dimensions are not
+# compatible") does not build. Where the exporter annotates the built tensor's dim and a tensor that
+# does not depend on it with the same symbolic expression, they are one size of torch.export's shape
+# environment, so the size is read from that tensor instead::
+#
+#     zeros = Expand(0, Concat(Shape(mask)[0:1], Reshape(Add(Div(Shape(mask)[1], 10), -1))))   # [s43, s53//10 - 1]
+#     →  zeros = Expand(0, Concat(Shape(mask)[0:1], Shape(conv1d_1, start=2, end=3)))
+#
+# Only pieces computed by integer arithmetic are replaced; the carrier must not depend on the node. The
+# equality rests on the annotations being torch.export's symbols (its shape environment proved them, and
+# verification re-checks the rewritten file at the ends of every dynamic axis), so only a file torch.onnx
+# wrote qualifies: another producer's dim names are its own claims.
+
+
+@dataclass(frozen=True)
+class DimFromCarrier:
+    node: ir.Node  # the Expand / ConstantOfShape whose shape is built
+    concat: ir.Node  # the Concat building that shape, one 1-element piece per dim
+    slot: int  # the piece replaced
+    dim: str  # the symbolic expression both annotations carry
+    carrier: ir.Value  # a tensor with that dim, not downstream of ``node``
+    axis: int
+
+    def decision(self) -> Decision:
+        return Decision(
+            op_finding_id(Layer.ONNX, node_label(self.node)), Action.REWRITE,
+            f"dim {self.slot} of {node_label(self.node)} ({self.dim}) is computed from the input's shape; "
+            f"{self.carrier.name} carries the same dim (axis {self.axis}), so it is read from there and TensorRT "
+            "sees one size where it could not prove two expressions equal",
+        )
+
+
+def _downstream(node: ir.Node) -> set[int]:
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        for out in n.outputs:
+            stack.extend(user for user, _ in out.uses())
+    return seen
+
+
+_MOVES = ("Reshape", "Unsqueeze", "Squeeze", "Cast", "Identity")
+_ARITHMETIC = ("Add", "Sub", "Mul", "Div", "Mod", "Max", "Min")
+
+
+def _arithmetic(piece: ir.Value) -> bool:
+    """Whether ``piece`` is computed by integer arithmetic (through moves), not read from a shape."""
+    node = piece.producer()
+    while node is not None and node.domain in _DOMAINS and node.op_type in _MOVES and node.inputs:
+        src = node.inputs[0]
+        node = src.producer() if src is not None else None
+    return node is not None and node.domain in _DOMAINS and node.op_type in _ARITHMETIC
+
+
+def find_dims_from_carriers(model: ir.Model) -> list[DimFromCarrier]:
+    """Every computed size of an Expand/ConstantOfShape in the main graph that a tensor carries as a dim."""
+    if model.producer_name != "pytorch":
+        return []
+    graph = model.graph
+    carriers: dict[str, list[tuple[ir.Value, int]]] = {}
+    values = list(graph.inputs) + [o for n in graph for o in n.outputs]
+    for v in values:
+        for k, d in enumerate(v.shape or ()):
+            if isinstance(d, ir.SymbolicDim) and d.value:
+                carriers.setdefault(d.value, []).append((v, k))
+    found = []
+    for node in graph:
+        if node.op_type not in ("Expand", "ConstantOfShape") or node.domain not in _DOMAINS:
+            continue
+        out = node.outputs[0]
+        shape_in = node.inputs[1] if node.op_type == "Expand" and len(node.inputs) > 1 else node.inputs[0]
+        concat = shape_in.producer() if shape_in is not None else None
+        if out.shape is None or concat is None or not _is_op(concat, "Concat") or len(concat.inputs) != len(out.shape):
+            continue
+        down: set[int] | None = None
+        for slot, (piece, d) in enumerate(zip(concat.inputs, out.shape)):
+            if piece is None or not isinstance(d, ir.SymbolicDim) or not d.value:
+                continue
+            if piece.shape is None or list(piece.shape) != [1] or not _arithmetic(piece):
+                continue  # not one size, or not computed: a read of a shape is what TensorRT equates
+            down = _downstream(node) if down is None else down
+            carrier = next(((v, k) for v, k in carriers.get(d.value, ())
+                            if v.producer() is None or id(v.producer()) not in down), None)
+            if carrier is not None:
+                found.append(DimFromCarrier(node, concat, slot, d.value, carrier[0], carrier[1]))
+    return found

@@ -87,6 +87,7 @@ def _vision(model: torch.nn.Module, channels: int = 3, size: int = 32) -> ModelS
 
 SAMPLES = 1600                      # a 0.1 s clip at 16 kHz
 AUDIO_LENGTHS = (SAMPLES, 1100)     # samples kept per row: row 0 full, row 1 right-padded
+SAMPLES_DIM = "samples[800:3200]"  # clips of 0.05 to 0.2 s
 
 
 def _audio(model: torch.nn.Module) -> ModelSpec:
@@ -96,7 +97,7 @@ def _audio(model: torch.nn.Module) -> ModelSpec:
         mask[row, :n] = 1
     values = torch.randn(BATCH, SAMPLES) * mask
     return ModelSpec(model.eval(), (), kwargs={"input_values": values, "attention_mask": mask},
-                     dynamic=[f"input_values:0={BATCH_DIM}", f"attention_mask:0={BATCH_DIM}"])
+                     dynamic=[f"{n}:0={BATCH_DIM},1={SAMPLES_DIM}" for n in ("input_values", "attention_mask")])
 
 
 # Sizes shared by the text models (each config takes the ones it knows under its own names).

@@ -10,6 +10,7 @@ import onnx_ir as ir
 
 from trtready.analysis import OnnxAnalysis
 from trtready.passes.check import FullCheckPass
+from trtready.passes.dim_from_carrier import DimFromCarrierPass
 from trtready.passes.index_rewrites import IndexRewritesPass
 from trtready.passes.iota_gather import IotaGatherPass
 from trtready.passes.masked_assignment import MaskedAssignmentPass
@@ -20,7 +21,8 @@ from trtready.plan import Decision
 from trtready.plan.index_rewrites import find_batch_gathers, find_cast_first, find_integer_argmax
 from trtready.plan.onnx_plan import OnnxPlan
 from trtready.plan.rewrites import needs_reduce
-from trtready.rewrite_matchers import find_iota_gathers, find_masked_assignments, find_pool_reductions
+from trtready.rewrite_matchers import (find_dims_from_carriers, find_iota_gathers, find_masked_assignments,
+                                       find_pool_reductions)
 from trtready.targets import TargetProfile
 
 
@@ -44,7 +46,8 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
     neighbours to int64. ``fix --dry-run`` rewrites its in-memory copy the same way, so it shows the
     real run's decisions. Each rewrite is found on the graph the previous one left: IotaGather,
     boolean-mask assignments (always: a Where builds on every target), the poolings whose window
-    ``profile`` cannot build, batch gathers and integer ArgMax, then Casts moved before a move.
+    ``profile`` cannot build, batch gathers and integer ArgMax, then Casts moved before a move, then sizes
+    computed from the input's shape read from the tensor that carries them.
     ``analysis`` (of ``model``) is refreshed after a rewrite, so the values it made have intervals.
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
@@ -71,6 +74,10 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
     if cast_first:
         decisions += [c.decision() for c in cast_first]
         ir.passes.PassManager([IndexRewritesPass(cast_first, [], []), RemoveUnusedNodesPass()])(model)
-    if (masked or pools or batch or argmax or cast_first) and analysis is not None:
+    dims = find_dims_from_carriers(model)  # last: the sizes the graph now builds
+    if dims:
+        decisions += [d.decision() for d in dims]
+        ir.passes.PassManager([DimFromCarrierPass(dims), RemoveUnusedNodesPass()])(model)
+    if (masked or pools or batch or argmax or cast_first or dims) and analysis is not None:
         analysis.refresh()  # the new values' shapes and intervals, for the planner
     return decisions
