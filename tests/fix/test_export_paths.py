@@ -8,7 +8,8 @@
   export shares the mismatch, so it is the exporter's, and the next path is tried;
 - a library's custom op without an ONNX function (transformers' MoE grouped matmul) is named with
   the module calling it and the library's switch, and decomposed exactly;
-- ONNX Runtime without a kernel (bfloat16 Mul) does not block: "verified in PyTorch only", exit 0.
+- ONNX Runtime without a kernel (bfloat16 Mul) does not block: the written file runs with that Mul in float32,
+  said, exit 0.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnx_ir as ir
 import pytest
 import torch
@@ -286,10 +288,10 @@ def test_a_mixtral_decoder_converts_through_the_decomposition(tmp_path: Path) ->
     assert any("model.layers.0.mlp.experts (MixtralExperts)" in n for n in result.export.notes)
 
 
-# --- ONNX Runtime without a kernel: verified in PyTorch, said exactly; never a refusal -------------------
+# --- ONNX Runtime without a kernel: the file runs with a float32 island, said exactly; never a refusal ---
 
 
-def test_a_model_onnx_runtime_cannot_run_converts_verified_in_pytorch_only(tmp_path: Path) -> None:
+def test_a_model_onnx_runtime_cannot_run_converts_verified_with_a_float32_island(tmp_path: Path) -> None:
     pytest.importorskip("tensorrt_rtx")
     spec_file = tmp_path / "alibispec.py"
     spec_file.write_text(
@@ -309,12 +311,16 @@ def test_a_model_onnx_runtime_cannot_run_converts_verified_in_pytorch_only(tmp_p
                   str(report), cwd=tmp_path)
     assert res.code == 0, res.stderr
     said = " ".join(res.stdout.split())  # the terminal wraps at 100 columns
-    assert "verified in PyTorch only: ONNX Runtime has no kernel for Mul(14) on bfloat16" in said
+    assert "verified (ONNX Runtime ran Mul(14) on bfloat16 at 1 node in float32)" in said
+    assert "float32 island: ONNX Runtime has no kernel for Mul(14) on bfloat16 at 1 node" in said
     assert (tmp_path / "out" / "model.engine").is_file()
     verification = json.loads(report.read_text())["verification"]
-    assert verification["passed"] and verification["scope"] == "pytorch-only"
-    assert "the written ONNX was not run" in verification["unverified"]
-    assert [c["candidate"] for c in verification["comparisons"]] == ["narrowed ExportedProgram (PyTorch)"]
+    assert verification["passed"] and verification["scope"] == "float32-island" and verification["unverified"] is None
+    assert [c["candidate"] for c in verification["comparisons"]] == [
+        "narrowed ExportedProgram (PyTorch)", "written ONNX (ONNX Runtime; Mul(14) in float32)"]
+    written = onnx.load(str(tmp_path / "out" / "model.onnx"))
+    assert any(n.op_type == "Mul" and n.name and "_float" not in n.name for n in written.graph.node)
+    assert not any(n.name.endswith("_out_rounded") for n in written.graph.node), "the island is never written"
 
 
 class Alibi(torch.nn.Module):
@@ -329,9 +335,13 @@ class Alibi(torch.nn.Module):
         return (self.lin(x).to(torch.bfloat16) * self.slopes).float()
 
 
-def test_an_onnx_file_onnx_runtime_cannot_run_is_written_not_verified_with_the_reason(tmp_path: Path) -> None:
+def test_an_onnx_file_onnx_runtime_cannot_run_is_verified_with_the_island_on_both_sides(tmp_path: Path) -> None:
     trtready.export(_spec(Alibi()), tmp_path / "alibi.onnx")
+    before = (tmp_path / "alibi.onnx").read_bytes()
     result = trtready.fix(str(tmp_path / "alibi.onnx"), tmp_path / "fixed.onnx", target="trt-rtx")
-    assert result and not result.verification and (tmp_path / "fixed.onnx").is_file()
-    assert result.unverified is not None and "no kernel for Mul(14) on bfloat16" in result.unverified
-    assert any(n.startswith("not verified: ONNX Runtime has no kernel") for n in result.notes)
+    assert result and result.verification and (tmp_path / "fixed.onnx").is_file()
+    assert result.unverified is None
+    assert result.island is not None and "no kernel for Mul(14) on bfloat16 at 1 node" in result.island
+    (cmp,) = result.verification
+    assert cmp.reference.endswith("(ONNX Runtime; Mul(14) in float32)") and cmp.candidate.endswith("in float32)")
+    assert (tmp_path / "alibi.onnx").read_bytes() == before

@@ -67,6 +67,17 @@ def test_pytorch_only_is_the_verdict_when_onnx_runtime_has_no_kernel() -> None:
     assert "not run: " + gap in _said(render_convert, ConvertResult(result), False)
 
 
+def test_a_float32_island_is_in_the_verdict_and_the_report() -> None:
+    island = "ONNX Runtime has no kernel for Mul(14) on bfloat16 at 2 nodes: run in float32 (inputs cast up, …)"
+    result = _result()
+    result.island = island
+    assert "verified (ONNX Runtime ran Mul(14) on bfloat16 at 2 nodes in float32)" in _said(render_fix, result, True)
+    assert "float32 island: " + island in _said(render_convert, ConvertResult(result), False)
+    data = fix_report_json(result)
+    jsonschema.Draft202012Validator(schema()).validate(data)
+    assert data["verification"]["scope"] == "float32-island" and data["verification"]["island"] == island
+
+
 def test_the_report_validates_with_the_export_record_and_scope() -> None:
     data = fix_report_json(_result(unverified="ONNX Runtime has no kernel for X: not run"))
     jsonschema.Draft202012Validator(schema()).validate(data)

@@ -303,7 +303,7 @@ def falcon_alibi() -> ModelSpec:
 
     torch.manual_seed(0)
     # Falcon's ALiBi variant builds its bias in bfloat16, for which ONNX Runtime's CPU provider has no Mul:
-    # verification runs in PyTorch only and says so.
+    # verification runs that Mul in float32 (a float32 island) and says so.
     cfg = FalconConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, alibi=True,
                        new_decoder_architecture=False, multi_query=False, parallel_attn=False, bias=True,
                        pad_token_id=0, use_cache=False)

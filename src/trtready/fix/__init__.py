@@ -73,6 +73,9 @@ class FixResult:
     # What verification could not run, and why (e.g. ONNX Runtime has no kernel for an op): the
     # verdict is then "verified in PyTorch only", never a refusal. None when nothing was left out.
     unverified: str | None = None
+    # What ONNX Runtime ran in float32 for want of a kernel (verify/runners.island_text): the written
+    # file was run, those nodes widened; the verdict says so. None when ONNX Runtime ran every node.
+    island: str | None = None
     # Writes the result at a path (a file, or for a folder output an existing empty folder) and
     # returns what it wrote; None when there is nothing to write (dry run, failed verification).
     writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)

@@ -47,9 +47,14 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     if reference is not None:
         from trtready.verify.run import depth_of_onnx, verify_runners
 
+        from trtready.verify.runners import island_text, ort_label
+
+        candidate = OrtRunner(narrowed, limits=req.limits)
+        result.island = island_text(reference, candidate)
         cmp = verify_runners(
-            reference, OrtRunner(narrowed, limits=req.limits), specs, output_names,
-            labels=(f"{loaded.source} (ONNX Runtime)", "narrowed ONNX (ONNX Runtime)"),
+            reference, candidate, specs, output_names,
+            labels=(ort_label(f"{loaded.source} (ONNX Runtime)", reference),
+                    ort_label("narrowed ONNX (ONNX Runtime)", candidate)),
             bounds=analysis.bounds, trials=req.trials, rtol=req.rtol, atol=req.atol, feeds=req.feeds,
             limits=req.limits, depth=depth_of_onnx(narrowed),
         )

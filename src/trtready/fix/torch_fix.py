@@ -207,13 +207,14 @@ class _Mark:
     layers: dict[str, str]
     verification: list[Any]
     unverified: str | None
+    island: str | None
     onnx_analysis: Any
 
     @classmethod
     def of(cls, result: FixResult) -> _Mark:
         audit = result.report.result
         return cls(list(audit.findings), list(result.decisions), list(result.notes), dict(audit.layers),
-                   list(result.verification), result.unverified, audit.onnx_analysis)
+                   list(result.verification), result.unverified, result.island, audit.onnx_analysis)
 
     def restore(self, result: FixResult) -> None:
         audit = result.report.result
@@ -224,6 +225,7 @@ class _Mark:
         audit.layers.update(self.layers)
         result.verification[:] = self.verification
         result.unverified = self.unverified
+        result.island = self.island
         audit.onnx_analysis = self.onnx_analysis
 
 
@@ -293,7 +295,7 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
     from trtready.errors import ExecutorGapError
     from trtready.export.paths import translate_path
     from trtready.verify.run import depth_of_program, verify_runners
-    from trtready.verify.runners import OrtRunner, TorchRunner
+    from trtready.verify.runners import OrtRunner, TorchRunner, island_text, ort_label
 
     common: dict[str, Any] = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol,
                               "feeds": req.feeds, "limits": req.limits, "depth": depth_of_program(side.program)}
@@ -310,12 +312,14 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
     try:
         candidate = OrtRunner(onnx_narrowed, input_map, limits=req.limits)
         onnx_cmp = verify_runners(ref, candidate, side.specs, output_names,
-                                  labels=("original module (PyTorch)", "written ONNX (ONNX Runtime)"), **common)
+                                  labels=("original module (PyTorch)", ort_label("written ONNX (ONNX Runtime)", candidate)),
+                                  **common)
     except ExecutorGapError as gap:
         result.unverified = (f"{gap}: the written ONNX was not run; verified: the narrowed program against the "
                              "original module in PyTorch")
         return None
     result.verification.append(onnx_cmp)
+    result.island = island_text(candidate)
     if onnx_cmp or not side.pytorch:
         return None
     try:
@@ -323,10 +327,12 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
                                              side.examples, req.input_names, req.output_names)
         unmodified = OrtRunner(unmodified_model, input_map, limits=req.limits)
         export_cmp = verify_runners(ref, unmodified, side.specs, output_names,
-                                    labels=("original module (PyTorch)", f"plain {path.name} export (ONNX Runtime)"),
+                                    labels=("original module (PyTorch)",
+                                            ort_label(f"plain {path.name} export (ONNX Runtime)", unmodified)),
                                     **common)
         same = verify_runners(unmodified, candidate, side.specs, output_names,
-                              labels=(f"plain {path.name} export (ONNX Runtime)", "written ONNX (ONNX Runtime)"),
+                              labels=(ort_label(f"plain {path.name} export (ONNX Runtime)", unmodified),
+                                      ort_label("written ONNX (ONNX Runtime)", candidate)),
                               **common)
     except Exception as e:  # noqa: BLE001 - without the plain export the mismatch stays narrowing's to answer for
         from trtready.errors import first_line

@@ -50,7 +50,8 @@ def fix_report_json(result: Any) -> dict[str, Any]:
     data["verdict"] = result.verdict().to_json()  # what fix writes: the line the terminal shows, the exit code
     data["verification"] = (
         {"passed": result.verified, "comparisons": [c.to_json() for c in result.verification],
-         "scope": "pytorch-only" if result.unverified else "full", "unverified": result.unverified,
+         "scope": "pytorch-only" if result.unverified else "float32-island" if result.island else "full",
+         "island": result.island, "unverified": result.unverified,
          "excused": result.excuses()}
         if result.verification else None
     )

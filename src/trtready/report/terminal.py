@@ -224,12 +224,16 @@ def verdict_of_verification(result: Any) -> str:
         return "not verified" + (f": {result.unverified.split(':', 1)[0]}" if result.unverified else "")
     if result.unverified:
         return f"verified in PyTorch only: {result.unverified.split(':', 1)[0]}"
+    said = []
+    if result.island:
+        ops = result.island.split(":", 1)[0].replace("ONNX Runtime has no kernel for ", "")
+        said.append(f"ONNX Runtime ran {ops} in float32")
     excused = [c for c in result.verification if c.excused and not c.passed]
     if excused:
         kinds = sorted({"differences at padded positions" if "mask pads" in (c.excused or "") else "differences"
                         for c in excused})
-        return f"verified ({' and '.join(kinds)} excused)"
-    return "verified"
+        said.append(f"{' and '.join(kinds)} excused")
+    return f"verified ({'; '.join(said)})" if said else "verified"
 
 
 def render_export(result: Any, con: Any, excuses: bool = True) -> None:
@@ -253,6 +257,8 @@ def render_export(result: Any, con: Any, excuses: bool = True) -> None:
                       overflow="fold")
     if result.unverified:
         con.print(f"  [yellow]not run: {esc(result.unverified)}[/]", overflow="fold")
+    if getattr(result, "island", None):
+        con.print(f"  [yellow]float32 island: {esc(result.island)}[/]", overflow="fold")
 
 
 def render_views(views: list[Any], con: Any, labels: list[str] | None = None) -> None:

@@ -84,6 +84,9 @@ def verify_loaded(ref: Any, cand: Any, *, dynamic: list[str] | None = None, inpu
     from trtready.verify.run import depth_of_onnx, depth_of_program
 
     depth = depth_of_onnx(ref.onnx) if ref.onnx is not None else depth_of_program(ref.exported) if ref.exported else 0
-    return verify_runners(ref_runner, cand_runner, specs, names, labels=(ref.source, cand.source), bounds=bounds, depth=depth,
+    from trtready.verify.runners import island_label
+
+    labels = (island_label(str(ref.source), ref_runner), island_label(str(cand.source), cand_runner))
+    return verify_runners(ref_runner, cand_runner, specs, names, labels=labels, bounds=bounds, depth=depth,
                           trials=trials, rtol=rtol or (DEFAULT_RTOL, {}), atol=atol or (DEFAULT_ATOL, {}), feeds=feeds,
                           limits=limits)

@@ -70,6 +70,7 @@ def _use_bounded_arena(opts: Any, limits: Limits) -> None:
     opts.add_session_config_entry("session.use_env_allocators", "1")
 
 
+_ISLAND_OPS = 16  # distinct ops widened before a gap is taken as more than precision
 _NO_KERNEL = re.compile(r"NOT_IMPLEMENTED : Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'")
 
 
@@ -95,6 +96,30 @@ def _missing_kernel(e: BaseException, model: Any) -> str | None:
     except Exception:  # noqa: BLE001 - the types only make the message more precise
         types = ""
     return f"{op}({version}){types} at node {node_name!r}"
+
+
+def island_text(*runners: Any) -> str | None:
+    """What the runners ran in float32 for want of a kernel, in one clause; None when nothing."""
+    widened = sorted({w for r in runners if r is not None for w in getattr(r, "island", ())})
+    if not widened:
+        return None
+    return (f"ONNX Runtime has no kernel for {'; '.join(widened)}: run in float32 (inputs cast up, results rounded "
+            "back, as PyTorch's CPU kernels compute those types)")
+
+
+def ort_label(base: str, runner: Any) -> str:
+    """``base`` — "written ONNX (ONNX Runtime)" — naming the float32 island when ``runner`` ran one,
+    so every comparison table shows it: "written ONNX (ONNX Runtime; Mul(14) in float32)"."""
+    widened = getattr(runner, "island", None)
+    if not widened or not base.endswith(")"):
+        return island_label(base, runner)
+    return f"{base[:-1]}; {', '.join(w.split(' on ')[0] for w in widened)} in float32)"
+
+
+def island_label(base: str, runner: Any) -> str:
+    """``base`` with " (ONNX Runtime; Mul(14) in float32)" appended when ``runner`` ran an island."""
+    widened = getattr(runner, "island", None)
+    return f"{base} (ONNX Runtime; {', '.join(w.split(' on ')[0] for w in widened)} in float32)" if widened else base
 
 
 def _first(e: BaseException) -> str:
@@ -125,24 +150,65 @@ class OrtRunner:
         opts = ort.SessionOptions()
         opts.log_severity_level = 4  # failures are reported by trtready, in one line
         _use_bounded_arena(opts, limits)
-        source = self._source(model)
-        try:
-            self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
-        except MemoryError as e:
-            raise VerificationRunError("ONNX Runtime ran out of memory loading the model") from e
-        except Exception as e:
-            gap = _missing_kernel(e, shapes_from if shapes_from is not None else model)
-            if gap is not None:
-                raise ExecutorGapError(gap) from e
-            raise BadInputError(f"ONNX Runtime cannot load the model: {_first(e)}") from e
-        finally:
-            if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)  # the session holds what it needs
+        #: What ran in float32 because ONNX Runtime has no kernel for it ("Mul(14) on bfloat16 at 2 nodes"):
+        #: a copy of the model was run, its low-precision nodes widened (passes/float_island.py).
+        self.island: list[str] = []
+        current = model
+        while True:
+            source = self._source(current)
+            try:
+                self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+                break
+            except MemoryError as e:
+                raise VerificationRunError("ONNX Runtime ran out of memory loading the model") from e
+            except Exception as e:
+                described = current if not isinstance(current, (str, Path, bytes)) or shapes_from is None else shapes_from
+                gap = _missing_kernel(e, described)
+                if gap is None:
+                    raise BadInputError(f"ONNX Runtime cannot load the model: {_first(e)}") from e
+                widened = self._widen(described, e, fresh=current is model)
+                if widened is None:
+                    raise ExecutorGapError(gap) from e
+                current = widened
+            finally:
+                if self._tmp is not None:
+                    shutil.rmtree(self._tmp, ignore_errors=True)  # the session holds what it needs
+                    self._tmp = None
         self.inputs = {i.name: i.type for i in self.session.get_inputs()}
         self.input_map = input_map or {}
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.run_options = ort.RunOptions()
         self.run_options.log_severity_level = 4
+
+    def _widen(self, model: Any, error: BaseException, *, fresh: bool) -> Any:
+        """A copy of ``model`` (``fresh``: not yet one of ours) whose nodes of the op ONNX Runtime has no
+        kernel for run in float32, when that op reads a low-precision float; None when it does not (or
+        after :data:`_ISLAND_OPS` widened ops: what is left is not a precision gap)."""
+        import onnx_ir as ir
+
+        from trtready.passes.float_island import LOW_FLOATS, FloatIslandPass
+
+        m = _NO_KERNEL.search(str(error))
+        if m is None or not isinstance(model, ir.Model) or len(self.island) >= _ISLAND_OPS:
+            return None
+        # ONNX Runtime names the node, but names need not be unique (or set): every node of the op that
+        # reads a low-precision float is widened, one type at a time.
+        copy = ir.from_proto(ir.to_proto(model)) if fresh else model
+        if fresh:  # the types decide which nodes widen: a file without value_info gets them inferred
+            from trtready.load.onnx_file import infer_shapes
+
+            infer_shapes(copy, self.limits)
+        nodes = [n for n in ir.traversal.RecursiveGraphIterator(copy.graph) if n.op_type == m[1] and n.domain in ("", "ai.onnx")]
+        named = [n for n in nodes if n.name == m[3]] if m[3] else []
+        low = [v.dtype for n in named or nodes for v in n.inputs if v is not None and v.dtype in LOW_FLOATS]
+        if not low:
+            return None
+        widen = FloatIslandPass(m[1], low[0])
+        widen(copy)
+        if widen.count == 0:
+            return None
+        self.island.append(f"{m[1]}({m[2]}) on {str(low[0]).lower()} at {widen.count} node{'s' * (widen.count > 1)}")
+        return copy
 
     @staticmethod
     def _inference_proto(model: Any) -> Any:
