@@ -54,8 +54,9 @@ def render_sarif(data: dict[str, Any], cwd: Path | None = None) -> dict[str, Any
         d = decisions.get(f["id"])
         if fixed and f["id"] not in remaining:
             lvl = "note"
+            other = "the ONNX translation" if f["layer"] in ("state", "fx") else "the narrowed program"
             text = (f"{_subject(f)} — {data['verb']}: {d['action']}: {d['reason']}" if d is not None
-                    else f"{_subject(f)} — not in what {data['verb']} writes: {target} consumes the other representation")
+                    else f"{_subject(f)} — not part of what {data['verb']} writes for {target}, which consumes {other}")
         elif d is not None:
             text += f" ({data['verb']}: {d['action']}: {d['reason']})"
         props = {"finding": f["id"], "layer": f["layer"], "kind": f.get("kind", "wide_dtype"), "target": target,
