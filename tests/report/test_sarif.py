@@ -160,6 +160,23 @@ def test_fix_sarif_follows_the_written_models_verdict(tmp_path: Path, sarif_vali
     assert all("fix: narrow: float64 -> float32" in x["message"]["text"] for x in narrowed)
 
 
+def test_convert_sarif_carries_the_build_log_under_its_own_rule(tmp_path: Path, sarif_validator) -> None:
+    pytest.importorskip("tensorrt_rtx")
+    r = run_cli("convert", "trtready.demo:token_model", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
+                "--sarif", str(tmp_path / "c.sarif"), "--quiet")
+    assert r.code == 0, r.stderr
+    sarif = json.loads((tmp_path / "c.sarif").read_text())
+    sarif_validator.validate(sarif)
+    (run,) = sarif["runs"]
+    assert run["properties"]["verb"] == "convert" and run["properties"]["confidence"] == "verified"
+    built = {x["properties"]["finding"]: x for x in run["results"] if x["ruleId"] == "TRT061"}
+    # TensorRT-RTX's parser says each INT64 binding must be bound as such: the demo's ids and argmax
+    assert set(built) == {"trt:binding:input_ids", "trt:binding:argmax"}
+    assert all(x["level"] == "note" and "Int64 binding" in x["message"]["text"] for x in built.values())
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [f["rule"] for f in report["build"]["findings"]] == ["TRT061", "TRT061"]
+
+
 def test_an_uncapturable_spec_is_a_layer_not_analysed_error(tmp_path: Path, sarif_validator) -> None:
     (tmp_path / "ddsarif.py").write_text(
         "import torch\n"

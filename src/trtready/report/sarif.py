@@ -45,14 +45,15 @@ def render_sarif(data: dict[str, Any], cwd: Path | None = None) -> dict[str, Any
     remaining = set(data.get("remaining") or ())
     decisions = {d["finding"]: d for d in data.get("decisions", [])}
     results = []
-    for f in data["findings"]:
+    built = (data.get("build") or {}).get("findings", [])  # the engine build's log: about the written model
+    for f in data["findings"] + built:
         pred = f["predictions"].get(target)
         if pred is None:
             continue
         rule = BY_ID[f["rule"]]
         lvl, text = level(pred["outcome"]), f"{_subject(f)} — on {target}: {pred['outcome']}: {pred['message']}"
         d = decisions.get(f["id"])
-        if fixed and f["id"] not in remaining:
+        if fixed and f["id"] not in remaining and f["layer"] != "trt":
             lvl = "note"
             other = "the ONNX translation" if f["layer"] in ("state", "fx") else "the narrowed program"
             text = (f"{_subject(f)} — {data['verb']}: {d['action']}: {d['reason']}" if d is not None
