@@ -160,6 +160,22 @@ def test_fix_sarif_follows_the_written_models_verdict(tmp_path: Path, sarif_vali
     assert all("fix: narrow: float64 -> float32" in x["message"]["text"] for x in narrowed)
 
 
+def test_a_verification_mismatch_is_an_error_naming_the_output(tmp_path: Path, sarif_validator) -> None:
+    """float32 rounding against a tolerance of 1e-30: the comparison fails, nothing is written, the log says why."""
+    r = run_cli("fix", "trtready.demo:float64_buffer", "-o", str(tmp_path / "out"), "--target", "trt10",
+                "--atol", "1e-30", "--rtol", "1e-30", "--sarif", str(tmp_path / "v.sarif"), "--quiet")
+    assert r.code == 1 and not (tmp_path / "out").exists(), r.stderr
+    sarif = json.loads((tmp_path / "v.sarif").read_text())
+    sarif_validator.validate(sarif)
+    (run,) = sarif["runs"]
+    assert run["properties"]["confidence"] == "blocked" and run["properties"]["ready"] is False
+    errors = [x for x in run["results"] if x["level"] == "error"]
+    assert errors and {x["ruleId"] for x in errors} == {"TRT072"}
+    for x in errors:
+        assert x["locations"][0]["logicalLocations"] == [{"name": "linear", "kind": "variable"}]
+        assert "output linear: worst at" in x["message"]["text"] and "would pass" in x["message"]["text"]
+
+
 def test_convert_sarif_carries_the_build_log_under_its_own_rule(tmp_path: Path, sarif_validator) -> None:
     pytest.importorskip("tensorrt_rtx")
     r = run_cli("convert", "trtready.demo:token_model", "-o", str(tmp_path / "out"), "--target", "trt-rtx",

@@ -68,15 +68,16 @@ def render_sarif(data: dict[str, Any], cwd: Path | None = None) -> dict[str, Any
     for layer, state in data.get("layers", {}).items():
         if state.startswith("failed:"):
             text = f"the {layer} layer could not be analysed: {state.removeprefix('failed: ')}"
-            results.append(_result(LAYER_NOT_ANALYSED, index, "error", text, where.of_model(layer, layer),
+            results.append(_result(LAYER_NOT_ANALYSED, index, "error", text, where.of_model([layer], "module"),
                                    {"layer": layer, "target": target}, f"layer:{layer}@{target}"))
     for c in (data.get("verification") or {}).get("comparisons", []):
-        if c["passed"]:
+        if c["passed"] or c.get("excused"):  # an excused difference is said in the report, not counted
             continue
         bad = [o for o in c["outputs"] if not o["passed"]]
         text = f"{c['candidate']} differs from {c['reference']}: " + "; ".join(
             f"output {o['name']}: {o['message']}" for o in bad)
-        results.append(_result(VERIFICATION_MISMATCH, index, "error", text, where.of_model(c["candidate"], "output"),
+        results.append(_result(VERIFICATION_MISMATCH, index, "error", text,
+                               where.of_model([o["name"] for o in bad], "variable"),
                                {"reference": c["reference"], "candidate": c["candidate"], "target": target},
                                f"verify:{c['candidate']}:{c['reference']}@{target}"))
     run: dict[str, Any] = {
@@ -182,8 +183,9 @@ class _Locator:
             loc["physicalLocation"] = physical
         return [loc]
 
-    def of_model(self, name: str, kind: str) -> list[dict[str, Any]]:
-        loc: dict[str, Any] = {"logicalLocations": [{"name": name, "kind": "module" if kind != "output" else "variable"}]}
+    def of_model(self, names: list[str], kind: str) -> list[dict[str, Any]]:
+        """The model file, and a logical location per name (a layer, or the outputs that differ)."""
+        loc: dict[str, Any] = {"logicalLocations": [{"name": n, "kind": kind} for n in names]}
         physical = self._model_location()
         if physical is not None:
             loc["physicalLocation"] = physical
