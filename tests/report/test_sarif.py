@@ -122,6 +122,19 @@ def test_locations_are_the_model_file_relative_to_the_current_folder_and_the_nod
                                  "outcome": "fine"}
 
 
+def test_a_model_outside_the_current_folder_is_an_absolute_file_uri(tmp_path: Path, sarif_validator) -> None:
+    ir.save(ir.from_onnx_text(MODEL), str(tmp_path / "m.onnx"))
+    (tmp_path / "work").mkdir()
+    r = run_cli("audit", "../m.onnx", "--target", "trt10", "--sarif", "o.sarif", "--quiet", cwd=tmp_path / "work")
+    assert r.code == 1, r.stderr
+    sarif = json.loads((tmp_path / "work" / "o.sarif").read_text())
+    sarif_validator.validate(sarif)
+    (run,) = sarif["runs"]
+    uri = (tmp_path / "m.onnx").resolve().as_uri()
+    assert [a["location"] for a in run["artifacts"]] == [{"uri": uri}]
+    assert {x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for x in run["results"]} == {uri}
+
+
 def test_a_spec_points_at_the_users_source_line(tmp_path: Path, sarif_validator) -> None:
     r = run_cli("audit", "trtready.demo:hash_model", "--target", "trt8", "--sarif", str(tmp_path / "h.sarif"),
                 "--quiet", cwd=ROOT)
