@@ -201,11 +201,14 @@ def rule_of(f: Finding) -> Rule:
 def op_rule(use: OpUse | None) -> Rule:
     """An op no target's profile imports is ``op-unsupported``; a form (``ScatterND:reduction``) some
     profile rejects while the op imports, ``op-form-unsupported``; else the window is what fails."""
-    ops = use.onnx_ops if use is not None else ()
-    blocked = {op for p in PROFILES.values() for op in ops if op in p.unsupported_ops}
-    if any(":" not in op for op in blocked) or use is None or (not blocked and use.pool is None):
+    if use is None:
         return rules.OP_UNSUPPORTED
-    return rules.OP_FORM_UNSUPPORTED if blocked else rules.POOL_WINDOW
+    blocked = {op for p in PROFILES.values() for op in use.onnx_ops if op in p.unsupported_ops}
+    if any(":" not in op for op in blocked):  # the op itself
+        return rules.OP_UNSUPPORTED
+    if blocked:  # only a form of it
+        return rules.OP_FORM_UNSUPPORTED
+    return rules.POOL_WINDOW if use.pool is not None else rules.OP_UNSUPPORTED
 
 
 @dataclass
