@@ -18,7 +18,7 @@ def test_every_cli_verb_is_a_function_with_the_clis_options() -> None:
         assert callable(fn) and fn.__doc__, verb
         params = set(pyinspect.signature(fn).parameters)
         command = cli.commands[verb.replace("_", "-")]
-        cli_only = {"json_path", "html_path", "quiet", "debug", "limit", "inputs_npz", "no_verify", "no_build", "io", "fmt", "other",
+        cli_only = {"json_path", "html_path", "sarif_path", "quiet", "debug", "limit", "inputs_npz", "no_verify", "no_build", "io", "fmt", "other",
                     "out_dir", "manifest", "file", "model", "reference", "candidate"}
         wanted = {p.name for p in command.params} - cli_only
         assert wanted <= params | {"out"}, (verb, sorted(wanted - params))

@@ -117,6 +117,16 @@ def is_report(path: Path) -> bool:
     return isinstance(data, dict) and "tool_version" in data and "verb" in data
 
 
+def is_sarif_report(path: Path) -> bool:
+    """A SARIF log trtready wrote (``--sarif``): version 2.1.0, one run whose driver is trtready."""
+    data = _read_json(path)
+    if not isinstance(data, dict) or data.get("version") != "2.1.0" or not isinstance(data.get("runs"), list):
+        return False
+    runs = data["runs"]
+    driver = runs[0].get("tool", {}).get("driver", {}) if runs and isinstance(runs[0], dict) else {}
+    return isinstance(driver, dict) and driver.get("name") == "trtready"
+
+
 def is_html_report(path: Path) -> bool:
     """An HTML report trtready wrote (``--html``, ``report.html``): its head names trtready as generator."""
     try:
@@ -207,12 +217,13 @@ def written_by_trtready(output: Output) -> tuple[bool, str]:
     if not path.is_file():
         return False, "is not a file"
     if output.kind is Kind.REPORT:
-        if is_report(path) or is_html_report(path):
+        if is_report(path) or is_html_report(path) or is_sarif_report(path):
             return True, ""
         if _is_manifest(path):
             return True, "is an engine manifest trtready wrote, not a report"
-        html = path.suffix.lower() in (".html", ".htm")
-        return False, f"is not a trtready {'HTML' if html else 'JSON'} report"
+        suffix = path.suffix.lower()
+        what = "HTML" if suffix in (".html", ".htm") else "SARIF" if suffix == ".sarif" else "JSON"
+        return False, f"is not a trtready {what} report"
     if _zip_marked(path) or _safetensors_marked(path):
         return True, ""
     return False, "carries no trtready mark"

@@ -82,5 +82,5 @@ def test_the_report_validates_with_the_export_record_and_scope() -> None:
     data = fix_report_json(_result(unverified="ONNX Runtime has no kernel for X: not run"))
     jsonschema.Draft202012Validator(schema()).validate(data)
     assert data["export"]["exporter"] == "torchscript" and data["export"]["failed"][0]["path"] == "dynamo"
-    assert data["verification"]["scope"] == "pytorch-only"
+    assert data["verification"]["scope"] == "pytorch-only" and data["verdict"]["confidence"] == "likely"
     assert fix_report_json(_result(padded=True))["verification"]["excused"]

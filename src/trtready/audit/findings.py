@@ -10,6 +10,9 @@ from typing import Any
 from trtready.finding_ids import Layer as Layer  # re-exported: every stage names layers from here
 from trtready.finding_ids import op_finding_id as op_finding_id
 from trtready.intervals import Interval
+from trtready import rules
+from trtready.rules import Rule
+from trtready.targets import PROFILES
 
 
 class Kind(str, enum.Enum):
@@ -141,9 +144,15 @@ class Finding:
     def is_plugin(self) -> bool:
         return self.kind is Kind.PLUGIN_BOUNDARY
 
+    @property
+    def rule(self) -> Rule:
+        """The stable rule id of this kind of finding (``trtready.rules``): SARIF's ``ruleId``."""
+        return rule_of(self)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "rule": self.rule.id,
             "kind": self.kind.value,
             "layer": self.layer.value,
             "where": self.where,
@@ -169,6 +178,37 @@ class Finding:
             "predictions": {t: p.to_json() for t, p in self.predictions.items()},
             "op": self.op.to_json() if self.op is not None else None,
         }
+
+
+# Where a wide-dtype tensor lives, as the rule registry groups it.
+_PLACE = {Role.PARAMETER: "state", Role.BUFFER: "state", Role.INPUT: "io", Role.OUTPUT: "io",
+          Role.INITIALIZER: "constant", Role.CONSTANT: "constant", Role.INTERMEDIATE: "value"}
+_KIND_RULE = {Kind.INDEX_UNPROVED: rules.INDEX_UNPROVED, Kind.PLUGIN_BOUNDARY: rules.PLUGIN_BOUNDARY}
+
+
+def rule_of(f: Finding) -> Rule:
+    """The rule a finding reports under: by kind; a 64-bit tensor by dtype and place; an op finding by
+    what some target lacks (the op, a form of it, or the pooling window); the build log's own rule."""
+    if f.layer is Layer.TRT:
+        return rules.BUILD_LOG
+    if f.kind is Kind.OP_UNSUPPORTED:
+        return op_rule(f.op)
+    if f.kind in _KIND_RULE:
+        return _KIND_RULE[f.kind]
+    return rules.WIDE[(f.dtype, _PLACE[f.role])]
+
+
+def op_rule(use: OpUse | None) -> Rule:
+    """An op no target's profile imports is ``op-unsupported``; a form (``ScatterND:reduction``) some
+    profile rejects while the op imports, ``op-form-unsupported``; else the window is what fails."""
+    if use is None:
+        return rules.OP_UNSUPPORTED
+    blocked = {op for p in PROFILES.values() for op in use.onnx_ops if op in p.unsupported_ops}
+    if any(":" not in op for op in blocked):  # the op itself
+        return rules.OP_UNSUPPORTED
+    if blocked:  # only a form of it
+        return rules.OP_FORM_UNSUPPORTED
+    return rules.POOL_WINDOW if use.pool is not None else rules.OP_UNSUPPORTED
 
 
 @dataclass

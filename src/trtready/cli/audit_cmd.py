@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.html_out import html_option
+from trtready.cli.sarif_out import sarif_option
 from trtready.cli.options import (
     bounds_options,
     model_options,
@@ -23,6 +24,7 @@ from trtready.cli.run import json_file, run_verb
 @model_options
 @output_options
 @html_option
+@sarif_option
 def audit(
     model: str,
     target: str | None,
@@ -34,6 +36,7 @@ def audit(
     quiet: bool,
     debug: bool,
     html_path: Path | None,
+    sarif_path: Path | None,
 ) -> None:
     """Audit MODEL (.onnx, .pt2, TorchScript, checkpoint, .safetensors or package.module:factory).
 
@@ -43,6 +46,7 @@ def audit(
         from trtready.audit import AuditReport, audit_loaded
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.cli.html_out import emit_html, html_outputs
+        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.limits import parse_limits
         from trtready.load import load_model
@@ -53,7 +57,7 @@ def audit(
 
         resolved = resolve_target(target)
         loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit))
-        with session(report_outputs(json_path) + html_outputs(html_path), loaded.input_paths) as s:
+        with session(report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), loaded.input_paths) as s:
             bounds = parse_dynamic(list(dynamic) + loaded.dynamic)
             ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
             report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
@@ -65,6 +69,7 @@ def audit(
             data = audit_report_json(report)
             emit_json(data, json_path, s)
             emit_html(data, html_path, s)
+            emit_sarif(data, sarif_path, s)
         return 0 if report.ready else 1
 
-    run_verb(debug, body, models=[model], reads=[model], writes=[*json_file(json_path), html_path], trust_code=trust_code)
+    run_verb(debug, body, models=[model], reads=[model], writes=[*json_file(json_path), html_path, sarif_path], trust_code=trust_code)

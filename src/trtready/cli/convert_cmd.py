@@ -8,6 +8,7 @@ import click
 
 from trtready.cli.deploy_out import render_deploy, triton_options
 from trtready.cli.html_out import html_option
+from trtready.cli.sarif_out import sarif_option
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -46,13 +47,14 @@ from trtready.cli.run import json_file, run_verb, usage_error
 @model_options
 @output_options
 @html_option
+@sarif_option
 def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
             io: str, strict: bool, allow_underflow: bool, input_names: str | None, output_names: str | None, profile: tuple[str, ...], frontend: str,
             baseline: bool, no_build: bool, triton: Path | None, max_batch: int | None,
             instances: int | None, no_verify: bool, inputs_npz: str | None, trials: int,
             rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
             limit: tuple[str, ...],
-            json_path: str | None, quiet: bool, debug: bool, html_path: Path | None) -> None:
+            json_path: str | None, quiet: bool, debug: bool, html_path: Path | None, sarif_path: Path | None) -> None:
     """load → audit → plan → narrow → export → verify → build → inspect → report.
 
     Exit 0 when verified and built, 1 on a verification mismatch, 2 when refused or rejected.
@@ -70,6 +72,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.cli.html_out import emit_html, html_outputs
+        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.engine.profiles import parse_profiles
         from trtready.errors import UsageError
@@ -96,7 +99,7 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
 
             check_name(serve.name)
         folders = [Output(out, Kind.FOLDER)] + ([Output(serve.folder, Kind.FOLDER)] if serve is not None else [])
-        with session(folders + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
+        with session(folders + report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), inputs, force) as s:
             req = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -116,11 +119,12 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             data = convert_report_json(result)
             emit_json(data, json_path, s)
             emit_html(data, html_path, s)
+            emit_sarif(data, sarif_path, s)
         return 0 if result else 1
 
     from trtready.deploy import made_repo
 
-    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *json_file(json_path), html_path]
+    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *json_file(json_path), html_path, sarif_path]
     with made_repo(triton):  # the jailed child writes into it; a failed run leaves no empty folder
         run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
                  trust_code=trust_code)

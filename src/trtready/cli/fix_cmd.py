@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.html_out import html_option
+from trtready.cli.sarif_out import sarif_option
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -34,10 +35,11 @@ from trtready.cli.run import json_file, run_verb
 @model_options
 @output_options
 @html_option
+@sarif_option
 def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ...], input_range: tuple[str, ...],
         io: str, strict: bool, allow_underflow: bool, dry_run: bool, no_verify: bool, inputs_npz: str | None,
         trials: int, rtol: tuple[str, ...], atol: tuple[str, ...], exporter: str, force: bool, trust_code: bool,
-        limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool, html_path: Path | None) -> None:
+        limit: tuple[str, ...], json_path: str | None, quiet: bool, debug: bool, html_path: Path | None, sarif_path: Path | None) -> None:
     """Narrow MODEL's int64/float64 tensors where a range proof allows; verify; write OUT.
 
     Exit 0 when written and verified, 1 on a verification mismatch (nothing written), 2 when a value
@@ -46,6 +48,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     def body() -> int:
         from trtready.bounds import parse_dynamic, parse_input_ranges
         from trtready.cli.html_out import emit_html, html_outputs
+        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.errors import UsageError
         from trtready.fix import FixRequest
@@ -67,7 +70,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
         loaded = load_model(model, trust_code=trust_code, limits=limits)
         main = [Output(out, output_kind(loaded))] if out is not None and not dry_run else []
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        with session(main + report_outputs(json_path) + html_outputs(html_path), inputs, force) as s:
+        with session(main + report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), inputs, force) as s:
             request = FixRequest(
                 out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
                 parse_dynamic(list(dynamic) + loaded.dynamic, limits),
@@ -83,7 +86,8 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
             data = fix_report_json(result)
             emit_json(data, json_path, s)
             emit_html(data, html_path, s)
+            emit_sarif(data, sarif_path, s)
         return 0 if result else 1
 
-    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *json_file(json_path), html_path],
+    run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=[out, *json_file(json_path), html_path, sarif_path],
              force=force, trust_code=trust_code)

@@ -9,7 +9,7 @@ from typing import Any
 from trtready.environment import environment
 from trtready.outputs import dumps  # noqa: F401  the JSON writer lives with the other writers
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 def schema() -> dict[str, Any]:
@@ -33,13 +33,26 @@ def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
         "layers": dict(res.layers),
         "notes": list(res.notes),
         "assumptions": list(res.assumptions),
-        "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict()},
+        "verdict": {"ready": report.ready, "worst": res.worst(target.name).value, "line": report.verdict(),
+                    "confidence": confidence(report.ready, None)},
         "findings": [f.to_json() for f in res.findings],
         "flow": res.flow,
         "decisions": [],
         "verification": None,
         "build": None,
     }
+
+
+def confidence(ready: bool, verification: dict[str, Any] | None) -> str:
+    """How far a verdict is established (docs/cli.md, "Confidence"): ``blocked`` when not ready;
+    ``verified`` when the written file ran against the original and agreed; ``likely`` when only part of
+    the chain ran (ONNX Runtime could not run the file: PyTorch only); ``unverified`` when nothing ran
+    (an audit's prediction, ``--no-verify``, ``--dry-run``, a state-only model)."""
+    if not ready:
+        return "blocked"
+    if verification is None or not verification.get("comparisons"):
+        return "unverified"
+    return "likely" if verification.get("scope") == "pytorch-only" else "verified"
 
 
 def fix_report_json(result: Any) -> dict[str, Any]:
@@ -55,6 +68,10 @@ def fix_report_json(result: Any) -> dict[str, Any]:
          "excused": result.excuses()}
         if result.verification else None
     )
+    data["verdict"]["confidence"] = confidence(data["verdict"]["ready"], data["verification"])
+    # the findings the output verdict is made of; the others were narrowed, removed or rewritten, or
+    # describe a representation the target does not consume
+    data["remaining"] = [f.id for f in result.remaining()]
     data["export"] = result.export.to_json() if result.export is not None else None
     data["written"] = [str(p) for p in result.written]
     data["notes"] = data["notes"] + list(result.notes)
