@@ -106,6 +106,9 @@ class Finding:
     role: Role
     producer: str | None = None  # op type of the producing node (FX target / ONNX op_type)
     consumers: list[str] = field(default_factory=list)  # "op:node" of each use
+    # "op:node" of each use as the indices of a Gather whose data is not INT64 and whose axis is not
+    # statically within int32 (TensorRT's parser casts such indices to INT32: TargetProfile.int64_index_cast).
+    index_of_narrow_data: list[str] = field(default_factory=list)
     interval: Interval | None = None
     spec_int64: bool = False  # feeds or comes from an ONNX slot whose schema allows only int64
     # Every use is a Slice start/end: clamping to int32 is exact there (Slice clamps to the dim).
@@ -153,6 +156,7 @@ class Finding:
             "role": self.role.value,
             "producer": self.producer,
             "consumers": list(self.consumers),
+            "index_of_narrow_data": list(self.index_of_narrow_data),
             "interval": self.interval.to_json() if self.interval is not None else None,
             "spec_int64": self.spec_int64,
             "clamp_exact": self.clamp_exact,

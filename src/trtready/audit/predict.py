@@ -117,6 +117,16 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         return Prediction(Outcome.CAST, f"cast to INT32 by the parser; values {iv} fit, exact")
 
     # Native INT64 (TensorRT >= 10, TensorRT-RTX, dynamo lowering onto them).
+    cast_by = [use for use in f.index_of_narrow_data if use.split(":", 1)[0] in p.int64_index_cast]
+    if cast_by:
+        op = cast_by[0].split(":", 1)[0]
+        where = ", ".join(cast_by)
+        if iv is not None and iv.fits_int32():
+            return Prediction(Outcome.CAST, f"indices of {where} cast to INT32 inside TensorRT, exact: values {iv} fit "
+                                            f"({p.int64_index_cast[op]})")
+        return Prediction(Outcome.CLAMP, f"indices of {where} cast to INT32 inside TensorRT, a narrowing the graph does "
+                                         f"not show; {'range not proved' if iv is None else f'value {iv.worst_int32_violation()} does not fit'}"
+                                         f" ({p.int64_index_cast[op]}){_facts(p)}")
     float_only = sorted(_consumer_ops(f) & p.float_only_ops)
     if float_only:
         return Prediction(Outcome.CAST, f"Cast layers around {', '.join(float_only)} (float-only in TensorRT)")
@@ -137,9 +147,11 @@ def _predict_float64(f: Finding, p: TargetProfile) -> Prediction:
     }[p.float64]
     if iv is not None and not iv.fits_float32_range():
         return Prediction(Outcome.CLAMP, f"{how}: value {iv.hi if abs(iv.hi) > abs(iv.lo) else iv.lo} exceeds float32")
+    if p.strongly_typed:  # no weak typing to fall back on: the graph's dtypes are what is built
+        how += " (strongly typed: no builder flag changes it; narrow it in the graph)"
     if exact:
-        return Prediction(Outcome.CAST, f"{how}; every value is exact in float32")
-    return Prediction(Outcome.PRECISION_LOSS, f"{how}; values round to float32")
+        return Prediction(Outcome.CAST, f"{how}; every value is exact in float32{_facts(p)}")
+    return Prediction(Outcome.PRECISION_LOSS, f"{how}; values round to float32{_facts(p)}")
 
 
 def op_problems(use: OpUse, p: TargetProfile) -> list[str]:
