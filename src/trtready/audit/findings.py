@@ -39,10 +39,12 @@ class OpUse:
     spatial: int | None = None  # number of spatial dims of the pooling
     rewrite: str | None = None  # the exact rewrite fix/convert apply (rewrite_matchers.py), when proved
     remedy: str = ""  # what the user can change when no rewrite applies
+    input_dtype: str | None = None  # ONNX dtype name of the first input ("BOOL"), ONNX side only
 
     def to_json(self) -> dict[str, Any]:
         return {"what": self.what, "onnx_ops": list(self.onnx_ops), "pool": self.pool, "window": self.window,
-                "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None}
+                "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None,
+                "input_dtype": self.input_dtype}
 
 
 class Role(str, enum.Enum):

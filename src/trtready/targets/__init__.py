@@ -28,11 +28,14 @@ from trtready.targets.ops import (
     NEWEST_TABLE,
     POOL_WINDOW_SOURCES,
     TRT8_UNSUPPORTED,
+    TRT8_OP_TYPES,
     TRT10_INT64_INPUTS,
+    TRT10_OP_TYPES,
     TRT10_UNSUPPORTED,
     TRT_POOL_WINDOW_REPORTED,
     TRT_RTX_POOL_WINDOW,
     TRT_RTX_UNSUPPORTED,
+    table_source,
 )
 
 
@@ -113,6 +116,10 @@ class TargetProfile:
     # missing here is not predicted. ``pool_window_source`` says where the limits come from.
     pool_window_limit: Mapping[int, int] = field(default_factory=dict)
     pool_window_source: str = ""
+    # The operator table's "Supported Types" per op (onnx-tensorrt's names: FP32, INT64, BOOL …) and where
+    # it comes from: reported when a node's input type is not listed, not predicted to fail (targets/ops.py).
+    op_types: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    op_types_source: str = ""
     # Inputs the target's parser requires INT64 (op → input name → reason with source): never narrowed.
     int64_inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Ops whose INT64 index input the parser casts to INT32 when the data is not INT64 (op → reason):
@@ -177,6 +184,8 @@ _BASE: dict[str, TargetProfile] = {
             float_only_ops=_FLOAT_ONLY,
             dims_are_int32=True,
             unsupported_ops=TRT8_UNSUPPORTED,
+            op_types=TRT8_OP_TYPES,
+            op_types_source=table_source("8.6"),
             pool_window_limit=TRT_POOL_WINDOW_REPORTED,
             pool_window_source=POOL_WINDOW_SOURCES["trt8"],
         ),
@@ -188,6 +197,8 @@ _BASE: dict[str, TargetProfile] = {
             float64=Float64Mode.TO_FLOAT_SILENT,
             float_only_ops=_FLOAT_ONLY,
             unsupported_ops=TRT10_UNSUPPORTED,
+            op_types=TRT10_OP_TYPES,
+            op_types_source=table_source(NEWEST_TABLE),
             int64_inputs=TRT10_INT64_INPUTS,
             int64_index_cast=INT64_INDEX_CAST,
             pool_window_limit=TRT_POOL_WINDOW_REPORTED,
@@ -205,6 +216,8 @@ _BASE: dict[str, TargetProfile] = {
             float64=Float64Mode.TO_FLOAT_SILENT,
             float_only_ops=_FLOAT_ONLY,
             unsupported_ops=TRT10_UNSUPPORTED,
+            op_types=TRT10_OP_TYPES,
+            op_types_source=table_source(NEWEST_TABLE),
             int64_inputs=TRT10_INT64_INPUTS,
             int64_index_cast=INT64_INDEX_CAST,
             strongly_typed=True,

@@ -114,6 +114,22 @@ def int64_inputs(version: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def op_types(version: str) -> dict[str, tuple[str, ...]]:
+    """The table's "Supported Types" column per supported op (``NonZero``: FP32, FP16 in 10.15)."""
+    return {op: tuple(row["types"]) for op, row in op_table(version)["ops"].items() if row["supported"]}
+
+
+#: ONNX dtype name → the table's type name (DOUBLE is read as FLOAT: the parser casts it down).
+TABLE_TYPE = MappingProxyType({"FLOAT": "FP32", "DOUBLE": "FP32", "FLOAT16": "FP16", "BFLOAT16": "BF16",
+                               "INT32": "INT32", "INT64": "INT64", "INT8": "INT8", "UINT8": "UINT8", "BOOL": "BOOL"})
+
+#: The types column is documentation, not the parser's check: NonZero is listed for FP32, FP16 only
+#: (8.5 to 10.15), yet its importer accepts FLOAT, HALF, BF16, INT32, INT64, INT8 and BOOL
+#: (``onnxOpImporters.cpp`` at 10.1-GA, 96e781103cfc; 8.6-GA's accepts FLOAT, HALF, INT32, INT8, BOOL).
+#: A type outside the column is therefore reported, never predicted to fail.
+TYPES_COLUMN_NOTE = ("the table's types column is not the parser's check (NonZero is listed for FP32, FP16, "
+                     "yet onnx-tensorrt's 10.1 importer takes BOOL, INT32, INT64 and INT8 too)")
+
 #: The newest table stored: TensorRT 10.15 (February 2026). No 11.x table was found; trt11 reads it too.
 NEWEST_TABLE = "10.15"
 
@@ -125,6 +141,10 @@ TRT10_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_unsupported(NEWEST_TABL
 #: marks ``N`` (8.6 parses up to opset 17). Ops 8.6 lists as supported that earlier 8.x lack
 #: (LayerNormalization, IsInf came with 8.6; NonZero with 8.5) are not predicted for those releases.
 TRT8_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_unsupported("8.6", also_absent_from=NEWEST_TABLE))
+
+#: The types column per op: TensorRT 10.15 and 8.6.
+TRT10_OP_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(op_types(NEWEST_TABLE))
+TRT8_OP_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(op_types("8.6"))
 
 #: Inputs TensorRT 10.15's parser requires INT64 (the planner keeps them; docs/targets.md).
 TRT10_INT64_INPUTS: Mapping[str, Mapping[str, str]] = MappingProxyType(int64_inputs(NEWEST_TABLE))
