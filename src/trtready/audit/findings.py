@@ -65,7 +65,7 @@ class Outcome(str, enum.Enum):
     # An index not proved inside its axis: the target does not check it (TensorRT reads zero rows where
     # PyTorch and ONNX Runtime raise). A hazard of invalid inputs, not of the conversion: not blocking.
     UNCHECKED = "unchecked"
-    PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt-rtx
+    PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt11 / trt-rtx
     CLAMP = "clamp"  # out-of-int32 values clamped: wrong results without an error
     ERROR = "error"  # the conversion or build fails
 

@@ -6,6 +6,8 @@ region with every value that must stay int64 —
 
 - it feeds a slot that requires int64 (Reshape.shape, Unsqueeze.axes, … :mod:`trtready.onnx_slots`)
   or comes from an always-int64 output (Shape, ArgMax, NonZero …),
+- it feeds an input the target's parser requires INT64 (``TargetProfile.int64_inputs``, from
+  onnx-tensorrt's table: RotaryEmbedding's ``position_ids``),
 - it is a graph input/output kept at its dtype (``--io keep``),
 - it is not proved to fit int32 (the analysis's intervals; a value read only where a guarded Where takes it
   is judged by its interval there, :class:`~trtready.intervals.onnx.Guards`),

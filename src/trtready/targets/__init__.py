@@ -203,6 +203,7 @@ _BASE: dict[str, TargetProfile] = {
             int64_index_cast=INT64_INDEX_CAST,
             pool_window_limit=TRT_POOL_WINDOW_REPORTED,
             pool_window_source=POOL_WINDOW_SOURCES["trt10"],
+            release_range=("10", "11"),
         ),
         TargetProfile(
             # TensorRT 11.0 (June 2026) … 11.5 (November 2026): strongly typed networks only (weak typing,
