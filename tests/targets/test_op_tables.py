@@ -45,7 +45,8 @@ def test_the_10_15_table_carries_the_per_op_dtype_limits(gen) -> None:
     assert ops["NonZero"]["types"] == ["FP32", "FP16"]
     assert ops["TopK"]["restrictions"] == "`sorted` must be 1. `K` input must be less than 3840."
     assert ops["Gather"]["types"] == ["FP32", "FP16", "BF16", "INT32", "INT64", "BOOL"]
-    assert ops["Xor"] == {"supported": True, "experimental": False, "types": ["BOOL"], "restrictions": ""}  # no closing |
+    # a row without its closing |
+    assert ops["Xor"] == {"supported": True, "experimental": False, "types": ["BOOL"], "restrictions": ""}
     # an N row whose third cell is prose, not types
     assert ops["DynamicQuantizeLinear"]["supported"] is False and ops["DynamicQuantizeLinear"]["types"] == []
     assert op_table("10.15")["notes"][0].startswith("There is limited support for DOUBLE type. TensorRT will "

@@ -131,10 +131,10 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         if iv is not None and (iv.lo > INT32_MAX or iv.hi < INT32_MIN):
             return Prediction(Outcome.CLAMP, f"indices of {where} cast to INT32 inside TensorRT: value "
                                              f"{iv.worst_int32_violation()} does not fit, the rows read are wrong {fact}")
+        reach = "" if iv is None else f" (they reach {iv.worst_int32_violation()})"
         return Prediction(Outcome.UNCHECKED, f"indices of {where} cast to INT32 inside TensorRT, a narrowing the graph "
-                                             f"does not show; their range is not proved to fit int32"
-                                             f"{'' if iv is None else f' (they reach {iv.worst_int32_violation()})'} (exact unless "
-                                             f"the gathered axis is longer than 2**31) {fact}")
+                                             f"does not show; their range is not proved to fit int32{reach} (exact "
+                                             f"unless the gathered axis is longer than 2**31) {fact}")
     float_only = sorted(_consumer_ops(f) & p.float_only_ops)
     if float_only:
         return Prediction(Outcome.CAST, f"Cast layers around {', '.join(float_only)} (float-only in TensorRT)")

@@ -51,7 +51,8 @@ def library_for(target: ResolvedTarget) -> Any:
         else:  # trt8: anything before 10
             fits, need = version_key(version) < (10,), "8.x"
         if not fits:
-            raise MissingLibraryError(f"target {target.name} needs TensorRT {need}, but tensorrt {version} is installed")
+            raise MissingLibraryError(
+                f"target {target.name} needs TensorRT {need}, but tensorrt {version} is installed")
     return trt
 
 

@@ -82,7 +82,8 @@ def table_source(version: str) -> str:
 _VARIANTS = {
     "ScatterND": ("`reduction` other than `none` is not supported", "ScatterND:reduction",
                   "ScatterND: `reduction` other than `none` is not supported"),
-    "MaxPool": ("`Indices` output tensor unsupported", "MaxPool:indices", "MaxPool: the `Indices` output is unsupported"),
+    "MaxPool": ("`Indices` output tensor unsupported", "MaxPool:indices",
+                "MaxPool: the `Indices` output is unsupported"),
 }
 
 
