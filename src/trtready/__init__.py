@@ -78,7 +78,7 @@ def audit(
     Args:
         model: a path (.onnx, .pt2, TorchScript, checkpoint, .safetensors), a
             ``package.module:factory`` spec, or a :class:`ModelSpec`.
-        target: ``trt8``, ``trt10``, ``trt-rtx``, ``torch-trt-ts`` or ``torch-trt-dynamo``; default:
+        target: ``trt8``, ``trt10``, ``trt11``, ``trt-rtx``, ``torch-trt-ts`` or ``torch-trt-dynamo``; default:
             the TensorRT that is installed (see :func:`trtready.targets.resolve_target`).
         dynamic: ``'NAME:AXIS=DIM[MIN:MAX],…'`` bounds (also taken from a ModelSpec).
         input_range: ``'NAME:LO..HI'`` bounds on integer inputs' values.

@@ -79,6 +79,19 @@ def op_slots(op_type: str, domain: str, opset: int) -> OpSlots | None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def input_name(op_type: str, domain: str, opset: int, index: int) -> str | None:
+    """The formal name of input ``index`` (``RotaryEmbedding`` 3 → ``position_ids``): target facts name
+    inputs as the ONNX spec does. None without a schema or past the last (non-variadic) input."""
+    import onnx.defs
+
+    try:
+        schema = onnx.defs.get_schema(op_type, opset, domain or "")
+    except onnx.defs.SchemaError:
+        return None
+    return str(schema.inputs[index].name) if index < len(schema.inputs) else None
+
+
 def input_requires_int64(op_type: str, domain: str, opset: int, index: int) -> bool:
     slots = op_slots(op_type, domain or "", opset)
     slot = slots.input(index) if slots is not None else None

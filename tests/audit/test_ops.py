@@ -134,8 +134,8 @@ def test_other_targets_are_predicted_from_their_own_facts() -> None:
     ep, _ = _translate(_assign_zero, (H, M))
     (finding,) = fx_op_findings(ep)
     predict_all([finding])
-    # onnx-tensorrt lists NonZero as supported on TensorRT 8.5+ and 10.x; Torch-TensorRT is not predicted
+    # onnx-tensorrt lists NonZero as supported on TensorRT 8.5+, 10.x (so 11.x); Torch-TensorRT is not predicted
     assert {t: p.outcome for t, p in finding.predictions.items()} == {
-        "trt8": Outcome.FINE, "trt10": Outcome.FINE, "trt-rtx": Outcome.ERROR,
+        "trt8": Outcome.FINE, "trt10": Outcome.FINE, "trt11": Outcome.FINE, "trt-rtx": Outcome.ERROR,
         "torch-trt-ts": Outcome.FINE, "torch-trt-dynamo": Outcome.FINE}
     assert "not predicted" in finding.predictions["torch-trt-dynamo"].message

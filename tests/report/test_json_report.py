@@ -24,7 +24,7 @@ def validator() -> jsonschema.protocols.Validator:
 def test_demo_reports_validate(validator, demo: str) -> None:
     data = audit_report_json(trtready.audit(f"trtready.demo:{demo}"))
     validator.validate(data)
-    assert data["findings"] and all(set(f["predictions"]) == {"trt8", "trt10", "trt-rtx", "torch-trt-ts",
+    assert data["findings"] and all(set(f["predictions"]) == {"trt8", "trt10", "trt11", "trt-rtx", "torch-trt-ts",
                                                                "torch-trt-dynamo"} for f in data["findings"])
     json.dumps(data, allow_nan=False)
 

@@ -39,7 +39,8 @@ def _fake_env(monkeypatch: pytest.MonkeyPatch, installed: dict[str, str]) -> Non
     [
         ({"tensorrt": "8.6.1"}, "trt8"),
         ({"tensorrt": "10.13.0"}, "trt10"),
-        ({"tensorrt": "11.0.0", "tensorrt-rtx": "1.7.1"}, "trt10"),
+        ({"tensorrt": "11.0.0", "tensorrt-rtx": "1.7.1"}, "trt11"),
+        ({"tensorrt": "11.5.0"}, "trt11"),
         ({"tensorrt-rtx": "1.7.1"}, "trt-rtx"),
         ({}, "trt10"),
     ],
@@ -111,3 +112,26 @@ def test_report_cites_the_assumed_release(monkeypatch) -> None:
     assert data["target"]["release"] == {"dist": "torch-tensorrt", "version": "2.14.0", "installed": True}
     data = audit_report_json(trtready.audit("trtready.demo:token_model", target="trt-rtx"))
     assert data["target"]["release"] is None
+
+
+@pytest.mark.parametrize(
+    "installed, release",
+    [
+        ({"tensorrt": "11.2.1"}, "tensorrt 11.2.1 (installed)"),
+        ({"tensorrt-cu13": "11.5.0.12"}, "tensorrt-cu13 11.5.0.12 (installed)"),
+        # a 10.x is not trt11's release: the stated default is assumed, not the installed library
+        ({"tensorrt": "10.13.0"}, "tensorrt 11.5.0 (not installed)"),
+        ({}, "tensorrt 11.5.0 (not installed)"),
+    ],
+)
+def test_trt11_names_the_release_it_assumes(monkeypatch, installed, release) -> None:
+    _fake_env(monkeypatch, installed)
+    resolved = resolve_target("trt11")
+    assert str(resolved.release) == release
+    assert resolved.profile.strongly_typed and not PROFILES["trt10"].strongly_typed
+
+
+def test_detected_tensorrt_11_predicts_at_its_release(monkeypatch) -> None:
+    _fake_env(monkeypatch, {"tensorrt": "11.1.0"})
+    r = resolve_target(None)
+    assert (r.name, r.why, str(r.release)) == ("trt11", "tensorrt 11.1.0 is installed", "tensorrt 11.1.0 (installed)")

@@ -42,10 +42,12 @@ class OpUse:
     spatial: int | None = None  # number of spatial dims of the pooling
     rewrite: str | None = None  # the exact rewrite fix/convert apply (rewrite_matchers.py), when proved
     remedy: str = ""  # what the user can change when no rewrite applies
+    input_dtype: str | None = None  # ONNX dtype name of the first input ("BOOL"), ONNX side only
 
     def to_json(self) -> dict[str, Any]:
         return {"what": self.what, "onnx_ops": list(self.onnx_ops), "pool": self.pool, "window": self.window,
-                "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None}
+                "spatial_dims": self.spatial, "rewrite": self.rewrite, "remedy": self.remedy or None,
+                "input_dtype": self.input_dtype}
 
 
 class Role(str, enum.Enum):
@@ -66,7 +68,7 @@ class Outcome(str, enum.Enum):
     # An index not proved inside its axis: the target does not check it (TensorRT reads zero rows where
     # PyTorch and ONNX Runtime raise). A hazard of invalid inputs, not of the conversion: not blocking.
     UNCHECKED = "unchecked"
-    PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt-rtx
+    PRECISION_LOSS = "precision_loss"  # float64 -> float32 rounding, silent on trt10 / trt11 / trt-rtx
     CLAMP = "clamp"  # out-of-int32 values clamped: wrong results without an error
     ERROR = "error"  # the conversion or build fails
 
@@ -109,6 +111,9 @@ class Finding:
     role: Role
     producer: str | None = None  # op type of the producing node (FX target / ONNX op_type)
     consumers: list[str] = field(default_factory=list)  # "op:node" of each use
+    # "op:node" of each use as the indices of a Gather whose data is not INT64 and whose axis is not
+    # statically within int32 (TensorRT's parser casts such indices to INT32: TargetProfile.int64_index_cast).
+    index_of_narrow_data: list[str] = field(default_factory=list)
     interval: Interval | None = None
     spec_int64: bool = False  # feeds or comes from an ONNX slot whose schema allows only int64
     # Every use is a Slice start/end: clamping to int32 is exact there (Slice clamps to the dim).
@@ -162,6 +167,7 @@ class Finding:
             "role": self.role.value,
             "producer": self.producer,
             "consumers": list(self.consumers),
+            "index_of_narrow_data": list(self.index_of_narrow_data),
             "interval": self.interval.to_json() if self.interval is not None else None,
             "spec_int64": self.spec_int64,
             "clamp_exact": self.clamp_exact,

@@ -13,6 +13,24 @@ _DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
 
 
+def _index_may_exceed_int32(user: Any) -> bool:
+    """``user`` is a Gather whose data is not INT64 and whose axis is not statically within int32: a
+    valid index there may not fit int32 (on a shorter axis every valid one does; an invalid one is an
+    index finding of its own)."""
+    data = user.inputs[0]
+    if user.op_type != "Gather" or user.domain not in ("", "ai.onnx") or data is None:
+        return False
+    if data.dtype is not None and data.dtype.name == "INT64":
+        return False
+    axis_attr = user.attributes.get("axis")
+    axis = axis_attr.as_int() if axis_attr is not None else 0
+    dims = list(data.shape) if data.shape is not None else None
+    if dims is None or not -len(dims) <= axis < len(dims):
+        return True
+    dim = dims[axis]
+    return not (isinstance(dim, int) and dim <= 2**31)
+
+
 def _onnx_dtype(value: Any) -> str | None:
     dt = value.dtype
     return _DTYPES.get(dt.name) if dt is not None else None
@@ -84,10 +102,13 @@ def _finding(
             spec = True
             notes.append(f"{node.op_type} output {idx} is int64 by the ONNX spec")
     consumers = []
+    index_of_narrow_data = []
     uses = list(v.uses())
     for use in uses:
         user, idx = use.node, use.idx
         consumers.append(_node_label(user))
+        if idx == 1 and _index_may_exceed_int32(user):
+            index_of_narrow_data.append(_node_label(user))
         if input_requires_int64(user.op_type, user.domain, opsets.get(user.domain or "", 1), idx):
             spec = True
             notes.append(f"feeds {user.op_type} input {idx}, int64-only by the ONNX spec")
@@ -114,6 +135,7 @@ def _finding(
         role=role,
         producer=node.op_type if node is not None else None,
         consumers=consumers,
+        index_of_narrow_data=index_of_narrow_data,
         interval=av.hull if av is not None else None,
         spec_int64=spec,
         source=source,

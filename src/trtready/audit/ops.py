@@ -274,8 +274,10 @@ def onnx_use(node: Any) -> OpUse | None:
         k = node.attributes.get("kernel_shape")
         if k is not None and k.type == ir.AttributeType.INTS and k.value:
             pool, window, spatial = op, math.prod(int(x) for x in k.value), len(k.value)
+    first = node.inputs[0] if node.inputs else None
     return OpUse(f"{op} {node.name or '(unnamed)'}", tuple(ops), pool, window, spatial,
-                 remedy=_remedy(tuple(ops), pool))
+                 remedy=_remedy(tuple(ops), pool),
+                 input_dtype=first.dtype.name if first is not None and first.dtype is not None else None)
 
 
 def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:

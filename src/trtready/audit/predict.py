@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from trtready.audit.findings import Finding, Layer, OpUse, Outcome, Prediction, Role
-from trtready.intervals import INT64_MAX, INT64_MIN
+from trtready.intervals import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from trtready.targets import Float64Mode, Int64Mode, TargetProfile, active_profiles
+from trtready.targets.ops import TABLE_TYPE, TYPES_COLUMN_NOTE
 
 _STATE_ROLES = (Role.PARAMETER, Role.BUFFER)
 _FROZEN_ROLES = (Role.PARAMETER, Role.BUFFER, Role.CONSTANT)  # prim::Constant after TorchScript freezing
@@ -117,6 +118,23 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         return Prediction(Outcome.CAST, f"cast to INT32 by the parser; values {iv} fit, exact")
 
     # Native INT64 (TensorRT >= 10, TensorRT-RTX, dynamo lowering onto them).
+    cast_by = [use for use in f.index_of_narrow_data if use.split(":", 1)[0] in p.int64_index_cast]
+    if cast_by:
+        # The parser's Cast to INT32 is exact for every index that fits int32: proved → a Cast only;
+        # proved not to fit → wrong rows; not proved → only an axis longer than 2**31 could need more
+        # (the audit lists Gathers on a shorter static axis nowhere), so it is reported, not blocking.
+        op, where = cast_by[0].split(":", 1)[0], ", ".join(cast_by)
+        fact = f"({p.int64_index_cast[op]}){_facts(p)}"
+        if iv is not None and iv.fits_int32():
+            return Prediction(Outcome.CAST, f"indices of {where} cast to INT32 inside TensorRT, exact: values {iv} "
+                                            f"fit {fact}")
+        if iv is not None and (iv.lo > INT32_MAX or iv.hi < INT32_MIN):
+            return Prediction(Outcome.CLAMP, f"indices of {where} cast to INT32 inside TensorRT: value "
+                                             f"{iv.worst_int32_violation()} does not fit, the rows read are wrong {fact}")
+        reach = "" if iv is None else f" (they reach {iv.worst_int32_violation()})"
+        return Prediction(Outcome.UNCHECKED, f"indices of {where} cast to INT32 inside TensorRT, a narrowing the graph "
+                                             f"does not show; their range is not proved to fit int32{reach} (exact "
+                                             f"unless the gathered axis is longer than 2**31) {fact}")
     float_only = sorted(_consumer_ops(f) & p.float_only_ops)
     if float_only:
         return Prediction(Outcome.CAST, f"Cast layers around {', '.join(float_only)} (float-only in TensorRT)")
@@ -137,9 +155,11 @@ def _predict_float64(f: Finding, p: TargetProfile) -> Prediction:
     }[p.float64]
     if iv is not None and not iv.fits_float32_range():
         return Prediction(Outcome.CLAMP, f"{how}: value {iv.hi if abs(iv.hi) > abs(iv.lo) else iv.lo} exceeds float32")
+    if p.strongly_typed:  # no weak typing to fall back on: the graph's dtypes are what is built
+        how += " (strongly typed: no builder flag changes it; narrow it in the graph)"
     if exact:
-        return Prediction(Outcome.CAST, f"{how}; every value is exact in float32")
-    return Prediction(Outcome.PRECISION_LOSS, f"{how}; values round to float32")
+        return Prediction(Outcome.CAST, f"{how}; every value is exact in float32{_facts(p)}")
+    return Prediction(Outcome.PRECISION_LOSS, f"{how}; values round to float32{_facts(p)}")
 
 
 def op_problems(use: OpUse, p: TargetProfile) -> list[str]:
@@ -157,6 +177,17 @@ def op_problems(use: OpUse, p: TargetProfile) -> list[str]:
     return out
 
 
+def _types_note(use: OpUse, p: TargetProfile) -> str:
+    """The operator table's types for the node's op, when its input type is not among them."""
+    op = use.onnx_ops[0] if use.onnx_ops else ""
+    listed = p.op_types.get(op)
+    kind = TABLE_TYPE.get(use.input_dtype or "")
+    if not listed or kind is None or kind in listed:
+        return ""
+    return (f"; note: a {use.input_dtype} input, and onnx-tensorrt's table lists {op} for {', '.join(listed)} only "
+            f"— not predicted to fail: {TYPES_COLUMN_NOTE} [{p.op_types_source}]")
+
+
 def _predict_op(f: Finding, p: TargetProfile) -> Prediction:
     use = f.op
     assert use is not None, "an op finding carries its OpUse"
@@ -164,7 +195,7 @@ def _predict_op(f: Finding, p: TargetProfile) -> Prediction:
         return Prediction(Outcome.FINE, "not predicted: the op facts are about TensorRT's ONNX parser")
     problems = op_problems(use, p)
     if not problems:
-        return Prediction(Outcome.FINE, f"{p.title} builds it")
+        return Prediction(Outcome.FINE, f"{p.title} builds it{_types_note(use, p)}")
     msg = f"{use.what} — " + "; ".join(problems)
     if use.rewrite:
         msg += f"; fix/convert rewrite it exactly: {use.rewrite}"

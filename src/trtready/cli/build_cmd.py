@@ -13,7 +13,7 @@ from trtready.cli.run import json_file, run_verb
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="The engine file.")
-@click.option("--target", type=click.Choice(["trt-rtx", "trt10", "trt8"]), default=None,
+@click.option("--target", type=click.Choice(["trt-rtx", "trt11", "trt10", "trt8"]), default=None,
               help="Library to build with (default: the TensorRT installed).")
 @click.option("--profile", multiple=True, metavar="'NAME:MIN,OPT,MAX'",
               help="Optimization profile of one input, shapes like 1x8 (default: the bounds recorded in the ONNX).")

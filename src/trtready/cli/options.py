@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
+from trtready.targets import TARGET_NAMES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-TARGETS = ("trt8", "trt10", "trt-rtx", "torch-trt-ts", "torch-trt-dynamo")
+TARGETS = TARGET_NAMES  # every profile in trtready.targets, in its order
 
 
 def _apply(fn: F, decorators: list[Callable[[F], F]]) -> F:

@@ -13,7 +13,7 @@ from trtready.errors import MissingLibraryError
 
 _INSTALL_HINT = {
     "tensorrt_rtx": "pip install tensorrt-rtx",
-    "tensorrt": "pip install tensorrt (TensorRT 10+) or tensorrt==8.6.* for trt8",
+    "tensorrt": "pip install tensorrt (TensorRT 11 for trt11), tensorrt==10.* for trt10 or tensorrt==8.6.* for trt8",
 }
 
 

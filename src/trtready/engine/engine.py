@@ -1,7 +1,7 @@
 """Build a TensorRT / TensorRT-RTX engine from ONNX, and record what was built (manifest).
 
-The target picks the library: trt-rtx → ``tensorrt_rtx``, trt8/trt10 → ``tensorrt`` of that major
-version. TensorRT-RTX builds ahead of time on the CPU, so engines are really built here; they cannot be
+The target picks the library: trt-rtx → ``tensorrt_rtx``, trt8/trt10/trt11 → ``tensorrt`` of that
+major version. TensorRT-RTX builds ahead of time on the CPU, so engines are really built here; they cannot be
 *run* without a supported GPU.
 """
 
@@ -16,7 +16,7 @@ from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
 from trtready.engine.network import NetworkView, inspect_parsed
 from trtready.engine.profiles import InputProfile
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
-from trtready.targets import ResolvedTarget
+from trtready.targets import ResolvedTarget, version_key
 
 if TYPE_CHECKING:
     from trtready.outputs import OutputSession
@@ -43,12 +43,16 @@ def library_for(target: ResolvedTarget) -> Any:
         raise UsageError(f"build makes TensorRT engines from ONNX; {target.name} compiles PyTorch (use convert --frontend)")
     trt = load_library(name)
     if name == "tensorrt":
-        major = int(str(getattr(trt, "__version__", "0")).split(".")[0] or 0)
-        if (target.name == "trt8") != (major < 10):
+        version = str(getattr(trt, "__version__", "0"))
+        span = target.profile.release_range
+        if span is not None:  # trt10 / trt11: the major releases the profile's facts describe
+            fits = version_key(span[0]) <= version_key(version) < version_key(span[1])
+            need = f"{span[0]}.x"
+        else:  # trt8: anything before 10
+            fits, need = version_key(version) < (10,), "8.x"
+        if not fits:
             raise MissingLibraryError(
-                f"target {target.name} needs TensorRT {'8.x' if target.name == 'trt8' else '>= 10'}, "
-                f"but tensorrt {trt.__version__} is installed"
-            )
+                f"target {target.name} needs TensorRT {need}, but tensorrt {version} is installed")
     return trt
 
 

@@ -1,6 +1,6 @@
 """NarrowFloat64Pass: the planned DOUBLE values become FLOAT — their constants, Cast targets and I/O.
 
-TensorRT converts DOUBLE to FLOAT anyway (silently on trt10/trt-rtx, docs/targets.md); doing it here
+TensorRT converts DOUBLE to FLOAT anyway (silently on trt10/trt11/trt-rtx, docs/targets.md); doing it here
 makes the rounding visible, checked (the plan refuses overflow and, unless allowed, underflow) and
 verified against the float64 original. Which values change is the plan's decision
 (:func:`trtready.plan.onnx_plan.plan_doubles`): values tied to a DOUBLE width elsewhere (BitCast,

@@ -6,6 +6,8 @@ region with every value that must stay int64 —
 
 - it feeds a slot that requires int64 (Reshape.shape, Unsqueeze.axes, … :mod:`trtready.onnx_slots`)
   or comes from an always-int64 output (Shape, ArgMax, NonZero …),
+- it feeds an input the target's parser requires INT64 (``TargetProfile.int64_inputs``, from
+  onnx-tensorrt's table: RotaryEmbedding's ``position_ids``),
 - it is a graph input/output kept at its dtype (``--io keep``),
 - it is not proved to fit int32 (the analysis's intervals; a value read only where a guarded Where takes it
   is judged by its interval there, :class:`~trtready.intervals.onnx.Guards`),
@@ -40,6 +42,7 @@ A decision on an input whose interval is an assumption about valid inputs says s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,7 +51,7 @@ import onnx_ir as ir
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval, float32_facts
 from trtready.intervals.onnx import Guards
-from trtready.onnx_slots import OpSlots, Slot, op_slots
+from trtready.onnx_slots import OpSlots, Slot, input_name, op_slots
 from trtready.plan import Action, Decision, PlanOptions
 
 if TYPE_CHECKING:
@@ -178,8 +181,12 @@ def _keep_reason(node: ir.Node, kind: str, idx: int, slot: Slot | None, slots: O
 
 
 def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: PlanOptions,
-              guards: Guards | None = None) -> OnnxPlan:
-    """The int32/int64 partition of the main graph's INT64 values (nothing is edited here)."""
+              guards: Guards | None = None, target_int64: Mapping[str, Mapping[str, str]] | None = None) -> OnnxPlan:
+    """The int32/int64 partition of the main graph's INT64 values (nothing is edited here).
+
+    ``target_int64`` (op → input name → reason): inputs the target's parser requires INT64
+    (``TargetProfile.int64_inputs``), kept whatever the ONNX spec allows.
+    """
     graph = model.graph
     opsets = dict(model.opset_imports)
     values: list[ir.Value] = []
@@ -225,11 +232,19 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
         untyped = _untyped_params(node, slots)
         subgraph = _has_subgraph(node)
         retargetable = node.op_type in RETARGETABLE and node.domain in ("", "ai.onnx")
+        required = (target_int64 or {}).get(node.op_type, {}) if node.domain in ("", "ai.onnx") else {}
         for kind, seq in (("in", node.inputs), ("out", node.outputs)):
             for idx, maybe in enumerate(seq):
                 if maybe is None or not _is_int64(maybe):
                     continue
                 v = maybe
+                name = input_name(node.op_type, "", opsets.get("", 1), idx) if kind == "in" and required else None
+                if name is not None and name in required:
+                    if not is_constant(v):  # a constant read here is never linked: it stays int64
+                        consider(v)
+                        seed(v, f"feeds {node.op_type} input {idx} ({name}), which the target requires INT64: "
+                                f"{required[name]}")
+                    continue
                 slot = None if slots is None else (slots.input(idx) if kind == "in" else slots.output(idx))
                 dtype_attr = kind == "out" and ("dtype" in node.attributes or "to" in node.attributes)
                 linkable = (
@@ -564,7 +579,7 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     """The partition and a decision for every INT64/DOUBLE value of the main graph; raises
     :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused."""
     model, env = analysis.model, analysis.values
-    plan = partition(model, env, options, analysis.guards)
+    plan = partition(model, env, options, analysis.guards, profile.int64_inputs)
     decisions: list[Decision] = []
     refusals: list[str] = []
     for v in plan.values:

@@ -20,7 +20,8 @@ _TITLE = {
     Outcome.ERROR: "fails to convert or build",
     Outcome.CLAMP: "values clamped: wrong results, no error",
     Outcome.PRECISION_LOSS: "float64 rounded to float32",
-    Outcome.UNCHECKED: "not checked before the build: an index out of range reads zero rows; a plugin must accept INT64",
+    Outcome.UNCHECKED: ("not checked before the build: an index out of range reads zero rows; a plugin must accept "
+                        "INT64; Gather indices are cast to INT32"),
     Outcome.CAST: "cast inserted or converted exactly (speed cost)",
     Outcome.FINE: "handled natively",
 }

@@ -24,12 +24,18 @@ from typing import Any
 
 from trtready.errors import UsageError
 from trtready.targets.ops import (
+    INT64_INDEX_CAST,
+    NEWEST_TABLE,
     POOL_WINDOW_SOURCES,
     TRT8_UNSUPPORTED,
+    TRT8_OP_TYPES,
+    TRT10_INT64_INPUTS,
+    TRT10_OP_TYPES,
     TRT10_UNSUPPORTED,
     TRT_POOL_WINDOW_REPORTED,
     TRT_RTX_POOL_WINDOW,
     TRT_RTX_UNSUPPORTED,
+    table_source,
 )
 
 
@@ -110,6 +116,17 @@ class TargetProfile:
     # missing here is not predicted. ``pool_window_source`` says where the limits come from.
     pool_window_limit: Mapping[int, int] = field(default_factory=dict)
     pool_window_source: str = ""
+    # The operator table's "Supported Types" per op (onnx-tensorrt's names: FP32, INT64, BOOL …) and where
+    # it comes from: reported when a node's input type is not listed, not predicted to fail (targets/ops.py).
+    op_types: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    op_types_source: str = ""
+    # Inputs the target's parser requires INT64 (op → input name → reason with source): never narrowed.
+    int64_inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Ops whose INT64 index input the parser casts to INT32 when the data is not INT64 (op → reason):
+    # a narrowing the graph does not show, predicted where the indices are not proved to fit int32.
+    int64_index_cast: Mapping[str, str] = field(default_factory=dict)
+    # Every network is strongly typed: the ONNX dtypes are what is built, no builder flag lowers them.
+    strongly_typed: bool = False
     # Exact error text the target prints for an int64 input/buffer, where it has one.
     int64_error: str | None = None
     onnx_based: bool = True  # consumes the ONNX export (unused module state never reaches it)
@@ -126,6 +143,9 @@ class TargetProfile:
     # fields above describe (assumed when none is installed), what differs for other releases.
     dists: tuple[str, ...] = ()
     default_release: tuple[str, str] | None = None  # (dist, version)
+    # Releases of ``dists`` this profile describes (``since <= version < until``); another one installed
+    # (a tensorrt 10.x under trt11) is not this target's release.
+    release_range: tuple[str, str] | None = None
     version_facts: tuple[VersionFacts, ...] = ()
     facts: str = ""  # where the fields come from; set from VersionFacts.evidence for other releases
     release: Release | None = None  # the release these facts were resolved for
@@ -147,6 +167,8 @@ TORCH_TRT_FREEZE_ERROR = (
     "try to compile model with truncate_long_and_double enabled"
 )
 _TORCH_TRT_DISTS = ("torch-tensorrt", "torch-tensorrt-rtx")
+# TensorRT's PyPI distributions: the meta package, then the per-CUDA ones it pulls.
+_TRT_DISTS = ("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt-cu11")
 # The release the Torch-TensorRT facts were measured on (tests/oracle, docs/oracle.md).
 _TORCH_TRT_MEASURED = ("torch-tensorrt-rtx", "2.13.0")
 
@@ -162,19 +184,50 @@ _BASE: dict[str, TargetProfile] = {
             float_only_ops=_FLOAT_ONLY,
             dims_are_int32=True,
             unsupported_ops=TRT8_UNSUPPORTED,
+            op_types=TRT8_OP_TYPES,
+            op_types_source=table_source("8.6"),
             pool_window_limit=TRT_POOL_WINDOW_REPORTED,
             pool_window_source=POOL_WINDOW_SOURCES["trt8"],
         ),
         TargetProfile(
             name="trt10",
-            title="TensorRT 10.x/11.x",
+            title="TensorRT 10.x",
             library="tensorrt",
             int64=Int64Mode.NATIVE,
             float64=Float64Mode.TO_FLOAT_SILENT,
             float_only_ops=_FLOAT_ONLY,
             unsupported_ops=TRT10_UNSUPPORTED,
+            op_types=TRT10_OP_TYPES,
+            op_types_source=table_source(NEWEST_TABLE),
+            int64_inputs=TRT10_INT64_INPUTS,
+            int64_index_cast=INT64_INDEX_CAST,
             pool_window_limit=TRT_POOL_WINDOW_REPORTED,
             pool_window_source=POOL_WINDOW_SOURCES["trt10"],
+            release_range=("10", "11"),
+        ),
+        TargetProfile(
+            # TensorRT 11.0 (June 2026) … 11.5 (November 2026): strongly typed networks only (weak typing,
+            # kFP16/kBF16/kINT8 and the precision-constraint flags removed: NVIDIA's 10.x → 11.x migration
+            # guide). INT64/DOUBLE as in 10.x: no change found in the notes read; the newest operator table
+            # stored is 10.15's (docs/targets.md).
+            name="trt11",
+            title="TensorRT 11.x",
+            library="tensorrt",
+            int64=Int64Mode.NATIVE,
+            float64=Float64Mode.TO_FLOAT_SILENT,
+            float_only_ops=_FLOAT_ONLY,
+            unsupported_ops=TRT10_UNSUPPORTED,
+            op_types=TRT10_OP_TYPES,
+            op_types_source=table_source(NEWEST_TABLE),
+            int64_inputs=TRT10_INT64_INPUTS,
+            int64_index_cast=INT64_INDEX_CAST,
+            strongly_typed=True,
+            pool_window_limit=TRT_POOL_WINDOW_REPORTED,
+            pool_window_source=POOL_WINDOW_SOURCES["trt11"],
+            dists=_TRT_DISTS,
+            default_release=("tensorrt", "11.5.0"),
+            release_range=("11", "12"),
+            facts=f"not measured: TensorRT 11.0–11.5 documentation and onnx-tensorrt's {NEWEST_TABLE} operator table",
         ),
         TargetProfile(
             name="trt-rtx",
@@ -253,12 +306,18 @@ def at_release(profile: TargetProfile, release: Release) -> TargetProfile:
 
 
 def installed_release(profile: TargetProfile) -> Release | None:
-    """The installed release of the profile's library, from package metadata; None if none is."""
+    """The installed release of the profile's library, from package metadata; None if none is (or
+    none in the profile's ``release_range``)."""
     for dist in profile.dists:
         try:
-            return Release(dist, importlib.metadata.version(dist), installed=True)
+            version = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             continue
+        if profile.release_range is not None:
+            since, until = (version_key(v) for v in profile.release_range)
+            if not since <= version_key(version) < until:
+                continue
+        return Release(dist, version, installed=True)
     return None
 
 
@@ -320,10 +379,12 @@ def resolve_target(name: str | None = None) -> ResolvedTarget:
             raise UsageError(f"unknown target {name!r}; choose one of {', '.join(TARGET_NAMES)}")
         return ResolvedTarget(active_profile(name), "given with --target")
     if importlib.util.find_spec("tensorrt") is not None:
-        version = _installed_version(("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11"))
+        version = _installed_version(_TRT_DISTS)
         major = int(version.split(".")[0]) if version and version.split(".")[0].isdigit() else None
         if major is not None and major < 10:
             return ResolvedTarget(PROFILES["trt8"], f"tensorrt {version} is installed")
+        if major is not None and major >= 11:
+            return ResolvedTarget(active_profile("trt11"), f"tensorrt {version} is installed")
         return ResolvedTarget(PROFILES["trt10"], f"tensorrt {version or '(unknown version)'} is installed")
     if importlib.util.find_spec("tensorrt_rtx") is not None:
         version = _installed_version(("tensorrt-rtx", "tensorrt_rtx_cu13", "tensorrt_rtx_cu12"))

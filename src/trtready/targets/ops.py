@@ -13,18 +13,21 @@ Sources:
 - TensorRT-RTX: measured with ``tensorrt_rtx`` 1.7.1.116 on a CPU-only x86_64 machine, one
   single-node ONNX model per op (opset 20), parse then build (``tests/targets/test_measured_ops.py``
   repeats the measurement when the library is installed; docs/targets.md has the table).
-- TensorRT 10.x and 8.x: onnx/onnx-tensorrt ``docs/operators.md`` (the TensorRT 10.15 and 8.5
-  tables), ops marked ``N``; not measured here (see the comments on each table for what is left out).
+- TensorRT 11.x, 10.x and 8.x: onnx/onnx-tensorrt ``docs/operators.md`` (the TensorRT 10.15 and 8.6
+  tables, read from ``data/``), ops marked ``N`` and the forms their restrictions forbid; not measured
+  here (see the comments on each table for what is left out).
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+from importlib import resources
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 _RTX = "measured: tensorrt_rtx 1.7.1"
-_ORT10 = "onnx-tensorrt docs/operators.md, TensorRT 10.15 table; not measured"
-_ORT8 = "onnx-tensorrt docs/operators.md, TensorRT 8.5 and 10.15 tables; not measured"
 
 _NO_IMPORTER = "the ONNX parser rejects the node (no importer)"
 
@@ -58,38 +61,105 @@ TRT_RTX_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_table(
     _NO_IMPORTER, _RTX,
 ))
 
-#: TensorRT 10.15, from onnx-tensorrt's operator table (``N`` rows, and the stated restrictions).
-TRT10_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_table(
-    {
-        "ScatterND:reduction": f"ScatterND: `reduction` other than `none` is not supported [{_ORT10}]",
-        "MaxPool:indices": f"MaxPool: the `Indices` output is unsupported [{_ORT10}]",
-    },
-    ["AffineGrid", "Bernoulli", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "Col2Im",
-     "CenterCropPad", "Compress", "ConcatFromSequence", "ConvInteger", "DFT", "Det", "DynamicQuantizeLinear",
-     "ImageDecoder", "MatMulInteger", "MaxRoiPool", "MaxUnpool", "MelWeightMatrix", "Multinomial",
-     "NegativeLogLikelihoodLoss", "Optional", "OptionalGetElement", "OptionalHasElement", "QLinearConv",
-     "QLinearMatMul", "RegexFullMatch", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase",
-     "SequenceInsert", "SequenceLength", "SequenceMap", "SoftmaxCrossEntropyLoss", "SplitToSequence",
-     "StringConcat", "StringNormalizer", "StringSplit", "TfIdfVectorizer", "Unique"],
-    "listed as not supported", _ORT10,
-))
+# --- onnx-tensorrt's operator tables -------------------------------------------------------------------
+# Parsed from copies of onnx/onnx-tensorrt ``docs/operators.md`` (tests/data/onnx_tensorrt/) by
+# tools/gen_op_tables.py into data/onnx_tensorrt_<version>.json, each with its repo, path, commit and date.
 
-#: TensorRT 8.x, from onnx-tensorrt's operator tables: the ops marked ``N`` in the 8.5 table that are
-#: still ``N`` in 10.15 (none of them was added in between, so none builds on any 8.x), and the
-#: opset 18–20 ops 10.15 marks ``N`` (8.x parses up to opset 17). Ops ``N`` in 8.5 but supported by
-#: 10.15 (LayerNormalization, IsInf, Hardmax, STFT, the window functions) may have come with 8.6: not
-#: predicted. NonZero is listed as supported from 8.5 on (``N`` in the 8.4 table).
-TRT8_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_table(
-    {"MaxPool:indices": f"MaxPool: the `Indices` output is unsupported [{_ORT8}]"},
-    ["Bernoulli", "BitShift", "Compress", "ConcatFromSequence", "ConvInteger", "DFT", "Det",
-     "DynamicQuantizeLinear", "MatMulInteger", "MaxRoiPool", "MaxUnpool", "MelWeightMatrix", "Multinomial",
-     "NegativeLogLikelihoodLoss", "Optional", "OptionalGetElement", "OptionalHasElement", "QLinearConv",
-     "QLinearMatMul", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase", "SequenceInsert",
-     "SequenceLength", "SequenceMap", "SoftmaxCrossEntropyLoss", "SplitToSequence", "StringNormalizer",
-     "TfIdfVectorizer", "Unique", "AffineGrid", "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor",
-     "CenterCropPad", "Col2Im"],
-    "listed as not supported", _ORT8,
-))
+@functools.lru_cache(maxsize=None)
+def op_table(version: str) -> Mapping[str, Any]:
+    """onnx-tensorrt's operator table for TensorRT ``version`` ("8.6", "10.1", "10.15"), as stored."""
+    text = resources.files("trtready.targets").joinpath("data", f"onnx_tensorrt_{version}.json").read_text("utf-8")
+    return MappingProxyType(json.loads(text))
+
+
+def table_source(version: str) -> str:
+    src = op_table(version)["source"]
+    at = f"commit {src['commit'][:12]}" if src["commit"] else f"{src['ref']}, {src['date']}"
+    return f"onnx-tensorrt docs/operators.md, TensorRT {version} table ({at}); not measured"
+
+
+# Restrictions that forbid one form of an op: the text in the table's row, and the ``Op:variant`` key.
+_VARIANTS = {
+    "ScatterND": ("`reduction` other than `none` is not supported", "ScatterND:reduction",
+                  "ScatterND: `reduction` other than `none` is not supported"),
+    "MaxPool": ("`Indices` output tensor unsupported", "MaxPool:indices",
+                "MaxPool: the `Indices` output is unsupported"),
+}
+
+
+def _unsupported(version: str, also_absent_from: str | None = None) -> dict[str, str]:
+    """The table's ``N`` rows and the forms its restrictions forbid; with ``also_absent_from``, the ops
+    marked ``N`` in that newer table that this one does not list at all (newer opsets than it parses)."""
+    ops = op_table(version)["ops"]
+    src = table_source(version)
+    out = {op: f"listed as not supported [{src}]" for op, row in ops.items() if not row["supported"]}
+    for op, (text, key, why) in _VARIANTS.items():
+        if text in ops.get(op, {}).get("restrictions", ""):
+            out[key] = f"{why} [{src}]"
+    if also_absent_from is not None:
+        newer = op_table(also_absent_from)["ops"]
+        later = table_source(also_absent_from)
+        out.update({op: f"not in the TensorRT {version} table (a newer opset); listed as not supported by "
+                        f"{also_absent_from} [{later}]"
+                    for op, row in newer.items() if not row["supported"] and op not in ops})
+    return out
+
+
+def int64_inputs(version: str) -> dict[str, dict[str, str]]:
+    """Inputs the table says must be INT64 (``RotaryEmbedding``: "`position_ids` must be INT64"): op →
+    input name → reason. The planner never narrows them, whatever the ONNX spec allows."""
+    out: dict[str, dict[str, str]] = {}
+    for op, row in op_table(version)["ops"].items():
+        for name in re.findall(r"`(\w+)` must be INT64", row["restrictions"]):
+            out.setdefault(op, {})[name] = f"{op}: `{name}` must be INT64 [{table_source(version)}]"
+    return out
+
+
+def op_types(version: str) -> dict[str, tuple[str, ...]]:
+    """The table's "Supported Types" column per supported op (``NonZero``: FP32, FP16 in 10.15)."""
+    return {op: tuple(row["types"]) for op, row in op_table(version)["ops"].items() if row["supported"]}
+
+
+#: ONNX dtype name → the table's type name (DOUBLE is read as FLOAT: the parser casts it down).
+TABLE_TYPE = MappingProxyType({"FLOAT": "FP32", "DOUBLE": "FP32", "FLOAT16": "FP16", "BFLOAT16": "BF16",
+                               "INT32": "INT32", "INT64": "INT64", "INT8": "INT8", "UINT8": "UINT8", "BOOL": "BOOL"})
+
+#: The types column is documentation, not the parser's check: NonZero is listed for FP32, FP16 only
+#: (8.5 to 10.15), yet its importer accepts FLOAT, HALF, BF16, INT32, INT64, INT8 and BOOL
+#: (``onnxOpImporters.cpp`` at 10.1-GA, 96e781103cfc; 8.6-GA's accepts FLOAT, HALF, INT32, INT8, BOOL).
+#: A type outside the column is therefore reported, never predicted to fail.
+TYPES_COLUMN_NOTE = ("the table's types column is not the parser's check (NonZero is listed for FP32, FP16, "
+                     "yet onnx-tensorrt's 10.1 importer takes BOOL, INT32, INT64 and INT8 too)")
+
+#: The newest table stored: TensorRT 10.15 (February 2026). No 11.x table was found; trt11 reads it too.
+NEWEST_TABLE = "10.15"
+
+#: TensorRT 10.x: the 10.15 table's ``N`` rows, ScatterND with a reduction, MaxPool with Indices.
+TRT10_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_unsupported(NEWEST_TABLE))
+
+#: TensorRT 8.x: the 8.6 table's ``N`` rows (8.6 is the last 8.x: an op it cannot build, no 8.x
+#: builds) and MaxPool with Indices, plus the ops of opsets 18+ that it does not list and 10.15 still
+#: marks ``N`` (8.6 parses up to opset 17). Ops 8.6 lists as supported that earlier 8.x lack
+#: (LayerNormalization, IsInf came with 8.6; NonZero with 8.5) are not predicted for those releases.
+TRT8_UNSUPPORTED: Mapping[str, str] = MappingProxyType(_unsupported("8.6", also_absent_from=NEWEST_TABLE))
+
+#: The types column per op: TensorRT 10.15 and 8.6.
+TRT10_OP_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(op_types(NEWEST_TABLE))
+TRT8_OP_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(op_types("8.6"))
+
+#: Inputs TensorRT 10.15's parser requires INT64 (the planner keeps them; docs/targets.md).
+TRT10_INT64_INPUTS: Mapping[str, Mapping[str, str]] = MappingProxyType(int64_inputs(NEWEST_TABLE))
+
+#: Gather casts INT64 indices to INT32 when its data is not INT64: a narrowing the ONNX graph does not
+#: show. onnx-tensorrt's Gather importer (``onnxOpImporters.cpp`` at 10.1-GA, commit 96e781103cfc:
+#: "Int64 indices only supported for Int64 data" → ``castHelper(ctx, indices, DataType::kINT32)``) and
+#: TensorRT's Gather layer documentation (10.14: "if indices are int64 and the data is not int64, the
+#: indices will be cast to int32").
+INT64_INDEX_CAST: Mapping[str, str] = MappingProxyType({
+    "Gather": "TensorRT's parser casts INT64 Gather indices to INT32 when the data is not INT64 "
+              "[onnx-tensorrt onnxOpImporters.cpp at 10.1-GA (96e781103cfc); TensorRT 10.14 Gather layer docs; "
+              "not measured]",
+})
 
 #: Pooling layers (AveragePool, MaxPool, LpPool): the window's volume (product of kernel dims) must be
 #: below this, per number of spatial dims. Measured on TensorRT-RTX 1.7.1: 2-D windows up to 99 999
@@ -104,6 +174,7 @@ TRT_POOL_WINDOW_REPORTED: Mapping[int, int] = MappingProxyType({1: 100_000, 2: 1
 
 POOL_WINDOW_SOURCES: Mapping[str, str] = MappingProxyType({
     "trt-rtx": _RTX,
+    "trt11": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
     "trt10": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
     "trt8": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
 })
