@@ -73,6 +73,7 @@ class OnnxAnalysis:
     guards: Guards = field(default_factory=Guards, repr=False)  # guarded Where branches (intervals/onnx.py)
     # Demanded ranges the intervals assume (valid inputs index inside the tables; off with --strict).
     demands: dict[str, Demand] = field(default_factory=dict)
+    stated: frozenset[str] = frozenset()  # inputs the user's --input-range gave: their word, not an assumption
 
     @classmethod
     def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
@@ -98,7 +99,7 @@ class OnnxAnalysis:
                 inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
                 guards = Guards()
                 values = propagate(model.graph, inputs, dims, guards)
-        return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands)
+        return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands, frozenset(input_ranges or {}))
 
     def interval(self, value: ir.Value) -> Interval | None:
         av = self.values.get(value)
@@ -106,7 +107,7 @@ class OnnxAnalysis:
 
     def assumptions(self) -> dict[str, str]:
         """What the intervals assume of valid inputs, one line per input (demands, assumed masks)."""
-        return _assumptions(self.roles, self.inputs, self.demands)
+        return _assumptions(self.roles, self.inputs, self.demands, self.stated)
 
     def refresh(self) -> None:
         """Shapes and intervals again after an exact rewrite edited the model in place (plan/index_rewrites.py):
@@ -128,6 +129,7 @@ class FxAnalysis:
     inputs: dict[str, Interval]
     values: dict[str, Interval | None] = field(repr=False)  # by node name
     demands: dict[str, Demand] = field(default_factory=dict)  # as OnnxAnalysis.demands
+    stated: frozenset[str] = frozenset()  # as OnnxAnalysis.stated
 
     @classmethod
     def of(cls, program: ExportedProgram, input_ranges: dict[str, Interval] | None = None,
@@ -146,20 +148,20 @@ class FxAnalysis:
             if demands:
                 inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
                 values = propagate(program, inputs)
-        return cls(program, roles, inputs, values, demands)
+        return cls(program, roles, inputs, values, demands, frozenset(input_ranges or {}))
 
     def interval(self, node: torch.fx.Node | str) -> Interval | None:
         return self.values.get(node if isinstance(node, str) else node.name)
 
     def assumptions(self) -> dict[str, str]:
         """As :meth:`OnnxAnalysis.assumptions`."""
-        return _assumptions(self.roles, self.inputs, self.demands)
+        return _assumptions(self.roles, self.inputs, self.demands, self.stated)
 
 
 def _assumptions(roles: dict[str, InputRole], inputs: dict[str, Interval],
-                 demands: dict[str, Demand]) -> dict[str, str]:
+                 demands: dict[str, Demand], stated: frozenset[str] = frozenset()) -> dict[str, str]:
     out = {name: d.statement(name) for name, d in demands.items()}
     for name, role in roles.items():
-        if role.assumed and name not in out and inputs.get(name) == role.interval:
+        if role.assumed and name not in out and name not in stated and inputs.get(name) == role.interval:
             out[name] = role.statement(name)
     return out

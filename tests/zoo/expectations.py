@@ -64,10 +64,6 @@ DEFAULT_LEFT: dict[str, tuple[int, str]] = {
     # there and narrows (intervals/onnx.py, Guards.read_where_taken).
     "clip_text": (1, "the pooled token's index: TopK indices are int64 by the ONNX spec, so TensorRT's parser casts "
                      "its INT32 indices to INT64 once; one Cast to int32 follows"),
-    # ALiBi from the padding mask: (cumsum(mask) - 1) * mask is integer arithmetic on the kept int64 binding, and
-    # a mask's values are not assumed in proofs (intervals/roles.py); --input-range attention_mask:0..1 narrows it.
-    "bloom": (5, "ALiBi's (cumsum(attention_mask) - 1) * attention_mask on the int64 binding, range not proved"),
-    "falcon_alibi": (5, "ALiBi's (cumsum(attention_mask) - 1) * attention_mask on the int64 binding, range not proved"),
     "mixtral": (MIXTRAL_GATHERND, "the experts' token routing of grouped_mm_fallback's decomposition: GatherND "
                                   "indices (int64 by the ONNX spec) and the chains computing them, and index writes "
                                   "(ScatterND) whose range is not proved"),
@@ -84,10 +80,14 @@ INT32_LEFT: dict[str, tuple[int, str]] = {
 #: them) rather than left by a gap in trtready's proofs: the cap of 2 does not apply.
 SPEC_PINNED = {"mixtral"}
 
-#: ``--io int32`` refuses these without a stated input range, rightly: the mask feeds integer arithmetic
-#: (cumsum) whose result no table bounds, so its values are not assumed. The refusal must name the tensor
-#: and the option; with the range stated, the conversion must pass like any other.
-INT32_NEEDS_RANGE: dict[str, tuple[str, str]] = {
+#: ``--io int32`` takes these masks as 0/1 by assumption (stated; intervals/roles.py): the model tests the mask
+#: for zero and counts its kept positions (ALiBi's (cumsum(mask) - 1) * mask), and no table bounds the count.
+#: Under ``--strict`` (no assumption about valid inputs) it refuses, naming the tensor and the option; with
+#: the range stated, ``--strict`` converts like any other.
+INT32_ASSUMED_MASK: dict[str, tuple[str, str]] = {
+    # OPT's positions, cumsum(mask) * mask - 1, index a table too (a demand of [-134, 134]); the 0/1 mask is the
+    # narrower assumption and makes the demand moot (analysis.applied_demands)
+    "opt": ("attention_mask:0..1", "positions are cumsum(attention_mask) * attention_mask - 1"),
     "bloom": ("attention_mask:0..1", "ALiBi positions are (cumsum(attention_mask) - 1) * attention_mask"),
     "falcon_alibi": ("attention_mask:0..1", "ALiBi positions are (cumsum(attention_mask) - 1) * attention_mask"),
 }

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
-from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_LEFT, INT32_NEEDS_RANGE, INT32_XFAIL,
+from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_ASSUMED_MASK, INT32_LEFT, INT32_XFAIL,
                                     LEGACY_XFAIL, MORE_CASTS, NO_BUILD_XFAIL, SPEC_PINNED, UPSTREAM, XFAIL)
 from tests.zoo.models import BATCH, SAMPLES, SEQ, ZOO, call, spec
 
@@ -178,13 +178,16 @@ def test_convert_io_int32_without_hints(name: str, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     args = ["convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
             "--io", "int32", "--baseline", "--json", str(report)]
-    if name in INT32_NEEDS_RANGE:  # refused without the range, naming the tensor and the way to state it
-        refused = _cli(*args)
-        tensor = INT32_NEEDS_RANGE[name][0].partition(":")[0]
+    if name in INT32_ASSUMED_MASK:  # --strict: refused without the range, naming the tensor and the way to state it
+        stated, _ = INT32_ASSUMED_MASK[name]
+        tensor = stated.partition(":")[0]
+        refused = _cli(*args, "--strict")
         assert refused.code == 2, _why(refused)
         assert f"tensor {tensor}" in refused.stderr and "--input-range" in refused.stderr, _why(refused)
         assert not (tmp_path / "out").exists() and not report.exists()
-        args += ["--input-range", INT32_NEEDS_RANGE[name][0]]
+        strict = _cli("convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "strict"), "--target", "trt-rtx",
+                      "--io", "int32", "--json", str(tmp_path / "strict.json"), "--strict", "--input-range", stated)
+        assert strict.code == 0 and not _report(tmp_path / "strict.json")["assumptions"], _why(strict)
     res = _cli(*args)
     assert res.code == 0, _why(res)
     data = _report(report)
@@ -193,8 +196,12 @@ def test_convert_io_int32_without_hints(name: str, tmp_path: Path) -> None:
     cap = INT32_LEFT.get(name, (0, ""))[0]
     assert len(left) <= cap and (cap <= 2 or name in SPEC_PINNED), (left, INT32_LEFT.get(name))
     _never_more(data, name)
-    if name in ("opt", "clip_text"):  # the range comes from the tables: stated as an assumption
+    if name == "clip_text":  # the range comes from the tables: stated as an assumption
         assert any("valid inputs index inside the tables" in a for a in data["assumptions"])
+        assert "assumes" in res.stdout
+    if name in INT32_ASSUMED_MASK:  # the 0/1 mask is an assumption too, and said
+        tensor = INT32_ASSUMED_MASK[name][0].partition(":")[0]
+        assert any(a.startswith(f"{tensor} assumed in [0, 1]") for a in data["assumptions"]), data["assumptions"]
         assert "assumes" in res.stdout
 
 

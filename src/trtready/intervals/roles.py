@@ -10,7 +10,9 @@ expands, slices, casts, indexing *into* it) to the ops that consume them — the
   the value, so such uses neither bound the input nor depend on its range.
 - a **weight** sink scales floats by the value (its cast to float multiplied, divided or
   subtracted in float): the value is a 0/1 weight, and no integer is computed from it;
-- a **mask arithmetic** sink computes integers from it (``cumsum``, ``sum``, an integer ``sub``).
+- a **count** sink counts its kept positions: ``cumsum``/``sum`` over it, or an integer product of it
+  with a value computed from it (OPT's ``cumsum(m) * m``, BLOOM's ``(cumsum(m) - 1) * m``);
+- a **mask arithmetic** sink computes other integers from it (an integer ``sub``, a product by a constant).
 
 An integer *self-product* — the value (or a view of it) times itself, ``m * m`` or DeBERTa's outer
 product ``m[:, None] * m[:, :, None]`` — is nonzero exactly where its factors are (for values of
@@ -19,11 +21,12 @@ reaches conditions keeps the mask boolean.
 
 Roles: *index* (some index sink, the rest boolean) — ``[0, N)`` is used in proofs, as it holds for
 every valid input; *mask* when every sink is boolean — ``[0, 1]`` may be used in proofs since only
-truth values matter; *mask* (assumed 0/1) when the only other sinks are float weights — ``[0, 1]``
-is an assumption about valid inputs there (a weight of 7 is no mask), stated in the report like a
-demanded range and not made under ``--strict``; *mask* (generation only) when mask arithmetic
-appears — verification feeds tokenizer-style 0/1 masks, but proofs do not assume the values
-(``--input-range NAME:0..1`` states it); else *unknown*. The same roles drive interval proofs and
+truth values matter; *mask* (assumed 0/1) when the only other sinks are float weights, or counts of
+a value the graph also reads as a condition — ``[0, 1]`` is an assumption about valid inputs there (a
+weight of 7 is no mask; a mask the model tests for zero and counts is a tokenizer's 0/1 mask), stated
+in the report like a demanded range and not made under ``--strict``; *mask* (generation only) when
+other mask arithmetic appears, or counts without a condition — verification feeds tokenizer-style 0/1
+masks, but proofs do not assume the values (``--input-range NAME:0..1`` states it); else *unknown*. The same roles drive interval proofs and
 the inputs verification generates (docs/design.md, "Verification principles").
 """
 
@@ -62,11 +65,11 @@ class InputRole:
 
 def _decide(sinks: list[tuple[str, int | None]]) -> InputRole:
     """The role from the kinds of sinks reached:
-    ``("index", rows) | ("bool", None) | ("weight", None) | ("arith", None) | ("other", None)``."""
+    ``("index", rows) | ("bool", None) | ("weight", None) | ("count", None) | ("arith", None) | ("other", None)``."""
     kinds = {k for k, _ in sinks}
     if not sinks or "other" in kinds:
         return InputRole("unknown", None, "no bounding use")
-    if "index" in kinds and not kinds & {"arith", "weight"}:
+    if "index" in kinds and not kinds & {"arith", "weight", "count"}:
         n = min(r for k, r in sinks if k == "index" and r is not None)
         return InputRole("index", n, f"indexes a table of {n} rows")
     if kinds == {"bool"}:
@@ -74,6 +77,9 @@ def _decide(sinks: list[tuple[str, int | None]]) -> InputRole:
     if kinds == {"weight"} or kinds == {"bool", "weight"}:
         return InputRole("mask", None, "used as a condition and as a 0/1 float weight, no integer computed from it",
                          assumed=True)
+    if "bool" in kinds and "count" in kinds and kinds <= {"bool", "weight", "count"}:
+        return InputRole("mask", None, "used as a condition and its kept positions counted (cumsum/sum), no other "
+                         "integer computed from it", assumed=True)
     if "index" not in kinds:
         return InputRole("mask", None, "used as a 0/1 mask (values not assumed in proofs)", proven=False)
     return InputRole("unknown", None, "indexes a table and is used as a number")
@@ -101,7 +107,8 @@ def _walk(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]
 _ONNX_PASS = {"Reshape": 0, "Unsqueeze": 0, "Squeeze": 0, "Expand": 0, "Flatten": 0, "Transpose": 0, "Identity": 0,
               "Slice": 0, "Tile": 0, "Concat": None}
 _ONNX_BOOL = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor"}
-_ONNX_ARITH = {"Mul", "Sub", "CumSum", "ReduceSum"}
+_ONNX_ARITH = {"Mul", "Sub"}
+_ONNX_COUNT = {"CumSum", "ReduceSum"}
 _ONNX_WEIGHT = {"Mul", "Sub", "Div"}  # on floats: the value weights other floats
 
 
@@ -116,16 +123,21 @@ def _is_float(v: Any) -> bool:
     return v is not None and v.dtype is not None and v.dtype.is_floating_point()
 
 
-def _onnx_step_in(reach: set[int]) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+def _onnx_step_in(reach: set[int], derived: set[int] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
     """``_onnx_step``, where an integer Mul of two values in ``reach`` (ids of values moved from the
-    same input) is a self-product: followed like a move."""
+    same input) is a self-product: followed like a move; and one of two values computed from it
+    (``derived``) counts its positions."""
 
     def step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
         for use in value.uses():
             node = use.node
-            if node.op_type == "Mul" and node.domain in ("", "ai.onnx") and len(node.inputs) == 2 \
-                    and not _is_float(node.outputs[0]) and all(v is not None and id(v) in reach for v in node.inputs):
+            product = node.op_type == "Mul" and node.domain in ("", "ai.onnx") and len(node.inputs) == 2 \
+                and not _is_float(node.outputs[0])
+            if product and all(v is not None and id(v) in reach for v in node.inputs):
                 yield "pass", None, node.outputs[0]
+                continue
+            if product and derived is not None and all(v is not None and id(v) in derived for v in node.inputs):
+                yield "count", None, None  # OPT's cumsum(m) * m: the positions of the kept tokens
                 continue
             yield from _onnx_use(use)
 
@@ -159,6 +171,8 @@ def _onnx_use(use: Any) -> Iterable[tuple[str, int | None, Any]]:
         yield "bool", None, None
     elif op in _ONNX_WEIGHT and _is_float(node.outputs[0]):
         yield "weight", None, None
+    elif op in _ONNX_COUNT and idx == 0:
+        yield "count", None, None
     elif op in _ONNX_ARITH:
         yield "arith", None, None
     else:
@@ -178,13 +192,26 @@ def _reach(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any
     return seen
 
 
+def _onnx_derived(value: Any) -> set[int]:
+    """Ids of every value computed from ``value`` (``value`` included)."""
+    seen = {id(value)}
+    stack = [value]
+    while stack:
+        for use in stack.pop().uses():
+            for out in use.node.outputs:
+                if id(out) not in seen:
+                    seen.add(id(out))
+                    stack.append(out)
+    return seen
+
+
 def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
     """Role of each integer graph input of an onnx-ir graph."""
     roles: dict[str, InputRole] = {}
     for v in graph.inputs:
         if v.dtype is None or not (v.dtype.is_integer() or v.dtype.name == "BOOL"):
             continue
-        roles[v.name] = _decide(_walk(v, _onnx_step_in(_reach(v, _onnx_step))))
+        roles[v.name] = _decide(_walk(v, _onnx_step_in(_reach(v, _onnx_step), _onnx_derived(v))))
     return roles
 
 
@@ -200,7 +227,8 @@ _FX_PASS = {
 _FX_BOOL_PREFIX = ("aten.eq.", "aten.ne.", "aten.lt.", "aten.le.", "aten.gt.", "aten.ge.", "aten.logical_",
                    "aten.bitwise_", "aten.__and__.", "aten.__or__.", "aten.__xor__.", "aten.__invert__.",
                    "aten.any.", "aten.all.")
-_FX_ARITH_PREFIX = ("aten.rsub.", "aten.sub.", "aten.cumsum.", "aten.sum.")
+_FX_ARITH_PREFIX = ("aten.rsub.", "aten.sub.")
+_FX_COUNT_PREFIX = ("aten.cumsum.", "aten.sum.")
 _FX_WEIGHT_PREFIX = ("aten.mul.", "aten.div.", "aten.rsub.", "aten.sub.")  # with a float result
 _FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
@@ -249,6 +277,8 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None,
                 yield "bool", None, None
             elif target.startswith(_FX_WEIGHT_PREFIX) and _floating(user):
                 yield "weight", None, None  # a float product weights something by the value: a 0/1 mask
+            elif target.startswith(_FX_COUNT_PREFIX) and position == 0:
+                yield "count", None, None
             elif target.startswith(_FX_ARITH_PREFIX):
                 yield "arith", None, None
             elif target.startswith("aten.mul.") and reach is not None and all(
@@ -256,7 +286,7 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None,
                 yield "pass", None, user  # an integer self-product: nonzero exactly where its factors are
             elif target.startswith("aten.mul.") and derived is not None and all(
                     isinstance(a, torch.fx.Node) and a in derived for a in user.args[:2]):
-                yield "arith", None, None  # mask arithmetic: both factors computed from it (OPT's cumsum(m) * m)
+                yield "count", None, None  # both factors computed from it: OPT's cumsum(m) * m counts kept positions
             else:
                 yield "other", None, None
 
