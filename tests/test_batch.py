@@ -147,3 +147,42 @@ def test_limits_reach_the_jailed_run_as_they_reach_a_single_one(tmp_path: Path) 
     assert r.code == single.code == 2, r.stdout + r.stderr
     (row,) = json.loads((out / "summary.json").read_text())["models"]
     assert single.stderr.strip() == f"trtready: error: {row['error']}" and "tensor-elements" in row["error"]
+
+
+def test_batch_convert_writes_what_single_converts_write(tmp_path: Path) -> None:
+    listing, specs = make_list(tmp_path)
+    out = tmp_path / "out"
+    r = run_cli("batch", str(listing), "-o", str(out), "--verb", "convert", "--no-build", "--target", "trt10")
+    assert r.code == 2, r.stdout + r.stderr
+    rows = json.loads((out / "summary.json").read_text())["models"]
+    assert [row["status"] for row in rows] == ["failed", "ready", "ready"]
+    assert rows[0]["report"] is None and not (out / rows[0]["folder"]).exists()  # convert writes all or nothing
+    for row, spec in zip(rows[1:], specs[1:]):
+        single_out = tmp_path / f"single-{row['folder']}"
+        single = run_cli("convert", spec, "-o", str(single_out), "--no-build", "--target", "trt10", "--quiet")
+        assert single.code == row["exit_code"] == 0, single.stderr
+        mine = json.loads((out / row["report"]).read_text())
+        theirs = json.loads((single_out / "report.json").read_text())
+        for key in ("verdict", "input_verdict", "target", "model"):
+            assert mine[key] == theirs[key], (spec, key)
+        # the same findings and decisions; the order of the ONNX file's constants is torch.onnx's, which
+        # differs between processes, so they are compared as sets
+        for key in ("findings", "decisions"):
+            assert sorted(map(json.dumps, mine[key])) == sorted(map(json.dumps, theirs[key])), (spec, key)
+        assert mine["verification"]["passed"] is theirs["verification"]["passed"] is True
+        assert sorted(p.name for p in (out / row["folder"]).iterdir()) == sorted(p.name for p in single_out.iterdir())
+        assert row["verdict"] == theirs["verdict"]["line"]
+
+
+def test_a_model_that_kills_its_worker_takes_no_other_model_with_it(tmp_path: Path) -> None:
+    listing = tmp_path / "models.txt"
+    # the killer first: the pool breaks while the others are queued or running beside it
+    listing.write_text(f"tests.batch_models:kills_its_process\n{SPEC_READY}\n{BAD_SPEC}\n")
+    out = tmp_path / "out"
+    r = run_cli("batch", str(listing), "-o", str(out), "--target", "trt8", "--jobs", "2")
+    assert r.code == 2, r.stdout + r.stderr
+    rows = json.loads((out / "summary.json").read_text())["models"]
+    assert [row["status"] for row in rows] == ["failed", "ready", "failed"]
+    assert rows[0]["error"].startswith("the worker process running it died")
+    assert rows[1]["verdict"].startswith("READY for trt8") and (out / rows[1]["report"]).is_file()
+    assert "cannot import module 'no.such.module'" in rows[2]["error"]  # its own error, not the dead worker's

@@ -284,26 +284,58 @@ def _row(job: Job, code: int, error: str | None, jailed: bool, seconds: float) -
 OnRow = Callable[[Row], None]
 
 
-def _on_pool(jobs: list[Job], workers: int, on_row: OnRow | None) -> list[Row]:
+def _lost(job: Job, e: BaseException | None = None) -> Row:
+    """The row of a job whose worker died under it (run_job itself never raises)."""
+    why = f"{type(e).__name__}: " if e is not None else ""
+    return Row(job.spec, job.target, job.name, 2, "failed",
+               error=f"the worker process running it died ({why}a crash, a kill or out of memory)")
+
+
+def _pool_round(jobs: list[Job], indices: list[int], workers: int, rows: dict[int, Row],
+                on_row: OnRow | None) -> list[int]:
+    """Run ``indices`` on a fresh pool; returns those lost with a worker that died.
+
+    A dead worker breaks the whole pool (``BrokenProcessPool``): every job then in flight or still
+    queued is lost with it, not only the one that killed it.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
-    rows: dict[int, Row] = {}
+    lost: list[int] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(run_job, jobs[i]): i for i in indices}
         try:
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
                     rows[i] = fut.result()
-                except Exception as e:  # noqa: BLE001 - the worker itself died (killed, out of memory)
-                    code, text = _one_line(e)
-                    rows[i] = Row(jobs[i].spec, jobs[i].target, jobs[i].name, code, "failed", error=text)
+                except BrokenProcessPool:
+                    lost.append(i)
+                    continue
                 if on_row is not None:
                     on_row(rows[i])
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    return sorted(lost)
+
+
+def _on_pool(jobs: list[Job], workers: int, on_row: OnRow | None) -> list[Row]:
+    """All jobs on a pool of ``workers``. Jobs lost with a dead worker run again on a new pool; one lost
+    a second time runs alone, and lost alone it is the one that kills its worker: its row says so."""
+    rows: dict[int, Row] = {}
+    pending, lost_once = list(range(len(jobs))), set()
+    while pending:
+        shared = [i for i in pending if i not in lost_once]
+        lost = _pool_round(jobs, shared, workers, rows, on_row) if shared else []
+        for i in (i for i in pending if i in lost_once):
+            if _pool_round(jobs, [i], 1, rows, on_row):
+                rows[i] = _lost(jobs[i])
+                if on_row is not None:
+                    on_row(rows[i])
+        lost_once |= set(lost)
+        pending = lost
     return [rows[i] for i in range(len(jobs))]
 
 
@@ -343,8 +375,7 @@ def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> list[
                 try:
                     rows[i] = ray.get(ref)
                 except Exception as e:  # noqa: BLE001 - the task's worker died
-                    code, text = _one_line(e)
-                    rows[i] = Row(jobs[i].spec, jobs[i].target, jobs[i].name, code, "failed", error=text)
+                    rows[i] = _lost(jobs[i], e)
                 if on_row is not None:
                     on_row(rows[i])
         return [rows[i] for i in range(len(jobs))]

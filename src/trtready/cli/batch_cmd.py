@@ -44,13 +44,13 @@ def batch(models: Path, out: Path, verb: str, target: tuple[str, ...], jobs: int
     not the end of the batch. Exit: the worst model's code — 0 all ready, 1 some not ready,
     2 some could not be done (or LIST is unusable).
     """
-    if verb == "audit":
-        given = [flag for flag, on in (("--io int32", io == "int32"), ("--strict", strict),
-                                       ("--allow-underflow", allow_underflow), ("--no-build", no_build),
-                                       ("--no-verify", no_verify), ("--trials", trials != 4),
-                                       ("--exporter", exporter != "auto")) if on]
-        if given:
-            usage_error(f"{given[0]} applies to --verb convert")
+    if verb == "audit":  # an option convert takes, given on the command line, means the user expects convert
+        ctx = click.get_current_context()
+        for name, flag in (("io", "--io"), ("strict", "--strict"), ("allow_underflow", "--allow-underflow"),
+                           ("no_build", "--no-build"), ("no_verify", "--no-verify"), ("trials", "--trials"),
+                           ("exporter", "--exporter")):
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+                usage_error(f"{flag} applies to --verb convert")
     if ray is not None and jobs is not None:
         usage_error("--jobs sizes the local pool; Ray schedules by the cluster's CPUs: give one of --jobs, --ray")
 
