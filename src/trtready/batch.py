@@ -202,24 +202,28 @@ def _argv(job: Job) -> list[str]:
     return argv
 
 
-def _run_jailed(job: Job) -> tuple[int, str | None]:
-    """The verb in its jailed child; the child's error line, if it printed one."""
+def _run_jailed(job: Job) -> tuple[int, str | None, str | None]:
+    """The verb in its jailed child: its exit code, its error line if it printed one, and its last
+    line of output (``--quiet``: the verdict, also when nothing was written)."""
     from trtready import jail
 
     out, err = io.StringIO(), io.StringIO()
     writes = [job.folder / "report.json"] if job.options.verb == "audit" else [job.folder]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # carried over, not inherited
         code = jail.run(_argv(job), [Path(job.model)], writes, False)
+    said = [ln.strip() for ln in out.getvalue().splitlines() if ln.strip()]
+    last = said[-1] if said else None
     lines = [ln[len("trtready: error: "):] for ln in err.getvalue().splitlines() if ln.startswith("trtready: error: ")]
     if lines:
-        return code, lines[-1]
+        return code, lines[-1], None
     if code not in (0, 1):
-        return code, f"the run stopped with exit code {code}"
-    return code, None
+        return code, f"the run stopped with exit code {code}", None
+    return code, None, last
 
 
-def _run_here(job: Job) -> int:
-    """The public verb in this process (a spec, or a file under ``trust_code``); report.json written."""
+def _run_here(job: Job) -> tuple[int, str]:
+    """The public verb in this process (a spec, or a file under ``trust_code``): its exit code and
+    verdict line; report.json written (by ``convert`` only when it wrote its folder)."""
     import trtready as api
     from trtready.outputs import write_json
     from trtready.report.json_report import audit_report_json
@@ -229,11 +233,11 @@ def _run_here(job: Job) -> int:
     if o.verb == "audit":
         report = api.audit(job.model, target=job.target, trust_code=o.trust_code, limits=limits)
         write_json(audit_report_json(report), job.folder / "report.json")
-        return 0 if report.ready else 1
+        return (0 if report.ready else 1), report.verdict()
     result = api.convert(job.model, job.folder, target=job.target, io_int32=o.io_int32, strict=o.strict,
                          allow_underflow=o.allow_underflow, build=o.build, verify=o.verify, trials=o.trials,
                          exporter=o.exporter, trust_code=o.trust_code, limits=limits)
-    return 0 if result else 1
+    return (0 if result else 1), result.fix.verdict().line
 
 
 def run_job(job: Job) -> Row:
@@ -244,27 +248,28 @@ def run_job(job: Job) -> Row:
 
     start = time.monotonic()
     jailed = job.file and jail.wanted([job.model], job.options.trust_code)
-    error = None
+    error = said = None
     try:
         if job.options.verb == "audit":
             job.folder.mkdir(parents=True, exist_ok=True)
         else:  # convert makes the folder itself, only when everything succeeded
             job.folder.parent.mkdir(parents=True, exist_ok=True)
         if jailed:
-            code, error = _run_jailed(job)
+            code, error, said = _run_jailed(job)
         else:
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
                     contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore", FutureWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                code = _run_here(job)
+                code, said = _run_here(job)
     except Exception as e:  # noqa: BLE001 - one model's failure is its row, not the batch's end
         code, error = _one_line(e)
-    return _row(job, code, error, jailed, time.monotonic() - start)
+    return _row(job, code, error, said, jailed, time.monotonic() - start)
 
 
-def _row(job: Job, code: int, error: str | None, jailed: bool, seconds: float) -> Row:
-    """The row from the report the job wrote (its verdict is the single verb's)."""
+def _row(job: Job, code: int, error: str | None, said: str | None, jailed: bool, seconds: float) -> Row:
+    """The row from the report the job wrote (its verdict is the single verb's); without one (a
+    convert whose verification failed writes nothing) the verdict line the verb gave."""
     from trtready.outputs import is_report
 
     report = job.folder / "report.json"
@@ -275,7 +280,7 @@ def _row(job: Job, code: int, error: str | None, jailed: bool, seconds: float) -
         job.folder.rmdir()  # a failed audit leaves no empty folder
     status = "ready" if code == 0 else "not ready" if code == 1 else "failed"
     return Row(spec=job.spec, target=target or job.target, folder=job.name, exit_code=code, status=status,
-               verdict=verdict.get("line") if isinstance(verdict, dict) else None, error=error,
+               verdict=verdict.get("line") if isinstance(verdict, dict) else None if error else said, error=error,
                report=f"{job.name}/report.json" if data is not None else None, jailed=jailed,
                seconds=round(seconds, 3))
 
