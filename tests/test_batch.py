@@ -63,6 +63,8 @@ def test_batch_audit_matches_single_audits_and_survives_a_bad_spec(tmp_path: Pat
     assert [row["jailed"] for row in rows] == [False, False, isolation().available]  # a file, like `audit FILE`
     assert sorted(p.name for p in out.iterdir()) == [".trtready.json", "add.onnx", "summary.json", "summary.md",
                                                      "trtready.demo-token_model"]
+    assert sorted(p.name for p in (out / "add.onnx").iterdir()) == ["report.json"]  # no outbox, no lock left
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nor a staging folder
     for row, spec in zip(rows, specs):
         code, single, stderr = single_audit(tmp_path, spec)
         assert row["exit_code"] == code, (spec, row)
