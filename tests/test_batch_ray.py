@@ -45,7 +45,7 @@ def test_ray_gives_the_local_pools_results(tmp_path: Path, local_ray: None) -> N
     on_ray = run_batch(listing, tmp_path / "ray", targets=targets, ray=True)
     assert ray.is_initialized()  # the batch used the connected Ray and left it to its owner
     local = run_batch(listing, tmp_path / "pool", targets=targets, jobs=2)
-    assert on_ray.executor == {"kind": "ray", "address": "local"}
+    assert on_ray.executor == {"kind": "ray", "address": "connected"}
     assert local.executor == {"kind": "process-pool", "workers": 2}
     ray_rows = on_ray.to_json()["models"]
     pool_rows = local.to_json()["models"]

@@ -353,7 +353,9 @@ def ray_runtime_env() -> dict[str, Any]:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}}
 
 
-def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> list[Row]:
+def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> tuple[list[Row], str]:
+    """One Ray task per job; also where they ran: ``address``, ``local`` (a Ray started here and shut
+    down after) or ``connected`` (the Ray this process was already connected to, left running)."""
     import logging
 
     try:
@@ -361,12 +363,18 @@ def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> list[
     except ImportError as e:
         raise MissingLibraryError("--ray needs Ray: pip install 'trtready[ray]'") from e
     started = not ray.is_initialized()
+    where = "connected"
     if started:
-        if address:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False, runtime_env=ray_runtime_env(),
-                     logging_level=logging.ERROR)
+        where = address or "local"
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            else:
+                ray.init(include_dashboard=False, log_to_driver=False, runtime_env=ray_runtime_env(),
+                         logging_level=logging.ERROR)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BadInputError(f"--ray {address or '(local)'}: Ray did not start or connect ({first})") from e
     try:
         task = ray.remote(num_cpus=1, max_retries=0)(run_job)
         refs = [task.remote(job) for job in jobs]
@@ -383,7 +391,7 @@ def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> list[
                     rows[i] = _lost(jobs[i], e)
                 if on_row is not None:
                     on_row(rows[i])
-        return [rows[i] for i in range(len(jobs))]
+        return [rows[i] for i in range(len(jobs))], where
     finally:
         if started:
             ray.shutdown()
@@ -440,9 +448,8 @@ def run_batch(models: str | Path | Sequence[str], out: str | Path, *, targets: S
         staged = s.stage(out)
         planned = plan_jobs(specs, targets, staged, options)
         if ray is not None and ray is not False:
-            address = ray if isinstance(ray, str) and ray else None
-            executor: dict[str, Any] = {"kind": "ray", "address": address or "local"}
-            rows = _on_ray(planned, address, on_row)
+            rows, where = _on_ray(planned, ray if isinstance(ray, str) and ray else None, on_row)
+            executor: dict[str, Any] = {"kind": "ray", "address": where}
         else:
             workers = jobs or default_jobs()
             executor = {"kind": "process-pool", "workers": workers}
