@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trtready
 
-VERBS = ["audit", "fix", "verify", "export", "build", "inspect", "check_env", "convert", "deploy", "check_config"]
+VERBS = ["audit", "fix", "verify", "export", "build", "inspect", "check_env", "convert", "deploy", "check_config", "batch"]
 
 
 def test_every_cli_verb_is_a_function_with_the_clis_options() -> None:

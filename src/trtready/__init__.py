@@ -26,11 +26,13 @@ import trtready.fix as _fix_pkg  # noqa: E402,F401  isort: skip
 import trtready.verify as _verify_pkg  # noqa: E402,F401  isort: skip
 import trtready.export as _export_pkg  # noqa: E402,F401  isort: skip
 import trtready.deploy as _deploy_pkg  # noqa: E402,F401  isort: skip
+import trtready.batch as _batch_module  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from trtready.audit import AuditReport
+    from trtready.batch import BatchResult
     from trtready.deploy import ConfigCheck, DeployResult
     from trtready.engine.engine import BuildResult
     from trtready.engine.network import NetworkView
@@ -52,6 +54,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "batch",
     "build",
     "check_config",
     "check_env",
@@ -379,3 +382,39 @@ def check_config(manifest: "str | Path", config: "str | Path") -> "ConfigCheck":
     from trtready.deploy import check_config as run
 
     return run(Path(manifest), Path(config))
+
+
+def batch(
+    models: "str | Path | list[str]",
+    out: "str | Path",
+    *,
+    verb: str = "audit",
+    target: "str | list[str] | None" = None,
+    jobs: int | None = None,
+    ray: "str | bool | None" = None,
+    io_int32: bool = False,
+    strict: bool = False,
+    allow_underflow: bool = False,
+    build: bool = True,
+    verify: bool = True,
+    trials: int = 4,
+    exporter: str = "auto",
+    force: bool = False,
+    trust_code: bool = False,
+    limits: "Limits | None" = None,
+) -> "BatchResult":
+    """Run ``audit`` or ``convert`` on every model of ``models`` (a LIST file or the specs) into ``out``.
+
+    Each model (× target) runs as its single verb would, model files in the same jail; one failing is a
+    row, not the end. ``jobs`` sizes the local process pool (default min(2, CPUs)); ``ray=True`` runs
+    one Ray task per job (this process's Ray, else a local one), ``ray="ADDRESS"`` on that cluster.
+    Truthy when every model is ready.
+    """
+    from trtready.batch import BatchOptions, run_batch
+    from trtready.limits import DEFAULT_LIMITS
+
+    targets = [target] if isinstance(target, str) or target is None else list(target)
+    options = BatchOptions(verb=verb, trust_code=trust_code, limits=limits or DEFAULT_LIMITS, io_int32=io_int32,
+                           strict=strict, allow_underflow=allow_underflow, build=build, verify=verify, trials=trials,
+                           exporter=_exporter(exporter))
+    return run_batch(models, out, targets=targets, options=options, jobs=jobs, ray=ray, force=force)

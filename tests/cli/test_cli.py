@@ -124,6 +124,7 @@ def _imported_after(argv: list[str]) -> list[str]:
 def test_help_imports_nothing_heavy() -> None:
     assert _imported_after(["--help"]) == []
     assert _imported_after(["audit", "--help"]) == []
+    assert _imported_after(["batch", "--help"]) == []
 
 
 def test_onnx_audit_imports_no_torch_or_tensorrt(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def cli() -> None:
 def _register() -> None:
     from trtready.cli import (
         audit_cmd,
+        batch_cmd,
         build_cmd,
         check_config_cmd,
         check_env_cmd,
@@ -77,6 +78,7 @@ def _register() -> None:
     cli.add_command(demo_cmd.demo)
     cli.add_command(deploy_cmd.deploy)
     cli.add_command(check_config_cmd.check_config)
+    cli.add_command(batch_cmd.batch)
 
 
 _register()

@@ -343,3 +343,46 @@ def render_convert(result: Any, con: Any, quiet: bool = False) -> None:
         con.print("[bold green]COMPILED with Torch-TensorRT (dynamo)[/]")
     for note in result.notes:
         con.print(f"  [dim]{esc(note)}[/]")
+
+
+_BATCH_STYLE = {"ready": "green", "not ready": "red", "failed": "bold red"}
+
+
+def render_batch_row(row: dict[str, Any], con: Any) -> None:
+    """One line as a batch job ends (the table comes when all have)."""
+    status = row["status"]
+    target = f" [dim]({esc(row['target'])})[/]" if row.get("target") else ""
+    # emoji=False: a spec such as ``pkg:factory:`` is a name, never ``:factory:``'s emoji
+    con.print(f"  [{_BATCH_STYLE[status]}]{status.upper()}[/] {esc(row['spec'])}{target}", overflow="fold",
+              emoji=False)
+
+
+def render_batch(summary: dict[str, Any], con: Any, out: Any, quiet: bool = False) -> None:
+    """The batch's summary table (``summary.json`` as read back), then one count line."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def cell(markup: str) -> Text:  # no emoji codes: a spec's ``:factory:`` is a name
+        return Text.from_markup(markup, emoji=False)
+
+    counts = summary["counts"]
+    line = (f"{summary['runs']} of {len(summary['models'])} run(s): {counts['ready']} ready, "
+            f"{counts['not ready']} not ready, {counts['failed']} failed; summary in {esc(out)}/summary.json")
+    if quiet:
+        con.print(line, markup=False, overflow="fold")
+        return
+    table = Table(title=f"batch {summary['runs']} ({summary['executor']['kind']})", title_justify="left",
+                  expand=False, pad_edge=False)
+    table.add_column("model", overflow="fold", ratio=2)
+    table.add_column("target", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("verdict or error", overflow="fold", ratio=4)
+    table.add_column("folder", overflow="fold", ratio=1)
+    for row in summary["models"]:
+        status = row["status"]
+        text = esc(row["verdict"] or "") if row["error"] is None else f"[red]{esc(row['error'])}[/]"
+        table.add_row(cell(esc(row["spec"])), cell(esc(row["target"] or "–")),
+                      cell(f"[{_BATCH_STYLE[status]}]{status}[/]"), cell(text),
+                      cell(esc(row["folder"] + "/") if row["report"] else "–"))
+    con.print(table)
+    con.print(line, overflow="fold")
