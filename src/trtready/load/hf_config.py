@@ -59,11 +59,11 @@ def parameters_on_meta() -> Iterator[None]:
 
     register = torch.nn.Module.register_parameter
 
-    def to_meta(module: torch.nn.Module, name: str, param: torch.nn.Parameter | None) -> None:
-        register(module, name, param)
+    def to_meta(self: torch.nn.Module, name: str, param: torch.nn.Parameter | None) -> None:
+        register(self, name, param)
         if param is not None and param.device.type != "meta":
             kind = type(param)
-            module._parameters[name] = kind(param.to("meta"), requires_grad=param.requires_grad)
+            self._parameters[name] = kind(param.to("meta"), requires_grad=param.requires_grad)
 
     torch.nn.Module.register_parameter = to_meta  # type: ignore[method-assign]
     try:
@@ -152,7 +152,9 @@ def _model_class(transformers: Any, config: Any, data: dict[str, Any], model: st
             cls = getattr(transformers, name, None)
         except Exception:  # transformers' lazy module imports the model file on access
             cls = None
-        if isinstance(cls, type) and issubclass(cls, PreTrainedModel) and isinstance(config, cls.config_class):
+        wanted = getattr(cls, "config_class", None)
+        if isinstance(cls, type) and issubclass(cls, PreTrainedModel) and isinstance(wanted, type) \
+                and isinstance(config, wanted):
             return cls, "architectures[0]", notes
         notes.append(f"architectures[0] {name[:80]!r} is not a transformers class for this config: AutoModel used")
     try:
