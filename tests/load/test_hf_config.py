@@ -13,7 +13,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+
+from trtready.report.json_report import schema
 
 pytest.importorskip("transformers")
 
@@ -92,6 +95,12 @@ def test_config_only_audit_finds_what_the_weighted_model_shows(cli: Any, configs
     assert "weights not loaded, float values not read, nothing exported or verified" in hf["verdict"]["line"]
     assert "weights not loaded" in " ".join(hf["_stdout"].split())
     assert "config_only" not in spec["model"]
+    # a config file is a model file: read in the jail where the machine has one (docs/hardening.md)
+    from trtready.jail import isolation
+
+    if isolation().available:
+        assert hf["environment"]["isolation"].startswith("jail:")
+    jsonschema.Draft202012Validator(schema()).validate({k: v for k, v in hf.items() if k != "_stdout"})
 
 
 def test_model_type_name_and_overrides(cli: Any, tmp_path: Path) -> None:
