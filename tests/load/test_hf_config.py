@@ -198,3 +198,26 @@ def test_peak_memory_stays_far_below_the_weights(tmp_path: Path) -> None:
     params = 2 * 32000 * 1024 + 8 * (4 * 1024**2 + 3 * 1024 * 4096 + 2 * 1024) + 1024
     assert out["weights"] == 4 * params
     assert out["growth"] < out["weights"] / 4, out
+
+
+def test_a_64_bit_parameter_without_values_is_a_gap_never_ready() -> None:
+    """Without weights a 64-bit parameter has no values to prove anything by: the state layer failed."""
+    import torch
+
+    from trtready.audit import AuditReport, audit_loaded
+    from trtready.load import LoadedModel, ModelKind
+    from trtready.load.hf_config import HfBuild
+    from trtready.load.state import entries_from_module
+    from trtready.targets import resolve_target
+
+    module = torch.nn.Module()
+    module.table = torch.nn.Parameter(torch.empty(4, dtype=torch.int64, device="meta"), requires_grad=False)
+    module.register_buffer("steps", torch.arange(3))  # a real buffer: read, not a gap
+    loaded = LoadedModel("hf:x", ModelKind.HF_CONFIG, None, module=module, state=entries_from_module(module),
+                         hf=HfBuild("X", "architectures[0]", "x", None))
+    report = AuditReport(audit_loaded(loaded), resolve_target("trt10"))
+    assert report.result.layers["state"] == "failed: 1 64-bit parameter(s) have no values without weights (table)"
+    assert not report.ready
+    assert report.verdict().startswith("NOT READY for trt10: could not analyse the state layer")
+    steps = next(f for f in report.findings if f.id == "state:steps")
+    assert (steps.interval.lo, steps.interval.hi) == (0, 2)
