@@ -67,6 +67,12 @@ def _report(cli: Any, model: str, cwd: Path, target: str, out: str) -> dict[str,
     return dict(json.loads((cwd / out).read_text()), _stdout=res.stdout)
 
 
+def _computed(f: dict[str, Any]) -> bool:
+    """An int64 value the graph computes over the sequence (positions, mask indices), not an input."""
+    return f["id"].startswith("fx:") and f["id"] not in ("fx:input_ids", "fx:attention_mask") \
+        and "seq" in str(f["shape"])
+
+
 def _seen(report: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
     return {f["id"]: (f["dtype"], f["shape"], f["interval"], {t: p["outcome"] for t, p in f["predictions"].items()})
             for f in report["findings"]}
@@ -81,6 +87,9 @@ def test_config_only_audit_finds_what_the_weighted_model_shows(cli: Any, configs
     assert hf["verdict"]["line"].startswith(spec["verdict"]["line"])
     int64 = {i for i, (dtype, *_rest) in _seen(hf).items() if dtype == "int64"}
     assert any(i.startswith("fx:") for i in int64)
+    # the default bounds: seq up to max_position_embeddings (64), so positions reach 63
+    positions = [f["interval"] for f in hf["findings"] if _computed(f)]
+    assert {"lo": 0, "hi": 63} in positions and all(i is None or i["hi"] <= 63 for i in positions)
     if name == "bert":  # its int64 position_ids buffer keeps its real values: 0..63
         ids = next(f for f in hf["findings"] if f["id"] == "state:embeddings.position_ids")
         assert ids["interval"] == {"lo": 0, "hi": 63}
@@ -107,6 +116,7 @@ def test_model_type_name_and_overrides(cli: Any, tmp_path: Path) -> None:
     """``hf:llama`` is ``LlamaConfig()``'s defaults, ``--hf-set`` changes fields, AutoModel is the class."""
     res = cli("audit", "hf:llama", "--target", "trt10", "--hf-set", "num_hidden_layers=1",
               "--hf-set", "hidden_size=64", "--hf-set", "intermediate_size=128", "--hf-set", "vocab_size=128",
+              "--dynamic", "input_ids:0=batch[1:2],1=seq[2:32]", "--dynamic", "attention_mask:0=batch[1:2],1=seq[2:32]",
               "--json", "r.json", cwd=tmp_path)
     assert res.code == 0, res.stderr
     data = json.loads((tmp_path / "r.json").read_text())
@@ -115,8 +125,9 @@ def test_model_type_name_and_overrides(cli: Any, tmp_path: Path) -> None:
         "LlamaModel", "AutoModel for model_type 'llama'", None)
     assert info["overrides"] == {"num_hidden_layers": 1, "hidden_size": 64, "intermediate_size": 128,
                                  "vocab_size": 128}
-    # LlamaConfig's default max_position_embeddings (2048) bounds the sequence
-    assert any(f["interval"] == {"lo": 0, "hi": 2047} for f in data["findings"] if f["id"].startswith("fx:"))
+    # --dynamic replaces the default bounds (seq up to LlamaConfig's max_position_embeddings, 2048)
+    positions = [f["interval"] for f in data["findings"] if _computed(f)]
+    assert {"lo": 0, "hi": 31} in positions and all(i is None or i["hi"] <= 31 for i in positions)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -5,6 +5,10 @@ graph depend on the architecture and its config, not on the weights. So the mode
 parameters on the meta device (no storage) while buffers keep the values the model's own code gives
 them — BERT's int64 ``position_ids`` arange, a rotary ``inv_freq`` — because the proofs read them.
 
+The example inputs are ordinary CPU tensors: ``torch.export`` (torch 2.13, non-strict) fakifies the
+meta parameters and the CPU inputs and buffers together, so no ``FakeTensorMode`` of trtready's own
+is needed, and the program it returns is the one the FX audit reads for any module spec.
+
 A config is data: ``config.json`` is parsed with :mod:`json` and handed to the config class that
 transformers itself ships for its ``model_type``; nothing the config names is imported or run
 (``auto_map``, custom code on the Hub, is refused; ``trust_remote_code`` is never passed).
