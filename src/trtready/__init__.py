@@ -6,7 +6,7 @@ libraries (torch, TensorRT) are imported only by the verbs that need them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import (
     BadInputError,
@@ -75,18 +75,21 @@ def audit(
     input_range: list[str] | None = None,
     trust_code: bool = False,
     limits: "Limits | None" = None,
+    hf_set: dict[str, Any] | None = None,
 ) -> "AuditReport":
     """Find every int64/float64 tensor in ``model`` and predict what ``target`` does with it.
 
     Args:
         model: a path (.onnx, .pt2, TorchScript, checkpoint, .safetensors), a
-            ``package.module:factory`` spec, or a :class:`ModelSpec`.
+            ``package.module:factory`` spec, a :class:`ModelSpec`, or ``hf:CONFIG`` (a transformers
+            config built without weights: docs/cli.md, "Config-only audit").
         target: ``trt8``, ``trt10``, ``trt11``, ``trt-rtx``, ``torch-trt-ts`` or ``torch-trt-dynamo``; default:
             the TensorRT that is installed (see :func:`trtready.targets.resolve_target`).
         dynamic: ``'NAME:AXIS=DIM[MIN:MAX],…'`` bounds (also taken from a ModelSpec).
         input_range: ``'NAME:LO..HI'`` bounds on integer inputs' values.
         trust_code: run what model files carry (pickled objects, TorchScript code): trusted files only.
         limits: resource limits (:class:`trtready.limits.Limits`); declared sizes past them are refused.
+        hf_set: fields set on an ``hf:`` config before the build (``--hf-set``), e.g. ``{"num_hidden_layers": 2}``.
 
     Returns:
         An :class:`~trtready.audit.AuditReport`, truthy when the model is ready for the target.
@@ -100,8 +103,10 @@ def audit(
 
     limits = limits or DEFAULT_LIMITS
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
-    bounds = parse_dynamic(list(dynamic or []) + loaded.dynamic, limits)
+    loaded = load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
+    # an hf: model's bounds are defaults: given ones replace them
+    given = [] if dynamic and loaded.hf is not None else loaded.dynamic
+    bounds = parse_dynamic(list(dynamic or []) + given, limits)
     ranges = parse_input_ranges(list(input_range or []) + loaded.input_ranges)
     return AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
 

@@ -193,9 +193,9 @@ class _Run:
 
 def wanted(models: list[str], trust_code: bool) -> bool:
     """A verb reading any model file (not a spec) without ``--trust-code`` runs jailed, when it can."""
-    from trtready.load.detect import looks_like_spec
+    from trtready.load.detect import reads_file
 
-    return (not ACTIVE and not trust_code and any(m and not looks_like_spec(m) for m in models)
+    return (not ACTIVE and not trust_code and any(m and reads_file(m) for m in models)
             and isolation().available)
 
 

@@ -100,17 +100,36 @@ def audit_loaded(
         if loaded.state is not None:
             findings = audit_state(loaded.state, used) + findings
             layers["state"] = "done"
+        if loaded.hf is not None:
+            _config_only(loaded, layers, notes)
         if ep is not None:
             from trtready.audit.fx import mark_first_use
 
             mark_first_use(findings, ep)
     predict_all(findings)
-    result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes)
+    result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes,
+                         config_only=loaded.hf.to_json() if loaded.hf is not None else None)
     result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
     from trtready.audit.flow import dtype_flow
 
     result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
     return result
+
+
+def _config_only(loaded: LoadedModel, layers: dict[str, str], notes: list[str]) -> None:
+    """What a weightless build could not look at is said: no values of parameters, no ONNX, no
+    verification. A 64-bit parameter without values is a gap in the state layer (never READY on it)."""
+    from trtready.load.state import WIDE_DTYPES
+
+    assert loaded.hf is not None
+    notes.append(f"config only: {loaded.hf.model_class} ({loaded.hf.chosen_by}) built without weights — parameters "
+                 "on the meta device, their values not read; buffers hold what the model's code builds "
+                 "(a checkpoint may store other values)")
+    blind = [e.name for e in loaded.state or [] if e.dtype in WIDE_DTYPES and e.read() is None]
+    if blind:
+        layers["state"] = (f"failed: {len(blind)} 64-bit parameter(s) have no values without weights "
+                           f"({', '.join(blind[:3])}{', …' if len(blind) > 3 else ''})")
+    layers["onnx"] = "skipped: config only — without weights nothing was exported to ONNX or verified"
 
 
 def _index_findings(layer: str, analysis: Any, notes: list[str]) -> list[Finding]:
@@ -172,7 +191,14 @@ class AuditReport:
         return f.predictions[self.target.name]
 
     def verdict(self) -> str:
-        """One line: ready or not for the target, and the worst problem."""
+        """One line: ready or not for the target, and the worst problem; a config-only audit says what it
+        did not see."""
+        line = self._verdict()
+        if self.result.config_only is not None:
+            line += "; config only: weights not loaded, float values not read, nothing exported or verified"
+        return line
+
+    def _verdict(self) -> str:
         name = self.target.name
         counts: dict[Outcome, int] = {}
         for f in self.findings:

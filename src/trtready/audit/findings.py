@@ -233,6 +233,8 @@ class AuditResult:
     # The 64-bit subgraph of the analysed graph (audit/flow.py), taken before any edit: report.json's
     # ``flow`` and the HTML report's picture.
     flow: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # ``hf:``: the weightless build (load/hf_config.HfBuild.to_json()); None when weights were loaded
+    config_only: dict[str, Any] | None = None
 
     @property
     def assumptions(self) -> list[str]:

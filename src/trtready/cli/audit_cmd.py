@@ -15,6 +15,7 @@ from trtready.cli.options import (
     target_option,
 )
 from trtready.cli.run import json_file, run_verb
+from trtready.load.detect import hf_config_path, is_hf
 
 
 @click.command()
@@ -25,6 +26,9 @@ from trtready.cli.run import json_file, run_verb
 @output_options
 @html_option
 @sarif_option
+@click.option("--hf-set", "hf_set", multiple=True, metavar="KEY=VALUE",
+              help="For hf: models: set a config field before the build (VALUE read as JSON, else a string), "
+                   "e.g. num_hidden_layers=2. May repeat.")
 def audit(
     model: str,
     target: str | None,
@@ -37,8 +41,10 @@ def audit(
     debug: bool,
     html_path: Path | None,
     sarif_path: Path | None,
+    hf_set: tuple[str, ...],
 ) -> None:
-    """Audit MODEL (.onnx, .pt2, TorchScript, checkpoint, .safetensors or package.module:factory).
+    """Audit MODEL (.onnx, .pt2, TorchScript, checkpoint, .safetensors, package.module:factory, or
+    hf:CONFIG — a transformers config.json, its folder or a model type, audited without weights).
 
     Exit 0 when the model is ready for the target, 1 when it is not, 2 on bad input.
     """
@@ -55,10 +61,18 @@ def audit(
         from trtready.report.terminal import console, render_audit
         from trtready.targets import resolve_target
 
+        from trtready.errors import UsageError
+        from trtready.load.hf_config import parse_overrides
+
+        if hf_set and not is_hf(model):
+            raise UsageError("--hf-set sets fields of an hf: config; the model given is not one")
         resolved = resolve_target(target)
-        loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit))
+        loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit), config_only=True,
+                            hf_set=parse_overrides(hf_set))
         with session(report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), loaded.input_paths) as s:
-            bounds = parse_dynamic(list(dynamic) + loaded.dynamic)
+            # an hf: model's bounds are defaults (batch [1:4] × seq [2:max positions]): --dynamic replaces them
+            given = [] if dynamic and loaded.hf is not None else loaded.dynamic
+            bounds = parse_dynamic(list(dynamic) + given)
             ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
             report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
             con = console(stderr=json_path == "-")
@@ -72,4 +86,5 @@ def audit(
             emit_sarif(data, sarif_path, s)
         return 0 if report.ready else 1
 
-    run_verb(debug, body, models=[model], reads=[model], writes=[*json_file(json_path), html_path, sarif_path], trust_code=trust_code)
+    read = hf_config_path(model) if is_hf(model) else model  # the config.json an hf: model reads, if any
+    run_verb(debug, body, models=[model], reads=[read], writes=[*json_file(json_path), html_path, sarif_path], trust_code=trust_code)

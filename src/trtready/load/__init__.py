@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
-from trtready.load.detect import ModelKind, detect
+from trtready.load.detect import ModelKind, detect, hf_config_path, is_hf
 from trtready.load.spec import ModelSpec
 from trtready.load.state import StateEntry
 
 if TYPE_CHECKING:
     import onnx_ir as ir
+
+    from trtready.load.hf_config import HfBuild
     import torch
     from torch.export import ExportedProgram
 
@@ -52,18 +54,22 @@ class LoadedModel:
     # The --dynamic bounds the program was captured under when torch.export's own suggested fixes changed
     # them (trtready.dim_fixes); None when it took the user's bounds as given.
     fitted_bounds: list[Any] | None = None
+    # ``hf:``: what the weightless model was built from (load/hf_config.py); None for every other kind
+    hf: HfBuild | None = None
 
     @property
     def input_paths(self) -> list[Path]:
         """Files this model was read from (an output must never replace one); none for a spec."""
         if self.kind is ModelKind.SPEC:
             return []
+        if self.kind is ModelKind.HF_CONFIG:
+            return [Path(self.hf.config)] if self.hf is not None and self.hf.config else []
         return [Path(self.source), *self.data_files]
 
     @property
     def has_example(self) -> bool:
         """A spec carries example inputs (positional, keyword or both)."""
-        return self.kind is ModelKind.SPEC and (bool(self.args) or bool(self.kwargs))
+        return self.kind in (ModelKind.SPEC, ModelKind.HF_CONFIG) and (bool(self.args) or bool(self.kwargs))
 
     @property
     def has_graph(self) -> bool:
@@ -78,7 +84,8 @@ class LoadedModel:
         return example_inputs(self.exported)
 
 
-def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits = DEFAULT_LIMITS) -> LoadedModel:
+def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits = DEFAULT_LIMITS, *,
+               config_only: bool = False, hf_set: dict[str, Any] | None = None) -> LoadedModel:
     """Recognise ``model`` by content and load it as data (nothing in a file runs unless ``trust_code``).
 
     Args:
@@ -86,11 +93,15 @@ def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits 
         trust_code: allow what runs code: unpickling arbitrary objects from a checkpoint or ``.pt2``,
             ``torch.jit.load`` of a TorchScript archive (dangerous: only for trusted files).
         limits: declared sizes past these are refused before anything is allocated.
+        config_only: accept an ``hf:`` config, which has no weights (only ``audit`` can use one).
+        hf_set: ``--hf-set`` overrides of an ``hf:`` config's fields.
     """
     from trtready.load import state as st
 
     if isinstance(model, ModelSpec):
         return _from_spec(model, "<ModelSpec>", limits)
+    if is_hf(model):
+        return _from_hf(model, config_only, hf_set, limits)
     kind = detect(model)
     if kind is ModelKind.SPEC:
         from trtready.load.torch_side import load_spec
@@ -163,4 +174,21 @@ def _from_spec(spec: ModelSpec, source: str, limits: Limits) -> LoadedModel:
         state=entries_from_module(spec.module, limits),
         dynamic=list(spec.dynamic or []),
         input_ranges=list(spec.input_ranges or []),
+    )
+
+
+def _from_hf(model: str, config_only: bool, hf_set: dict[str, Any] | None, limits: Limits) -> LoadedModel:
+    """An ``hf:`` config built without weights; only ``audit`` takes it (there is nothing to narrow or verify)."""
+    from trtready.errors import UsageError
+    from trtready.load.hf_config import load_hf
+    from trtready.load.state import entries_from_module
+
+    if not config_only:
+        raise UsageError(f"{model}: a config has no weights, so only `audit` takes it; fix, convert, export and "
+                         "verify need the model itself (a package.module:factory spec, .pt2 or .onnx)")
+    module, kwargs, dynamic, notes, build = load_hf(model, hf_set)
+    path = hf_config_path(model)
+    return LoadedModel(
+        model, ModelKind.HF_CONFIG, sha256_file(path) if path is not None else None, module=module,
+        kwargs=kwargs, state=entries_from_module(module, limits), dynamic=dynamic, notes=notes, hf=build,
     )

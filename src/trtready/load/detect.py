@@ -28,14 +28,44 @@ class ModelKind(str, enum.Enum):
     TORCHSCRIPT = "torchscript"
     CHECKPOINT = "checkpoint"
     SAFETENSORS = "safetensors"
+    HF_CONFIG = "hf-config"  # ``hf:`` — a transformers config built without weights (load/hf_config.py)
 
 
 _SPEC_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 _PICKLE_PROTOCOLS = {0x80}  # PROTO opcode opens every protocol-2+ pickle (legacy torch.save)
 
 
+HF_PREFIX = "hf:"
+
+
 def looks_like_spec(model: str) -> bool:
-    return bool(_SPEC_RE.match(model)) and not os.path.exists(model)
+    return bool(_SPEC_RE.match(model)) and not os.path.exists(model) and not is_hf(model)
+
+
+def is_hf(model: str) -> bool:
+    """``hf:…``: a transformers config audited without weights (docs/cli.md, "Config-only audit")."""
+    return isinstance(model, str) and model.startswith(HF_PREFIX)
+
+
+def hf_config_path(model: str) -> Path | None:
+    """The ``config.json`` an ``hf:`` model reads, or None when it names a config class.
+
+    ``hf:REST`` is a path when REST exists, holds a path separator or ends in ``.json`` (so ``hf:./llama``
+    is always the folder); otherwise REST is a transformers model type (``llama``) or config class
+    (``LlamaConfig``). A folder stands for the ``config.json`` inside it.
+    """
+    rest = model[len(HF_PREFIX):]
+    if not (rest and (os.path.lexists(rest) or "/" in rest or os.sep in rest or rest.endswith(".json"))):
+        return None
+    path = Path(rest)
+    return path / "config.json" if path.is_dir() else path
+
+
+def reads_file(model: str) -> bool:
+    """Whether loading ``model`` reads a file (the jail's question): a path, or an ``hf:`` config file."""
+    if is_hf(model):
+        return hf_config_path(model) is not None
+    return not looks_like_spec(model)
 
 
 def _zip_kind(path: Path) -> ModelKind:
