@@ -2,7 +2,7 @@
 
 ``UPSTREAM``: models an upstream library cannot take — the same step fails without trtready
 (``tests/zoo/upstream.py``; measured by ``bench/zoo.py``). ``convert`` must fail with that library's
-reason; ``fix`` of the older exporter's file is exercised instead.
+reason.
 
 ``XFAIL``: models that fail today because of trtready, with the cause and where it lies in trtready's
 code. The tests mark them ``xfail(strict=True)``: a model that starts to pass turns its test red, and
@@ -51,10 +51,7 @@ EXPORTER: dict[str, tuple[str, str]] = {
 #: failure and where in trtready it lies; the test's ``xfail(strict=True)`` turns red when it passes.
 XFAIL: dict[str, str] = {}
 
-#: ``convert --no-build`` where TensorRT rejects the model: everything before the build must work.
-NO_BUILD_XFAIL: dict[str, str] = {}
-
-#: ``fix`` of the older exporter's file, for the upstream failures.
+#: ``fix`` of the older exporter's (``dynamo=False``) file, for the models whose plain dynamo export fails.
 LEGACY_XFAIL: dict[str, str] = {}
 
 #: Default mode (``--io keep``): INT64 execution tensors a text model keeps besides its bindings, with why.

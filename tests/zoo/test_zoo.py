@@ -30,7 +30,7 @@ import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
 from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_ASSUMED_MASK, INT32_LEFT, INT32_XFAIL,
-                                    LEGACY_XFAIL, MORE_CASTS, NO_BUILD_XFAIL, SPEC_PINNED, UPSTREAM, XFAIL)
+                                    LEGACY_XFAIL, MORE_CASTS, SPEC_PINNED, UPSTREAM, XFAIL)
 from tests.zoo.models import BATCH, SAMPLES, SEQ, ZOO, call, spec
 
 FULL = os.environ.get("TRTREADY_ZOO", "").lower() == "full"
@@ -201,7 +201,7 @@ def test_convert_io_int32_without_hints(name: str, tmp_path: Path) -> None:
         assert "assumes" in res.stdout
     if name in INT32_ASSUMED_MASK:  # the 0/1 mask is an assumption too, and said
         tensor = INT32_ASSUMED_MASK[name][0].partition(":")[0]
-        assert any(a.startswith(f"{tensor} assumed in [0, 1]") for a in data["assumptions"]), data["assumptions"]
+        assert any(f"{tensor} assumed in [0, 1]" in a for a in data["assumptions"]), data["assumptions"]
         assert "assumes" in res.stdout
 
 
@@ -217,9 +217,11 @@ def test_trt8_audit_without_false_clamps(name: str, factory: str, tmp_path: Path
     assert data["verdict"]["ready"]
 
 
-@pytest.mark.parametrize("name", _params(sorted(UPSTREAM), LEGACY_XFAIL))
+@pytest.mark.parametrize("name", _params(sorted(n for n, (path, _) in EXPORTER.items() if "contiguous" in path),
+                                         LEGACY_XFAIL))
 def test_fix_of_the_older_exporter_file(name: str, tmp_path: Path) -> None:
-    """Where the dynamo path fails upstream: ``fix`` of the ``dynamo=False`` file, weights in a sidecar.
+    """Where the plain dynamo export fails: ``fix`` of the ``dynamo=False`` file users write instead, weights
+    in a sidecar.
 
     The file is written as torch.onnx writes large models (``model.onnx`` + ``model.onnx.data``) into
     its own folder, and ``fix`` runs from another folder: the sidecar must be found beside the model.
@@ -242,17 +244,6 @@ def test_fix_of_the_older_exporter_file(name: str, tmp_path: Path) -> None:
     data = _report(report)
     assert data["verification"] and data["verification"]["passed"]
     assert (tmp_path / "fixed.onnx").is_file()
-
-
-@pytest.mark.parametrize("name", _params(sorted(n for n, u in UPSTREAM.items() if u.step == "tensorrt"),
-                                         NO_BUILD_XFAIL))
-def test_convert_without_build_where_tensorrt_refuses(name: str, tmp_path: Path) -> None:
-    """TensorRT rejects the model, everything before it must still work: ``convert --no-build``."""
-    report = tmp_path / "report.json"
-    res = _cli("convert", f"tests.zoo.models:{name}", "-o", str(tmp_path / "out"), "--target", "trt-rtx",
-               "--no-build", "--json", str(report))
-    assert res.code == 0, _why(res)
-    assert _report(report)["verification"]["passed"]
 
 
 # --- how the zoo is named on the command line ---------------------------------------------------------
