@@ -37,11 +37,14 @@ demo: $(STAMP) graphviz-tool
 
 # mypy first (configured in pyproject.toml; strict on the planner, passes and intervals), then the import
 # layers (import-linter's contracts in pyproject.toml: an import back up fails here). pytest exits 5
-# when it collects no tests: that is a failure here, never a silent pass.
+# when it collects no tests: that is a failure here, never a silent pass. pytest-xdist runs the suite on
+# every core; tests that share a module fixture (a Triton server, a Ray cluster, a built model) stay on one
+# worker (--dist loadgroup, groups set in tests/conftest.py). PYTEST_XDIST=0 runs it serially.
+PYTEST_XDIST ?= auto
 test: $(STAMP) system-tools triton-venv
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-logo
-	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_XDIST) --dist loadgroup; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The oracle: trtready's Torch-TensorRT predictions checked against the real library (README, "Oracle").

@@ -77,19 +77,47 @@ def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), a module whose tests share a module-scoped fixture (a
+    Triton server, a local Ray, an exported model) runs on one worker: the fixture is built once, and no
+    two servers or clusters start side by side. Every other test is balanced one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else []
+        if any(d and d[-1].scope == "module" for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 FLOOR_FILE = Path(__file__).with_name("collected-floor.txt")
+
+
+def _check_floor(count: int) -> None:
+    floor = int(FLOOR_FILE.read_text().split()[0])
+    print(f"\ncollected {count} tests (floor {floor})")
+    if count < floor:
+        pytest.exit(f"collected {count} tests, fewer than the floor of {floor} in {FLOOR_FILE.name}", returncode=1)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Under ``make test`` (TRTREADY_TEST_FLOOR=1) a collection below the recorded floor fails the run.
 
     Tests can vanish silently (pytest skips folders named ``build``; an import error in a conftest
-    hides a folder); the floor makes that loud. Raise the floor when tests are added.
+    hides a folder); the floor makes that loud. Raise the floor when tests are added. Under pytest-xdist
+    the workers collect and the controller counts (the hook below).
     """
-    if not os.environ.get("TRTREADY_TEST_FLOOR"):
+    if not os.environ.get("TRTREADY_TEST_FLOOR") or hasattr(session.config, "workerinput"):
         return
-    floor = int(FLOOR_FILE.read_text().split()[0])
-    count = len(session.items)
-    print(f"\ncollected {count} tests (floor {floor})")
-    if count < floor:
-        pytest.exit(f"collected {count} tests, fewer than the floor of {floor} in {FLOOR_FILE.name}", returncode=1)
+    if session.config.pluginmanager.hasplugin("dsession"):  # the xdist controller collects nothing itself
+        return
+    _check_floor(len(session.items))
+
+
+_FLOOR_CHECKED: list[int] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """The xdist controller's view of one worker's collection: every worker collects the whole suite."""
+    if os.environ.get("TRTREADY_TEST_FLOOR") and not _FLOOR_CHECKED:
+        _FLOOR_CHECKED.append(len(ids))
+        _check_floor(len(ids))

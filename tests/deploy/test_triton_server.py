@@ -16,9 +16,11 @@ may name another interpreter. Without one the test is skipped, saying so.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,13 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
+def _forward_lines(stream: Any, into: queue.Queue[str]) -> None:
+    """Every line of ``stream`` into the queue, then ``""`` once it ends."""
+    for line in iter(stream.readline, ""):
+        into.put(line)
+    into.put("")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Any:
     python = triton_python()
@@ -77,9 +86,16 @@ def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                             start_new_session=True, env={**os.environ, "PYTHONPATH": ""})
     lines: list[str] = []
     try:
+        # the script's lines arrive through a reader thread, so the deadline holds even if the server hangs
+        # without a word
+        incoming: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_forward_lines, args=(proc.stdout, incoming), daemon=True).start()
         deadline = time.monotonic() + 180
         while len([ln for ln in lines if ln.startswith("bound ")]) < 2:
-            line = proc.stdout.readline() if proc.stdout else ""
+            try:
+                line = incoming.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"Triton did not load the models in 180 s: {lines}")
             if not line:  # the process ended
                 log.seek(0)
                 last = [ln for ln in log.read().splitlines() if ln.strip()][-1:] or ["no output"]
@@ -87,8 +103,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                     pytest.skip(f"PyTriton's Triton server did not start here: {last[0][:300]}")
                 pytest.fail(f"Triton started but a model did not load: {last[0][:500]}")
             lines.append(line.strip())
-            if time.monotonic() > deadline:
-                pytest.fail(f"Triton did not load the models in 180 s: {lines}")
         client = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc}")
         yield {"client": client, "root": root, "repo": repo}
     finally:

@@ -5,10 +5,15 @@ numpy<2, so it cannot share the project's venv): ``python triton_serve.py HTTP G
 NAME=CONFIG.pbtxt=MODEL.onnx …``. Each model is bound with exactly the names, data types, dims and
 max_batch_size its config states; the config is read with Triton's own schema. Prints ``started``
 once the server runs and ``bound NAME`` per model, then serves until stdin closes.
+
+Those lines are the script's own channel: the ``tritonserver`` process PyTriton starts inherits file
+descriptor 1 and writes its log there a few bytes at a time, which would splice into them ("Ibound
+bert"). Before Triton starts, the script keeps the original stdout for itself and points fd 1 at stderr.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -49,10 +54,17 @@ def infer_fn(onnx: Path, outputs: list[tuple[str, type]]):
 
 def main(argv: list[str]) -> None:
     http, grpc, metrics = (int(p) for p in argv[:3])
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # Triton's log, inherited by its server process, goes where stderr goes
+
+    def say(line: str) -> None:
+        print(line, file=channel, flush=True)
+
     config = TritonConfig(http_port=http, grpc_port=grpc, metrics_port=metrics, log_verbose=0)
     with Triton(config=config) as triton:
         triton.run()
-        print("started", flush=True)
+        say("started")
         for spec in argv[3:]:
             name, cfg_path, onnx = spec.split("=", 2)
             cfg = text_format.Parse(Path(cfg_path).read_text(), pb.ModelConfig())
@@ -64,7 +76,7 @@ def main(argv: list[str]) -> None:
                 config=ModelConfig(batching=batching, max_batch_size=cfg.max_batch_size if batching else 4,
                                    batcher=DynamicBatcher()),
             )
-            print(f"bound {name}", flush=True)
+            say(f"bound {name}")
         sys.stdin.read()  # serve until the test closes stdin
 
 
