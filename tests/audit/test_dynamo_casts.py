@@ -142,3 +142,36 @@ def test_only_the_dynamo_profile_has_the_converter_casts() -> None:
     ops = TORCH_TRT_DYNAMO_INT32_OPERANDS
     assert {a for a, c in ops["aten.where"].items() if c.int_result and not c.index} == {"self", "other"}
     assert ops["aten.index_put_"] is ops["aten.index_put"] and "aten.index_select" not in ops and "aten.index" not in ops
+
+
+class Hashing(nn.Module):
+    """Feature hashing with Python int constants: ``(ids * 1_000_003) % 2**40`` (the modulus is beyond int32)."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return (ids * 1_000_003) % 2**40
+
+
+def test_a_python_int_beyond_int32_fails_the_dynamo_conversion() -> None:
+    by_id, report = _audit(Hashing(), (torch.arange(4),), "ids:0..9")
+    mul, rem = by_id["fx:mul"], by_id["fx:remainder"]
+    assert mul.wide_int_args == [] and rem.wide_int_args == [2**40]  # 1_000_003 fits int32
+    assert mul.predictions[TARGET].outcome is Outcome.FINE
+    p = rem.predictions[TARGET]
+    assert p.outcome is Outcome.ERROR and not report.ready
+    assert p.message.startswith("value cannot be converted to type int32 without overflow: Torch-TensorRT makes a "
+                                f"Python int operand an INT32 constant first")
+    assert f"(remainder takes the Python int {2**40}; make it an int64 tensor constant)" in p.message
+    assert rem.predictions["trt-rtx"].outcome is Outcome.FINE  # the ONNX exporter makes it an INT64 initializer
+    assert rem.to_json()["wide_int_args"] == [2**40]
+
+
+def test_an_int64_slice_end_is_not_a_python_int_operand_of_arithmetic() -> None:
+    """``x[:, 1:]`` exports an INT64_MAX end: an argument outside int32 of an op that is not in the table."""
+
+    class Tail(nn.Module):
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return ids[:, 1:] + 1
+
+    by_id, _ = _audit(Tail(), (torch.zeros(2, 4, dtype=torch.int64),), "ids:0..9")
+    assert by_id["fx:slice_1"].wide_int_args == [2**63 - 1]
+    assert all(f.predictions[TARGET].outcome is Outcome.FINE for f in by_id.values() if f.dtype == "int64"), by_id

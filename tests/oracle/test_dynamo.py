@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import trtready
+import trtready.demo
 from tests.oracle.conftest import DynamoRun, NetLayer, dynamo_compile
 from trtready.audit.findings import Outcome, Prediction
 
@@ -311,6 +312,69 @@ def test_index_select_keeps_int64_indices(dynamo_cpu: DynamoRun, oracle) -> None
     oracle(f"index_select, int64 index beyond int32 (index in [{WRAPPING[0]}, {WRAPPING[1]}])", TARGET, short(p),
            f"{error or 'built'}: no INT64→INT32 Cast layer; {', '.join(reads)}; {engines_text(dynamo_cpu)}", agree)
     assert agree, (p, casts, reads, error)
+
+
+# --- Python int operands outside int32 -----------------------------------------------------------------
+OVERFLOW = "value cannot be converted to type int32 without overflow"
+
+
+class HashOffset(nn.Module):
+    """A hash offset beyond int32, as a Python int (``ids + 2**40``) or as an int64 buffer."""
+
+    def __init__(self, as_buffer: bool) -> None:
+        super().__init__()
+        self.as_buffer = as_buffer
+        self.register_buffer("offset", torch.tensor(2**40))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return ids + (self.offset if self.as_buffer else 2**40)
+
+
+@pytest.mark.parametrize("as_buffer", [False, True], ids=["Python int", "int64 buffer"])
+def test_python_int_beyond_int32_fails_the_conversion(as_buffer: bool, dynamo_cpu: DynamoRun, oracle) -> None:
+    torch.manual_seed(0)
+    m, ids = HashOffset(as_buffer).eval(), torch.randint(0, 10, (2, 4))
+    report = predict(m, (ids,), input_range=["ids:0..9"])
+    p = prediction(report, "fx:add")
+    error = attempt(torch.export.export(m, (ids,)), (ids,))
+    if as_buffer:
+        agree = p.outcome is Outcome.FINE and error is None and ("output0", "INT64") in dynamo_cpu.engines[0].outputs
+    else:
+        agree = p.outcome is Outcome.ERROR and OVERFLOW in p.message and error is not None and OVERFLOW in error
+    what = "an int64 buffer of 2**40" if as_buffer else "the Python int 2**40"
+    oracle(f"int64 ids + {what}", TARGET, short(p), "; ".join(filter(None, [error or "built", engines_text(dynamo_cpu)])),
+           agree)
+    assert agree, (p, error)
+
+
+def test_demo_hash_model_fails_the_conversion(dynamo_cpu: DynamoRun, oracle) -> None:
+    """The demo's feature hashing, ``(ids * 2654435761) % 2**40``: both Python ints are beyond int32."""
+    spec = trtready.demo.hash_model()
+    report = trtready.audit(spec, target=TARGET)
+    p = prediction(report, "fx:mul")
+    error = attempt(torch.export.export(spec.module.eval(), spec.args), spec.args)
+    agree = (p.outcome is Outcome.ERROR and "Python int 2654435761" in p.message and not report.ready
+             and error is not None and OVERFLOW in error)
+    oracle("demo hash_model: (ids * 2654435761) % 2**40", TARGET, f"mul {short(p)}", error or "built", agree)
+    assert agree, (p, error)
+
+
+def test_python_int_beyond_int32_in_a_comparison_is_not_flagged(dynamo_cpu: DynamoRun, oracle) -> None:
+    """``ids == 2**40`` fails the same way, but its result is bool: no 64-bit finding carries the scalar."""
+
+    class Match(nn.Module):
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return (ids == 2**40).to(torch.int32)
+
+    ids = torch.randint(0, 10, (2, 4))
+    report = predict(Match(), (ids,), input_range=["ids:0..9"])
+    p = prediction(report, "fx:ids")
+    error = attempt(torch.export.export(Match().eval(), (ids,)), (ids,))
+    flagged = not report.ready
+    oracle("int64 ids == the Python int 2**40", TARGET, f"{report.verdict()}; ids {short(p)}", error or "built",
+           agree=flagged == (error is not None),
+           gap="the comparison's result is bool and the Python int is no tensor: no 64-bit finding carries it")
+    assert error is not None and OVERFLOW in error and not flagged  # the gap is real: fix it, then move the row
 
 
 # --- the adapter (convert --frontend torch-trt-dynamo) ----------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
+from trtready.intervals import INT32_MAX, INT32_MIN
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
@@ -86,6 +87,14 @@ def operand_uses(node: Any) -> list[str]:
             if v is node or (isinstance(v, (list, tuple)) and any(x is node for x in v)):
                 out.append(f"{_short(u.target)}:{u.name}:{arg.name}:{result}")
     return out
+
+
+def wide_int_args(node: Any) -> list[int]:
+    """The Python int arguments of a call outside int32 (``t + 2**40`` keeps ``2**40`` a scalar)."""
+    if node.op != "call_function":
+        return []
+    values = [*node.args, *node.kwargs.values()]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and not INT32_MIN <= v <= INT32_MAX]
 
 
 def used_state(ep: Any) -> set[str]:
@@ -226,6 +235,7 @@ def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list
             consumers=[f"{_short(u.target)}:{u.name}" for u in n.users if u.op != "output"]
             + (["output"] if any(u.op == "output" for u in n.users) else []),
             operand_uses=operand_uses(n),
+            wide_int_args=wide_int_args(n),
             interval=iv,
             source=source,
         )

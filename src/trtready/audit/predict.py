@@ -159,6 +159,10 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         return Prediction(Outcome.CAST, f"cast to INT32 by the parser; values {iv} fit, exact")
 
     # Native INT64 (TensorRT >= 10, TensorRT-RTX, dynamo lowering onto them).
+    if f.wide_int_args and f.producer in p.int32_python_int_ops:
+        ints = ", ".join(str(v) for v in f.wide_int_args)
+        return Prediction(Outcome.ERROR, f"{p.python_int_error} ({f.producer.removeprefix('aten.')} takes the Python "
+                                         f"int {ints}; make it an int64 tensor constant){_facts(p)}")
     operand_casts = _operand_casts(f, p)
     if operand_casts:
         return _predict_operand_cast(f, p, operand_casts)

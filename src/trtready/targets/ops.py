@@ -247,3 +247,19 @@ TORCH_TRT_DYNAMO_INT32_OPERANDS: Mapping[str, Mapping[str, OperandCast]] = Mappi
     _DYNAMO_INT32_OPERANDS | {f"{op}_": args for op, args in _DYNAMO_INT32_OPERANDS.items()
                               if op not in ("aten.where", "aten.gather")}
 )
+
+
+#: Torch-TensorRT's dynamo elementwise converters make a Python int operand a tensor with
+#: ``to_torch`` (``conversion/converter_utils.py``: ``torch.tensor([value], dtype=torch.int32)``, before
+#: any cast to the other operand's type), so an int outside int32 stops the conversion with PyTorch's own
+#: error. Measured on 2.13.0 for each op below (tests/oracle/test_dynamo.py; ``t + 2**40``, ``t - 2**40``,
+#: ``t * 2**40``, ``t // 2**40``, ``t % 2**40``, ``torch.div(t, 2**40, rounding_mode=…)``, ``torch.fmod``,
+#: ``t.clamp(max=2**40)``, ``2**40 - t``, ``t == 2**40``; a float tensor times ``2**40`` fails the same
+#: way); 2.14.0's ``to_torch`` is the same.
+PYTHON_INT_OVERFLOW = ("value cannot be converted to type int32 without overflow: Torch-TensorRT makes a Python "
+                       "int operand an INT32 constant first [torch-tensorrt 2.13.0 py/torch_tensorrt/dynamo/"
+                       "conversion/converter_utils.py to_torch]")
+TORCH_TRT_DYNAMO_INT32_PYTHON_INTS: frozenset[str] = frozenset({
+    "aten.add", "aten.sub", "aten.rsub", "aten.mul", "aten.div", "aten.floor_divide", "aten.remainder", "aten.fmod",
+    "aten.clamp", "aten.eq",
+})
