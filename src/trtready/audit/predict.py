@@ -101,9 +101,9 @@ def _predict_operand_cast(f: Finding, p: TargetProfile, casts: list[tuple[str, O
                                          f"{iv.worst_int32_violation()} does not fit, the result is wrong (TensorRT "
                                          f"does not document what its Cast does out of range) {fact}")
     if values:
-        return Prediction(Outcome.CLAMP, f"values cast to INT32 with no range check by {p.title} at {where}; their range "
-                                         f"is not proved to fit int32 (give --input-range bounds): a value outside "
-                                         f"int32 comes out wrong {fact}")
+        return Prediction(Outcome.CLAMP, f"values cast to INT32 with no range check by {p.title} at {where}; their "
+                                         f"range is not proved to fit int32 (give --input-range bounds): a value "
+                                         f"outside int32 comes out wrong {fact}")
     reach = "" if iv is None else f" (they reach {iv.worst_int32_violation()})"
     return Prediction(Outcome.UNCHECKED, f"indices cast to INT32 with no range check by {p.title} at {where}; their "
                                          f"range is not proved to fit int32{reach} (exact unless the axis is longer "

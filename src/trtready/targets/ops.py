@@ -205,11 +205,12 @@ _WHERE = (f"the where converter makes both branches one type, and two integer br
 
 #: Torch-TensorRT's dynamo converters that cast an INT64 operand to INT32 with ``cast_trt_tensor`` and no
 #: range check, by the op of the ExportedProgram and its schema argument: read in 2.13.0 and measured there
-#: (tests/oracle/test_dynamo.py: the networks' Cast layers). 2.14.0's select.py and condition/ops.py are the
-#: same files; its index_copy has a converter of its own that casts the index too (impl/index_copy.py). ``masked_fill`` and ``index_copy`` reach the converters through the decompositions Torch-TensorRT
-#: enables (``lowering/_decomposition_groups.py``): ``where`` and ``index_put``; ``scatter_add`` through its
-#: own (``lowering/_decompositions.py``): ``scatter``. Not cast: ``index``,
-#: ``index_select`` and ``embedding`` hand INT64 indices to TensorRT's gather layer as they are.
+#: (tests/oracle/test_dynamo.py: the networks' Cast layers). ``masked_fill`` and ``index_copy`` reach the
+#: converters through the decompositions Torch-TensorRT enables (``lowering/_decomposition_groups.py``):
+#: ``where`` and ``index_put``; ``scatter_add`` through its own (``lowering/_decompositions.py``): ``scatter``.
+#: Not cast: ``index``, ``index_select`` and ``embedding`` hand INT64 indices to TensorRT's gather layer as
+#: they are. 2.14.0's select.py and condition/ops.py are the same files; its index_copy has a converter of
+#: its own that casts the index too (impl/index_copy.py).
 _DYNAMO_INT32_OPERANDS: dict[str, Mapping[str, OperandCast]] = {
     "aten.where": MappingProxyType({
         "self": OperandCast(_WHERE, index=False, int_result=True),
