@@ -314,6 +314,26 @@ def test_index_select_keeps_int64_indices(dynamo_cpu: DynamoRun, oracle) -> None
     assert agree, (p, casts, reads, error)
 
 
+def test_scatter_of_a_python_float_needs_truncate_double(dynamo_cpu: DynamoRun, oracle) -> None:
+    """``scatter.value`` fills with ``src * np.ones(...)``, a float64 array: a constant TensorRT refuses."""
+
+    class ScatterValue(nn.Module):
+        def forward(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return x.scatter(1, index, 1.0)
+
+    module, example = ScatterValue(), _rows_and((0, 3))
+    report = predict(module, example, input_range=["index:0..3"])
+    ep = torch.export.export(module.eval(), example)
+    plain, truncated = attempt(ep, example), attempt(ep, example, truncate_double=True)
+    oracle("scatter of a Python float (scatter.value)", TARGET, report.verdict(),
+           f"truncate_double=False: {plain or 'built'}; truncate_double=True: {truncated or 'built'}",
+           agree=report.ready == (plain is None),
+           gap="the float64 constant is made inside the scatter converter (impl/select.py scatter: src * "
+               "np.ones(...)); the program has no float64 tensor to flag. trtready's own adapter sets "
+               "truncate_double=True")
+    assert report.ready and plain is not None and NO_DOUBLE in plain and truncated is None
+
+
 # --- Python int operands outside int32 -----------------------------------------------------------------
 OVERFLOW = "value cannot be converted to type int32 without overflow"
 
