@@ -14,6 +14,8 @@ everything that does is here, and each replacement says why:
   in a runtime module, which needs a GPU. :func:`dynamo_cpu` records every engine built (the network's
   I/O names and dtypes, the serialised size) and hands back a stand-in module that holds the engine's
   binding names and refuses to run. Everything up to and including the engine build is the real library.
+  Before the build it also reads the network's layers (name, type, input and output dtypes): the Cast
+  layers Torch-TensorRT's converters add are there, named after the converter that added them.
 
 The TorchScript frontend's ``convert_method_to_trt_engine`` builds and returns serialised engines on the
 CPU without help. Its C++ log (written on file descriptors 1/2) is captured to read what it decided:
@@ -138,10 +140,23 @@ def ts_convert_scripted(ts: Any, inputs: list[Any], **options: Any) -> TsResult:
 
 # --- the dynamo frontend -----------------------------------------------------------------------------
 @dataclasses.dataclass
+class NetLayer:
+    """One layer of the network Torch-TensorRT built, as TensorRT holds it (read before the engine build)."""
+
+    # Torch-TensorRT names a layer after its converter ("[SELECT]-[aten_ops.where.self]-[/where_select]"),
+    # the Cast layers it adds after the node ("Cast ITensor ids from … - [unknown_ir_ops]-[/wherelhs_cast]")
+    name: str
+    type: str  # trt.LayerType name: "CAST", "GATHER", "SCATTER", "SELECT", …
+    inputs: list[tuple[str, str]]  # (tensor name, dtype name: "INT64", "INT32", …) of each input
+    outputs: list[tuple[str, str]]
+
+
+@dataclasses.dataclass
 class BuiltEngine:
     inputs: list[tuple[str, str]]  # (name, dtype) of the network's inputs, as TensorRT holds them
     outputs: list[tuple[str, str]]
     nbytes: int
+    layers: list[NetLayer] = dataclasses.field(default_factory=list)
 
 
 class EngineStandIn(torch.nn.Module):
@@ -195,13 +210,19 @@ def dynamo_cpu(monkeypatch: pytest.MonkeyPatch) -> DynamoRun:
         net = self.ctx.net
         network["inputs"] = [(net.get_input(i).name, net.get_input(i).dtype.name) for i in range(net.num_inputs)]
         network["outputs"] = [(net.get_output(i).name, net.get_output(i).dtype.name) for i in range(net.num_outputs)]
+        layers = (net.get_layer(i) for i in range(net.num_layers))
+        network["layers"] = [NetLayer(layer.name, layer.type.name,
+                                      [(t.name, t.dtype.name) for t in map(layer.get_input, range(layer.num_inputs))
+                                       if t is not None],
+                                      [(t.name, t.dtype.name) for t in map(layer.get_output, range(layer.num_outputs))])
+                             for layer in layers]
 
     class Runtime:
         def __init__(self, logger: Any) -> None:
             pass
 
         def deserialize_cuda_engine(self, blob: Any) -> _HostEngine:
-            run.engines.append(BuiltEngine(network["inputs"], network["outputs"], blob.nbytes))
+            run.engines.append(BuiltEngine(network["inputs"], network["outputs"], blob.nbytes, network["layers"]))
             return _HostEngine(blob)
 
     monkeypatch.setattr(_TRTInterpreter.TRTInterpreter, "_construct_trt_network_def", construct_and_record)

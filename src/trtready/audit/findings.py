@@ -114,6 +114,12 @@ class Finding:
     # "op:node" of each use as the indices of a Gather whose data is not INT64 and whose axis is not
     # statically within int32 (TensorRT's parser casts such indices to INT32: TargetProfile.int64_index_cast).
     index_of_narrow_data: list[str] = field(default_factory=list)
+    # FX layer: "op:node:argument:result dtype" of each use as an operand of an op call, the argument named
+    # as in the op's schema; converters that narrow one operand of an op read it (TargetProfile.int32_operand_cast).
+    operand_uses: list[str] = field(default_factory=list)
+    # FX layer: Python int arguments of the producing call outside int32 (``t + 2**40``): some converters
+    # make such an operand an INT32 constant (TargetProfile.int32_python_int_ops).
+    wide_int_args: list[int] = field(default_factory=list)
     interval: Interval | None = None
     spec_int64: bool = False  # feeds or comes from an ONNX slot whose schema allows only int64
     # Every use is a Slice start/end: clamping to int32 is exact there (Slice clamps to the dim).
@@ -168,6 +174,8 @@ class Finding:
             "producer": self.producer,
             "consumers": list(self.consumers),
             "index_of_narrow_data": list(self.index_of_narrow_data),
+            "operand_uses": list(self.operand_uses),
+            "wide_int_args": list(self.wide_int_args),
             "interval": self.interval.to_json() if self.interval is not None else None,
             "spec_int64": self.spec_int64,
             "clamp_exact": self.clamp_exact,

@@ -9,6 +9,7 @@ from typing import Any
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
+from trtready.intervals import INT32_MAX, INT32_MIN
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
@@ -67,6 +68,35 @@ def _short(target: Any) -> str:
     return s.rsplit(".", 1)[0] if s.startswith("aten.") else getattr(target, "__name__", s)
 
 
+def operand_uses(node: Any) -> list[str]:
+    """``op:user:argument:result dtype`` for each call that reads ``node``, the argument named as in the
+    op's schema (a list argument such as ``index_put``'s ``indices`` counts when it holds the node).
+
+    Some libraries narrow one operand of an op and not the others (TargetProfile.int32_operand_cast):
+    the use names which one, and the result's dtype whether the op computes in integers at all.
+    """
+    out: list[str] = []
+    for u in node.users:
+        schema = getattr(u.target, "_schema", None) if u.op == "call_function" else None
+        if schema is None:
+            continue
+        val = u.meta.get("val")
+        result = _DTYPES.get(str(getattr(val, "dtype", "")), str(getattr(val, "dtype", "?")).removeprefix("torch."))
+        for i, arg in enumerate(schema.arguments):
+            v = u.args[i] if i < len(u.args) else u.kwargs.get(arg.name)
+            if v is node or (isinstance(v, (list, tuple)) and any(x is node for x in v)):
+                out.append(f"{_short(u.target)}:{u.name}:{arg.name}:{result}")
+    return out
+
+
+def wide_int_args(node: Any) -> list[int]:
+    """The Python int arguments of a call outside int32 (``t + 2**40`` keeps ``2**40`` a scalar)."""
+    if node.op != "call_function":
+        return []
+    values = [*node.args, *node.kwargs.values()]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and not INT32_MIN <= v <= INT32_MAX]
+
+
 def used_state(ep: Any) -> set[str]:
     """State names (parameters, buffers, constants) that the graph actually reads or writes."""
     sig = ep.graph_signature
@@ -123,7 +153,8 @@ def first_use_constants(ep: Any) -> dict[str, str | None]:
 
 
 def mark_first_use(findings: list[Finding], ep: Any) -> None:
-    """Fill ``first_use_of`` on state and constant findings and ``first_use_dtype`` on input findings."""
+    """Fill ``first_use_of`` on state and constant findings and ``first_use_dtype`` on input findings (and the
+    state findings' ``operand_uses``, read from their placeholders)."""
     sig = ep.graph_signature
     state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
     placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
@@ -132,7 +163,10 @@ def mark_first_use(findings: list[Finding], ep: Any) -> None:
     for inp, const in met.items():
         if const is not None:
             typed_from.setdefault(state_of.get(const, const), []).append(inp)
+    state_nodes = {state_of[n]: placeholders[n] for n in state_of if n in placeholders}
     for f in findings:
+        if f.layer is Layer.STATE and f.tensor in state_nodes:  # the state layer has no graph of its own
+            f.operand_uses = operand_uses(state_nodes[f.tensor])
         if f.layer is Layer.STATE or (f.layer is Layer.FX and f.role is Role.CONSTANT):
             f.first_use_of = typed_from.get(f.tensor, [])
         elif f.layer is Layer.FX and f.role is Role.INPUT and f.tensor in met:
@@ -200,6 +234,8 @@ def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list
             producer=producer,
             consumers=[f"{_short(u.target)}:{u.name}" for u in n.users if u.op != "output"]
             + (["output"] if any(u.op == "output" for u in n.users) else []),
+            operand_uses=operand_uses(n),
+            wide_int_args=wide_int_args(n),
             interval=iv,
             source=source,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from trtready.audit.findings import Finding, Layer, OpUse, Outcome, Prediction, Role
 from trtready.intervals import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from trtready.targets import Float64Mode, Int64Mode, TargetProfile, active_profiles
-from trtready.targets.ops import TABLE_TYPE, TYPES_COLUMN_NOTE
+from trtready.targets.ops import TABLE_TYPE, TYPES_COLUMN_NOTE, OperandCast
 
 _STATE_ROLES = (Role.PARAMETER, Role.BUFFER)
 _FROZEN_ROLES = (Role.PARAMETER, Role.BUFFER, Role.CONSTANT)  # prim::Constant after TorchScript freezing
@@ -69,6 +69,47 @@ def _predict_first_use(f: Finding, p: TargetProfile) -> Prediction:
     return _truncated(f)
 
 
+_INT_RESULTS = frozenset({"int64", "int32", "int16", "int8", "uint8", "uint64"})
+
+
+def _operand_casts(f: Finding, p: TargetProfile) -> list[tuple[str, OperandCast]]:
+    """``(where, fact)`` for each use of ``f`` as an operand the target's converter casts to INT32."""
+    out = []
+    for use in f.operand_uses:
+        op, node, arg, result = use.split(":", 3)
+        cast = p.int32_operand_cast.get(op, {}).get(arg)
+        if cast is not None and (not cast.int_result or result in _INT_RESULTS):
+            out.append((f"{op.removeprefix('aten.')}:{node} ({arg})", cast))
+    return out
+
+
+def _predict_operand_cast(f: Finding, p: TargetProfile, casts: list[tuple[str, OperandCast]]) -> Prediction:
+    """A converter's unchecked INT64 → INT32 cast: exact where the values are proved to fit; wrong values where
+    they are proved not to; a value operand not proved to fit may come out wrong (blocking), an index operand
+    only when its axis is longer than 2**31 (reported, as an unproved index is)."""
+    iv = f.interval
+    values = [w for w, c in casts if not c.index]
+    where = ", ".join(values or [w for w, _ in casts])
+    fact = f"({next((c for _, c in casts if not c.index), casts[0][1]).reason}){_facts(p)}"
+    what = "values" if values else "indices"
+    if iv is not None and iv.fits_int32():
+        return Prediction(Outcome.CAST, f"{what} cast to INT32 by {p.title} at {where}, exact: {iv.lo}..{iv.hi} "
+                                        f"fits {fact}")
+    bounded = iv is not None and INT64_MIN + 1 < iv.lo and iv.hi < INT64_MAX - 1
+    if iv is not None and (iv.lo > INT32_MAX or iv.hi < INT32_MIN or (values and bounded)):
+        return Prediction(Outcome.CLAMP, f"{what} cast to INT32 with no range check by {p.title} at {where}: value "
+                                         f"{iv.worst_int32_violation()} does not fit, the result is wrong (TensorRT "
+                                         f"does not document what its Cast does out of range) {fact}")
+    if values:
+        return Prediction(Outcome.CLAMP, f"values cast to INT32 with no range check by {p.title} at {where}; their "
+                                         f"range is not proved to fit int32 (give --input-range bounds): a value "
+                                         f"outside int32 comes out wrong {fact}")
+    reach = "" if iv is None else f" (they reach {iv.worst_int32_violation()})"
+    return Prediction(Outcome.UNCHECKED, f"indices cast to INT32 with no range check by {p.title} at {where}; their "
+                                         f"range is not proved to fit int32{reach} (exact unless the axis is longer "
+                                         f"than 2**31) {fact}")
+
+
 def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
     iv = f.interval
     if p.int64 is Int64Mode.FIRST_USE_ESTIMATE:
@@ -118,6 +159,13 @@ def _predict_int64(f: Finding, p: TargetProfile) -> Prediction:
         return Prediction(Outcome.CAST, f"cast to INT32 by the parser; values {iv} fit, exact")
 
     # Native INT64 (TensorRT >= 10, TensorRT-RTX, dynamo lowering onto them).
+    if f.wide_int_args and f.producer in p.int32_python_int_ops:
+        ints = ", ".join(str(v) for v in f.wide_int_args)
+        return Prediction(Outcome.ERROR, f"{p.python_int_error} ({f.producer.removeprefix('aten.')} takes the Python "
+                                         f"int {ints}; make it an int64 tensor constant){_facts(p)}")
+    operand_casts = _operand_casts(f, p)
+    if operand_casts:
+        return _predict_operand_cast(f, p, operand_casts)
     cast_by = [use for use in f.index_of_narrow_data if use.split(":", 1)[0] in p.int64_index_cast]
     if cast_by:
         # The parser's Cast to INT32 is exact for every index that fits int32: proved → a Cast only;

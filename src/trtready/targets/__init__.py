@@ -27,6 +27,10 @@ from trtready.targets.ops import (
     INT64_INDEX_CAST,
     NEWEST_TABLE,
     POOL_WINDOW_SOURCES,
+    PYTHON_INT_OVERFLOW,
+    TORCH_TRT_DYNAMO_INT32_OPERANDS,
+    TORCH_TRT_DYNAMO_INT32_PYTHON_INTS,
+    OperandCast,
     TRT8_UNSUPPORTED,
     TRT8_OP_TYPES,
     TRT10_INT64_INPUTS,
@@ -125,6 +129,13 @@ class TargetProfile:
     # Ops whose INT64 index input the parser casts to INT32 when the data is not INT64 (op → reason):
     # a narrowing the graph does not show, predicted where the indices are not proved to fit int32.
     int64_index_cast: Mapping[str, str] = field(default_factory=dict)
+    # PyTorch ops (torch.export names) whose converter casts an INT64 operand to INT32 with no range check
+    # (op → schema argument → OperandCast): a narrowing neither the program nor the ONNX graph shows.
+    int32_operand_cast: Mapping[str, Mapping[str, OperandCast]] = field(default_factory=dict)
+    # PyTorch ops whose converter makes a Python int operand an INT32 constant: one outside int32 fails the
+    # conversion with ``python_int_error``.
+    int32_python_int_ops: frozenset[str] = frozenset()
+    python_int_error: str = ""
     # Every network is strongly typed: the ONNX dtypes are what is built, no builder flag lowers them.
     strongly_typed: bool = False
     # Exact error text the target prints for an int64 input/buffer, where it has one.
@@ -274,6 +285,9 @@ _BASE: dict[str, TargetProfile] = {
             int64=Int64Mode.LOWERED,
             float64=Float64Mode.TRUNCATE_OPTION,
             float_only_ops=_FLOAT_ONLY,
+            int32_operand_cast=TORCH_TRT_DYNAMO_INT32_OPERANDS,
+            int32_python_int_ops=TORCH_TRT_DYNAMO_INT32_PYTHON_INTS,
+            python_int_error=PYTHON_INT_OVERFLOW,
             onnx_based=False,
             uint64_error="Torch-TensorRT has no UINT64 type: conversion fails",
             dists=_TORCH_TRT_DISTS,

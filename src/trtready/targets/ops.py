@@ -6,7 +6,9 @@ Keys are ONNX op types (default domain), or ``Op:variant`` for an op that builds
 - ``MaxPool:indices`` — a MaxPool whose second output (``Indices``) is used.
 
 Values are the reason, ending with where the fact comes from. ``audit`` predicts from these tables
-(``audit/ops.py``); nothing here is read by name of a target.
+(``audit/ops.py``); nothing here is read by name of a target. The last tables are Torch-TensorRT's
+dynamo converters, keyed by the ops of the ExportedProgram instead: the INT64 operands they cast to
+INT32, and the ops whose Python int operands they make INT32 constants.
 
 Sources:
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -177,4 +180,89 @@ POOL_WINDOW_SOURCES: Mapping[str, str] = MappingProxyType({
     "trt11": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
     "trt10": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
     "trt8": "reported for TensorRT 6 and 8.4 (onnx/onnx-tensorrt#333, NVIDIA/TensorRT#2094); not measured",
+})
+
+
+@dataclass(frozen=True)
+class OperandCast:
+    """An operand a converter casts from INT64 to INT32 with no range check.
+
+    ``index``: the operand is an index into an axis, so a value outside int32 is outside any axis shorter
+    than 2**31 anyway (reported like an unproved index when not proved); else it is a value, which a
+    value outside int32 makes wrong. ``int_result``: the cast happens only when the op's result is an
+    integer (a float operand beside it makes the converter promote to float instead).
+    """
+
+    reason: str
+    index: bool
+    int_result: bool = False
+
+
+_TTRT = "torch-tensorrt 2.13.0 py/torch_tensorrt/dynamo"
+_WHERE = (f"the where converter makes both branches one type, and two integer branches become INT32 "
+          f"[{_TTRT}/conversion/impl/condition/ops.py where → converter_utils.py "
+          f"promote_trt_tensors_to_same_dtype]")
+
+#: Torch-TensorRT's dynamo converters that cast an INT64 operand to INT32 with ``cast_trt_tensor`` and no
+#: range check, by the op of the ExportedProgram and its schema argument: read in 2.13.0 and measured there
+#: (tests/oracle/test_dynamo.py: the networks' Cast layers). ``masked_fill`` and ``index_copy`` reach the
+#: converters through the decompositions Torch-TensorRT enables (``lowering/_decomposition_groups.py``):
+#: ``where`` and ``index_put``; ``scatter_add`` through its own (``lowering/_decompositions.py``): ``scatter``.
+#: Not cast: ``index``, ``index_select`` and ``embedding`` hand INT64 indices to TensorRT's gather layer as
+#: they are. 2.14.0's select.py and condition/ops.py are the same files; its index_copy has a converter of
+#: its own that casts the index too (impl/index_copy.py).
+_DYNAMO_INT32_OPERANDS: dict[str, Mapping[str, OperandCast]] = {
+    "aten.where": MappingProxyType({
+        "self": OperandCast(_WHERE, index=False, int_result=True),
+        "other": OperandCast(_WHERE, index=False, int_result=True),
+    }),
+    "aten.masked_fill": MappingProxyType({
+        "self": OperandCast(f"masked_fill is decomposed to where; {_WHERE}", index=False, int_result=True),
+    }),
+    "aten.gather": MappingProxyType({
+        "index": OperandCast(f"the gather converter casts its index to INT32 [{_TTRT}/conversion/impl/select.py "
+                             f"gather]", index=True),
+    }),
+    "aten.scatter": MappingProxyType({
+        "index": OperandCast(f"the scatter converter casts an INT64 index to INT32 [{_TTRT}/conversion/impl/"
+                             f"select.py scatter]", index=True),
+    }),
+    "aten.scatter_add": MappingProxyType({
+        "index": OperandCast(f"Torch-TensorRT decomposes scatter_add into scatter, whose converter casts an INT64 "
+                             f"index to INT32 [{_TTRT}/lowering/_decompositions.py scatter_add_decomposition; "
+                             f"conversion/impl/select.py scatter]", index=True),
+    }),
+    "aten.index_put": MappingProxyType({
+        "indices": OperandCast(f"the index_put converter casts its concatenated indices to INT32 "
+                               f"[{_TTRT}/conversion/impl/select.py index_put_converter]", index=True),
+    }),
+    "aten.index_copy": MappingProxyType({
+        "index": OperandCast(f"index_copy is decomposed to index_put, whose converter casts its indices to "
+                             f"INT32 [{_TTRT}/conversion/impl/select.py index_put_converter; 2.14.0: "
+                             f"impl/index_copy.py casts it]", index=True),
+    }),
+}
+
+#: The in-place forms are the same: Torch-TensorRT's lowering replaces each with its functional form
+#: (``lowering/_decompositions.py`` ``replace_inplace_op``: index_put_, scatter_, scatter_add_; the in-place
+#: masked_fill_ and index_copy_ are in the same decomposition group as their functional forms).
+TORCH_TRT_DYNAMO_INT32_OPERANDS: Mapping[str, Mapping[str, OperandCast]] = MappingProxyType(
+    _DYNAMO_INT32_OPERANDS | {f"{op}_": args for op, args in _DYNAMO_INT32_OPERANDS.items()
+                              if op not in ("aten.where", "aten.gather")}
+)
+
+
+#: Torch-TensorRT's dynamo elementwise converters make a Python int operand a tensor with
+#: ``to_torch`` (``conversion/converter_utils.py``: ``torch.tensor([value], dtype=torch.int32)``, before
+#: any cast to the other operand's type), so an int outside int32 stops the conversion with PyTorch's own
+#: error. Measured on 2.13.0 for each op below, one ``dynamo.compile`` each (``t + 2**40``, ``t - 2**40``,
+#: ``t * 2**40``, ``t // 2**40``, ``t % 2**40``, ``torch.div(t, 2**40, rounding_mode=…)``, ``torch.fmod``,
+#: ``t.clamp(max=2**40)``, ``2**40 - t``, ``t == 2**40``; a float tensor times ``2**40`` fails the same
+#: way); tests/oracle/test_dynamo.py keeps ``+``, ``==`` and the demo's hash. 2.14.0's ``to_torch`` is the same.
+PYTHON_INT_OVERFLOW = ("value cannot be converted to type int32 without overflow: Torch-TensorRT makes a Python "
+                       "int operand an INT32 constant first [torch-tensorrt 2.13.0 py/torch_tensorrt/dynamo/"
+                       "conversion/converter_utils.py to_torch]")
+TORCH_TRT_DYNAMO_INT32_PYTHON_INTS: frozenset[str] = frozenset({
+    "aten.add", "aten.sub", "aten.rsub", "aten.mul", "aten.div", "aten.floor_divide", "aten.remainder", "aten.fmod",
+    "aten.clamp", "aten.eq",
 })
