@@ -599,7 +599,7 @@ def render(rows: list[Row], args: argparse.Namespace, vers: dict[str, str], prob
             rest = "; ".join(f"{k}: {n}" for k, n in counts.most_common() if k != "agree") or "–"
             lines.append(f"| {origin}: {key} | {total} | {counts['agree']} ({100 * counts['agree'] / total:.0f} %)"
                          f" | {_md(rest)} |")
-    lines += ["", "## Fixes", "", "| | files | wrote a file | changed something | checked correct | wrong or not run |",
+    lines += ["", "## Fixes", "", "| | files | wrote a file | changed the graph (a decision other than keep; a fixer applied) | checked correct | wrong or not run |",
               "|---|---|---|---|---|---|"]
     for origin, subset in (("zoo", zoo), ("node", node)):
         for tag in ("trtready", "trtcheck"):
@@ -608,8 +608,18 @@ def render(rows: list[Row], args: argparse.Namespace, vers: dict[str, str], prob
                 continue
             lines.append(
                 f"| {origin}: {tag} fix | {len(fixes)} | {sum(f.written for f in fixes)} | "
-                f"{sum(bool(f.changes) and f.written for f in fixes)} | "
+                f"{sum(f.written and any(k != 'keep' for k in f.changes) for f in fixes)} | "
                 f"{sum(f.runs_correctly is True for f in fixes)} | {sum(f.runs_correctly is False for f in fixes)} |")
+    why: collections.Counter[str] = collections.Counter()
+    for r in node:
+        f = r.fix_trtready
+        if f is not None and not f.written:
+            # the reason without the tensor's name or the file's path: one line per kind of refusal
+            reason = re.sub(r"tensor \S+ \(", "tensor (", f.error.split(" (if ")[0].split(" (+")[0])
+            why[_short(re.sub(r"(/tmp|/\S*/)\S*", "FILE", reason), 120)] += 1
+    if why:
+        lines += ["", "Why `trtready fix` wrote nothing, node cases:", ""]
+        lines += [f"- {n}: {_md(k)}" for k, n in why.most_common()]
     lines += ["", "## What each flags, by rule (node cases)", ""]
     tr_rules: collections.Counter[str] = collections.Counter()
     tc_rules: collections.Counter[str] = collections.Counter()
