@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test oracle triton triton-venv bench clean system-tools graphviz-tool
+.PHONY: demo test oracle compare triton triton-venv bench clean system-tools graphviz-tool
 
 # System packages, from the distribution (apt) when missing: Graphviz's `dot` lays out the HTML report's
 # dtype-flow picture; Debian's chromium and chromedriver run the browser tests (never a downloaded build).
@@ -76,6 +76,26 @@ oracle: $(OSTAMP)
 	TRTREADY_ORACLE_DOC=docs/oracle.md $(OBIN)/python -m pytest -q -p no:cacheprovider tests/oracle; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no oracle tests" >&2; exit 1; fi; exit $$rc
 
+# trtready beside trtcheck and Polygraphy on the same ONNX files (bench/compare.py writes docs/compare.md).
+# The two tools get a venv of their own, from PyPI: Polygraphy's `check lint` needs onnx_graphsurgeon and
+# ONNX Runtime, and with POLYGRAPHY_USE_TENSORRT_RTX=1 it parses and builds with TensorRT-RTX, which
+# needs no GPU to build. Its TensorRT 8/10 paths need the `tensorrt` wheel and a GPU: not installed.
+# Left out of `make test`: a run takes about 15 minutes on 2 cores (12.6 measured, zoo exports kept).
+COMPARE      := .venv-compare
+CBIN         := $(COMPARE)/bin
+CSTAMP       := $(COMPARE)/.installed-stamp
+COMPARE_DEPS := 'trtcheck==1.1.0' 'polygraphy==0.53.6' 'onnx_graphsurgeon==0.6.1' 'onnxruntime>=1.20' \
+                'tensorrt_rtx==1.7.1.116'
+
+$(CSTAMP): Makefile
+	test -x $(CBIN)/python || $(PYTHON) -m venv $(COMPARE)
+	$(CBIN)/python -m pip install -q --upgrade pip
+	$(CBIN)/python -m pip install -q $(COMPARE_DEPS)
+	touch $(CSTAMP)
+
+compare: $(STAMP) $(CSTAMP)
+	$(BIN)/python bench/compare.py --tools $(CBIN) $(COMPARE_ARGS)
+
 # A real Triton server for tests/deploy/test_triton_server.py: PyTriton's bundled tritonserver runs on the
 # CPU. nvidia-pytriton pins numpy<2 (the project venv has numpy 2), and its Python backend stub links the
 # system's libpython3.X, so the venv is made from that system Python (a pyenv Python of another patch
@@ -100,4 +120,4 @@ triton: $(STAMP) $(TSTAMP)
 	TRTREADY_TRITON_PYTHON=$(TBIN)/python $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy
 
 clean:
-	rm -rf $(VENV) $(ORACLE) $(TRITON) demo-out
+	rm -rf $(VENV) $(ORACLE) $(COMPARE) $(TRITON) demo-out
