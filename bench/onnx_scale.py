@@ -43,11 +43,11 @@ NODES_PER_BLOCK = 12
 BIG_ROWS, BIG_COLS, BIG_TABLES = 200_000, 1000, 3  # 3 × 800 MB float32
 BIG_POSITIONS = 1 << 24  # int64: 128 MB
 ALIGN = 4096
-DYNAMIC = "ids:0=batch[1:8],1=seq[1:2048]"  # x's dims are the same symbols
-# Verification runs the model at the bounds' ends: at 8 × 2048 ids each of the large model's gathered
-# [batch, seq, 1000] activations is 65 MB, and ONNX Runtime's arena keeps them; small bounds keep the
-# measurement about the weights.
-BIG_DYNAMIC = "ids:0=batch[1:2],1=seq[1:64]"
+# Verification runs the model at the ends of these bounds, and ONNX Runtime's arena keeps what it
+# allocated: at 8 × 2048 the chain's final Sum holds every block's [batch, seq, 8] activation at once
+# (427 MB on the 10k graph) and each of the large model's gathered activations is 65 MB. Small bounds
+# keep the measurement about the graph and the weights. x's dims are the same symbols as ids'.
+DYNAMIC = "ids:0=batch[1:2],1=seq[1:64]"
 
 _MEASURE = """
 import json, resource, subprocess, sys, time
@@ -191,8 +191,8 @@ def measure(args: list[str]) -> dict[str, Any]:
     return data
 
 
-def _commands(model: Path, out: Path, ranges: str, dynamic: str = DYNAMIC) -> dict[str, list[str]]:
-    common = ["--target", "trt8", "--quiet", "--dynamic", dynamic]
+def _commands(model: Path, out: Path, ranges: str) -> dict[str, list[str]]:
+    common = ["--target", "trt8", "--quiet", "--dynamic", DYNAMIC]
     rng = ["--input-range", ranges] if ranges else []
     return {"audit": ["audit", str(model), *common, *rng],
             "fix": ["fix", str(model), "-o", str(out), *common, *rng, "--io", "int32", "--trials", "1"]}
@@ -227,7 +227,7 @@ def run_big(tmp: Path) -> dict[str, Any]:
     before = os.stat(data)
     out = tmp / "bigout" / "big.fixed.onnx"
     out.parent.mkdir()
-    for verb, cmd in _commands(path, out, "ids:0..199999", BIG_DYNAMIC).items():
+    for verb, cmd in _commands(path, out, "ids:0..199999").items():
         r = measure(cmd)
         row[verb] = {"walls": [r["wall"]], "peak": r["peak"], "line": r["out"].splitlines()[-1] if r["out"] else ""}
         print(f"  >2 GB {verb:>5}: {r['wall']:6.2f} s, {r['peak'] / 2**20:6.0f} MB; load {os.getloadavg()[0]:.2f}; "
@@ -268,6 +268,56 @@ def profile(nodes: int) -> None:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
 
 
+def render(result: dict[str, Any]) -> str:
+    """The measurements as BENCHMARKS.md shows them: a table and a log-log text plot of wall time."""
+    lines = ["| nodes | initializers | audit wall | audit peak RSS | fix wall | fix peak RSS |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in result["chains"]:
+        lines.append(f"| {r['nodes']} | {r['initializers']} | {min(r['audit']['walls']):.2f} s | "
+                     f"{r['audit']['peak'] / 2**20:.0f} MB | {min(r['fix']['walls']):.2f} s | {r['fix']['peak'] / 2**20:.0f} MB |")
+    lines += ["", "```", *_plot(result["chains"]), "```"]
+    big = result.get("big")
+    if big:
+        budget = 1.5 * (big["largest"] + big["graph"])
+        lines += ["", f"> 2 GB model: {big['bytes'] / 1e9:.2f} GB ({big['largest'] / 2**20:.0f} MB largest tensor); "
+                      f"peak RSS budget 1.5 × (largest tensor + graph) = {budget / 2**20:.0f} MB", ""]
+        for verb in ("audit", "fix"):
+            lines.append(f"- {verb}: {big[verb]['walls'][0]:.1f} s, peak RSS {big[verb]['peak'] / 2**20:.0f} MB "
+                         f"({big[verb]['peak'] / budget:.2f} of the budget)")
+        lines.append(f"- output: {', '.join(f'{n} ({b / 1e9:.2f} GB)' if b > 1e6 else f'{n} ({b} B)' for n, b in big['output'])}; "
+                     f"{big['output_external']} initializers external; input data file untouched: {big['input_untouched']}")
+    return "\n".join(lines)
+
+
+def _plot(rows: list[dict[str, Any]], width: int = 60, height: int = 14) -> list[str]:
+    """Wall time against node count, both axes logarithmic; a = audit, f = fix, · = linear from the first."""
+    import math
+
+    pts = [(r["nodes"], min(r[v]["walls"]), v[0]) for r in rows for v in ("audit", "fix")]
+    xs = [math.log10(p[0]) for p in pts]
+    first = {v: min(rows[0][v]["walls"]) for v in ("audit", "fix")}
+    ideal = [(r["nodes"], first[v] * r["nodes"] / rows[0]["nodes"], "·") for r in rows for v in ("audit", "fix")]
+    ys = [math.log10(p[1]) for p in pts + ideal]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    grid = [[" "] * (width + 1) for _ in range(height + 1)]
+    for n, t, mark in ideal + pts:
+        cx = round((math.log10(n) - x0) / (x1 - x0 or 1) * width)
+        cy = height - round((math.log10(t) - y0) / (y1 - y0 or 1) * height)
+        grid[cy][cx] = mark if grid[cy][cx] in (" ", "·") else "*"
+    out = []
+    for i, row in enumerate(grid):
+        label = 10 ** (y1 - (y1 - y0) * i / height)
+        out.append(f"{label:8.1f} s |" + "".join(row))
+    out.append(" " * 11 + "+" + "-" * (width + 1))
+    ticks = " " * 12
+    for r in rows:
+        pos = 12 + round((math.log10(r["nodes"]) - x0) / (x1 - x0 or 1) * width)
+        ticks = ticks.ljust(pos) + str(r["nodes"])
+    out.append(ticks)
+    out.append(" " * 12 + "nodes (log); a audit, f fix, * both, · linear from the smallest graph")
+    return out
+
+
 def _versions() -> str:
     import onnx_ir
     import onnxruntime
@@ -283,7 +333,11 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also the > 2 GB external-data model")
     ap.add_argument("--profile", type=int, help="profile audit and fix of one graph size in-process")
     ap.add_argument("--json", type=Path, help="write the measurements here")
+    ap.add_argument("--render", type=Path, help="print the table and plot of a --json file, measure nothing")
     args = ap.parse_args()
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return
     if args.profile:
         profile(args.profile)
         return
@@ -299,6 +353,7 @@ def main() -> None:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
+    print(render(result))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ UNSUPPORTED, and onnx would happily read ``/etc/passwd``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import stat
@@ -21,6 +23,26 @@ from trtready.limits import DEFAULT_LIMITS, Limits
 if TYPE_CHECKING:
     import onnx
     import onnx_ir as ir
+
+
+@contextlib.contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a graph's objects are built and analysed.
+
+    Building 100k nodes makes millions of objects that all stay alive; each full collection walks
+    every one of them, and the collector runs more often the more are made, so the time it takes
+    grows faster than the graph (about a fifth of ``audit`` on a 30k-node graph, measured). Objects
+    freed by reference counting are freed as usual; cycles wait until the block ends. Nested uses
+    leave the outermost in charge.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _attr_tensors(attr: "onnx.AttributeProto") -> Iterator["onnx.TensorProto"]:
@@ -671,10 +693,11 @@ def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> 
         raise BadInputError(f"{p}: invalid ONNX model: a name is not valid UTF-8") from e
     notes = densify_sparse(proto, p, limits)
     check_structure(proto, p)
-    try:
-        model = ir.serde.deserialize_model(proto)
-    except Exception as e:  # onnx-ir raises assorted errors on malformed graphs
-        raise BadInputError(f"{p}: malformed ONNX graph ({e})") from e
-    _resolve_external(model, p.resolve().parent)
-    infer_shapes(model, limits)
+    with cycle_collection_paused():
+        try:
+            model = ir.serde.deserialize_model(proto)
+        except Exception as e:  # onnx-ir raises assorted errors on malformed graphs
+            raise BadInputError(f"{p}: malformed ONNX graph ({e})") from e
+        _resolve_external(model, p.resolve().parent)
+        infer_shapes(model, limits)
     return model, data_files, notes
