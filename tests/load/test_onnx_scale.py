@@ -169,3 +169,26 @@ def test_fix_writes_external_data_of_its_own_and_leaves_the_input_alone(tmp_path
     assert len(narrowed) == 1 and narrowed[0].dtype == np.int32
     np.testing.assert_array_equal(narrowed[0].astype(np.int64), original["positions"])
 
+
+
+def test_cycle_collection_is_paused_while_a_graph_is_built_and_restored(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from trtready.load.onnx_file import cycle_collection_paused
+
+    path = tmp_path / "chain.onnx"
+    onnx.save(_chain(3), path)
+    seen = []
+    real = ir.serde.deserialize_model
+    monkeypatch.setattr(ir.serde, "deserialize_model", lambda p: seen.append(gc.isenabled()) or real(p))
+    assert gc.isenabled()
+    load_onnx(path)
+    assert seen == [False] and gc.isenabled()
+    with cycle_collection_paused():  # nested: the outermost block re-enables
+        load_onnx(path)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cycle_collection_paused():
+        raise RuntimeError
+    assert gc.isenabled()
