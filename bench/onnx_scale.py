@@ -14,7 +14,8 @@ process; peak RSS is the largest finished child's (``getrusage(RUSAGE_CHILDREN)`
 jailed grandchild). ``--profile N`` runs audit and fix on the N-node graph in-process under
 cProfile instead and prints the top functions.
 
-    .venv/bin/python bench/onnx_scale.py [--sizes 1000,10000,100000] [--big] [--write]
+    .venv/bin/python bench/onnx_scale.py [--sizes 1000,10000,30000,100000] [--big] [--repeats N] [--json OUT]
+    .venv/bin/python bench/onnx_scale.py --render OUT    # the table and plot of an earlier --json
     .venv/bin/python bench/onnx_scale.py --profile 10000
 """
 
@@ -328,7 +329,7 @@ def _versions() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--sizes", default="1000,10000,30000,100000")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--big", action="store_true", help="also the > 2 GB external-data model")
     ap.add_argument("--profile", type=int, help="profile audit and fix of one graph size in-process")
