@@ -59,11 +59,14 @@ def audit_loaded(
         graph = loaded.onnx.graph
         bounds = with_recorded(bounds, bounds_from_metadata(loaded.onnx))  # what an earlier run recorded
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
-        analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
-        findings += audit_onnx(analyses["onnx"])
-        findings += onnx_op_findings(loaded.onnx)
-        findings += plugin_findings(analyses["onnx"])
-        findings += _index_findings("onnx", analyses["onnx"], notes)
+        from trtready.load.onnx_file import cycle_collection_paused
+
+        with cycle_collection_paused():  # a finding and an interval per value: millions of objects at 100k nodes
+            analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
+            findings += audit_onnx(analyses["onnx"])
+            findings += onnx_op_findings(loaded.onnx)
+            findings += plugin_findings(analyses["onnx"])
+            findings += _index_findings("onnx", analyses["onnx"], notes)
         layers["onnx"] = "done"
     else:
         ep = loaded.exported

@@ -14,6 +14,13 @@ from trtready.load import LoadedModel
 
 
 def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
+    from trtready.load.onnx_file import cycle_collection_paused
+
+    with cycle_collection_paused():  # copies of a 100k-node graph: see cycle_collection_paused
+        return _fix_onnx(loaded, req)
+
+
+def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.bounds import record_bounds
     from trtready.passes.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx

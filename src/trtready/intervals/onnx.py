@@ -38,7 +38,13 @@ DimBounds = dict[str, Interval]  # symbolic dim name -> bounds
 
 
 def _const(value: ir.Value) -> AbsValue | None:
-    """Exact value of an initializer or a Constant's output (reads the tensor)."""
+    """Exact value of an initializer or a Constant's output (reads the tensor).
+
+    A tensor held in an external-data file is summarised in chunks read from the file
+    (:func:`_external_summary`) and the summary is kept on the value: the whole tensor is never
+    mapped or copied, so a model of several GB is analysed in the memory of one chunk, and the
+    propagations a run makes (demands, rewrites) read each file once.
+    """
     import numpy as np
     import onnx_ir as ir
 
@@ -48,10 +54,25 @@ def _const(value: ir.Value) -> AbsValue | None:
         return None
     if t is None:
         return None
+    if isinstance(t, ir.ExternalTensor) and t.size > _MAX_ELEMS:
+        cached = value.meta.get(_SUMMARY)
+        if cached is not None and cached[0] is t:
+            return cached[1]  # type: ignore[no-any-return]
+        summary = _external_summary(t)
+        if summary is not _UNREADABLE_BY_CHUNKS:
+            value.meta[_SUMMARY] = (t, summary)
+            return summary  # type: ignore[return-value]
     try:
         arr = np.asarray(t.numpy())
     except Exception:  # external data unreadable, exotic dtypes: unknown
         return None
+    return _summary(arr)
+
+
+def _summary(arr: Any) -> AbsValue | None:
+    """Hull (and for short vectors each element) of an integer tensor; hull of a finite float one."""
+    import numpy as np
+
     if arr.size == 0 or arr.dtype.kind not in "iub":
         if arr.dtype.kind == "f" and arr.size and np.isfinite(arr).all():
             return AbsValue(Interval(float(arr.min()), float(arr.max())))
@@ -60,6 +81,51 @@ def _const(value: ir.Value) -> AbsValue | None:
     if flat.size <= _MAX_ELEMS:
         return AbsValue.of([Interval.point(int(v)) for v in flat])
     return AbsValue(Interval(int(flat.min()), int(flat.max())))
+
+
+_SUMMARY = "trtready.const_summary"
+_CHUNK_BYTES = 16 << 20
+_UNREADABLE_BY_CHUNKS = object()
+
+
+def _external_summary(t: ir.ExternalTensor) -> AbsValue | None | object:
+    """:func:`_summary` of an external tensor, read CHUNK_BYTES at a time from its file (its location
+    was confined to the model's folder at load). Types numpy cannot read from raw bytes (4-bit,
+    bfloat16, …) answer ``_UNREADABLE_BY_CHUNKS``: the caller falls back to the tensor's own reader."""
+    import numpy as np
+
+    try:
+        dt = np.dtype(t.dtype.numpy()).newbyteorder("<")
+    except (TypeError, ValueError, AttributeError):
+        return _UNREADABLE_BY_CHUNKS
+    if dt.kind not in "iubf" or t.dtype.bitwidth != 8 * dt.itemsize or dt.itemsize > 8:
+        return _UNREADABLE_BY_CHUNKS
+    total = t.size
+    per_chunk = max(1, _CHUNK_BYTES // dt.itemsize)
+    lo = hi = None
+    try:
+        with open(t.path, "rb") as f:
+            f.seek(t.offset or 0)
+            done = 0
+            while done < total:
+                n = min(per_chunk, total - done)
+                buf = f.read(n * dt.itemsize)
+                if len(buf) != n * dt.itemsize:
+                    return None  # truncated: unknown (load has already refused such files)
+                part = np.frombuffer(buf, dtype=dt)
+                if dt.kind == "f" and not np.isfinite(part).all():
+                    return None
+                pmin, pmax = part.min().item(), part.max().item()
+                lo = pmin if lo is None else min(lo, pmin)
+                hi = pmax if hi is None else max(hi, pmax)
+                done += n
+    except OSError:
+        return None
+    if lo is None or hi is None:
+        return None
+    if dt.kind == "f":
+        return AbsValue(Interval(float(lo), float(hi)))
+    return AbsValue(Interval(int(lo), int(hi)))
 
 
 def _dim(d: Any, dims: DimBounds) -> Interval | None:
