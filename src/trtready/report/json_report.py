@@ -9,7 +9,7 @@ from typing import Any
 from trtready.environment import environment
 from trtready.outputs import dumps  # noqa: F401  the JSON writer lives with the other writers
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 
 def schema() -> dict[str, Any]:
