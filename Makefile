@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test oracle compare triton triton-venv bench clean system-tools graphviz-tool
+.PHONY: demo test test-full oracle compare triton triton-venv bench clean system-tools graphviz-tool
 
 # System packages, from the distribution (apt) when missing: Graphviz's `dot` lays out the HTML report's
 # dtype-flow picture; Debian's chromium and chromedriver run the browser tests (never a downloaded build).
@@ -40,12 +40,17 @@ demo: $(STAMP) graphviz-tool
 # when it collects no tests: that is a failure here, never a silent pass. pytest-xdist runs the suite on
 # every core; tests that share a module fixture (a Triton server, a Ray cluster, a built model) stay on one
 # worker (--dist loadgroup, groups set in tests/conftest.py). PYTEST_XDIST=0 runs it serially.
+# `make test` is the tier a newcomer waits for; `make test-full` (CI) adds the tests marked full_tier
+# (tests/tiers.py: the whole zoo, fuzz at scale, ONNX's backend cases, a served Triton, a Ray cluster).
 PYTEST_XDIST ?= auto
-test: $(STAMP) system-tools triton-venv
+test: $(STAMP) system-tools $(if $(filter full,$(TRTREADY_TIER)),triton-venv)
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-logo
 	TRTREADY_TEST_FLOOR=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_XDIST) --dist loadgroup; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test-full:
+	TRTREADY_TIER=full $(MAKE) --no-print-directory test
 
 # The oracle: trtready's Torch-TensorRT predictions checked against the real library (README, "Oracle").
 # A venv of its own: torch-tensorrt-rtx 2.13 needs tensorrt_rtx 1.5 (the project venv has 1.7, same import
@@ -117,7 +122,7 @@ triton-venv:
 	else echo "no $(TRITON_PY): tests/deploy/test_triton_server.py will be skipped (make triton TRITON_PY=…)" >&2; fi
 
 triton: $(STAMP) $(TSTAMP)
-	TRTREADY_TRITON_PYTHON=$(TBIN)/python $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy
+	TRTREADY_TIER=full TRTREADY_TRITON_PYTHON=$(TBIN)/python $(BIN)/python -m pytest -q -p no:cacheprovider tests/deploy
 
 clean:
 	rm -rf $(VENV) $(ORACLE) $(COMPARE) $(TRITON) demo-out

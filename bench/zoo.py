@@ -308,7 +308,7 @@ def write_doc(path: Path, rows: list[Any], total_s: float) -> None:
         ".venv/bin/python bench/zoo.py                            # every model, writes docs/zoo.md",
         ".venv/bin/python bench/zoo.py --only bert,gpt2 --out /tmp/zoo.md",
         ".venv/bin/python -m pytest tests/zoo                     # the fast set (part of make test)",
-        "TRTREADY_ZOO=full .venv/bin/python -m pytest tests/zoo   # every model",
+        "TRTREADY_TIER=full .venv/bin/python -m pytest tests/zoo   # every model",
         "```",
         "",
         f"Measured on: {versions()}. Whole run {total_s / 60:.0f} min. Timings on a shared machine vary by ±20 %.",

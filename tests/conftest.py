@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.tiers import full_tier_only
+
 # CI replays the same examples every run (a red CI blocks landing); locally each run explores anew.
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
@@ -78,10 +80,15 @@ def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``), a module whose tests share a module-scoped fixture (a
+    """Tests marked ``full_tier(reason)`` are skipped outside the full tier (see ``FULL_TIER``).
+
+    Under pytest-xdist (``--dist loadgroup``), a module whose tests share a module-scoped fixture (a
     Triton server, a local Ray, an exported model) runs on one worker: the fixture is built once, and no
     two servers or clusters start side by side. Every other test is balanced one by one."""
     for item in items:
+        mark = item.get_closest_marker("full_tier")
+        if mark is not None:
+            item.add_marker(full_tier_only(str(mark.args[0]) if mark.args else "slow"))
         info = getattr(item, "_fixtureinfo", None)
         defs = info.name2fixturedefs.values() if info is not None else []
         if any(d and d[-1].scope == "module" for d in defs):

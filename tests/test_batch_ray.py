@@ -16,6 +16,7 @@ from tests.test_batch import make_list
 from trtready.batch import run_batch
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.full_tier("a local Ray cluster started per module")
 
 
 @pytest.fixture(scope="module")

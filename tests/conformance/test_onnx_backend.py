@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 
 import trtready
 from trtready.errors import NarrowingError, TrtReadyError, root_cause
@@ -55,6 +56,7 @@ def _same(out: object, expected: object) -> bool:
     return bool(np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=1e-4, atol=1e-6, equal_nan=True))
 
 
+@pytest.mark.full_tier("ONNX's whole backend node suite through fix")
 def test_backend_node_tests_through_fix(tmp_path: Path) -> None:
     import onnx.backend.test.case.node as node_cases
 

@@ -35,6 +35,8 @@ pb = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="tritoncli
 grpcclient = pytest.importorskip("tritonclient.grpc", reason="tritonclient[grpc] is in the test extra")
 from google.protobuf import text_format  # noqa: E402
 
+pytestmark = pytest.mark.full_tier("a Triton server started per module, ≈ 1 min")
+
 NUMPY = {"TYPE_BOOL": np.bool_, "TYPE_INT32": np.int32, "TYPE_INT64": np.int64, "TYPE_FP32": np.float32,
          "TYPE_FP16": np.float16}
 SERVE = Path(__file__).with_name("triton_serve.py")

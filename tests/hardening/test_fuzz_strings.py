@@ -8,9 +8,10 @@ case: the marker is never created, the input is byte-identical, only the project
 (API: :class:`trtready.TrtReadyError`; CLI: one ``trtready: error:`` line, no traceback), and a
 refused run leaves nothing behind.
 
-Sizes (docs/hardening.md): ``TRTREADY_FUZZ_STRINGS=N`` cases (CI: 300), ``…_SEED`` (0), ``…_OTHER``
-cases per other verb (20), ``…_CLI`` CLI runs per verb (1), ``…_TORCH=1`` also loads every case with
-plain torch (``torch.export.load(p).module()``) and reports how many payloads were live there.
+Sizes (docs/hardening.md): ``TRTREADY_FUZZ_STRINGS=N`` cases (full tier: 300; ``make test``: 40),
+``…_SEED`` (0), ``…_OTHER`` cases per other verb (20; ``make test``: 4), ``…_CLI`` CLI runs per verb (1),
+``…_TORCH=1`` also loads every case with plain torch (``torch.export.load(p).module()``) and reports how
+many payloads were live there.
 Failing cases are written to ``TRTREADY_FUZZ_STRINGS_FAILURES`` (default: a folder in pytest's
 temporary directory): the archive, and a JSON description with the command that replays it.
 """
@@ -27,10 +28,11 @@ from pathlib import Path
 import pytest
 
 from tests.hardening import pt2_strings as ps
+from tests.tiers import FULL_TIER
 
-CASES = int(os.environ.get("TRTREADY_FUZZ_STRINGS", "300"))
+CASES = int(os.environ.get("TRTREADY_FUZZ_STRINGS", "300" if FULL_TIER else "40"))
 SEED = int(os.environ.get("TRTREADY_FUZZ_STRINGS_SEED", "0"))
-OTHER = int(os.environ.get("TRTREADY_FUZZ_STRINGS_OTHER", "20"))
+OTHER = int(os.environ.get("TRTREADY_FUZZ_STRINGS_OTHER", "20" if FULL_TIER else "4"))
 CLI = int(os.environ.get("TRTREADY_FUZZ_STRINGS_CLI", "1"))
 TORCH = os.environ.get("TRTREADY_FUZZ_STRINGS_TORCH") == "1"
 CHUNK = 250  # cases generated, run and checked at a time (a long campaign keeps only failures on disk)

@@ -69,6 +69,7 @@ def _make(tmp_path: Path, case: str) -> tuple[Path, Path]:
     return path, marker
 
 
+@pytest.mark.full_tier("checks the fixtures themselves: each payload runs under plain torch")
 @pytest.mark.parametrize("case", sorted(LIVE))
 def test_payload_is_live(tmp_path: Path, case: str) -> None:
     """Without trtready the payload runs: the case is a real attack, not a broken file."""

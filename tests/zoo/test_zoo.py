@@ -15,8 +15,8 @@ A model that fails today because of a trtready bug carries ``xfail(strict=True)`
 where in trtready it lies (``tests/zoo/expectations.py``): the mark turns red the day the model passes, so
 it is removed with the fix.
 
-Time: the default run takes the fast set below (one or two models per family plus every upstream
-failure, ≈ 4 min on 2 cores); ``TRTREADY_ZOO=full`` runs all of them (≈ 11 min). Measured figures:
+Time: ``make test`` takes the fast set below (one model per family and the exporter fallback, ≈ 1 min
+on 2 cores); the full tier (``TRTREADY_TIER=full``, CI) runs all of them (≈ 11 min). Measured figures:
 docs/zoo.md.
 """
 
@@ -29,17 +29,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, CliResult, run_cli
+from tests.tiers import FULL_TIER
 from tests.zoo.expectations import (DEFAULT_LEFT, EXPORTER, INT32_ASSUMED_MASK, INT32_LEFT, INT32_XFAIL,
                                     LEGACY_XFAIL, MORE_CASTS, SPEC_PINNED, UPSTREAM, XFAIL)
 from tests.zoo.models import BATCH, SAMPLES, SEQ, ZOO, call, spec
 
-FULL = os.environ.get("TRTREADY_ZOO", "").lower() == "full"
+FULL = FULL_TIER
 
-#: The default set: every family, the models whose path differs most, and every upstream failure.
-FAST = {"bert", "roberta", "llama", "t5_encoder", "whisper_encoder", "wav2vec2", "swin", "beit", "resnet",
-        "efficientnet"}
-#: Text models whose --io int32 run the default set checks: the two built from configs outside the first zoo.
-FAST_INT32 = {"opt", "clip_text"}
+#: The default set (``make test``): one model per family, the exporter fallback (T5's encoder) and a
+#: decoder; the full tier (TRTREADY_TIER=full, CI) runs every model.
+FAST = {"bert", "llama", "t5_encoder", "whisper_encoder", "resnet"}
+#: Text model whose --io int32 run the default set checks: one built from a config outside the first zoo.
+FAST_INT32 = {"clip_text"}
 TEXT = [n for n, (_, family, _) in ZOO.items()  # take input_ids
         if family not in ("vision", "audio") and n != "whisper_encoder"]
 
@@ -51,7 +52,7 @@ def _params(names: list[str], marks: dict[str, str]) -> list[object]:
         if name in marks:
             m.append(pytest.mark.xfail(strict=True, reason=marks[name]))
         if not FULL and name not in FAST:
-            m.append(pytest.mark.skip(reason="in the full zoo only: TRTREADY_ZOO=full"))
+            m.append(pytest.mark.skip(reason="full tier only (TRTREADY_TIER=full): the whole zoo"))
         out.append(pytest.param(name, marks=m, id=name))
     return out
 
@@ -165,7 +166,7 @@ def test_convert(name: str, tmp_path: Path) -> None:
 
 def _int32_marks(name: str) -> list[pytest.MarkDecorator]:
     if not FULL and name not in FAST_INT32:
-        return [pytest.mark.skip(reason="in the full zoo only: TRTREADY_ZOO=full")]
+        return [pytest.mark.skip(reason="full tier only (TRTREADY_TIER=full): the whole zoo")]
     if name in INT32_XFAIL:
         return [pytest.mark.xfail(strict=True, reason=INT32_XFAIL[name])]
     return []
