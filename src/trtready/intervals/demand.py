@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from torch.export import ExportedProgram
     from torch.fx.node import Argument
 
+    from trtready.intervals.fx import Ranges
     from trtready.intervals.onnx import AbsValue, DimBounds
 
 ASSUMPTION = "valid inputs index inside the tables"
@@ -293,7 +294,7 @@ def _fx_int(n: Argument) -> bool:
         and val.dtype != torch.bool
 
 
-def _fx_rows(table: Argument, dim: int, ranges: dict[Any, Any]) -> int | None:
+def _fx_rows(table: Argument, dim: int, ranges: Ranges) -> int | None:
     import torch.fx
 
     from trtready.intervals.fx import sym_bounds

@@ -31,14 +31,18 @@ from typing import TYPE_CHECKING, Any
 from trtready.intervals import COMPARISONS, Interval, index_interval, int_hull
 
 if TYPE_CHECKING:
+    import sympy
     import torch.fx
     from torch.export import ExportedProgram
     from torch.fx.node import Argument, Target
+    from torch.utils._sympy.value_ranges import ValueRanges
 
 Env = dict[str, Interval | None]
+#: The bounds of a program's symbolic sizes (``ExportedProgram.range_constraints``).
+Ranges = dict["sympy.Symbol", "ValueRanges[sympy.Expr]"]
 Multi = dict[str, list[Interval | None]]  # per-output intervals of ops that return several tensors
 #: The interval of a node's value from its arguments' intervals and the program's range constraints.
-Transfer = Callable[["torch.fx.Node", Env, "dict[Any, Any]"], "Interval | None"]
+Transfer = Callable[["torch.fx.Node", Env, "Ranges"], "Interval | None"]
 
 #: Largest result (in elements) computed with real values when every input of a node is known.
 CONCRETE_ELEMENTS = 1 << 16
@@ -48,7 +52,7 @@ _RANDOM = ("rand", "bernoulli", "normal", "uniform", "dropout", "multinomial", "
            "geometric", "cauchy", "log_normal")
 
 
-def sym_bounds(x: object, ranges: dict[Any, Any]) -> Interval | None:
+def sym_bounds(x: object, ranges: Ranges) -> Interval | None:
     """Bounds of an int or SymInt, from the program's range constraints."""
     if isinstance(x, bool):
         return Interval(int(x), int(x))
@@ -69,7 +73,7 @@ def sym_bounds(x: object, ranges: dict[Any, Any]) -> Interval | None:
     return None
 
 
-def _arg_iv(a: Argument, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _arg_iv(a: Argument, env: Env, ranges: Ranges) -> Interval | None:
     import torch.fx
 
     if isinstance(a, torch.fx.Node):
@@ -81,7 +85,7 @@ def _arg_iv(a: Argument, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return sym_bounds(a, ranges)
 
 
-def _dim_size(node: Argument, dim: Argument, ranges: dict[Any, Any]) -> Interval | None:
+def _dim_size(node: Argument, dim: Argument, ranges: Ranges) -> Interval | None:
     val = _meta_val(node)
     shape = getattr(val, "shape", None)
     if shape is None:
@@ -105,7 +109,7 @@ def _meta_val(a: Argument) -> object:
 
 
 def _binary(fn: Callable[[Interval, Interval], Interval | None]) -> Transfer:
-    def tf(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
         return fn(a, b) if a is not None and b is not None else None
 
@@ -113,14 +117,14 @@ def _binary(fn: Callable[[Interval, Interval], Interval | None]) -> Transfer:
 
 
 def _unary(fn: Callable[[Interval], Interval | None]) -> Transfer:
-    def tf(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a = _arg_iv(n.args[0], env, ranges)
         return fn(a) if a is not None else None
 
     return tf
 
 
-def _arange(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _arange(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     args = [_arg_iv(a, env, ranges) for a in n.args[:3]]
     if any(a is None for a in args):
         return None
@@ -141,18 +145,18 @@ def _arange(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | No
     return None
 
 
-def _index_of(n: torch.fx.Node, ranges: dict[Any, Any], dim: Argument) -> Interval | None:
+def _index_of(n: torch.fx.Node, ranges: Ranges, dim: Argument) -> Interval | None:
     """``[0, size)`` for an index along ``dim`` of the node's first argument (ArgMax, TopK, sort)."""
     size = _dim_size(n.args[0], dim, ranges)
     return index_interval(int(size.hi)) if size is not None else None
 
 
-def _argmax(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _argmax(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
     return _index_of(n, ranges, dim)
 
 
-def _cumsum(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _cumsum(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a = _arg_iv(n.args[0], env, ranges)
     size = _dim_size(n.args[0], n.args[1], ranges)
     if a is None or size is None:
@@ -161,7 +165,7 @@ def _cumsum(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | No
     return Interval(min(0, a.lo * length), max(0, a.hi * length)) if length > 0 else Interval.point(0)
 
 
-def _sum(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _sum(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """A sum over ``k`` elements, each in ``x``: within ``x * k`` for every ``k`` the dims allow."""
     x = _arg_iv(n.args[0], env, ranges)
     val = _meta_val(n.args[0])
@@ -189,18 +193,18 @@ def _sum(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return x * count
 
 
-def _full(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _full(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return _arg_iv(n.args[1], env, ranges)
 
 
 def _constant(value: int) -> Transfer:
-    def tf(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         return Interval.point(value)
 
     return tf
 
 
-def _clamp(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _clamp(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a = _arg_iv(n.args[0], env, ranges)
     lo = n.args[1] if len(n.args) > 1 else n.kwargs.get("min")
     hi = n.args[2] if len(n.args) > 2 else n.kwargs.get("max")
@@ -211,7 +215,7 @@ def _clamp(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | Non
     return a.clip(lo_iv.lo if lo_iv else None, hi_iv.hi if hi_iv else None)
 
 
-def _where(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _where(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a, b = (_arg_iv(x, env, ranges) for x in n.args[1:3])
     return Interval.hull([a, b]) if a is not None and b is not None else None
 
@@ -222,7 +226,7 @@ def _hull_of(values: list[Interval | None]) -> Interval | None:
     return Interval.hull([v for v in values if v is not None])
 
 
-def _list_hull(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _list_hull(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """cat/stack: every value comes from one of the listed tensors."""
     tensors = n.args[0]
     return _hull_of([_arg_iv(t, env, ranges) for t in tensors]) if isinstance(tensors, (list, tuple)) else None
@@ -231,14 +235,14 @@ def _list_hull(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval |
 def _fill_like(position: int) -> Transfer:
     """masked_fill / index_put / scatter (functional forms): the tensor's values or what is written."""
 
-    def tf(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         written = n.args[position] if len(n.args) > position else n.kwargs.get("value", n.kwargs.get("values"))
         return _hull_of([_arg_iv(n.args[0], env, ranges), _arg_iv(written, env, ranges)])
 
     return tf
 
 
-def _div(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _div(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     mode = n.kwargs.get("rounding_mode")
     a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
     if mode is None or a is None or b is None:
@@ -246,11 +250,11 @@ def _div(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return a.floordiv(b)
 
 
-def _passthrough(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _passthrough(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return _arg_iv(n.args[0], env, ranges)
 
 
-def _sym_size(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _sym_size(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return sym_bounds(n.meta.get("val"), ranges)
 
 
@@ -261,7 +265,7 @@ def _remainder(a: Interval, b: Interval) -> Interval | None:
 def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
     """A comparison: folded to a constant where the intervals decide it everywhere (bools as 0/1)."""
 
-    def tf(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
         if a is not None and b is not None and a.is_integral and b.is_integral:
             verdict = test(a, b)
@@ -356,7 +360,7 @@ for _name in (
     _TRANSFER[_name] = _passthrough
 
 
-def _multi(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> list[Interval | None] | None:
+def _multi(n: torch.fx.Node, env: Env, ranges: Ranges) -> list[Interval | None] | None:
     """Per-output intervals of ops returning several tensors (read through ``getitem``)."""
     key = str(n.target)
     if key in ("aten.topk.default", "aten.sort.default", "aten.sort.stable", "aten.max.dim", "aten.min.dim",
@@ -402,7 +406,7 @@ def _functional(target: str) -> str:
     return f"{ns}.{name.removesuffix('_')}.{overload}"
 
 
-def _written(n: torch.fx.Node, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _written(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """What an in-place op writes into its first argument."""
     key = str(n.target)
     name = key.split(".")[1] if key.count(".") >= 1 else key
