@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import onnx_ir as ir
 
 from trtready.plan import Action, Decision
-from trtready.rewrite_matchers import _const_int, _dim_read, _is_op, _same_dim, _widening_cast
+from trtready.rewrite_matchers import Dim, _const_int, _dim_read, _is_op, _same_dim, _widening_cast
 
 _MOVES = {"Reshape", "Unsqueeze", "Squeeze", "Flatten", "Transpose", "Expand", "Identity"}
 
@@ -94,7 +94,7 @@ def find_cast_first(model: ir.Model) -> list[CastFirst]:
     return out
 
 
-def _iota(v: ir.Value | None, dim: object) -> bool:
+def _iota(v: ir.Value | None, dim: Dim | None) -> bool:
     """``v`` is ``Range(0, L, 1)`` (through widening Casts) with ``L`` proved equal to ``dim``."""
     cur = v
     while cur is not None and _widening_cast(cur.producer()):
