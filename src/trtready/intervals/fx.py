@@ -471,7 +471,7 @@ class _Walk:
         self.inputs = inputs or {}
         self.env: Env = {}
         self.multi: Multi = {}
-        self.concrete: dict[str, Any] = {}
+        self.concrete: dict[str, Any] = {}  # kernel results: tensors, Python numbers, lists of them
         self.root: dict[str, str] = {}  # node -> the node whose storage it shares
         self.members: dict[str, list[str]] = {}  # storage root -> nodes aliasing it
         self.seen: set[str] = set()  # nodes whose concrete value has been observed at least once

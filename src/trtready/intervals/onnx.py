@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnx_ir as ir
 
 _MAX_ELEMS = 16
@@ -69,7 +70,7 @@ def _const(value: ir.Value) -> AbsValue | None:
     return _summary(arr)
 
 
-def _summary(arr: Any) -> AbsValue | None:
+def _summary(arr: np.ndarray[tuple[int, ...], np.dtype[np.generic]]) -> AbsValue | None:
     """Hull (and for short vectors each element) of an integer tensor; hull of a finite float one."""
     import numpy as np
 
