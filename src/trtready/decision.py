@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
 
 class Action(str, enum.Enum):
@@ -22,5 +21,5 @@ class Decision:
     action: Action
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, str]:
         return {"finding": self.finding, "action": self.action.value, "reason": self.reason}

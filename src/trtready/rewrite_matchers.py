@@ -94,7 +94,11 @@ def _widening_cast(node: ir.Node | None) -> bool:
     return src is not None and src.is_integer() and to is not None and to.value == ir.DataType.INT64
 
 
-def _same_dim(a: object, b: object) -> bool:
+#: A dim of an onnx-ir shape: a known size or a (possibly unnamed) symbolic one.
+Dim = int | ir.SymbolicDim
+
+
+def _same_dim(a: Dim | None, b: Dim | None) -> bool:
     """Two dims proved equal: the same integer, or the same named symbolic dim."""
     if isinstance(a, int) or isinstance(b, int):
         return isinstance(a, int) and isinstance(b, int) and a == b
@@ -102,7 +106,7 @@ def _same_dim(a: object, b: object) -> bool:
     return name_a is not None and name_a == name_b
 
 
-def _iota_axis(v: ir.Value, dim: object, rank: int) -> int | None:
+def _iota_axis(v: ir.Value, dim: Dim | None, rank: int) -> int | None:
     """The single axis along which ``v`` (rank ``rank``) holds ``0, 1, …, dim-1``, all other axes 1.
 
     ``v`` must come from ``Range(0, L, 1)`` through Unsqueeze nodes only, with the Range's length
@@ -133,7 +137,7 @@ def _iota_axis(v: ir.Value, dim: object, rank: int) -> int | None:
     return wide[0]
 
 
-def _dim_read(v: ir.Value | None) -> object:
+def _dim_read(v: ir.Value | None) -> Dim | None:
     """The dim a scalar reads from a shape: ``Squeeze(Shape<start=k, end=k+1>(X))`` or
     ``Gather(Shape(X), k)`` is ``X.shape[k]``; None for anything else."""
     node = v.producer() if v is not None else None
@@ -157,7 +161,7 @@ def _dim_read(v: ir.Value | None) -> object:
     return None
 
 
-def _shape_dim(x: ir.Value | None, k: int) -> object:
+def _shape_dim(x: ir.Value | None, k: int) -> Dim | None:
     if x is None or x.shape is None or not 0 <= k < len(x.shape):
         return None
     return x.shape[k]
@@ -264,7 +268,7 @@ def _numel_one(v: ir.Value) -> bool:
     return v.shape is not None and all(isinstance(d, int) and d == 1 for d in v.shape)
 
 
-def _broadcasts_into(small: object, big: object) -> bool:
+def _broadcasts_into(small: Dim, big: Dim) -> bool:
     """A dim of a broadcast operand that leaves the other's dim unchanged: 1, or the same dim."""
     return (isinstance(small, int) and small == 1) or _same_dim(small, big)
 
@@ -312,12 +316,12 @@ def _const_ints(v: ir.Value | None) -> list[int] | None:
     return None if t is None else [int(x) for x in t.numpy().reshape(-1)]
 
 
-def _trailing_dims(exp: ir.Node, x: ir.Value) -> list[object] | None:
+def _trailing_dims(exp: ir.Node, x: ir.Value) -> list[Dim] | None:
     """The dims after the first of ``Expand(v, S)``'s output, proved: from its inferred shape, or from
     ``S = Concat(n, T)`` with T a constant or ``Slice(Shape(x), [k], [r], [0])``."""
     out = exp.outputs[0].shape
     if out is not None and all(isinstance(d, int) or getattr(d, "value", None) for d in list(out)[1:]):
-        return list[object](list(out)[1:])
+        return list(out)[1:]
     cat = exp.inputs[1].producer() if exp.inputs[1] is not None else None
     if not _is_op(cat, "Concat") or cat is None or len(cat.inputs) != 2:
         return None
@@ -338,7 +342,7 @@ def _trailing_dims(exp: ir.Node, x: ir.Value) -> list[object] | None:
     if starts is None or ends is None or axes != [0] or steps not in ([1], None) or len(starts) != 1 or len(ends) != 1:
         return None
     k, end = starts[0], min(ends[0], r)
-    return list[object](list(x.shape)[k:end]) if 0 <= k <= end else None
+    return list(x.shape)[k:end] if 0 <= k <= end else None
 
 
 def _match_masked(node: ir.Node) -> MaskedAssignment | None:

@@ -3,10 +3,13 @@ the audit, the interval analysis and the exporter all name a program's inputs th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch.export import ExportedProgram
 
 
-def program_input_names(ep: Any) -> list[str]:
+def program_input_names(ep: ExportedProgram) -> list[str]:
     """Names of a program's tensor inputs (``graph_signature.user_inputs`` also holds constants' values)."""
     from torch.export.graph_signature import InputKind, TensorArgument
 

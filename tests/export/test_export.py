@@ -61,10 +61,10 @@ def test_requested_names_including_ones_that_collide_with_internal_values(tmp_pa
     export_model(load_model(_spec(Collide(), torch.randn(3))), path, "onnx", [], ["inp"], ["relu", "tanh"])
     assert _io(path) == (["inp"], ["relu", "tanh"])  # 'relu' was an internal value's name
     onnx.checker.check_model(str(path), full_check=True)
-    import onnxruntime as ort
+    from tests.onnx_models import run
 
     x = torch.randn(3)
-    got = ort.InferenceSession(str(path)).run(None, {"inp": x.numpy()})
+    got = run(path, {"inp": x.numpy()})
     want = Collide()(x)
     assert all(torch.allclose(torch.from_numpy(g), w) for g, w in zip(got, want))
 
@@ -104,7 +104,8 @@ def test_the_export_stage_traces_the_module_it_is_given(tmp_path: Path) -> None:
 def test_the_older_exporter_writes_the_names_and_bounds_the_dynamo_file_has(tmp_path: Path) -> None:
     """``--exporter torchscript``: same input/output names (pytree keys), dynamic axes from the bounds."""
     import numpy as np
-    import onnxruntime as ort
+
+    from tests.onnx_models import run_by_name
 
     torch.manual_seed(0)
     module = DictOut()
@@ -116,11 +117,10 @@ def test_the_older_exporter_writes_the_names_and_bounds_the_dynamo_file_has(tmp_
     assert plain.export is not None and plain.export.exporter == "dynamo"
     assert _io(tmp_path / "ts.onnx") == _io(tmp_path / "dynamo.onnx")
     assert any("exported with torch.onnx (dynamo=False)" in n for n in legacy.notes)
-    sess = ort.InferenceSession(str(tmp_path / "ts.onnx"), providers=["CPUExecutionProvider"])
     big = torch.randint(0, 10, (4, 8))  # the bounds' maximum: the trace kept no example size
     with torch.no_grad():
         want = module(big)["logits"].numpy()
-    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input_ids": big.numpy()})))["logits"]
+    got = run_by_name(tmp_path / "ts.onnx", {"input_ids": big.numpy()})["logits"]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     recorded = onnx.load(str(tmp_path / "ts.onnx")).metadata_props
     assert any(p.key == "trtready.dynamic" for p in recorded)

@@ -123,7 +123,7 @@ def _nested_model(folder: Path) -> Path:
 def test_nested_external_data_is_read_from_the_model_folder(tmp_path: Path) -> None:
     """Subgraph initializers, Constant values and function-body constants, run from another folder
     that holds a decoy of the same name: the model loads, verifies and is written with the right values."""
-    import onnxruntime as ort
+    from tests.onnx_models import session
 
     model = _nested_model(tmp_path / "model")
     cwd = _cwd_with_decoy(tmp_path)
@@ -134,7 +134,7 @@ def test_nested_external_data_is_read_from_the_model_folder(tmp_path: Path) -> N
     r = run_cli("fix", str(model), "-o", str(out), "--target", "trt-rtx", "--input-range", "x:0..5", cwd=cwd)
     assert r.code == 0, r.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["fixed.onnx", "fixed.onnx.data"]
-    s = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    s = session(out)
     x = np.array([1, 2], dtype=np.int64)
     assert s.run(None, {"cond": np.array(True), "x": x})[0].tolist() == [104, 206]
     assert s.run(None, {"cond": np.array(False), "x": x})[0].tolist() == [109, 208]

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 import onnx_ir as ir
-import onnxruntime as ort
 
+from tests.onnx_models import run_by_name
 from trtready.intervals.onnx import propagate
 from trtready.load.onnx_file import infer_shapes
 
@@ -19,7 +19,4 @@ def propagate_and_run(text: str, feeds: dict[str, np.ndarray], inputs: Any = Non
     infer_shapes(model)  # as every run does before propagating: dtypes of intermediate values
     env = propagate(model.graph, inputs, dims)
     ivs = {v.name: env.get(v) for node in model.graph for v in node.outputs}
-    proto = ir.serde.serialize_model(model)
-    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return ivs, dict(zip(names, sess.run(None, feeds)))
+    return ivs, run_by_name(model, feeds)

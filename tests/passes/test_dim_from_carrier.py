@@ -10,7 +10,7 @@ import pytest
 import torch
 from onnx_ir.passes.common import RemoveUnusedNodesPass
 
-from tests.passes.helpers import run
+from tests.onnx_models import run
 from trtready.passes.check import FullCheckPass
 from trtready.passes.dim_from_carrier import DimFromCarrierPass
 from trtready.plan import Action

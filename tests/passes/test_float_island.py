@@ -8,7 +8,7 @@ import onnx_ir as ir
 import pytest
 import torch
 
-from tests.passes.helpers import run
+from tests.onnx_models import run
 from trtready.errors import ExecutorGapError
 from trtready.load.onnx_file import infer_shapes
 from trtready.passes.check import FullCheckPass

@@ -9,7 +9,7 @@ import onnx
 import onnx_ir as ir
 import pytest
 
-from tests.passes.helpers import planned, run
+from tests.onnx_models import planned, run
 from trtready.analysis import OnnxAnalysis
 from trtready.passes.onnx_model import apply_rewrites
 from trtready.plan import Action

@@ -6,7 +6,7 @@ import numpy as np
 import onnx_ir as ir
 import pytest
 
-from tests.passes.helpers import planned, run
+from tests.onnx_models import planned, run
 from trtready.errors import UnsafeNarrowingError
 from trtready.passes.onnx_model import apply_plan
 

@@ -7,7 +7,8 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
-from tests.passes.helpers import int64_only_inputs_are_int64, planned, run
+from tests.onnx_models import planned, run
+from tests.passes.helpers import int64_only_inputs_are_int64
 from trtready.intervals import Interval
 from trtready.passes.narrow_int64 import NarrowInt64Pass
 

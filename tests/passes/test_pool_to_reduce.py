@@ -9,7 +9,7 @@ import onnx_ir as ir
 import pytest
 from onnx_ir.passes.common import RemoveUnusedNodesPass
 
-from tests.passes.helpers import run
+from tests.onnx_models import run
 from trtready.load.onnx_file import infer_shapes
 from trtready.passes.onnx_model import apply_rewrites
 from trtready.passes.check import FullCheckPass

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from tests.passes.helpers import int64_only_inputs_are_int64, planned, run
+from tests.onnx_models import planned, run
+from tests.passes.helpers import int64_only_inputs_are_int64
 from trtready.intervals import Interval
 from trtready.passes.onnx_model import apply_plan
 

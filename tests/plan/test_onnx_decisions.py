@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import onnx_ir as ir
 import pytest
 
+from tests.onnx_models import planned
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval
-from trtready.analysis import OnnxAnalysis
-from trtready.plan.onnx_plan import plan_onnx
-from trtready.plan import Action, PlanOptions
-from trtready.targets import PROFILES
+from trtready.plan import Action
 
 _OUT_OF_RANGE_OUTPUT = """
 <ir_version: 8, opset_import: ["" : 17]>
@@ -22,7 +19,7 @@ g (int64[2] x) => (int64[2] y) {
 
 
 def _plan(text: str, target: str, ranges: dict[str, Interval]):
-    return plan_onnx(OnnxAnalysis.of(ir.from_onnx_text(text), [], ranges), PROFILES[target], PlanOptions())
+    return planned(text, ranges, target=target)[1]
 
 
 def test_out_of_range_graph_output_is_refused_where_int64_cannot_stay() -> None:

@@ -5,19 +5,14 @@ from __future__ import annotations
 import onnx_ir as ir
 import pytest
 
-from tests.passes.helpers import run
-from trtready.analysis import OnnxAnalysis
-from trtready.bounds import parse_dynamic
+from tests.onnx_models import planned, run
 from trtready.errors import UnsafeNarrowingError
 from trtready.intervals import Interval
-from trtready.plan.onnx_plan import plan_onnx
-from trtready.plan import Action, PlanOptions
-from trtready.targets import PROFILES
+from trtready.plan import Action
 
 
 def _plan(text: str, target: str = "trt-rtx", ranges=None, dynamic=None, **opts):
-    model = ir.from_onnx_text(text)
-    n = plan_onnx(OnnxAnalysis.of(model, parse_dynamic(dynamic), ranges), PROFILES[target], PlanOptions(**opts))
+    model, n = planned(text, ranges, dynamic, target, **opts)
     return model, {d.finding.removeprefix("onnx:"): d for d in n.decisions}
 
 
@@ -194,7 +189,7 @@ def test_shape_reader_stays_int64_so_onnx_runtime_can_load_the_range() -> None:
     from trtready.passes.onnx_model import apply_plan
 
     model = ir.from_onnx_text(SHAPE_RANGE.replace("r = Identity(r0)", "r1 = Mul(r0, one)\n  r = Identity(r1)"))
-    n = plan_onnx(OnnxAnalysis.of(model, parse_dynamic(["x:1=N[1:64]"])), PROFILES["trt-rtx"], PlanOptions())
+    _, n = planned(model, dynamic=["x:1=N[1:64]"])
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["n"].action is Action.KEEP and "Cast to int32 goes after it" in d["n"].reason
     out = apply_plan(n)
@@ -214,7 +209,7 @@ g (int64[3] a, float[8, 2] t) => (float[3, 2] y)
 
     infer_shapes(model)
     model.graph.inputs[0].dtype = None  # as shape inference leaves a value it cannot type
-    n = plan_onnx(OnnxAnalysis.of(model, [], {"a": Interval(0, 3)}), PROFILES["trt-rtx"], PlanOptions())
+    _, n = planned(model, {"a": Interval(0, 3)})
     d = {x.finding.removeprefix("onnx:"): x for x in n.decisions}
     assert d["b"].action is Action.KEEP and "untyped" in d["b"].reason
 
@@ -232,7 +227,7 @@ def test_a_constant_gather_index_gets_an_int32_copy_shared_uses_keep_theirs() ->
       shifted = Add(ids, zero)
     }
     """
-    plan = plan_onnx(OnnxAnalysis.of(ir.from_onnx_text(text), None, {"ids": Interval(0, 99)}), PROFILES["trt-rtx"])
+    _, plan = planned(text, {"ids": Interval(0, 99)})
     (link,) = plan.const_links
     assert link.node.op_type == "Gather" and [c.name for _, c in link.consts] == ["zero"]
     h = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
@@ -279,8 +274,7 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     from trtready.passes.onnx_model import apply_plan
 
     model = ir.from_onnx_text(BUCKETS)
-    analysis = OnnxAnalysis.of(model, parse_dynamic(["h:0=S[1:32]"]))
-    plan = plan_onnx(analysis, PROFILES["trt-rtx"])
+    _, plan = planned(model, dynamic=["h:0=S[1:32]"])
     decisions = {d.finding.removeprefix("onnx:"): d for d in plan.decisions}
     assert decisions["bucket"].action is Action.NARROW and decisions["rel"].action is Action.NARROW
     # Unbounded alone (log(0) at distance 0), but read only where the Where takes it: narrowed there too,
@@ -333,11 +327,10 @@ def test_readers_of_a_kept_input_share_one_cast_where_a_gather_pays_for_it() -> 
     assert decisions["ids"].action is Action.KEEP
     assert decisions["v"].action is Action.NARROW
     from trtready.passes.onnx_model import apply_plan
-    from trtready.plan.onnx_plan import plan_onnx as plan
 
     fresh = ir.from_onnx_text(EDGE)
     before = ir.from_onnx_text(EDGE)
-    p = plan(OnnxAnalysis.of(fresh, [], {"ids": Interval(0, 7)}), PROFILES["trt-rtx"], PlanOptions())
+    _, p = planned(fresh, {"ids": Interval(0, 7)})
     after = apply_plan(p)
     casts = [n for n in after.graph if n.op_type == "Cast"]
     assert len(casts) == 1 and casts[0].inputs[0].name == "ids"  # one Cast, shared

@@ -6,14 +6,11 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnx_ir as ir
-import onnxruntime as ort
 
 import trtready
-from trtready.analysis import OnnxAnalysis
+from tests.onnx_models import planned, run, session
 from trtready.intervals import Interval
-from trtready.plan import Action, PlanOptions
-from trtready.plan.onnx_plan import plan_onnx
-from trtready.targets import PROFILES
+from trtready.plan import Action
 
 # position_ids = ids + 1 (an Add that could compute in int32, its values proved) feeds RotaryEmbedding (opset 23).
 _ROPE = """
@@ -28,18 +25,17 @@ g (float[1,2,4] x, int64[1,2] ids) => (float[1,2,4] y) {
 """
 
 
-def _decisions(target: str, options: PlanOptions) -> dict[str, object]:
-    analysis = OnnxAnalysis.of(ir.from_onnx_text(_ROPE), [], {"ids": Interval(0, 5)})
-    return {d.finding: d for d in plan_onnx(analysis, PROFILES[target], options).decisions}
+def _decisions(target: str, **opts: bool) -> dict[str, object]:
+    return {d.finding: d for d in planned(_ROPE, {"ids": Interval(0, 5)}, target=target, **opts)[1].decisions}
 
 
 def test_position_ids_stay_int64_for_the_reason_the_target_gives() -> None:
-    d = _decisions("trt11", PlanOptions(io_int32=True))
+    d = _decisions("trt11", io_int32=True)
     assert d["onnx:pos"].action is Action.KEEP  # proved in [1, 6], still kept
     assert "RotaryEmbedding input 3 (position_ids), which the target requires INT64" in d["onnx:pos"].reason
     assert "onnx-tensorrt docs/operators.md, TensorRT 10.15 table" in d["onnx:pos"].reason
     # a target without the fact keeps it for the ONNX spec's reason (opset 23: position_ids is tensor(int64))
-    spec = _decisions("trt-rtx", PlanOptions(io_int32=True))["onnx:pos"]
+    spec = _decisions("trt-rtx", io_int32=True)["onnx:pos"]
     assert spec.action is Action.KEEP and "int64-only by the ONNX spec" in spec.reason
 
 
@@ -55,8 +51,8 @@ def test_fix_keeps_position_ids_int64_and_verifies(tmp_path) -> None:
     assert rope.inputs[3].dtype == ir.DataType.INT64
     # and ONNX Runtime runs it exactly as the original
     feeds = {"x": np.arange(8, dtype=np.float32).reshape(1, 2, 4), "ids": np.array([[0, 5]], dtype=np.int64)}
-    want = ort.InferenceSession(str(src)).run(["y"], feeds)[0]
+    want = run(src, feeds)[0]
     fixed_feeds = {i.name: feeds[i.name].astype(np.int32) if i.type == "tensor(int32)" else feeds[i.name]
-                   for i in ort.InferenceSession(str(out)).get_inputs()}
-    got = ort.InferenceSession(str(out)).run(["y"], fixed_feeds)[0]
+                   for i in session(out).get_inputs()}
+    got = run(out, fixed_feeds)[0]
     np.testing.assert_array_equal(got, want)

@@ -34,7 +34,11 @@ from trtready.intervals import INT32_MAX, Interval
 
 if TYPE_CHECKING:
     import onnx_ir as ir
+    import torch.fx
+    from torch.export import ExportedProgram
+    from torch.fx.node import Argument
 
+    from trtready.intervals.fx import Ranges
     from trtready.intervals.onnx import AbsValue, DimBounds
 
 ASSUMPTION = "valid inputs index inside the tables"
@@ -281,18 +285,21 @@ _FX_MOVES = {
 _FX_CASTS = {"aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default"}
 
 
-def _fx_int(n: Any) -> bool:
+def _fx_int(n: Argument) -> bool:
     import torch
+    import torch.fx
 
-    val = n.meta.get("val") if hasattr(n, "meta") else None
+    val = n.meta.get("val") if isinstance(n, torch.fx.Node) else None
     return isinstance(val, torch.Tensor) and not val.is_floating_point() and not val.is_complex() \
         and val.dtype != torch.bool
 
 
-def _fx_rows(table: Any, dim: int, ranges: dict[Any, Any]) -> int | None:
+def _fx_rows(table: Argument, dim: int, ranges: Ranges) -> int | None:
+    import torch.fx
+
     from trtready.intervals.fx import sym_bounds
 
-    val = table.meta.get("val") if hasattr(table, "meta") else None
+    val = table.meta.get("val") if isinstance(table, torch.fx.Node) else None
     shape = getattr(val, "shape", None)
     if shape is None or not -len(shape) <= dim < len(shape):
         return None
@@ -300,7 +307,7 @@ def _fx_rows(table: Any, dim: int, ranges: dict[Any, Any]) -> int | None:
     return int(b.hi) if b is not None else None
 
 
-def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
+def fx_demands(ep: ExportedProgram, env: dict[str, Interval | None]) -> dict[str, Demand]:
     """The demand on each integer user input of an ExportedProgram (see the module docstring).
 
     ``env`` holds the node intervals proved without any demand. Values written in place anywhere in
@@ -320,7 +327,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
             written.add(n.args[pos].name)
     demands: dict[str, Demand] = {}
 
-    def put(a: Any, iv: Interval | None, via: Demand, step: str, move: bool = False) -> None:
+    def put(a: Argument, iv: Interval | None, via: Demand, step: str, move: bool = False) -> None:
         if not isinstance(a, torch.fx.Node) or iv is None or not _fx_int(a) or a.name in written:
             return
         merged = merge(demands.get(a.name), Demand(iv, via.table, via.rows, via.index,
@@ -329,7 +336,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
         if merged is not None:
             demands[a.name] = merged
 
-    def iv(a: Any) -> Interval | None:
+    def iv(a: Argument) -> Interval | None:
         if isinstance(a, torch.fx.Node):
             v = env.get(a.name)
             return v if v is not None and v.is_integral else None
@@ -337,13 +344,13 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
             return Interval.point(a)
         return None
 
-    def table_name(t: Any) -> str:
+    def table_name(t: torch.fx.Node) -> str:
         sig = ep.graph_signature
         return str({**sig.inputs_to_parameters, **sig.inputs_to_buffers}.get(t.name, t.name))
 
-    def seed(index: Any, table: Any, dim: int, lo_neg: bool, where: str) -> None:
+    def seed(index: Argument, table: Argument, dim: int, lo_neg: bool, where: str) -> None:
         rows = _fx_rows(table, dim, ranges)
-        if rows is None or rows <= 0:
+        if rows is None or rows <= 0 or not isinstance(table, torch.fx.Node):
             return
         d = Demand(Interval(-rows if lo_neg else 0, rows - 1), table_name(table), rows, where, (), True, (where,))
         put(index, d.interval, d, "")
@@ -353,38 +360,38 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
         where = f"{key.rsplit('.', 1)[0]} {n.name}"
         if key == "aten.embedding.default" and len(n.args) > 1:
             seed(n.args[1], n.args[0], 0, False, where)
-        elif key == "aten.index_select.default" and len(n.args) > 2:
-            seed(n.args[2], n.args[0], int(n.args[1]), False, where)
-        elif key == "aten.index.Tensor" and len(n.args) > 1:
+        elif key == "aten.index_select.default" and len(n.args) > 2 and isinstance(n.args[1], int):
+            seed(n.args[2], n.args[0], n.args[1], False, where)
+        elif key == "aten.index.Tensor" and len(n.args) > 1 and isinstance(n.args[1], (list, tuple)):
             for k, idx in enumerate(n.args[1]):
                 if idx is not None:
                     seed(idx, n.args[0], k, True, where)
 
-    transfers: dict[str, Callable[[Any, Interval], list[tuple[Any, Interval | None]]]] = {}
+    transfers: dict[str, Callable[[torch.fx.Node, Interval], list[tuple[Argument, Interval | None]]]] = {}
 
-    def add(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def add(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         if n.kwargs.get("alpha", 1) != 1:
             return []
         a, b = n.args[:2]
         return [(x, shift_add(Y, c)) for x, o in ((a, b), (b, a)) if (c := iv(o)) is not None]
 
-    def sub(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def sub(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         if n.kwargs.get("alpha", 1) != 1:
             return []
         a, b = n.args[:2]
-        out: list[tuple[Any, Interval | None]] = []
+        out: list[tuple[Argument, Interval | None]] = []
         if (cb := iv(b)) is not None:
             out.append((a, shift_sub(Y, cb)))
         if (ca := iv(a)) is not None:
             out.append((b, shift_rsub(Y, ca)))
         return out
 
-    def rsub(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def rsub(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         a, b = n.args[:2]  # b - a
         cb = iv(b)
         return [(a, shift_rsub(Y, cb))] if cb is not None and n.kwargs.get("alpha", 1) == 1 else []
 
-    def mul(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def mul(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         a, b = n.args[:2]
         if a is b:
             return [(a, self_product(Y))]
@@ -395,9 +402,11 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
                 return [(x, on_x), (other, on_sum)]
         return [(x, scaled(Y, c)) for x, o in ((a, b), (b, a)) if (c := iv(o)) is not None]
 
-    def cast(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def cast(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         import torch
 
+        if not isinstance(n.args[0], torch.fx.Node):
+            return []
         src, dst = n.args[0].meta.get("val"), n.meta.get("val")
         if not (isinstance(src, torch.Tensor) and isinstance(dst, torch.Tensor)):
             return []
@@ -405,14 +414,20 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
             return []
         return [(n.args[0], Y)]
 
-    def slice_(n: Any, Y: Interval) -> list[tuple[Any, Interval | None]]:
+    def slice_(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
         start = n.args[2] if len(n.args) > 2 else n.kwargs.get("start")
         end = n.args[3] if len(n.args) > 3 else n.kwargs.get("end")
         step = n.args[4] if len(n.args) > 4 else n.kwargs.get("step", 1)
         dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
-        rows = _fx_rows(n.args[0], int(dim), ranges)
+        if not isinstance(dim, int):
+            return []
+        rows = _fx_rows(n.args[0], dim, ranges)
         full_end = end is None or (isinstance(end, int) and (end >= INT32_MAX or (rows is not None and end >= rows)))
         return [(n.args[0], Y)] if start in (None, 0) and step == 1 and full_end else []
+
+    def cat(n: torch.fx.Node, Y: Interval) -> list[tuple[Argument, Interval | None]]:
+        tensors = n.args[0]
+        return [(t, Y) for t in tensors] if isinstance(tensors, (list, tuple)) else []
 
     for key in _FX_MOVES:
         transfers[key] = lambda n, Y: [(n.args[0], Y)]
@@ -424,7 +439,7 @@ def fx_demands(ep: Any, env: dict[str, Interval | None]) -> dict[str, Demand]:
         "aten.neg.default": lambda n, Y: [(n.args[0], -Y)],
         "aten.cumsum.default": lambda n, Y: [(n.args[0], cumsum_input(Y))],
         "aten.slice.Tensor": slice_,
-        "aten.cat.default": lambda n, Y: [(t, Y) for t in n.args[0]],
+        "aten.cat.default": cat,
     })
     for n in reversed(nodes):
         d = demands.get(n.name)

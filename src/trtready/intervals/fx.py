@@ -26,12 +26,23 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.intervals import COMPARISONS, Interval, index_interval, int_hull
 
+if TYPE_CHECKING:
+    import sympy
+    import torch.fx
+    from torch.export import ExportedProgram
+    from torch.fx.node import Argument, Target
+    from torch.utils._sympy.value_ranges import ValueRanges
+
 Env = dict[str, Interval | None]
+#: The bounds of a program's symbolic sizes (``ExportedProgram.range_constraints``).
+Ranges = dict["sympy.Symbol", "ValueRanges[sympy.Expr]"]
 Multi = dict[str, list[Interval | None]]  # per-output intervals of ops that return several tensors
+#: The interval of a node's value from its arguments' intervals and the program's range constraints.
+Transfer = Callable[["torch.fx.Node", Env, "Ranges"], "Interval | None"]
 
 #: Largest result (in elements) computed with real values when every input of a node is known.
 CONCRETE_ELEMENTS = 1 << 16
@@ -41,7 +52,7 @@ _RANDOM = ("rand", "bernoulli", "normal", "uniform", "dropout", "multinomial", "
            "geometric", "cauchy", "log_normal")
 
 
-def sym_bounds(x: Any, ranges: dict[Any, Any]) -> Interval | None:
+def sym_bounds(x: object, ranges: Ranges) -> Interval | None:
     """Bounds of an int or SymInt, from the program's range constraints."""
     if isinstance(x, bool):
         return Interval(int(x), int(x))
@@ -62,7 +73,7 @@ def sym_bounds(x: Any, ranges: dict[Any, Any]) -> Interval | None:
     return None
 
 
-def _arg_iv(a: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _arg_iv(a: Argument, env: Env, ranges: Ranges) -> Interval | None:
     import torch.fx
 
     if isinstance(a, torch.fx.Node):
@@ -74,8 +85,8 @@ def _arg_iv(a: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return sym_bounds(a, ranges)
 
 
-def _dim_size(node: Any, dim: int | None, ranges: dict[Any, Any]) -> Interval | None:
-    val = node.meta.get("val")
+def _dim_size(node: Argument, dim: Argument, ranges: Ranges) -> Interval | None:
+    val = _meta_val(node)
     shape = getattr(val, "shape", None)
     if shape is None:
         return None
@@ -90,23 +101,30 @@ def _dim_size(node: Any, dim: int | None, ranges: dict[Any, Any]) -> Interval | 
     return sym_bounds(shape[dim], ranges)
 
 
-def _binary(fn: Callable[[Interval, Interval], Interval | None]) -> Callable[..., Interval | None]:
-    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _meta_val(a: Argument) -> object:
+    """The example value torch.export recorded for a node argument (None for a constant argument)."""
+    import torch.fx
+
+    return a.meta.get("val") if isinstance(a, torch.fx.Node) else None
+
+
+def _binary(fn: Callable[[Interval, Interval], Interval | None]) -> Transfer:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
         return fn(a, b) if a is not None and b is not None else None
 
     return tf
 
 
-def _unary(fn: Callable[[Interval], Interval | None]) -> Callable[..., Interval | None]:
-    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _unary(fn: Callable[[Interval], Interval | None]) -> Transfer:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a = _arg_iv(n.args[0], env, ranges)
         return fn(a) if a is not None else None
 
     return tf
 
 
-def _arange(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _arange(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     args = [_arg_iv(a, env, ranges) for a in n.args[:3]]
     if any(a is None for a in args):
         return None
@@ -117,8 +135,9 @@ def _arange(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
         start, end, step = Interval.point(0), args[0], Interval.point(1)
     else:
         start, end = args[0], args[1]
-        step = args[2] if len(args) > 2 else Interval.point(n.kwargs.get("step", 1))
-    assert start is not None and end is not None and step is not None
+        step = args[2] if len(args) > 2 else _arg_iv(n.kwargs.get("step", 1), env, ranges)
+    if start is None or end is None or step is None:
+        return None
     if step.lo > 0:
         return Interval(start.lo, max(start.lo, end.hi - 1))
     if step.hi < 0:
@@ -126,18 +145,18 @@ def _arange(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return None
 
 
-def _index_of(n: Any, ranges: dict[Any, Any], dim: Any) -> Interval | None:
+def _index_of(n: torch.fx.Node, ranges: Ranges, dim: Argument) -> Interval | None:
     """``[0, size)`` for an index along ``dim`` of the node's first argument (ArgMax, TopK, sort)."""
     size = _dim_size(n.args[0], dim, ranges)
     return index_interval(int(size.hi)) if size is not None else None
 
 
-def _argmax(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _argmax(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
     return _index_of(n, ranges, dim)
 
 
-def _cumsum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _cumsum(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a = _arg_iv(n.args[0], env, ranges)
     size = _dim_size(n.args[0], n.args[1], ranges)
     if a is None or size is None:
@@ -146,19 +165,23 @@ def _cumsum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return Interval(min(0, a.lo * length), max(0, a.hi * length)) if length > 0 else Interval.point(0)
 
 
-def _sum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _sum(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """A sum over ``k`` elements, each in ``x``: within ``x * k`` for every ``k`` the dims allow."""
     x = _arg_iv(n.args[0], env, ranges)
-    val = n.args[0].meta.get("val")
+    val = _meta_val(n.args[0])
     shape = getattr(val, "shape", None)
     if x is None or shape is None:
         return None
     dims = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
     rank = len(shape)
+    axes: list[int] = []
     if dims is None or (isinstance(dims, (list, tuple)) and not dims):
         axes = list(range(rank))
     else:
-        axes = [d + rank if d < 0 else d for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+        for d in dims if isinstance(dims, (list, tuple)) else [dims]:
+            if not isinstance(d, int):
+                return None
+            axes.append(d + rank if d < 0 else d)
     count = Interval.point(1)
     for axis in axes:
         b = sym_bounds(shape[axis], ranges) if 0 <= axis < rank else None
@@ -170,18 +193,18 @@ def _sum(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return x * count
 
 
-def _full(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _full(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return _arg_iv(n.args[1], env, ranges)
 
 
-def _constant(value: int) -> Callable[..., Interval | None]:
-    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _constant(value: int) -> Transfer:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         return Interval.point(value)
 
     return tf
 
 
-def _clamp(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _clamp(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a = _arg_iv(n.args[0], env, ranges)
     lo = n.args[1] if len(n.args) > 1 else n.kwargs.get("min")
     hi = n.args[2] if len(n.args) > 2 else n.kwargs.get("max")
@@ -192,7 +215,7 @@ def _clamp(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return a.clip(lo_iv.lo if lo_iv else None, hi_iv.hi if hi_iv else None)
 
 
-def _where(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _where(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     a, b = (_arg_iv(x, env, ranges) for x in n.args[1:3])
     return Interval.hull([a, b]) if a is not None and b is not None else None
 
@@ -203,22 +226,23 @@ def _hull_of(values: list[Interval | None]) -> Interval | None:
     return Interval.hull([v for v in values if v is not None])
 
 
-def _list_hull(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _list_hull(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """cat/stack: every value comes from one of the listed tensors."""
-    return _hull_of([_arg_iv(t, env, ranges) for t in n.args[0]])
+    tensors = n.args[0]
+    return _hull_of([_arg_iv(t, env, ranges) for t in tensors]) if isinstance(tensors, (list, tuple)) else None
 
 
-def _fill_like(position: int) -> Callable[..., Interval | None]:
+def _fill_like(position: int) -> Transfer:
     """masked_fill / index_put / scatter (functional forms): the tensor's values or what is written."""
 
-    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         written = n.args[position] if len(n.args) > position else n.kwargs.get("value", n.kwargs.get("values"))
         return _hull_of([_arg_iv(n.args[0], env, ranges), _arg_iv(written, env, ranges)])
 
     return tf
 
 
-def _div(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _div(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     mode = n.kwargs.get("rounding_mode")
     a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
     if mode is None or a is None or b is None:
@@ -226,11 +250,11 @@ def _div(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
     return a.floordiv(b)
 
 
-def _passthrough(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _passthrough(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return _arg_iv(n.args[0], env, ranges)
 
 
-def _sym_size(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _sym_size(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     return sym_bounds(n.meta.get("val"), ranges)
 
 
@@ -238,10 +262,10 @@ def _remainder(a: Interval, b: Interval) -> Interval | None:
     return a.mod(b)
 
 
-def _compare(test: Callable[[Interval, Interval], bool | None]) -> Callable[..., Interval | None]:
+def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
     """A comparison: folded to a constant where the intervals decide it everywhere (bools as 0/1)."""
 
-    def tf(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+    def tf(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
         a, b = (_arg_iv(x, env, ranges) for x in n.args[:2])
         if a is not None and b is not None and a.is_integral and b.is_integral:
             verdict = test(a, b)
@@ -252,7 +276,7 @@ def _compare(test: Callable[[Interval, Interval], bool | None]) -> Callable[...,
     return tf
 
 
-_TRANSFER: dict[str, Callable[..., Interval | None]] = {
+_TRANSFER: dict[str, Transfer] = {
     "aten.add.Tensor": _binary(lambda a, b: a + b),
     "aten.add.Scalar": _binary(lambda a, b: a + b),
     "aten.sub.Tensor": _binary(lambda a, b: a - b),
@@ -336,7 +360,7 @@ for _name in (
     _TRANSFER[_name] = _passthrough
 
 
-def _multi(n: Any, env: Env, ranges: dict[Any, Any]) -> list[Interval | None] | None:
+def _multi(n: torch.fx.Node, env: Env, ranges: Ranges) -> list[Interval | None] | None:
     """Per-output intervals of ops returning several tensors (read through ``getitem``)."""
     key = str(n.target)
     if key in ("aten.topk.default", "aten.sort.default", "aten.sort.stable", "aten.max.dim", "aten.min.dim",
@@ -351,7 +375,8 @@ def _multi(n: Any, env: Env, ranges: dict[Any, Any]) -> list[Interval | None] | 
             dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", -1)
         return [_arg_iv(n.args[0], env, ranges), _index_of(n, ranges, dim)]
     if key in ("aten.meshgrid.default", "aten.meshgrid.indexing"):
-        return [_arg_iv(t, env, ranges) for t in n.args[0]]
+        tensors = n.args[0]
+        return [_arg_iv(t, env, ranges) for t in tensors] if isinstance(tensors, (list, tuple)) else None
     if key in ("aten.unbind.int", "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default",
                "aten.tensor_split.sections", "aten.split.sizes"):
         count = len(n.meta.get("val") or [])
@@ -359,7 +384,7 @@ def _multi(n: Any, env: Env, ranges: dict[Any, Any]) -> list[Interval | None] | 
     return None
 
 
-def _schema_aliases(target: Any) -> tuple[int | None, bool]:
+def _schema_aliases(target: Target) -> tuple[int | None, bool]:
     """``(argument index the result aliases, whether the op writes it)`` from the operator schema."""
     schema = getattr(target, "_schema", None)
     if schema is None or not schema.returns:
@@ -381,7 +406,7 @@ def _functional(target: str) -> str:
     return f"{ns}.{name.removesuffix('_')}.{overload}"
 
 
-def _written(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
+def _written(n: torch.fx.Node, env: Env, ranges: Ranges) -> Interval | None:
     """What an in-place op writes into its first argument."""
     key = str(n.target)
     name = key.split(".")[1] if key.count(".") >= 1 else key
@@ -407,7 +432,7 @@ def _written(n: Any, env: Env, ranges: dict[Any, Any]) -> Interval | None:
         return None
 
 
-def _value_hull(v: Any) -> Interval | None:
+def _value_hull(v: object) -> Interval | None:
     """Exact interval of a concrete tensor or Python number (None for floats with NaN/inf, or empty)."""
     import torch
 
@@ -426,7 +451,7 @@ def _value_hull(v: Any) -> Interval | None:
     return Interval(float(v.min()), float(v.max()))
 
 
-def _small(v: Any) -> bool:
+def _small(v: object) -> bool:
     """A value a kernel may be run with: small CPU tensors and plain values (never a symbolic size)."""
     import torch
 
@@ -440,13 +465,13 @@ def _small(v: Any) -> bool:
 class _Walk:
     """One pass over the program: concrete values where known, intervals everywhere."""
 
-    def __init__(self, ep: Any, inputs: dict[str, Interval] | None) -> None:
+    def __init__(self, ep: ExportedProgram, inputs: dict[str, Interval] | None) -> None:
         self.ep = ep
         self.ranges = ep.range_constraints
         self.inputs = inputs or {}
         self.env: Env = {}
         self.multi: Multi = {}
-        self.concrete: dict[str, Any] = {}
+        self.concrete: dict[str, Any] = {}  # kernel results: tensors, Python numbers, lists of them
         self.root: dict[str, str] = {}  # node -> the node whose storage it shares
         self.members: dict[str, list[str]] = {}  # storage root -> nodes aliasing it
         self.seen: set[str] = set()  # nodes whose concrete value has been observed at least once
@@ -473,7 +498,7 @@ class _Walk:
             old = self.env.get(name)
             self.env[name] = None if seen is None or old is None else Interval.hull([old, seen])
 
-    def _try_concrete(self, n: Any) -> bool:
+    def _try_concrete(self, n: torch.fx.Node) -> bool:
         import torch
         import torch.fx
 
@@ -558,16 +583,17 @@ class _Walk:
             self._observe(name)
         return self.env
 
-    def _call(self, n: Any) -> None:
+    def _call(self, n: torch.fx.Node) -> None:
         import torch.fx
 
         arg_nodes = [a for a in n.all_input_nodes]
         for a in arg_nodes:  # reads happen now: concrete inputs are observed at their current value
             self._observe(a.name)
         position, writes = _schema_aliases(n.target)
-        of = None
-        if position is not None and position < len(n.args) and isinstance(n.args[position], torch.fx.Node):
-            of = n.args[position].name
+        of: str | None = None
+        aliased = n.args[position] if position is not None and position < len(n.args) else None
+        if isinstance(aliased, torch.fx.Node):
+            of = aliased.name
         elif n.target is operator.getitem and isinstance(n.args[0], torch.fx.Node) \
                 and _schema_aliases(n.args[0].target)[0] is not None:
             of = n.args[0].name  # an element of a view list (unbind, split) aliases the source; of topk's, not
@@ -620,12 +646,12 @@ class _Walk:
         self.env[n.name] = iv
 
 
-def propagate(ep: Any, inputs: dict[str, Interval] | None = None) -> Env:
+def propagate(ep: ExportedProgram, inputs: dict[str, Interval] | None = None) -> Env:
     """Interval of every node's (integer or float) tensor value, keyed by node name."""
     return _Walk(ep, inputs).run()
 
 
-def _is_bool(n: Any) -> bool:
+def _is_bool(n: torch.fx.Node) -> bool:
     import torch
 
     val = n.meta.get("val")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnx_ir as ir
 
 _MAX_ELEMS = 16
@@ -69,7 +70,7 @@ def _const(value: ir.Value) -> AbsValue | None:
     return _summary(arr)
 
 
-def _summary(arr: Any) -> AbsValue | None:
+def _summary(arr: np.ndarray[tuple[int, ...], np.dtype[np.generic]]) -> AbsValue | None:
     """Hull (and for short vectors each element) of an integer tensor; hull of a finite float one."""
     import numpy as np
 
@@ -128,7 +129,7 @@ def _external_summary(t: ir.ExternalTensor) -> AbsValue | None | object:
     return AbsValue(Interval(int(lo), int(hi)))
 
 
-def _dim(d: Any, dims: DimBounds) -> Interval | None:
+def _dim(d: int | ir.SymbolicDim, dims: DimBounds) -> Interval | None:
     if isinstance(d, int):
         return Interval.point(d)
     name = getattr(d, "value", None)
@@ -137,24 +138,24 @@ def _dim(d: Any, dims: DimBounds) -> Interval | None:
     return None
 
 
-def _shape_elems(value: Any, dims: DimBounds) -> list[Interval | None] | None:
-    shape = value.shape
+def _shape_elems(value: ir.Value | None, dims: DimBounds) -> list[Interval | None] | None:
+    shape = value.shape if value is not None else None  # an omitted optional input has no shape
     if shape is None:
         return None
     return [_dim(d, dims) for d in shape]
 
 
-def _attr(node: Any, name: str, default: Any = None) -> Any:
+def _attr(node: ir.Node, name: str, default: Any = None) -> Any:
     a = node.attributes.get(name)
     return a.value if a is not None else default
 
 
 # --- transfer functions: (node, inputs' AbsValues, env-helpers) -> list of output AbsValues ------
-Transfer = Callable[[Any, list[AbsValue | None], DimBounds], list[AbsValue | None]]
+Transfer = Callable[["ir.Node", list[AbsValue | None], DimBounds], list[AbsValue | None]]
 
 
 def _elementwise(fn: Callable[..., Interval | None]) -> Transfer:
-    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    def tf(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
         if any(a is None for a in ins) or not ins:
             return [None]
         vals = [a for a in ins if a is not None]
@@ -176,7 +177,7 @@ def _elementwise(fn: Callable[..., Interval | None]) -> Transfer:
 
 
 def _variadic(fn: Callable[[Interval, Interval], Interval]) -> Transfer:
-    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    def tf(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
         if not ins or any(a is None for a in ins):
             return [None]
         acc = ins[0].hull  # type: ignore[union-attr]
@@ -187,15 +188,15 @@ def _variadic(fn: Callable[[Interval, Interval], Interval]) -> Transfer:
     return tf
 
 
-def _passthrough(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _passthrough(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     return [ins[0] if ins else None]
 
 
-def _keep_hull(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _keep_hull(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     return [AbsValue(ins[0].hull) if ins and ins[0] is not None else None]
 
 
-def _shape(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _shape(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     elems = _shape_elems(node.inputs[0], dims)
     if elems is None:
         return [None]
@@ -210,7 +211,7 @@ def _shape(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     return [AbsValue.of([e if e is not None else Interval(0, INT64_MAX) for e in picked])]
 
 
-def _size(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _size(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     elems = _shape_elems(node.inputs[0], dims)
     if elems is None or any(e is None for e in elems):
         return [None]
@@ -220,7 +221,7 @@ def _size(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVal
     return [AbsValue(total)]
 
 
-def _axis_size(node: Any, dims: DimBounds) -> Interval | None:
+def _axis_size(node: ir.Node, dims: DimBounds) -> Interval | None:
     elems = _shape_elems(node.inputs[0], dims)
     if elems is None:
         return None
@@ -229,19 +230,19 @@ def _axis_size(node: Any, dims: DimBounds) -> Interval | None:
     return elems[axis] if 0 <= axis < len(elems) else None
 
 
-def _argmax(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _argmax(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     size = _axis_size(node, dims)
     iv = index_interval(int(size.hi)) if size is not None else None
     return [AbsValue(iv) if iv is not None else None]
 
 
-def _topk(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _topk(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     size = _axis_size(node, dims)
     iv = index_interval(int(size.hi)) if size is not None else None
     return [_keep_hull(node, ins, dims)[0], AbsValue(iv) if iv is not None else None]
 
 
-def _gather(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _gather(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     data, idx = (ins + [None, None])[:2]
     if data is None:
         return [None]
@@ -256,7 +257,7 @@ def _gather(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
     return [AbsValue(data.hull)]
 
 
-def _slice(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _slice(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     data = ins[0] if ins else None
     if data is None:
         return [None]
@@ -275,7 +276,7 @@ def _slice(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     return [AbsValue(data.hull)]
 
 
-def _concat(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _concat(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     if not ins or any(a is None for a in ins):
         return [None]
     if all(a.elems is not None for a in ins):  # type: ignore[union-attr]
@@ -283,7 +284,7 @@ def _concat(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
     return [AbsValue(Interval.hull([a.hull for a in ins]))]  # type: ignore[union-attr]
 
 
-def _where(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _where(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     if len(ins) < 3:
         return [None]
     t = _truth(ins[0])
@@ -294,7 +295,7 @@ def _where(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     return [AbsValue(Interval.hull([ins[1].hull, ins[2].hull]))]
 
 
-def _clip(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _clip(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     x = ins[0] if ins else None
     if x is None:
         return [None]
@@ -307,7 +308,7 @@ def _clip(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVal
     return [AbsValue(x.hull.clip(lo.hull.lo if lo else None, hi.hull.hi if hi else None))]
 
 
-def _div(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _div(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     dtype = node.outputs[0].dtype
     if dtype is not None and dtype.is_floating_point():
         return _elementwise(true_div)(node, ins, dims)
@@ -319,7 +320,7 @@ def _div(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValu
 def _float_fn(fn: Callable[[Interval], Interval | None]) -> Transfer:
     """A float-only function of one input (Log, Exp, Sqrt, Floor, Ceil, Reciprocal)."""
 
-    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    def tf(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
         x = ins[0] if ins else None
         dtype = node.outputs[0].dtype
         if x is None or dtype is None or not dtype.is_floating_point():
@@ -354,7 +355,7 @@ def _reciprocal(x: Interval) -> Interval | None:
     return true_div(Interval.point(1.0), x)
 
 
-def _pow(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _pow(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     """A non-negative base to a constant exponent: monotone in the base."""
     if len(ins) < 2 or ins[0] is None or ins[1] is None:
         return [None]
@@ -388,7 +389,7 @@ def _truth(x: AbsValue | None) -> bool | None:
 def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
     """A comparison: always a bool, folded to a constant where the intervals decide it everywhere."""
 
-    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    def tf(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
         a, b = (ins + [None, None])[:2]
         if a is not None and b is not None and a.hull.is_integral and b.hull.is_integral:
             verdict = test(a.hull, b.hull)
@@ -402,13 +403,13 @@ def _compare(test: Callable[[Interval, Interval], bool | None]) -> Transfer:
 _COMPARE = {"Less": "lt", "LessOrEqual": "le", "Greater": "gt", "GreaterOrEqual": "ge", "Equal": "eq"}
 
 
-def _not(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _not(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     t = _truth(ins[0] if ins else None)
     return [AbsValue(Interval.point(int(not t))) if t is not None else AbsValue(_BOOL)]
 
 
 def _logical(op: str) -> Transfer:
-    def tf(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+    def tf(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
         ts = [_truth(a) for a in ins[:2]]
         if op == "And" and False in ts or op == "Or" and True in ts:
             return [AbsValue(Interval.point(int(op == "Or")))]
@@ -421,11 +422,11 @@ def _logical(op: str) -> Transfer:
     return tf
 
 
-def _always_bool(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _always_bool(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     return [AbsValue(_BOOL)]
 
 
-def _range(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _range(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     if len(ins) < 3 or any(a is None for a in ins):
         return [None]
     start, limit, delta = (a.hull for a in ins)  # type: ignore[union-attr]
@@ -436,7 +437,7 @@ def _range(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVa
     return [None]
 
 
-def _cumsum(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _cumsum(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     if not ins or ins[0] is None or len(ins) < 2 or ins[1] is None or ins[1].hull.lo != ins[1].hull.hi:
         return [None]
     elems = _shape_elems(node.inputs[0], dims)
@@ -451,7 +452,7 @@ def _cumsum(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsV
     return [AbsValue(Interval(min(0, x.lo * n, x.lo), max(0, x.hi * n, x.hi)))]
 
 
-def _cast(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _cast(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
 
     import onnx_ir as ir
 
@@ -472,7 +473,7 @@ def _cast(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsVal
     return [AbsValue(Interval(float(x.hull.lo), float(x.hull.hi)))]
 
 
-def _constant_of_shape(node: Any, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
+def _constant_of_shape(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
     import numpy as np
 
     t = _attr(node, "value")

@@ -34,9 +34,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from trtready.intervals import Interval
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch.fx
+    from torch.export import ExportedProgram
+    from torch.fx.node import Argument
+
+#: A point of the walk: an onnx-ir value or a torch.fx node.
+_P = TypeVar("_P")
+#: One step from a point: ``("pass", None, next_point)`` or a sink ``(kind, rows, None)``.
+Step = Callable[[_P], Iterable[tuple[str, int | None, _P | None]]]
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ def _decide(sinks: list[tuple[str, int | None]]) -> InputRole:
     return InputRole("unknown", None, "indexes a table and is used as a number")
 
 
-def _walk(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]]]) -> list[tuple[str, int | None]]:
+def _walk(start: _P, step: Step[_P]) -> list[tuple[str, int | None]]:
     """Sinks reached from ``start``; ``step(value)`` yields ``("pass", None, next_value)`` or a sink."""
     sinks: list[tuple[str, int | None]] = []
     seen: set[int] = set()
@@ -97,7 +108,8 @@ def _walk(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]
         seen.add(id(value))
         for kind, rows, nxt in step(value):
             if kind == "pass":
-                stack.append(nxt)
+                if nxt is not None:
+                    stack.append(nxt)
             elif kind != "skip":
                 sinks.append((kind, rows))
     return sinks
@@ -112,23 +124,23 @@ _ONNX_COUNT = {"CumSum", "ReduceSum"}
 _ONNX_WEIGHT = {"Mul", "Sub", "Div"}  # on floats: the value weights other floats
 
 
-def _table_rows(v: Any) -> int | None:
+def _table_rows(v: ir.Value | None) -> int | None:
     if v is None or v.const_value is None or v.shape is None or not v.shape.dims:
         return None
     rows = v.shape[0]
     return rows if isinstance(rows, int) else None
 
 
-def _is_float(v: Any) -> bool:
+def _is_float(v: ir.Value | None) -> bool:
     return v is not None and v.dtype is not None and v.dtype.is_floating_point()
 
 
-def _onnx_step_in(reach: set[int], derived: set[int] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+def _onnx_step_in(reach: set[int], derived: set[int] | None = None) -> Step[ir.Value]:
     """``_onnx_step``, where an integer Mul of two values in ``reach`` (ids of values moved from the
     same input) is a self-product: followed like a move; and one of two values computed from it
     (``derived``) counts its positions."""
 
-    def step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
+    def step(value: ir.Value) -> Iterable[tuple[str, int | None, ir.Value | None]]:
         for use in value.uses():
             node = use.node
             product = node.op_type == "Mul" and node.domain in ("", "ai.onnx") and len(node.inputs) == 2 \
@@ -139,18 +151,18 @@ def _onnx_step_in(reach: set[int], derived: set[int] | None = None) -> Callable[
             if product and derived is not None and all(v is not None and id(v) in derived for v in node.inputs):
                 yield "count", None, None  # OPT's cumsum(m) * m: the positions of the kept tokens
                 continue
-            yield from _onnx_use(use)
+            yield from _onnx_use(node, use.idx)
 
     return step
 
 
-def _onnx_step(value: Any) -> Iterable[tuple[str, int | None, Any]]:
+def _onnx_step(value: ir.Value) -> Iterable[tuple[str, int | None, ir.Value | None]]:
     for use in value.uses():
-        yield from _onnx_use(use)
+        yield from _onnx_use(use.node, use.idx)
 
 
-def _onnx_use(use: Any) -> Iterable[tuple[str, int | None, Any]]:
-    node, idx = use.node, use.idx
+def _onnx_use(node: ir.Node, idx: int) -> Iterable[tuple[str, int | None, ir.Value | None]]:
+    """What reading a value as input ``idx`` of ``node`` does with it."""
     op = node.op_type if node.domain in ("", "ai.onnx") else ""
     if op in ("Shape", "Size"):
         yield "skip", None, None  # shape reads say nothing of values
@@ -179,7 +191,7 @@ def _onnx_use(use: Any) -> Iterable[tuple[str, int | None, Any]]:
         yield "other", None, None
 
 
-def _reach(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any]]]) -> set[int]:
+def _reach(start: _P, step: Step[_P]) -> set[int]:
     """Ids of the values ``step`` moves ``start`` to (``start`` included)."""
     seen: set[int] = set()
     stack = [start]
@@ -188,11 +200,11 @@ def _reach(start: Any, step: Callable[[Any], Iterable[tuple[str, int | None, Any
         if id(value) in seen:
             continue
         seen.add(id(value))
-        stack.extend(nxt for kind, _, nxt in step(value) if kind == "pass")
+        stack.extend(nxt for kind, _, nxt in step(value) if kind == "pass" and nxt is not None)
     return seen
 
 
-def _onnx_derived(value: Any) -> set[int]:
+def _onnx_derived(value: ir.Value) -> set[int]:
     """Ids of every value computed from ``value`` (``value`` included)."""
     seen = {id(value)}
     stack = [value]
@@ -205,11 +217,11 @@ def _onnx_derived(value: Any) -> set[int]:
     return seen
 
 
-def onnx_input_roles(graph: Any) -> dict[str, InputRole]:
+def onnx_input_roles(graph: ir.Graph) -> dict[str, InputRole]:
     """Role of each integer graph input of an onnx-ir graph."""
     roles: dict[str, InputRole] = {}
     for v in graph.inputs:
-        if v.dtype is None or not (v.dtype.is_integer() or v.dtype.name == "BOOL"):
+        if v.name is None or v.dtype is None or not (v.dtype.is_integer() or v.dtype.name == "BOOL"):
             continue
         roles[v.name] = _decide(_walk(v, _onnx_step_in(_reach(v, _onnx_step), _onnx_derived(v))))
     return roles
@@ -233,8 +245,8 @@ _FX_WEIGHT_PREFIX = ("aten.mul.", "aten.div.", "aten.rsub.", "aten.sub.")  # wit
 _FX_SKIP = {"aten.sym_size.int", "aten.sym_numel.default", "aten._assert_tensor_metadata.default"}
 
 
-def _fx_step_for(ep: Any, reach: set[Any] | None = None,
-                 derived: set[Any] | None = None) -> Callable[[Any], Iterable[tuple[str, int | None, Any]]]:
+def _fx_step_for(ep: ExportedProgram, reach: set[int] | None = None,
+                 derived: set[torch.fx.Node] | None = None) -> Step[torch.fx.Node]:
     """The walk's step over a program's nodes; ``reach`` (nodes moved from the same input) enables
     following integer self-products, ``derived`` (nodes computed from it at all) recognising products
     of two values computed from it as mask arithmetic."""
@@ -244,13 +256,13 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None,
     state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
     values = ep.state_dict
 
-    def rows_of(table: Any) -> int | None:
+    def rows_of(table: Argument) -> int | None:
         t = values.get(state_of.get(getattr(table, "name", ""), ""))
         val = t if t is not None else getattr(table, "meta", {}).get("val")
         rows = val.shape[0] if val is not None and len(val.shape) else None
         return rows if isinstance(rows, int) else None
 
-    def step(node: Any) -> Iterable[tuple[str, int | None, Any]]:
+    def step(node: torch.fx.Node) -> Iterable[tuple[str, int | None, torch.fx.Node | None]]:
         for user in node.users:
             target = str(user.target)
             position = next((i for i, a in enumerate(user.args)
@@ -293,12 +305,12 @@ def _fx_step_for(ep: Any, reach: set[Any] | None = None,
     return step
 
 
-def _floating(node: Any) -> bool:
+def _floating(node: torch.fx.Node) -> bool:
     val = node.meta.get("val")
     return getattr(val, "is_floating_point", lambda: False)()
 
 
-def _derived(node: Any) -> set[Any]:
+def _derived(node: torch.fx.Node) -> set[torch.fx.Node]:
     """Every node computed from ``node`` (``node`` included)."""
     seen = {node}
     stack = [node]
@@ -310,7 +322,7 @@ def _derived(node: Any) -> set[Any]:
     return seen
 
 
-def fx_input_roles(ep: Any) -> dict[str, InputRole]:
+def fx_input_roles(ep: ExportedProgram) -> dict[str, InputRole]:
     """Role of each integer (or bool) user input of an ExportedProgram."""
     import torch
 

@@ -39,28 +39,31 @@ graph module it is given (the caller hands it a copy of the program, :func:`trtr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from torch.fx.passes.infra.pass_base import PassBase, PassResult
 
+if TYPE_CHECKING:
+    import torch.fx
 
-def _alias_groups(graph: Any) -> tuple[dict[Any, Any], set[Any]]:
+
+def _alias_groups(graph: torch.fx.Graph) -> tuple[dict[torch.fx.Node, torch.fx.Node], set[torch.fx.Node]]:
     """(group representative per node, representatives of groups some op writes in place)."""
     import torch
 
-    parent: dict[Any, Any] = {}
+    parent: dict[torch.fx.Node, torch.fx.Node] = {}
 
-    def find(n: Any) -> Any:
+    def find(n: torch.fx.Node) -> torch.fx.Node:
         parent.setdefault(n, n)
         while parent[n] is not n:
             parent[n] = parent[parent[n]]
             n = parent[n]
         return n
 
-    def union(a: Any, b: Any) -> None:
+    def union(a: torch.fx.Node, b: torch.fx.Node) -> None:
         parent[find(a)] = find(b)
 
-    written: list[Any] = []
+    written: list[torch.fx.Node] = []
     for node in graph.nodes:
         if node.op != "call_function":
             continue
@@ -87,7 +90,7 @@ class ContiguousToClonePass(PassBase):
         self.rewritten: list[str] = []  # node names
         self.kept: list[str] = []  # "name: why"
 
-    def call(self, graph_module: Any) -> PassResult:
+    def call(self, graph_module: torch.fx.GraphModule) -> PassResult:
         import torch
 
         group, written = _alias_groups(graph_module.graph)

@@ -17,11 +17,14 @@ After::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from torch.fx.passes.infra.pass_base import PassBase, PassResult
 
 from trtready.plan.fx_plan import FxPlan
+
+if TYPE_CHECKING:
+    import torch.fx
 
 
 class NarrowFxInt64Pass(PassBase):
@@ -29,7 +32,7 @@ class NarrowFxInt64Pass(PassBase):
         super().__init__()
         self.plan = plan
 
-    def call(self, graph_module: Any) -> PassResult:
+    def call(self, graph_module: torch.fx.GraphModule) -> PassResult:
         import torch
 
         sources = set(self.plan.sources)

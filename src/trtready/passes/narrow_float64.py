@@ -18,7 +18,6 @@ After::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import onnx_ir as ir
@@ -27,7 +26,7 @@ import onnx_ir as ir
 class NarrowFloat64Pass(ir.passes.InPlacePass):
     """Retype exactly ``values`` (and what produces them) from DOUBLE to FLOAT, in every scope."""
 
-    def __init__(self, values: Iterable[Any]) -> None:
+    def __init__(self, values: Iterable[ir.Value]) -> None:
         super().__init__()
         self.values = set(values)
 

@@ -12,12 +12,18 @@ buffers); ``assign=True`` would bring int64 back.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from trtready.plan import Action, Decision
 
+if TYPE_CHECKING:
+    import torch
 
-def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
+#: An ``nn.Module`` or a TorchScript ``ScriptModule``: the copy is of the same kind.
+_M = TypeVar("_M", bound="torch.nn.Module")
+
+
+def narrow_module_state(module: _M, decisions: list[Decision]) -> _M:
     """A deep copy of ``module`` with every state tensor decided ``narrow`` converted.
 
     ``module`` may be an ``nn.Module`` or a loaded TorchScript ``ScriptModule`` (``fix`` of a ``.ts``
@@ -33,17 +39,18 @@ def narrow_module_state(module: Any, decisions: list[Decision]) -> Any:
         name = d.finding.removeprefix("state:")
         owner_path, _, attr = name.rpartition(".")
         owner = _submodule(narrowed, owner_path)
-        if attr in owner._buffers and owner._buffers[attr] is not None:
-            t = owner._buffers[attr]
+        # A ScriptModule's ``_buffers``/``_parameters`` are wrappers without ``get``: membership, then index.
+        t = owner._buffers[attr] if attr in owner._buffers else None
+        p = owner._parameters[attr] if attr in owner._parameters else None
+        if t is not None:
             owner._buffers[attr] = t.to(torch.int32 if t.dtype == torch.int64 else torch.float32)
-        elif attr in owner._parameters and owner._parameters[attr] is not None:
-            p = owner._parameters[attr]
+        elif p is not None:
             new = p.detach().to(torch.int32 if p.dtype == torch.int64 else torch.float32)
             owner._parameters[attr] = torch.nn.Parameter(new, requires_grad=p.requires_grad and new.is_floating_point())
     return narrowed
 
 
-def _submodule(root: Any, path: str) -> Any:
+def _submodule(root: torch.nn.Module, path: str) -> torch.nn.Module:
     """The submodule at dotted ``path``; a ScriptModule has no ``get_submodule``, so it is walked by name."""
     import torch
 
@@ -55,7 +62,7 @@ def _submodule(root: Any, path: str) -> Any:
     return owner
 
 
-def narrow_state_dict(tensors: dict[str, Any], decisions: list[Decision]) -> dict[str, Any]:
+def narrow_state_dict(tensors: dict[str, torch.Tensor], decisions: list[Decision]) -> dict[str, torch.Tensor]:
     import torch
 
     chosen = {d.finding.removeprefix("state:") for d in decisions if d.action is Action.NARROW}

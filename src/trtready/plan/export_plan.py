@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch.export import ExportedProgram
 
 DYNAMO = "dynamo"
 TORCHSCRIPT = "torchscript"
@@ -98,7 +101,7 @@ def initial_paths(choice: str) -> list[ExportPath]:
     return [PLAIN, LEGACY]
 
 
-def plan_recovery(reason: str, program: Any) -> Recovery:
+def plan_recovery(reason: str, program: ExportedProgram) -> Recovery:
     """The recoveries for a dynamo export that failed with ``reason`` on ``program``."""
     if _CANNOT_VIEW in reason:
         if any(str(n.target) == "aten.contiguous.default" for n in program.graph.nodes if n.op == "call_function"):
@@ -123,7 +126,7 @@ def plan_recovery(reason: str, program: Any) -> Recovery:
                     explanation=line + "; trtready decomposes it exactly into aten ops instead")
 
 
-def callers_of(program: Any, target: str) -> list[str]:
+def callers_of(program: ExportedProgram, target: str) -> list[str]:
     """``module.path (Type)`` of each call of ``target`` (``ns.name.overload``), from nn_module_stack."""
     out: list[str] = []
     for n in program.graph.nodes:

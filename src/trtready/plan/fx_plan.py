@@ -19,13 +19,16 @@ on a target that cannot hold int64.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trtready.audit.findings import Finding, Layer
 from trtready.errors import UnsafeNarrowingError
 from trtready.plan import Action, Decision, PlanOptions
 
 if TYPE_CHECKING:
+    import torch.fx
+    from torch.fx.node import Argument, Target
+
     from trtready.analysis import FxAnalysis
     from trtready.targets import TargetProfile
 
@@ -39,16 +42,16 @@ class FxPlan:
     decisions: list[Decision] = field(default_factory=list)
 
 
-def _ops() -> tuple[set[Any], set[Any], set[Any]]:
+def _ops() -> tuple[set[Target], set[Target], set[Target]]:
     import torch
 
     aten = torch.ops.aten
-    sources = {
+    sources: set[Target] = {
         aten.arange.default, aten.arange.start, aten.arange.start_step, aten.full.default,
         aten.zeros.default, aten.ones.default, aten.scalar_tensor.default, aten._to_copy.default,
         aten.full_like.default, aten.zeros_like.default, aten.ones_like.default,
     }
-    followers = {
+    followers: set[Target] = {
         aten.add.Tensor, aten.add.Scalar, aten.sub.Tensor, aten.sub.Scalar, aten.mul.Tensor, aten.mul.Scalar,
         aten.neg.default, aten.abs.default, aten.remainder.Scalar, aten.remainder.Tensor, aten.fmod.Scalar,
         aten.floor_divide.default, aten.clamp.default, aten.minimum.default, aten.maximum.default,
@@ -56,7 +59,7 @@ def _ops() -> tuple[set[Any], set[Any], set[Any]]:
         aten.expand.default, aten.slice.Tensor, aten.select.int, aten.permute.default, aten.clone.default,
         aten.cat.default, aten.where.self, aten.alias.default, aten.contiguous.default, aten.flatten.using_ints,
     }
-    int32_readers = {
+    int32_readers: set[Target] = {
         aten.embedding.default, aten.index_select.default, aten.eq.Tensor, aten.eq.Scalar, aten.ne.Tensor,
         aten.ne.Scalar, aten.lt.Tensor, aten.lt.Scalar, aten.le.Tensor, aten.le.Scalar, aten.gt.Tensor,
         aten.gt.Scalar, aten.ge.Tensor, aten.ge.Scalar, aten.sym_size.int, aten._to_copy.default,
@@ -65,20 +68,21 @@ def _ops() -> tuple[set[Any], set[Any], set[Any]]:
     return sources, followers, int32_readers
 
 
-def _is_int64(n: Any) -> bool:
+def _is_int64(n: Argument) -> bool:
     import torch
+    import torch.fx
 
-    val = n.meta.get("val") if hasattr(n, "meta") else None
+    val = n.meta.get("val") if isinstance(n, torch.fx.Node) else None
     return isinstance(val, torch.Tensor) and val.dtype == torch.int64
 
 
-def _components(region: set[Any]) -> list[set[Any]]:
-    seen: set[Any] = set()
+def _components(region: set[torch.fx.Node]) -> list[set[torch.fx.Node]]:
+    seen: set[torch.fx.Node] = set()
     out = []
     for start in region:
         if start in seen:
             continue
-        comp: set[Any] = set()
+        comp: set[torch.fx.Node] = set()
         stack = [start]
         while stack:
             n = stack.pop()
@@ -97,11 +101,11 @@ def plan_fx(analysis: FxAnalysis, findings: list[Finding]) -> FxPlan:
 
     sources, followers, readers = _ops()
 
-    def fits(n: Any) -> bool:
+    def fits(n: torch.fx.Node) -> bool:
         iv = analysis.interval(n)
         return iv is not None and iv.fits_int32()
 
-    region: set[Any] = set()
+    region: set[torch.fx.Node] = set()
     for n in analysis.program.graph.nodes:
         if n.op != "call_function" or not _is_int64(n) or not fits(n):
             continue
@@ -133,7 +137,7 @@ def plan_fx(analysis: FxAnalysis, findings: list[Finding]) -> FxPlan:
     return plan
 
 
-def _sizes_read(n: Any) -> list[str]:
+def _sizes_read(n: torch.fx.Node) -> list[str]:
     """The symbolic sizes node ``n`` reads as numbers (``arange(seq)``, ``x + seq``): in ONNX each is a
     shape value, int64 by the spec, which a narrowed ``n`` would read through a host-side Cast."""
     import torch

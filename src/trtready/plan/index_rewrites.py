@@ -21,12 +21,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import onnx_ir as ir
 
 from trtready.plan import Action, Decision
-from trtready.rewrite_matchers import _const_int, _dim_read, _is_op, _same_dim, _widening_cast
+from trtready.rewrite_matchers import Dim, _const_int, _dim_read, _is_op, _same_dim, _widening_cast
 
 _MOVES = {"Reshape", "Unsqueeze", "Squeeze", "Flatten", "Transpose", "Expand", "Identity"}
 
@@ -74,10 +73,6 @@ class IntegerArgMax:
                 f"instead of three")
 
 
-def _uses(v: ir.Value) -> list[Any]:
-    return list(v.uses())
-
-
 def find_cast_first(model: ir.Model) -> list[CastFirst]:
     out = []
     for node in model.graph:
@@ -89,7 +84,7 @@ def find_cast_first(model: ir.Model) -> list[CastFirst]:
         producer = x.producer()
         if producer is not None and producer.op_type in ("Shape", "Size"):
             continue  # ONNX Runtime mis-types a Cast placed on a Shape output (plan/onnx_plan.py)
-        uses = _uses(y)
+        uses = list(y.uses())
         if len(uses) != 1 or uses[0].idx != 0 or not _is_op(uses[0].node, "Cast"):
             continue
         to = uses[0].node.attributes.get("to")
@@ -99,7 +94,7 @@ def find_cast_first(model: ir.Model) -> list[CastFirst]:
     return out
 
 
-def _iota(v: ir.Value | None, dim: object) -> bool:
+def _iota(v: ir.Value | None, dim: Dim | None) -> bool:
     """``v`` is ``Range(0, L, 1)`` (through widening Casts) with ``L`` proved equal to ``dim``."""
     cur = v
     while cur is not None and _widening_cast(cur.producer()):

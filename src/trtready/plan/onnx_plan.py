@@ -42,7 +42,7 @@ A decision on an input whose interval is an assumption about valid inputs says s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -329,7 +329,8 @@ def _index_read(ls: LinkSet) -> bool:
 
 
 def _edge_readers(kept: dict[ir.Value, str], readers_of: dict[ir.Value, list[LinkSet]], comps: list[Component],
-                  fits: object, env: dict[ir.Value, AbsValue | None], host: set[ir.Value]) -> list[LinkSet]:
+                  fits: Callable[[ir.Value], bool], env: dict[ir.Value, AbsValue | None],
+                  host: set[ir.Value]) -> list[LinkSet]:
     """Readers of a kept int64 value that may read an int32 copy of it instead: link sets with no
     int64 output whose only int64 operand is that value (plus constants that fit).
 
@@ -337,7 +338,6 @@ def _edge_readers(kept: dict[ir.Value, str], readers_of: dict[ir.Value, list[Lin
     component casts the value already, or a Gather among them moves the parser's index Cast and
     another reads an int64 constant (RoBERTa's ``input_ids == pad``), which then leaves the network.
     """
-    assert callable(fits)
     cast = {v for c in comps if c.narrow for v in c.casts}
     out: list[LinkSet] = []
     for v in kept:
@@ -360,13 +360,12 @@ def _const_fits(av: AbsValue | None, node: ir.Node, idx: int) -> bool:
 
 
 def _close(kept: dict[ir.Value, str], producer_of: dict[ir.Value, LinkSet],
-           readers_of: dict[ir.Value, list[LinkSet]], fits: object, guards: Guards) -> None:
+           readers_of: dict[ir.Value, list[LinkSet]], fits: Callable[[ir.Value], bool], guards: Guards) -> None:
     """Grow the int64 region to a fixpoint (see the module docstring for the two rules).
 
     A value pulled in inherits the reason of the value that pulled it, so a whole chain of shape
     math reports the one slot that anchors it.
     """
-    assert callable(fits)
     work = list(kept)
     while work:
         v = work.pop()
