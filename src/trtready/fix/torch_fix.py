@@ -358,14 +358,17 @@ def _at(worst: Any) -> str:
 
 def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
                     result: FixResult) -> Any:
-    """State and graph narrowing on the audit's program, then one re-export.
+    """State and graph narrowing on the audit's program, without a second capture when it can be helped.
 
-    The state decisions are applied to the program's own module, the planned int32 region of the
-    graph (:func:`trtready.plan.fx_plan.plan_fx`) on the same module, and ``torch.export`` runs once
-    more to give the narrowed ExportedProgram: one capture instead of one per stage.
+    The state decisions and the planned int32 region of the graph (:func:`trtready.plan.fx_plan.plan_fx`)
+    are applied to the program itself, its metadata propagated again in its own fake mode
+    (:func:`trtready.passes.narrow_program.narrow_program`). When that cannot be done exactly, they are
+    applied to the program's module and ``torch.export`` runs once more. Either way the narrowed
+    program is verified against the original module afterwards.
     """
     from trtready.errors import NarrowingError, TrtReadyError, first_line
     from trtready.load.capture import capture
+    from trtready.passes.narrow_program import narrow_program
     from trtready.passes.narrow_state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
     from trtready.plan.fx_plan import plan_fx
@@ -374,6 +377,11 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
     state_changed = any(d.action is Action.NARROW and d.finding.startswith("state:") for d in result.decisions)
     plan = plan_fx(fx, result.report.findings)
     result.decisions += plan.decisions
+    if not plan.sources and not state_changed:
+        return ep
+    narrowed = narrow_program(ep, result.decisions, list(plan.sources))
+    if narrowed is not None:
+        return narrowed
     gm = narrow_module_state(ep.module(), result.decisions)
     res = NarrowFxInt64Pass(plan)(gm)
     assert res is not None
