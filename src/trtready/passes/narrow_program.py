@@ -25,7 +25,6 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
     import torch
     from torch._guards import detect_fake_mode
     from torch.export.graph_signature import InputKind
-    from torch.fx.passes.fake_tensor_prop import FakeTensorProp
     from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
     chosen = {d.finding.removeprefix("state:") for d in decisions
@@ -53,10 +52,12 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
         node = by_name[spec.arg.name]
         with fake_mode:
             node.meta["val"] = node.meta["val"].to(new.dtype)
+    changed = {by_name[lifted[name].arg.name] for name in chosen}
     wanted = set(sources)
     for n in gm.graph.nodes:
         if n.op == "call_function" and n.name in wanted:
             n.kwargs = {**n.kwargs, "dtype": torch.int32}
+            changed.add(n)
     # ``.to(device)``/``.to(dtype)`` in library code leaves dtype assertions in the program (RoBERTa's
     # token_type_ids buffer): they assert the dtype narrowing just changed. They are checks, not compute.
     for n in list(gm.graph.nodes):
@@ -64,15 +65,25 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
             gm.graph.erase_node(n)
     gm.graph.lint()
     gm.recompile()
+    # Only what reads a value whose dtype changed is propagated again (an embedding of int32 indices
+    # gives the float rows it gave before): the rest keeps the capture's values.
+    affected: list[Any] = []
+    dirty = set(changed)
     try:
         with fake_mode:
-            FakeTensorProp(gm, mode=fake_mode).propagate_dont_convert_inputs(
-                *[n.meta["val"] for n in placeholders])
+            for n in gm.graph.nodes:
+                if n.op != "call_function" or not (n in dirty or any(a in dirty for a in n.all_input_nodes)):
+                    continue
+                args, kwargs = torch.fx.node.map_arg((n.args, n.kwargs), lambda a: a.meta["val"])
+                n.meta["val"] = n.target(*args, **kwargs)
+                affected.append(n)
+                if _dtypes(n.meta["val"]) != _dtypes(old_vals.get(n.name)):
+                    dirty.add(n)
     except Exception:  # noqa: BLE001 - an op fake propagation cannot redo: the caller captures again
         return None
-    if not _same_shapes(gm, old_vals):
+    if not _same_shapes(affected, old_vals):
         return None
-    for n in gm.graph.nodes:  # the other per-node record of the value, kept in step with it
+    for n in affected:  # the other per-node record of the value, kept in step with it
         if "tensor_meta" in n.meta and isinstance(n.meta.get("val"), torch.Tensor):
             n.meta["tensor_meta"] = _extract_tensor_metadata(n.meta["val"])
     try:
@@ -81,7 +92,7 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
         return None
 
 
-def _same_shapes(gm: Any, old_vals: dict[str, Any]) -> bool:
+def _same_shapes(nodes: list[Any], old_vals: dict[str, Any]) -> bool:
     """Every node's value has the shape (and symbols) the audit's capture gave it: narrowing changes dtypes only."""
     import torch
 
@@ -94,7 +105,17 @@ def _same_shapes(gm: Any, old_vals: dict[str, Any]) -> bool:
             return ("s", str(v))
         return ("v", type(v).__name__)
 
-    for n in gm.graph.nodes:
-        if n.name in old_vals and old_vals[n.name] is not None and shape(n.meta.get("val")) != shape(old_vals[n.name]):
+    for n in nodes:
+        if old_vals.get(n.name) is not None and shape(n.meta.get("val")) != shape(old_vals[n.name]):
             return False
     return True
+
+
+def _dtypes(v: Any) -> Any:
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        return v.dtype
+    if isinstance(v, list | tuple):
+        return tuple(_dtypes(x) for x in v)
+    return type(v).__name__
