@@ -100,11 +100,12 @@ def main() -> None:
         tmp = Path(tmp_s)
         for name in names:
             spec = ZOO[name][0]()
-            bare(spec, tmp), ours(spec, tmp, -1)  # warm-up: imports, kernels, caches
+            (tmp / name).mkdir()
+            bare(spec, tmp), ours(spec, tmp / name, -1)  # warm-up: imports, kernels, caches
             b, o = [], []
             for i in range(opts.repeats):
                 b.append(bare(spec, tmp))
-                o.append(ours(spec, tmp, i))
+                o.append(ours(spec, tmp / name, i))
             rows.append((name, b, o))
             print(f"{name}: bare {', '.join(f'{x:.2f}' for x in b)}; convert {', '.join(f'{x:.2f}' for x in o)}",
                   flush=True)
