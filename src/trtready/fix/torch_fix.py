@@ -101,7 +101,7 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
 
 
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
-    """State and graph narrowing, one re-export, one ONNX translation, ONNX narrowing, verification.
+    """State and graph narrowing (in the audit's program), one ONNX translation, ONNX narrowing, verification.
 
     The translation runs once on the success path. When an export path fails — the exporter stops,
     or the file it writes differs from PyTorch the way the plain export of the unmodified model does
@@ -189,7 +189,7 @@ class _Sides:
     module: Any  # the original module (eager reference)
     narrowed_module: Any  # state-narrowed copy: what the TorchScript exporter traces
     program: Any  # the audit's ExportedProgram
-    narrowed_program: Any  # state- and graph-narrowed, re-captured
+    narrowed_program: Any  # state- and graph-narrowed (the audit's program narrowed, or re-captured)
     layout: Any
     specs: list[Any]
     examples: dict[str, list[int]]
