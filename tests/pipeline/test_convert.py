@@ -54,6 +54,9 @@ def test_convert_narrows_state_without_a_second_capture(tmp_path: Path, monkeypa
     assert result and all(result.fix.verification) and len(result.fix.verification) == 2
     assert narrowed == {"state:embeddings.position_ids", "state:embeddings.token_type_ids"}
     assert len(calls) == 1
+    ep = torch.export.load(str(tmp_path / "bert" / "model.pt2"))  # the written program carries the narrowing
+    state = {**ep.state_dict, **ep.constants}
+    assert state["embeddings.position_ids"].dtype == state["embeddings.token_type_ids"].dtype == torch.int32
 
 
 def test_convert_captures_again_when_the_program_cannot_be_narrowed_in_place(
@@ -76,7 +79,7 @@ def test_convert_captures_again_when_the_program_cannot_be_narrowed_in_place(
     result = convert(load_model(spec), req)
     assert result and all(result.fix.verification) and len(calls) == 2
     ep = torch.export.load(str(tmp_path / "bert" / "model.pt2"))
-    assert ep.state_dict["embeddings.position_ids"].dtype == torch.int32
+    assert {**ep.state_dict, **ep.constants}["embeddings.position_ids"].dtype == torch.int32
 
 
 def test_bert_with_custom_output_names_and_dynamic_profile(tmp_path: Path) -> None:
