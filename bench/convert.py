@@ -1,18 +1,20 @@
-"""convert vs the bare path, measured side by side on the same model in one process.
+"""convert vs the bare path, per zoo text model, measured side by side in one process.
 
 bare:    torch.export → torch.onnx.export(dynamo) → TensorRT-RTX parse + build (what a user writes)
 convert: trtready convert (audit, plan, state + graph narrowing, the one ONNX translation, ONNX passes,
          verification in PyTorch and ONNX Runtime, build, inspect, manifest)
 
-Each path runs REPEATS times alternately after one warm-up each; medians and fastest runs are compared
-(the fastest run is the least disturbed by other load on a shared machine).
+Models are the zoo's (``tests/zoo/models.py``: random weights, keyword inputs, dynamic batch × sequence).
+For each model both paths run once to warm up, then REPEATS times alternately (bare, convert, bare, …):
+load on a shared machine hits both alike, and the medians and fastest runs are compared per model.
 
-    .venv/bin/python bench/convert.py [--repeats 5]
+    .venv/bin/python bench/convert.py [--models bert,distilbert,gpt2,llama] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -34,21 +36,16 @@ from trtready.pipeline import convert  # noqa: E402
 from trtready.plan import PlanOptions  # noqa: E402
 from trtready.targets import resolve_target  # noqa: E402
 
-
-def tiny_bert() -> trtready.ModelSpec:
-    from transformers import BertConfig, BertModel
-
-    cfg = BertConfig(vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    torch.manual_seed(0)
-    return trtready.ModelSpec(BertModel(cfg).eval(), (torch.randint(0, 128, (2, 16)), torch.ones(2, 16, dtype=torch.int64)),
-                              dynamic=["input_ids:0=batch[1:8],1=seq[2:64]", "attention_mask:0=batch[1:8],1=seq[2:64]"])
+DEFAULT_MODELS = "bert,distilbert,gpt2,llama"
 
 
 def bare(spec: trtready.ModelSpec, tmp: Path) -> float:
+    """What a user writes without trtready: export, translate, save, parse, build with one profile."""
     t = time.perf_counter()
     bounds = parse_dynamic(spec.dynamic)
-    ep = torch.export.export(spec.module, spec.args, dynamic_shapes=dynamic_shapes_for(spec.module, bounds, spec.args, {}))
+    kwargs = spec.kwargs or {}
+    ep = torch.export.export(spec.module, spec.args, kwargs=kwargs,
+                             dynamic_shapes=dynamic_shapes_for(spec.module, bounds, spec.args, kwargs))
     prog = torch.onnx.export(ep, dynamo=True, verbose=False)
     path = tmp / "bare.onnx"
     prog.save(str(path))
@@ -63,9 +60,13 @@ def bare(spec: trtready.ModelSpec, tmp: Path) -> float:
     assert parser.parse_from_file(str(path))
     config = builder.create_builder_config()
     profile = builder.create_optimization_profile()
+    example = {**dict(zip((f"arg{i}" for i in range(len(spec.args))), spec.args)), **kwargs}
     for i in range(network.num_inputs):
         name = network.get_input(i).name
-        profile.set_shape(name, (1, 2), (2, 16), (8, 64))
+        opt = tuple(example[name].shape)
+        lo = tuple(next((b.lo for b in bounds if b.input == name and b.axis == a), n) for a, n in enumerate(opt))
+        hi = tuple(next((b.hi for b in bounds if b.input == name and b.axis == a), n) for a, n in enumerate(opt))
+        profile.set_shape(name, lo, opt, hi)
     config.add_optimization_profile(profile)
     assert builder.build_serialized_network(network, config) is not None
     return time.perf_counter() - t
@@ -81,29 +82,43 @@ def ours(spec: trtready.ModelSpec, tmp: Path, i: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated zoo text model names")
     ap.add_argument("--repeats", type=int, default=5)
-    repeats = ap.parse_args().repeats
-    spec = tiny_bert()
+    opts = ap.parse_args()
+    from tests.zoo.models import ZOO
+
+    names = [n.strip() for n in opts.models.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        sys.exit(f"not a zoo model: {', '.join(unknown)}")
     warnings.simplefilter("ignore")
     import logging
 
     logging.disable(logging.WARNING)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        bare(spec, tmp), ours(spec, tmp, -1)  # warm-up: imports, kernels, caches
-        b, o = [], []
-        for i in range(repeats):
-            b.append(bare(spec, tmp))
-            o.append(ours(spec, tmp, i))
-    mb, mo = statistics.median(b), statistics.median(o)
+        for name in names:
+            spec = ZOO[name][0]()
+            (tmp / name).mkdir()
+            bare(spec, tmp), ours(spec, tmp / name, -1)  # warm-up: imports, kernels, caches
+            b, o = [], []
+            for i in range(opts.repeats):
+                b.append(bare(spec, tmp))
+                o.append(ours(spec, tmp / name, i))
+            rows.append((name, b, o))
+            print(f"{name}: bare {', '.join(f'{x:.2f}' for x in b)}; convert {', '.join(f'{x:.2f}' for x in o)}",
+                  flush=True)
     import tensorrt_rtx
 
-    print(f"Machine: {platform.machine()}, {platform.processor() or '?'}, Python {platform.python_version()}, "
-          f"torch {torch.__version__}, tensorrt_rtx {tensorrt_rtx.__version__}; tiny BERT, dynamic batch×seq; "
-          f"{repeats} alternating runs after a warm-up")
-    print(f"bare export + build : median {mb:.2f} s (runs: {', '.join(f'{x:.2f}' for x in b)})")
-    print(f"trtready convert    : median {mo:.2f} s (runs: {', '.join(f'{x:.2f}' for x in o)})")
-    print(f"ratio convert / bare: {mo / mb:.2f}× (medians), {min(o) / min(b):.2f}× (fastest runs)")
+    print(f"\nMachine: {platform.machine()}, {platform.processor() or '?'}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, torch {torch.__version__}, tensorrt_rtx {tensorrt_rtx.__version__}; "
+          f"zoo models, dynamic batch×seq; {opts.repeats} alternating runs per model after a warm-up; "
+          f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"{'model':<12} {'bare (median)':>14} {'convert (median)':>17} {'ratio (medians)':>16} {'ratio (fastest)':>16}")
+    for name, b, o in rows:
+        mb, mo = statistics.median(b), statistics.median(o)
+        print(f"{name:<12} {mb:>12.2f} s {mo:>15.2f} s {mo / mb:>15.2f}× {min(o) / min(b):>15.2f}×")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import sys
@@ -13,6 +14,14 @@ PACKAGES = (
 
 
 def package_versions() -> dict[str, str | None]:
+    """The installed versions (a copy: callers may change theirs)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str | None]:
+    """Read once per process: each metadata lookup scans every installed distribution, and a
+    process does not change its own torch or TensorRT while it runs."""
     out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:

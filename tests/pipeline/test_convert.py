@@ -36,6 +36,52 @@ def test_convert_translates_to_onnx_once(tmp_path: Path, monkeypatch: pytest.Mon
     assert result and result.build is not None and len(calls) == 1
 
 
+def test_convert_narrows_state_without_a_second_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BERT's int64 buffers are narrowed in the audit's program itself: torch.export runs once."""
+    calls = []
+    real = torch.export.export
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.export, "export", counting)
+    model, args = tiny_bert()
+    spec = trtready.ModelSpec(model, args, dynamic=BERT_DYNAMIC)
+    req = FixRequest(tmp_path / "bert", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(BERT_DYNAMIC))
+    result = convert(load_model(spec), req)
+    narrowed = {d.finding for d in result.fix.decisions if d.action.value == "narrow" and d.finding.startswith("state:")}
+    assert result and all(result.fix.verification) and len(result.fix.verification) == 2
+    assert narrowed == {"state:embeddings.position_ids", "state:embeddings.token_type_ids"}
+    assert len(calls) == 1
+    ep = torch.export.load(str(tmp_path / "bert" / "model.pt2"))  # the written program carries the narrowing
+    state = {**ep.state_dict, **ep.constants}
+    assert state["embeddings.position_ids"].dtype == state["embeddings.token_type_ids"].dtype == torch.int32
+
+
+def test_convert_captures_again_when_the_program_cannot_be_narrowed_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback: the narrowed module captured once more, verified as the in-place program is."""
+    import trtready.passes.narrow_program as narrow_program
+
+    calls = []
+    real = torch.export.export
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.export, "export", counting)
+    monkeypatch.setattr(narrow_program, "narrow_program", lambda *a: None)
+    model, args = tiny_bert()
+    spec = trtready.ModelSpec(model, args, dynamic=BERT_DYNAMIC)
+    req = FixRequest(tmp_path / "bert", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(BERT_DYNAMIC))
+    result = convert(load_model(spec), req)
+    assert result and all(result.fix.verification) and len(calls) == 2
+    ep = torch.export.load(str(tmp_path / "bert" / "model.pt2"))
+    assert {**ep.state_dict, **ep.constants}["embeddings.position_ids"].dtype == torch.int32
+
+
 def test_bert_with_custom_output_names_and_dynamic_profile(tmp_path: Path) -> None:
     model, args = tiny_bert()
     spec = trtready.ModelSpec(model, args, dynamic=BERT_DYNAMIC)

@@ -101,7 +101,7 @@ def _write_state_only(loaded: LoadedModel, dest: Path, decisions: list[Decision]
 
 
 def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> FixResult:
-    """State and graph narrowing, one re-export, one ONNX translation, ONNX narrowing, verification.
+    """State and graph narrowing (in the audit's program), one ONNX translation, ONNX narrowing, verification.
 
     The translation runs once on the success path. When an export path fails — the exporter stops,
     or the file it writes differs from PyTorch the way the plain export of the unmodified model does
@@ -189,7 +189,7 @@ class _Sides:
     module: Any  # the original module (eager reference)
     narrowed_module: Any  # state-narrowed copy: what the TorchScript exporter traces
     program: Any  # the audit's ExportedProgram
-    narrowed_program: Any  # state- and graph-narrowed, re-captured
+    narrowed_program: Any  # state- and graph-narrowed (the audit's program narrowed, or re-captured)
     layout: Any
     specs: list[Any]
     examples: dict[str, list[int]]
@@ -358,14 +358,17 @@ def _at(worst: Any) -> str:
 
 def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
                     result: FixResult) -> Any:
-    """State and graph narrowing on the audit's program, then one re-export.
+    """State and graph narrowing on the audit's program, without a second capture when it can be helped.
 
-    The state decisions are applied to the program's own module, the planned int32 region of the
-    graph (:func:`trtready.plan.fx_plan.plan_fx`) on the same module, and ``torch.export`` runs once
-    more to give the narrowed ExportedProgram: one capture instead of one per stage.
+    The state decisions and the planned int32 region of the graph (:func:`trtready.plan.fx_plan.plan_fx`)
+    are applied to the program itself, its metadata propagated again in its own fake mode
+    (:func:`trtready.passes.narrow_program.narrow_program`). When that cannot be done exactly, they are
+    applied to the program's module and ``torch.export`` runs once more. Either way the narrowed
+    program is verified against the original module afterwards.
     """
     from trtready.errors import NarrowingError, TrtReadyError, first_line
     from trtready.load.capture import capture
+    from trtready.passes.narrow_program import narrow_program
     from trtready.passes.narrow_state import narrow_module_state
     from trtready.passes.fx_narrow_int64 import NarrowFxInt64Pass
     from trtready.plan.fx_plan import plan_fx
@@ -374,6 +377,11 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
     state_changed = any(d.action is Action.NARROW and d.finding.startswith("state:") for d in result.decisions)
     plan = plan_fx(fx, result.report.findings)
     result.decisions += plan.decisions
+    if not plan.sources and not state_changed:
+        return ep
+    narrowed = narrow_program(ep, result.decisions, list(plan.sources))
+    if narrowed is not None:
+        return narrowed
     gm = narrow_module_state(ep.module(), result.decisions)
     res = NarrowFxInt64Pass(plan)(gm)
     assert res is not None

@@ -2,7 +2,9 @@
 
 The torch.fx pass contract (``PassResult(graph_module, modified)``): the planned *source* nodes get
 ``dtype=torch.int32``; everything in the region follows from them when the module is traced again
-(the caller re-exports it). The region and why it is safe are the planner's (:mod:`trtready.plan.fx_plan`).
+(the caller re-exports it; :mod:`trtready.passes.narrow_program` makes the same change on the lifted
+program without a re-export, and this pass is its fallback). The region and why it is safe are the
+planner's (:mod:`trtready.plan.fx_plan`).
 
 Before::
 

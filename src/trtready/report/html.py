@@ -365,6 +365,17 @@ def _svg(data: dict[str, Any], after: bool) -> str:
     return re.sub(r"^.*?(?=<svg)", "", svg, flags=re.S)  # the XML prolog and DOCTYPE do not belong inline
 
 
+def _svgs(data: dict[str, Any], decided: bool) -> tuple[str, str]:
+    """Before and after, laid out by two ``dot`` processes at once (each is a process start and a layout)."""
+    if not decided:
+        return _svg(data, False), ""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        after = pool.submit(_svg, data, True)
+        return _svg(data, False), after.result()
+
+
 def _flow_section(data: dict[str, Any]) -> str:
     flow = data.get("flow")
     head = "<section id=\"flow\"><h2>dtype flow</h2>"
@@ -382,7 +393,7 @@ def _flow_section(data: dict[str, Any]) -> str:
                        f" are in the findings.</p>{aside}</section>")
     try:
         decided = data["verb"] != "audit"  # an audit decides nothing: there is no "after" to draw
-        before, after = _svg(data, False), _svg(data, True) if decided else ""
+        before, after = _svgs(data, decided)
     except Exception as e:  # no `dot` on PATH, or it failed: the report stands without the picture
         if isinstance(e, ImportError):
             why = "the graphviz package is not installed (pip install graphviz)"
