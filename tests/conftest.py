@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.tiers import full_tier_only
+from tests.tiers import FULL_TIER, full_tier_only
+from tests.warm_cli import run_warm
 
 # CI replays the same examples every run (a red CI blocks landing); locally each run explores anew.
 settings.register_profile("ci", derandomize=True, deadline=None)
@@ -19,6 +20,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
+COLD_CLI = FULL_TIER or os.environ.get("TRTREADY_COLD_CLI") == "1"
 
 
 @dataclass
@@ -29,8 +31,12 @@ class CliResult:
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
-    """Run ``trtready ARGS`` as a user would: a fresh interpreter, real exit code and streams."""
+    """Run ``trtready ARGS`` as a user would: a process of its own, real exit code and streams. In the
+    full tier a cold ``python -m trtready``; otherwise forked from a server that imported torch once
+    (tests/warm_cli.py)."""
     full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
+    if not COLD_CLI:
+        return CliResult(*run_warm(list(args), cwd, full_env, timeout=300))
     proc = subprocess.run(
         [sys.executable, "-m", "trtready", *args],
         capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300,

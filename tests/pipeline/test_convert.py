@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import onnx
+import onnx_ir as ir
 import pytest
 import torch
 
@@ -134,3 +135,32 @@ def test_missing_torch_tensorrt_is_one_line(tmp_path: Path) -> None:
     r = run_cli("convert", "trtready.demo:bn_cnn", "-o", str(tmp_path / "x"), "--frontend", "torch-trt-dynamo")
     assert r.code == 2 and "torch_tensorrt is not installed" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+class _Scale(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 3)
+        self.register_buffer("offset", torch.arange(3))  # int64 state: narrowing changes the program
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) + self.offset
+
+
+def test_a_dynamic_pt2_converts_with_the_bounds_it_carries(tmp_path: Path) -> None:
+    """A .pt2 exported with ``Dim(min=1, max=8)`` needs no ``--dynamic``: the engine's profile and the
+    written ONNX's recorded bounds are the program's own [1, 8], whether or not narrowing changed it."""
+    from trtready.bounds import bounds_from_metadata
+
+    ep = torch.export.export(_Scale(), (torch.randn(2, 4),),
+                             dynamic_shapes={"x": {0: torch.export.Dim("b", min=1, max=8)}})
+    pt2 = tmp_path / "scale.pt2"
+    torch.export.save(ep, str(pt2))
+    r = run_cli("convert", str(pt2), "-o", str(tmp_path / "conv"), "--target", "trt-rtx")
+    assert r.code == 0, r.stderr
+    assert "profile x: min [1, 4] opt [2, 4] max [8, 4]" in r.stdout
+    written = ir.load(tmp_path / "conv" / "model.onnx")
+    assert [(b.input, b.axis, b.lo, b.hi) for b in bounds_from_metadata(written)] == [("x", 0, 1, 8)]
+    trtready.export(str(pt2), tmp_path / "plain.onnx")
+    plain = ir.load(tmp_path / "plain.onnx")
+    assert [(b.input, b.axis, b.lo, b.hi) for b in bounds_from_metadata(plain)] == [("x", 0, 1, 8)]

@@ -114,7 +114,9 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
 
     from trtready.errors import UpstreamError
     from trtready.export.paths import ExportChain
-    from trtready.load.capture import CallLayout
+    from trtready.bounds import with_recorded
+    from trtready.load.capture import CallLayout, program_bounds
+    from trtready.load.detect import ModelKind
     from trtready.passes.narrow_state import narrow_module_state
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
@@ -122,6 +124,8 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         req.bounds = loaded.fitted_bounds
     ep = loaded.exported
     assert ep is not None, "captured by the audit"
+    if loaded.kind is ModelKind.PT2:  # the program's own bounds for the axes --dynamic leaves open
+        req.bounds = with_recorded(req.bounds, program_bounds(ep))
     module = loaded.module if loaded.module is not None else ep.module()
     layout = CallLayout.of(ep, *loaded.example())
     args, kwargs = layout.example_arguments()

@@ -238,3 +238,35 @@ def lost_sizes(program: Any, bounds: list[DimBound]) -> list[str]:
 def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
     """The program of :func:`capture_fitted` (callers that keep the user's bounds as given)."""
     return capture_fitted(module, args, kwargs, bounds).program
+
+
+def program_bounds(program: Any) -> list[DimBound]:
+    """The bounds a program carries for its inputs' symbolic sizes (``Dim("b", min=1, max=8)`` at its
+    export, kept in ``range_constraints``): a .pt2 brings them, so its dynamic axes need no ``--dynamic``.
+
+    Only a size that is one symbol with a finite range is a bound (a derived size such as ``2*s0`` is
+    left to the user); inputs sharing a symbol share the dim, named after it.
+    """
+    import sympy
+    import torch
+    from torch.export.graph_signature import InputKind
+
+    ranges = program.range_constraints
+    user = {s.arg.name for s in program.graph_signature.input_specs
+            if s.kind is InputKind.USER_INPUT and hasattr(s.arg, "name")}
+    out: list[DimBound] = []
+    for node in program.graph.nodes:
+        val = node.meta.get("val")
+        if node.op != "placeholder" or node.name not in user or not isinstance(val, torch.Tensor):
+            continue
+        for axis, size in enumerate(val.shape):
+            if not isinstance(size, torch.SymInt):
+                continue
+            expr = size.node.expr
+            if not isinstance(expr, sympy.Symbol) or expr not in ranges:
+                continue
+            lo, hi = ranges[expr].lower, ranges[expr].upper
+            if not (isinstance(lo, sympy.Integer | int) and isinstance(hi, sympy.Integer | int)):
+                continue  # unbounded above: not a bound to record
+            out.append(DimBound(node.name, axis, str(expr), int(lo), int(hi)))
+    return out
