@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from trtready.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from trtready.audit import AuditReport
     from trtready.bounds import DimBound
     from trtready.deploy import ConfigCheck, DeployResult, TritonRequest
@@ -471,6 +473,46 @@ def export(
     return run_export(loaded, request)
 
 
+@dataclass
+class BuildRequest:
+    """What ``build`` makes: an engine of ``model`` (an ONNX file, with ``data_files``) for ``target``."""
+
+    model: Path
+    out: Path
+    target: ResolvedTarget
+    profiles: dict[str, InputProfile] = field(default_factory=dict)
+    force: bool = False
+    data_files: list[Path] = field(default_factory=list)
+
+
+def prepare_build(model: str | Path, out: str | Path, *, target: str | None = None,
+                  profile: list[str] | tuple[str, ...] | None = None, force: bool = False,
+                  limits: Limits | None = None) -> BuildRequest:
+    """Only an ONNX file builds; the library for the target must load before the file is read (within ``limits``)."""
+    from trtready.engine.engine import library_for
+    from trtready.engine.profiles import parse_profiles
+    from trtready.errors import BadInputError
+    from trtready.load.detect import ModelKind, detect
+    from trtready.load.onnx_file import load_onnx
+    from trtready.targets import resolve_target
+
+    if detect(str(model)) is not ModelKind.ONNX:
+        raise BadInputError(f"{model}: build takes an ONNX model (export or fix one first)")
+    resolved = resolve_target(target)
+    library_for(resolved)
+    _, data_files, _ = load_onnx(model, _limits(limits))
+    return BuildRequest(Path(model), Path(out), resolved, parse_profiles(profile), force, data_files)
+
+
+def run_build(request: BuildRequest, session: OutputSession | None = None,
+              staged: Callable[[Path], None] | None = None) -> BuildResult:
+    """``staged`` sees the engine (and its manifest) staged, before the swap."""
+    from trtready.engine.engine import build_engine
+
+    r = request
+    return build_engine(r.model, r.out, r.target, r.profiles, force=r.force, session=session, staged=staged)
+
+
 def build(
     model: str | Path,
     out: str | Path,
@@ -480,11 +522,7 @@ def build(
     force: bool = False,
 ) -> BuildResult:
     """Build a TensorRT / TensorRT-RTX engine from an ONNX file and write it with its manifest."""
-    from trtready.engine.engine import build_engine
-    from trtready.engine.profiles import parse_profiles
-    from trtready.targets import resolve_target
-
-    return build_engine(Path(model), Path(out), resolve_target(target), parse_profiles(profile), force=force)
+    return run_build(prepare_build(model, out, target=target, profile=profile, force=force))
 
 
 # --------------------------------------------------------------------------- the engine's and serving side
