@@ -54,6 +54,17 @@ class BatchOptions:
     exporter: str = "auto"
 
 
+def batch_options(*, verb: str = "audit", trust_code: bool = False, limits: Limits | None = None,
+                  io_int32: bool = False, strict: bool = False, allow_underflow: bool = False, build: bool = True,
+                  verify: bool = True, trials: int = 4, exporter: str = "auto") -> BatchOptions:
+    """``batch``'s options as every job gets them (the API's keyword arguments and the CLI's flags alike)."""
+    from trtready.api import exporter_choice
+
+    return BatchOptions(verb=verb, trust_code=trust_code, limits=limits or DEFAULT_LIMITS, io_int32=io_int32,
+                        strict=strict, allow_underflow=allow_underflow, build=build, verify=verify, trials=trials,
+                        exporter=exporter_choice(exporter))
+
+
 @dataclass(frozen=True)
 class Job:
     """One model for one target: ``spec`` as the list gives it, ``model`` as the worker opens it (a
@@ -224,7 +235,7 @@ def _run_jailed(job: Job) -> tuple[int, str | None, str | None]:
 def _run_here(job: Job) -> tuple[int, str]:
     """The public verb in this process (a spec, or a file under ``trust_code``): its exit code and
     verdict line; report.json written (by ``convert`` only when it wrote its folder)."""
-    import trtready as api
+    from trtready import api
     from trtready.outputs import write_json
     from trtready.report.json_report import audit_report_json
 
@@ -464,3 +475,36 @@ def run_batch(models: str | Path | Sequence[str], out: str | Path, *, targets: S
 
 __all__ = ["BatchOptions", "BatchResult", "Job", "Row", "VERBS", "default_jobs", "folder_names", "plan_jobs",
            "read_list", "run_batch", "run_job"]
+
+
+def batch(
+    models: str | Path | list[str],
+    out: str | Path,
+    *,
+    verb: str = "audit",
+    target: str | list[str] | None = None,
+    jobs: int | None = None,
+    ray: str | bool | None = None,
+    io_int32: bool = False,
+    strict: bool = False,
+    allow_underflow: bool = False,
+    build: bool = True,
+    verify: bool = True,
+    trials: int = 4,
+    exporter: str = "auto",
+    force: bool = False,
+    trust_code: bool = False,
+    limits: Limits | None = None,
+) -> BatchResult:
+    """Run ``audit`` or ``convert`` on every model of ``models`` (a LIST file or the specs) into ``out``.
+
+    Each model (× target) runs as its single verb would, model files in the same jail; one failing is a
+    row, not the end. ``jobs`` sizes the local process pool (default min(2, CPUs)); ``ray=True`` runs
+    one Ray task per job (this process's Ray, else a local one), ``ray="ADDRESS"`` on that cluster.
+    Truthy when every model is ready.
+    """
+    targets = [target] if isinstance(target, str) or target is None else list(target)
+    options = batch_options(verb=verb, trust_code=trust_code, limits=limits, io_int32=io_int32, strict=strict,
+                            allow_underflow=allow_underflow, build=build, verify=verify, trials=trials,
+                            exporter=exporter)
+    return run_batch(models, out, targets=targets, options=options, jobs=jobs, ray=ray, force=force)

@@ -49,32 +49,21 @@ def audit(
     Exit 0 when the model is ready for the target, 1 when it is not, 2 on bad input.
     """
     def body() -> int:
-        from trtready.audit import AuditReport, audit_loaded
-        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.api import prepare_audit, run_audit
         from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.limits import parse_limits
-        from trtready.load import load_model
+        from trtready.load.hf_config import parse_overrides
         from trtready.outputs import session
         from trtready.report.json_report import audit_report_json
         from trtready.report.terminal import console, render_audit
-        from trtready.targets import resolve_target
 
-        from trtready.errors import UsageError
-        from trtready.load.hf_config import parse_overrides
-
-        if hf_set and not is_hf(model):
-            raise UsageError("--hf-set sets fields of an hf: config; the model given is not one")
-        resolved = resolve_target(target)
-        loaded = load_model(model, trust_code=trust_code, limits=parse_limits(limit), config_only=True,
-                            hf_set=parse_overrides(hf_set))
+        loaded, request = prepare_audit(model, target=target, dynamic=dynamic, input_range=input_range,
+                                        trust_code=trust_code, limits=parse_limits(limit),
+                                        hf_set=parse_overrides(hf_set))
         with session(report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), loaded.input_paths) as s:
-            # an hf: model's bounds are defaults (batch [1:4] × seq [2:max positions]): --dynamic replaces them
-            given = [] if dynamic and loaded.hf is not None else loaded.dynamic
-            bounds = parse_dynamic(list(dynamic) + given)
-            ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
-            report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+            report = run_audit(loaded, request)
             con = console(stderr=json_path == "-")
             if quiet:
                 con.print(report.verdict(), markup=False, overflow="fold")

@@ -55,7 +55,7 @@ def batch(models: Path, out: Path, verb: str, target: tuple[str, ...], jobs: int
         usage_error("--jobs sizes the local pool; Ray schedules by the cluster's CPUs: give one of --jobs, --ray")
 
     def body() -> int:
-        from trtready.batch import BatchOptions, Row, run_batch
+        from trtready.batch import Row, batch_options, run_batch
         from trtready.limits import parse_limits
         from trtready.report.terminal import console, render_batch, render_batch_row
 
@@ -64,9 +64,9 @@ def batch(models: Path, out: Path, verb: str, target: tuple[str, ...], jobs: int
         def on_row(row: Row) -> None:
             render_batch_row(row.to_json(), con)
 
-        options = BatchOptions(verb=verb, trust_code=trust_code, limits=parse_limits(limit), io_int32=io == "int32",
-                               strict=strict, allow_underflow=allow_underflow, build=not no_build, verify=not no_verify,
-                               trials=trials, exporter=exporter)
+        options = batch_options(verb=verb, trust_code=trust_code, limits=parse_limits(limit), io_int32=io == "int32",
+                                strict=strict, allow_underflow=allow_underflow, build=not no_build,
+                                verify=not no_verify, trials=trials, exporter=exporter)
         result = run_batch(models, out, targets=target, options=options, jobs=jobs, ray=ray,
                            force=force, on_row=None if quiet else on_row)
         render_batch(result.to_json(), con, out, quiet=quiet)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,31 +30,21 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
     def body() -> int:
         import json
 
+        from trtready.api import prepare_build, run_build
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.engine.engine import build as build_network
-        from trtready.engine.engine import library_for, write_engine
         from trtready.engine.manifest import manifest_path
-        from trtready.engine.profiles import parse_profiles
-        from trtready.errors import BadInputError
         from trtready.limits import parse_limits
-        from trtready.load.detect import ModelKind, detect
-        from trtready.load.onnx_file import load_onnx
         from trtready.outputs import Kind, Output, session
         from trtready.report.terminal import console, render_build
-        from trtready.targets import resolve_target
 
-        if detect(str(model)) is not ModelKind.ONNX:
-            raise BadInputError(f"{model}: build takes an ONNX model (export or fix one first)")
-        resolved = resolve_target(target)
-        library_for(resolved)
-        _, data_files, _ = load_onnx(model, parse_limits(limit))
-        engine = Output(out, Kind.ENGINE)
-        with session([engine] + report_outputs(json_path), [model, *data_files], force) as s:
-            built = build_network(model, resolved, parse_profiles(profile))
-            staged = s.stage(out)
-            result = write_engine(built, staged, out)
-            manifest = json.loads(manifest_path(staged).read_text())  # read before the commit moves it
-            s.commit(out)
+        request = prepare_build(model, out, target=target, profile=profile, force=force, limits=parse_limits(limit))
+        manifest: dict[str, Any] = {}
+
+        def read_manifest(staged: Path) -> None:  # read before the commit moves it
+            manifest.update(json.loads(manifest_path(staged).read_text()))
+
+        with session([Output(out, Kind.ENGINE)] + report_outputs(json_path), [model, *request.data_files], force) as s:
+            result = run_build(request, session=s, staged=read_manifest)
             con = console(stderr=json_path == "-")
             render_build(result, con, quiet=quiet)
             emit_json({**manifest, "verb": "build"}, json_path, s)

@@ -17,7 +17,7 @@ def check_config(manifest: Path, config: Path, debug: bool) -> None:
     """One line per mismatch between CONFIG and the engine of MANIFEST (data type, name, rank, dims
     against the profile, max batch size). Exit 0 when consistent, 1 on any mismatch, 2 on bad input."""
     def body() -> int:
-        from trtready.deploy import check_config as run
+        from trtready.api import check_config as run
         from trtready.report.terminal import safe_text
 
         result = run(manifest, config)

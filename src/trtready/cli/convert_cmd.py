@@ -61,58 +61,33 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
     The output folder appears only when everything succeeded; an older one trtready wrote is
     replaced (with --force) only then.
     """
-    serve = None
-    if triton is not None:
-        from trtready.deploy import TritonRequest
-
-        serve = TritonRequest(triton, out.name, max_batch, instances)
-    elif max_batch is not None or instances is not None:
+    if triton is None and (max_batch is not None or instances is not None):
         usage_error("--max-batch and --instances shape the Triton model: give --triton REPO too")
 
     def body() -> int:
-        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.api import prepare_convert, run_convert
         from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.engine.profiles import parse_profiles
-        from trtready.errors import UsageError
-        from trtready.fix import FixRequest
         from trtready.limits import parse_limits
-        from trtready.load import load_model
         from trtready.outputs import Kind, Output, session
-        from trtready.pipeline import convert as run
-        from trtready.plan import PlanOptions
         from trtready.report.json_report import convert_report_json
         from trtready.report.terminal import console, render_convert
-        from trtready.targets import resolve_target
-        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
-        from trtready.verify.inputs import load_npz
 
-        resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
-        if frontend == "onnx" and resolved.profile.library == "torch_tensorrt":
-            raise UsageError(f"--target {resolved.name} compiles with Torch-TensorRT: add --frontend torch-trt-dynamo")
-        limits = parse_limits(limit)
-        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        loaded, request = prepare_convert(
+            model, out, target=target, dynamic=dynamic, input_range=input_range,
+            input_names=parse_names(input_names), output_names=parse_names(output_names), profile=profile,
+            frontend=frontend, io_int32=io == "int32", strict=strict, allow_underflow=allow_underflow,
+            baseline=baseline, build=not no_build, verify=not no_verify, inputs=inputs_npz, trials=trials, rtol=rtol,
+            atol=atol, exporter=exporter, force=force, trust_code=trust_code, limits=parse_limits(limit),
+            triton=triton, max_batch=max_batch, instances=instances)
+        serve = request.triton
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
-        if serve is not None:
-            from trtready.deploy.triton import check_name
-
-            check_name(serve.name)
         folders = [Output(out, Kind.FOLDER)] + ([Output(serve.folder, Kind.FOLDER)] if serve is not None else [])
         with session(folders + report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), inputs, force) as s:
-            req = FixRequest(
-                out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
-                parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                parse_input_ranges(list(input_range) + loaded.input_ranges),
-                verify=not no_verify, trials=trials, force=force,
-                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-                feeds=load_npz(inputs_npz, limits) if inputs_npz else None,
-                input_names=parse_names(input_names), output_names=parse_names(output_names), limits=limits, session=s,
-                exporter=exporter,
-            )
+            request.fix.session = s  # the folders and the reports checked and locked together
             con = console(stderr=json_path == "-")
-            result = run(loaded, req, build=not no_build, baseline=baseline, frontend=frontend,
-                         profiles=parse_profiles(profile), console=None if quiet else con, triton=serve)
+            result = run_convert(loaded, request, console=None if quiet else con)
             render_convert(result, con, quiet=quiet)
             if result.deploy is not None:
                 render_deploy(result.deploy, quiet, err=json_path == "-")
@@ -124,7 +99,8 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
 
     from trtready.deploy import made_repo
 
-    writes: list[str | Path | None] = [out, *([serve.folder] if serve else []), *json_file(json_path), html_path, sarif_path]
+    model_folder = triton / out.name if triton is not None else None  # the Triton model convert stages
+    writes: list[str | Path | None] = [out, model_folder, *json_file(json_path), html_path, sarif_path]
     with made_repo(triton):  # the jailed child writes into it; a failed run leaves no empty folder
         run_verb(debug, body, models=[model, inputs_npz], reads=[model, inputs_npz], writes=writes, force=force,
                  trust_code=trust_code)

@@ -28,7 +28,7 @@ def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int |
     the bindings cannot serve.
     """
     def body() -> int:
-        from trtready.deploy import deploy as run
+        from trtready.api import deploy as run
 
         render_deploy(run(manifest, triton, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
         return 0

@@ -36,20 +36,18 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
     otherwise; the --dynamic bounds and example shapes are recorded for `build`.
     """
     def body() -> int:
-        from trtready.bounds import parse_dynamic
+        from trtready.api import prepare_export, run_export
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.limits import parse_limits
-        from trtready.load import load_model
         from trtready.outputs import Kind, Output, session
-        from trtready.pipeline import export as export_stages
         from trtready.report.terminal import safe_text
 
-        limits = parse_limits(limit)
-        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        loaded, request = prepare_export(model, out, format=fmt, input_names=parse_names(input_names),
+                                         output_names=parse_names(output_names), dynamic=dynamic, exporter=exporter,
+                                         force=force, trust_code=trust_code, limits=parse_limits(limit))
         main = Output(out, Kind.ONNX if fmt == "onnx" else Kind.FILE)
         with session([main] + report_outputs(json_path), loaded.input_paths, force) as s:
-            result = export_stages(loaded, out, fmt, parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                                   parse_names(input_names), parse_names(output_names), session=s, exporter=exporter)
+            result = run_export(loaded, request, session=s)
             if not quiet:
                 click.echo(f"inputs:  {safe_text(', '.join(result.input_names))}")
                 if result.output_names:

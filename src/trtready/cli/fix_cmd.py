@@ -46,40 +46,25 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     must be refused (named, with its value) or the input is bad.
     """
     def body() -> int:
-        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.api import prepare_fix, run_fix
         from trtready.cli.html_out import emit_html, html_outputs
         from trtready.cli.sarif_out import emit_sarif, sarif_outputs
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.errors import UsageError
-        from trtready.fix import FixRequest
-        from trtready.fix.dispatch import output_kind, run_fix
+        from trtready.fix.dispatch import output_kind
         from trtready.limits import parse_limits
-        from trtready.load import load_model
         from trtready.outputs import Output, session
-        from trtready.plan import PlanOptions
         from trtready.report.json_report import fix_report_json
         from trtready.report.terminal import console, render_fix
-        from trtready.targets import resolve_target
-        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
-        from trtready.verify.inputs import load_npz
 
-        if out is None and not dry_run:
-            raise UsageError("fix needs -o OUT (or --dry-run)")
-        resolved = resolve_target(target)
-        limits = parse_limits(limit)
-        loaded = load_model(model, trust_code=trust_code, limits=limits)
+        loaded, request = prepare_fix(model, out, target=target, dynamic=dynamic, input_range=input_range,
+                                      io_int32=io == "int32", strict=strict, allow_underflow=allow_underflow,
+                                      dry_run=dry_run, verify=not no_verify, inputs=inputs_npz, trials=trials,
+                                      rtol=rtol, atol=atol, exporter=exporter, force=force, trust_code=trust_code,
+                                      limits=parse_limits(limit))
         main = [Output(out, output_kind(loaded))] if out is not None and not dry_run else []
         inputs = loaded.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
         with session(main + report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), inputs, force) as s:
-            request = FixRequest(
-                out, resolved, PlanOptions(strict=strict, io_int32=io == "int32", allow_underflow=allow_underflow),
-                parse_dynamic(list(dynamic) + loaded.dynamic, limits),
-                parse_input_ranges(list(input_range) + loaded.input_ranges),
-                dry_run=dry_run, verify=not no_verify, trials=trials, force=force,
-                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-                feeds=load_npz(inputs_npz, limits) if inputs_npz else None, limits=limits, session=s,
-                exporter=exporter,
-            )
+            request.session = s  # the output and the reports checked and locked together
             result = run_fix(loaded, request)
             con = console(stderr=json_path == "-")
             render_fix(result, con, quiet=quiet)

@@ -30,25 +30,18 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
     def body() -> int:
         from pathlib import Path
 
+        from trtready.api import prepare_verify, run_verify
         from trtready.cli.json_out import emit_json, report_outputs
         from trtready.limits import parse_limits
-        from trtready.load import load_model
         from trtready.outputs import session
         from trtready.report.terminal import console, render_comparison
-        from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
-        from trtready.verify.inputs import load_npz
-        from trtready.verify.pair import verify_loaded
 
-        limits = parse_limits(limit)
-        ref = load_model(reference, trust_code=trust_code, limits=limits)
-        cand = load_model(candidate, trust_code=trust_code, limits=limits)
+        ref, cand, request = prepare_verify(reference, candidate, dynamic=dynamic, input_range=input_range,
+                                            inputs=inputs_npz, trials=trials, rtol=rtol, atol=atol,
+                                            trust_code=trust_code, limits=parse_limits(limit))
         inputs = ref.input_paths + cand.input_paths + ([Path(inputs_npz)] if inputs_npz else [])
         with session(report_outputs(json_path), inputs) as s:
-            cmp = verify_loaded(
-                ref, cand, dynamic=list(dynamic), input_range=list(input_range), trials=trials,
-                rtol=parse_tolerances(rtol, DEFAULT_RTOL), atol=parse_tolerances(atol, DEFAULT_ATOL),
-                feeds=load_npz(inputs_npz, limits) if inputs_npz else None, limits=limits,
-            )
+            cmp = run_verify(ref, cand, request)
             con = console(stderr=json_path == "-")
             render_comparison(cmp, con, quiet=quiet)
             emit_json({"schema_version": "1.0", "tool_version": _version(), "verb": "verify",

@@ -19,6 +19,8 @@ from trtready.errors import BadInputError, MissingLibraryError, UsageError
 from trtready.targets import ResolvedTarget, version_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from trtready.outputs import OutputSession
 
 
@@ -161,14 +163,19 @@ def write_engine(built: Built, dest: Path, final: Path | None = None) -> BuildRe
 
 
 def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile], *,
-                 force: bool = False, session: OutputSession | None = None) -> BuildResult:
-    """``build``: the engine and its manifest, checked and locked first, swapped in whole."""
+                 force: bool = False, session: OutputSession | None = None,
+                 staged: Callable[[Path], None] | None = None) -> BuildResult:
+    """``build``: the engine and its manifest, checked and locked first, swapped in whole. ``staged``
+    sees the staged engine before the swap (in a jailed run, the commit moves it out of reach)."""
     from trtready.outputs import Kind, Output, use_session
 
     output = Output(Path(engine_path), Kind.ENGINE)
     inputs = [Path(onnx_path)]
     with use_session(session, [output], inputs, force) as s:
         built = build(Path(onnx_path), target, profiles)
-        result = write_engine(built, s.stage(output.path), output.path)
+        dest = s.stage(output.path)
+        result = write_engine(built, dest, output.path)
+        if staged is not None:
+            staged(dest)
         s.commit(output.path)
     return result
