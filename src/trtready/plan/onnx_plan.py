@@ -338,11 +338,19 @@ _CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
 _INDEX_CAST_OPS = frozenset({"Gather", "GatherElements", "GatherND"})
 
 
+#: Cast layers TensorRT-RTX 1.7's parser makes for a Range over a shape value, measured on
+#: ``Range(0, Squeeze(Shape(x)[0:1]), 1)``: int64, four helper Casts of its operands and size; int32
+#: (reading a Cast of the size), five — the fifth casts its size back to int64.
+_RANGE_CASTS = {ir.DataType.INT64: 4, ir.DataType.INT32: 5}
+
+
 def parser_casts(graph: ir.Graph) -> int:
-    """The Cast layers TensorRT's parser makes of ``graph`` that narrowing can change: Cast nodes
-    between two types, the index Cast of a Gather reading int64 indices of a non-int64 table, and the
-    Cast back of an int32 Range over a shape value. Not the whole network's count — the difference
-    between two versions of one graph (before and after the plan's rewrites) is what it is for."""
+    """The Cast layers TensorRT's parser makes of ``graph`` where narrowing and the exact rewrites change
+    them: Cast nodes between two types, the index Cast of a Gather reading int64 indices of a
+    non-int64 table, and the helper Casts of a Range over a shape value (:data:`_RANGE_CASTS`). Not
+    the whole network's count — the difference between two versions of one graph (before and after
+    the plan's rewrites) is what it is for, and it errs low (broadcasts of int64 shape math are not
+    counted)."""
     host = host_values(graph)
     count = 0
     for node in graph:
@@ -354,15 +362,9 @@ def parser_casts(graph: ir.Graph) -> int:
         elif node.op_type in _INDEX_CAST_OPS and len(ins) > 1 and ins[1].dtype == ir.DataType.INT64 \
                 and ins[0].dtype != ir.DataType.INT64:
             count += 1
-        elif node.op_type == "Range" and node.outputs and node.outputs[0].dtype == ir.DataType.INT32 \
-                and any(_reads_host_cast(v, host) for v in ins):
-            count += 1
+        elif node.op_type == "Range" and node.outputs and any(v in host for v in ins):
+            count += _RANGE_CASTS.get(node.outputs[0].dtype or ir.DataType.UNDEFINED, 0)
     return count
-
-
-def _reads_host_cast(v: ir.Value, host: set[ir.Value]) -> bool:
-    p = v.producer()
-    return p is not None and p.op_type == "Cast" and bool(p.inputs) and p.inputs[0] in host
 
 
 def _host_ranges(comp: Component, host: set[ir.Value]) -> list[LinkSet]:
