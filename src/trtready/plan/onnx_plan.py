@@ -333,8 +333,8 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
 
 
 _CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
-# Ops whose int64 indices TensorRT's parser casts to INT32 itself (measured with TensorRT-RTX 1.7: one
-# Cast layer each for Gather and GatherND; GatherElements shares Gather's importer).
+# Ops whose int64 indices TensorRT's parser casts to INT32 itself: one Cast layer each, measured with
+# TensorRT-RTX 1.7 for Gather and GatherND; GatherElements as :func:`_index_read` counts it.
 _INDEX_CAST_OPS = frozenset({"Gather", "GatherElements", "GatherND"})
 
 
