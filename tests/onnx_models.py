@@ -21,15 +21,17 @@ from trtready.targets import PROFILES
 
 
 def planned(text_or_model: str | ir.Model, ranges: dict[str, Interval] | None = None,
-            dynamic: list[str] | None = None, target: str = "trt-rtx", **opts: bool) -> tuple[ir.Model, OnnxPlan]:
+            dynamic: list[str] | None = None, target: str = "trt-rtx", cast_credit: int = 0,
+            **opts: bool) -> tuple[ir.Model, OnnxPlan]:
     """The model (parsed from ONNX text, or as given) and its plan for ``target``.
 
-    ``ranges`` are ``--input-range`` intervals by input name, ``dynamic`` ``--dynamic`` strings and
-    ``opts`` :class:`PlanOptions` fields. The model is returned because planning infers its shapes.
+    ``ranges`` are ``--input-range`` intervals by input name, ``dynamic`` ``--dynamic`` strings,
+    ``cast_credit`` the Casts rewrites removed before planning, and ``opts`` :class:`PlanOptions`
+    fields. The model is returned because planning infers its shapes.
     """
     model = ir.from_onnx_text(text_or_model) if isinstance(text_or_model, str) else text_or_model
     analysis = OnnxAnalysis.of(model, parse_dynamic(dynamic), ranges)
-    return model, plan_onnx(analysis, PROFILES[target], PlanOptions(**opts))
+    return model, plan_onnx(analysis, PROFILES[target], PlanOptions(**opts), cast_credit)
 
 
 def session(model: ir.Model | Path) -> ort.InferenceSession:

@@ -292,7 +292,9 @@ def test_a_where_branch_that_fits_where_taken_is_cast_down_exactly() -> None:
     bucket = next(n for n in narrowed.graph if n.op_type == "Where").outputs[0]
     assert bucket.dtype == ir.DataType.INT32
     int64 = [v.name for n in narrowed.graph for v in n.outputs if v.dtype == ir.DataType.INT64]
-    assert int64 == ["s", "n"]  # the shape read only; one Cast of n enters the int32 region
+    # The shape read and the Range over it: narrowed, the Range would add a Cast this graph does not pay
+    # for (the plan's Cast balance), so one Cast of r enters the int32 region.
+    assert int64 == ["s", "n", "r"]
     for n, w in want.items():
         assert np.array_equal(at(narrowed, n), w)
 
@@ -348,3 +350,67 @@ def test_a_comparison_alone_does_not_pay_for_a_cast() -> None:
     text = text.replace("float[N, S, 2] y, ", "").replace("float[M, 2] z", "float[M] z")
     model, decisions = _plan(text, ranges={"ids": Interval(0, 7)})
     assert decisions["v"].action is Action.KEEP and "would need 1 Casts" in decisions["v"].reason
+
+
+# Swin's window partition: the indices of the Gather an as_strided becomes, Range(0, batch, 1) * stride
+# + offsets, read from the batch size (a shape value).
+WINDOWS = """
+<ir_version: 10, opset_import: ["" : 20]>
+g (float[B, 4] x, float[64] t) => (float[B, 4] y)
+<int64 zero = {0}, int64 one = {1}, int64 stride = {4}, int64[1, 4] offsets = {0, 1, 2, 3}, int64[1] ax1 = {1}> {
+  s = Shape<start=0, end=1>(x)
+  n = Squeeze(s)
+  r = Range(zero, n, one)
+  m = Mul(r, stride)
+  u = Unsqueeze(m, ax1)
+  idx = Add(u, offsets)
+  y = Gather(t, idx)
+}
+"""
+
+
+def test_a_range_over_a_shape_value_stays_int64_when_the_plan_would_add_casts(tmp_path) -> None:
+    """Narrowed whole, the window indices would cost the batch size's Cast and the parser's Cast of the
+    int32 Range's size back, for the one Gather index Cast they move: one Cast layer more. The Range
+    stays int64 and the rest reads one Cast after it, measured in TensorRT-RTX's parsed network."""
+    import numpy as np
+
+    from trtready.engine.network import inspect_network
+    from trtready.load.onnx_file import infer_shapes
+    from trtready.passes.onnx_model import apply_plan
+    from trtready.plan.onnx_plan import parser_casts
+
+    dynamic = ["x:0=B[1:16]"]
+    model, plan = planned(WINDOWS, dynamic=dynamic)
+    d = {x.finding.removeprefix("onnx:"): x for x in plan.decisions}
+    assert d["r"].action is Action.KEEP
+    assert d["r"].reason.startswith("Range over the shape value n:") and "add 1 Cast layer(s) more" in d["r"].reason
+    for name in ("m", "u", "idx"):
+        assert d[name].action is Action.NARROW and d[name].reason.endswith("Cast from int64: r"), d[name].reason
+
+    # With one Cast removed earlier by the plan's rewrites, the Range may spend it: narrowed from the size.
+    _, spent = planned(WINDOWS, dynamic=dynamic, cast_credit=1)
+    d1 = {x.finding.removeprefix("onnx:"): x for x in spent.decisions}
+    assert d1["r"].action is Action.NARROW and d1["r"].reason.endswith("Cast from int64: n")
+
+    original = ir.from_onnx_text(WINDOWS)
+    infer_shapes(original)  # as the planner sees a graph: typed
+    narrowed, spent_model = apply_plan(plan), apply_plan(spent)
+
+    t = np.arange(64, dtype=np.float32) * 0.5
+    for batch in (1, 3, 16):
+        x = np.zeros((batch, 4), np.float32)
+        assert np.array_equal(run(narrowed, {"x": x, "t": t})[0], run(original, {"x": x, "t": t})[0])
+
+    views = {}
+    for key, m in (("before", original), ("after", narrowed), ("spent", spent_model)):
+        ir.save(m, str(tmp_path / f"{key}.onnx"))
+        views[key] = inspect_network(tmp_path / f"{key}.onnx")
+    before, after, spent_view = views["before"], views["after"], views["spent"]
+    assert after.cast_layers == before.cast_layers and spent_view.cast_layers == before.cast_layers + 1
+    assert len(after.int64_execution) < len(before.int64_execution)
+    # The planner's count of the parser's Casts is the parsed network's on this graph: the Gather's index
+    # Cast, or the Cast after the Range, or the size's; and the Range's helper Casts (measured, 4 or 5).
+    for key, m in (("before", original), ("after", narrowed), ("spent", spent_model)):
+        assert parser_casts(m.graph) == views[key].cast_layers, key
+    assert after.int64_shape <= before.int64_shape

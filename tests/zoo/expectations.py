@@ -90,14 +90,7 @@ INT32_ASSUMED_MASK: dict[str, tuple[str, str]] = {
 }
 
 #: Cast layers a converted model may add over the unmodified export, with why (the rule is never more).
-MORE_CASTS: dict[str, tuple[int, str]] = {
-    # Not yet kept: the window partition's index math is Range(0, batch, 1) over a shape value. An int32 Range
-    # costs two host-side Cast layers (the size's Cast, the parser's ShapeCastToInt64 of the size back) where
-    # the int64 one costs one device-side Cast; keeping the Range int64 and casting after it measures 33 Cast
-    # layers and 6 INT64 execution tensors, but the planner weighs components one by one and T5's
-    # arange(seq) is the same pattern in a network whose Cast count falls anyway (docs/narrowing.md).
-    "swin": (1, "a host-side Cast of the batch size enters the int32 index region (INT64 execution 15 -> 0)"),
-}
+MORE_CASTS: dict[str, tuple[int, str]] = {}
 
 #: ``--io int32`` without hints where more than 2 INT64 execution tensors stay, with the cause in trtready;
 #: the test's ``xfail(strict=True)`` turns red when it passes.

@@ -25,7 +25,7 @@ def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.passes.onnx_model import apply_plan, apply_rewrites
     from trtready.outputs import save_onnx
     from trtready.fix import unbuildable_notes
-    from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.onnx_plan import parser_casts, plan_onnx
     from trtready.plan.rewrites import plan_ops
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
@@ -33,9 +33,11 @@ def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
     analysis = report.result.onnx_analysis
+    casts = parser_casts(analysis.model.graph)
     removed = apply_rewrites(analysis.model, req.target.profile, analysis)
     removed += plan_ops(report.findings, analysis.model, req.target.profile, removed)
-    plan = plan_onnx(analysis, req.target.profile, req.options)
+    credit = max(0, casts - parser_casts(analysis.model.graph))  # Casts the rewrites removed: narrowing may spend them
+    plan = plan_onnx(analysis, req.target.profile, req.options, credit)
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
     result.notes += unbuildable_notes(result.decisions, req.target.name)
     if req.dry_run:

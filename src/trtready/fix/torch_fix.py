@@ -246,17 +246,19 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     from trtready.audit import audit_translation
     from trtready.fix import unbuildable_notes
     from trtready.passes.onnx_model import apply_plan, apply_rewrites
-    from trtready.plan.onnx_plan import plan_onnx
+    from trtready.plan.onnx_plan import parser_casts, plan_onnx
     from trtready.plan.rewrites import plan_ops
 
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges,
                                not req.options.strict)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
     profile = result.report.target.profile
+    casts = parser_casts(onnx_model.graph)
     rewritten = apply_rewrites(onnx_model, profile, analysis)
     result.decisions += rewritten + plan_ops(result.report.findings, onnx_model, profile, rewritten)
     result.notes += unbuildable_notes(result.decisions, result.report.target.name)
-    plan = plan_onnx(analysis, profile, req.options)
+    credit = max(0, casts - parser_casts(onnx_model.graph))  # Casts the rewrites removed: narrowing may spend them
+    plan = plan_onnx(analysis, profile, req.options, credit)
     result.decisions += plan.decisions
     return None if req.dry_run else apply_plan(plan)
 

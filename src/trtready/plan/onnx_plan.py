@@ -27,6 +27,16 @@ indices to INT32 itself — unless the edge Cast is a host-side one (of a shape 
 that read a kept value and produce nothing int64 (a comparison with a constant, a Gather's indices)
 read one shared Cast of it where a Gather among them pays for it (:func:`_edge_readers`).
 
+**Cast balance.** Weighed one by one, a component may still add Cast layers to the network that the
+plan as a whole does not pay for: an int32 Range over a shape value costs two host-side Casts (the
+size's, and the Cast of its size back to int64 that TensorRT's parser adds) where the int64 Range
+costs one device-side Cast (the Gather's own index Cast). The planner predicts each narrowed
+component's Casts (:func:`cast_delta`) and sums them against the Casts the plan's exact rewrites
+already removed (``cast_credit``, counted by :func:`parser_casts`); while the sum is positive, a
+Range over a shape value stays int64 and the component reads one Cast after it instead — the network
+keeps its Cast count, and the Range's decision says why. Casts that narrowing in the PyTorch graph
+removed are not counted: the balance errs on the side of fewer Casts.
+
 **DOUBLE.** :func:`plan_doubles` — groups of DOUBLE values become FLOAT unless a value of the group
 is width-tied.
 
@@ -181,11 +191,13 @@ def _keep_reason(node: ir.Node, kind: str, idx: int, slot: Slot | None, slots: O
 
 
 def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: PlanOptions,
-              guards: Guards | None = None, target_int64: Mapping[str, Mapping[str, str]] | None = None) -> OnnxPlan:
+              guards: Guards | None = None, target_int64: Mapping[str, Mapping[str, str]] | None = None,
+              cast_credit: int = 0) -> OnnxPlan:
     """The int32/int64 partition of the main graph's INT64 values (nothing is edited here).
 
     ``target_int64`` (op → input name → reason): inputs the target's parser requires INT64
-    (``TargetProfile.int64_inputs``), kept whatever the ONNX spec allows.
+    (``TargetProfile.int64_inputs``), kept whatever the ONNX spec allows. ``cast_credit``: Cast
+    layers the plan already removed before narrowing (its exact rewrites), which narrowing may spend.
     """
     graph = model.graph
     opsets = dict(model.opset_imports)
@@ -308,14 +320,89 @@ def partition(model: ir.Model, env: dict[ir.Value, AbsValue | None], options: Pl
         for comp in rejected:
             for v in comp.values:
                 kept[v] = comp.reason
-        if not rejected:
+        if rejected:
+            continue
+        wide = _over_balance(comps, host, cast_credit)
+        if wide is None:
             break
+        for v in wide.outs:  # the component reads a Cast after the Range instead: partition again
+            kept[v] = _wide_reason(wide, host, _balance(comps, host, cast_credit))
     edges = _edge_readers(kept, readers_of, comps, fits, env, host)
     doubles, doubles_kept = plan_doubles(model, env)
     return OnnxPlan(model, comps, kept, values, doubles, doubles_kept, const_links=const_links + edges)
 
 
 _CONST_INDEX_SLOTS = frozenset({("Gather", 1), ("GatherElements", 1)})
+# Ops whose int64 indices TensorRT's parser casts to INT32 itself: one Cast layer each, measured with
+# TensorRT-RTX 1.7 for Gather and GatherND; GatherElements as :func:`_index_read` counts it.
+_INDEX_CAST_OPS = frozenset({"Gather", "GatherElements", "GatherND"})
+
+
+#: Cast layers TensorRT-RTX 1.7's parser makes for a Range over a shape value, measured on
+#: ``Range(0, Squeeze(Shape(x)[0:1]), 1)``: int64, four helper Casts of its operands and size; int32
+#: (reading a Cast of the size), five — the fifth casts its size back to int64.
+_RANGE_CASTS = {ir.DataType.INT64: 4, ir.DataType.INT32: 5}
+
+
+def parser_casts(graph: ir.Graph) -> int:
+    """The Cast layers TensorRT's parser makes of ``graph`` where narrowing and the exact rewrites change
+    them: Cast nodes between two types, the index Cast of a Gather reading int64 indices of a
+    non-int64 table, and the helper Casts of a Range over a shape value (:data:`_RANGE_CASTS`). Not
+    the whole network's count — the difference between two versions of one graph (before and after
+    the plan's rewrites) is what it is for, and it errs low (broadcasts of int64 shape math are not
+    counted)."""
+    host = host_values(graph)
+    count = 0
+    for node in graph:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        ins = [v for v in node.inputs if v is not None]
+        if node.op_type == "Cast" and ins and node.outputs and ins[0].dtype != node.outputs[0].dtype:
+            count += 1
+        elif node.op_type in _INDEX_CAST_OPS and len(ins) > 1 and ins[1].dtype == ir.DataType.INT64 \
+                and ins[0].dtype != ir.DataType.INT64:
+            count += 1
+        elif node.op_type == "Range" and node.outputs and any(v in host for v in ins):
+            count += _RANGE_CASTS.get(node.outputs[0].dtype or ir.DataType.UNDEFINED, 0)
+    return count
+
+
+def _host_ranges(comp: Component, host: set[ir.Value]) -> list[LinkSet]:
+    """Ranges of ``comp`` that would read a Cast of a shape value: int32, TensorRT's parser casts their
+    size back to int64 on the host (measured with TensorRT-RTX 1.7, ``ShapeCastToInt64``)."""
+    edge = {v for v in comp.casts if v in host}
+    return [ls for ls in comp.links if ls.node.op_type == "Range" and ls.node.domain in ("", "ai.onnx")
+            and ls.outs and any(v in edge for _, v in ls.ins)]
+
+
+def cast_delta(comp: Component, host: set[ir.Value]) -> int:
+    """Cast layers narrowing ``comp`` adds to the network (negative: removes): one per edge Cast, one
+    per Range cast back by the parser, minus the index Casts of the Gathers it feeds (moved, not added)."""
+    moved = sum(1 for ls in comp.links if _index_read(ls))
+    return len(comp.casts) + len(_host_ranges(comp, host)) - moved
+
+
+def _balance(comps: list[Component], host: set[ir.Value], credit: int) -> int:
+    return sum(cast_delta(c, host) for c in comps if c.narrow) - credit
+
+
+def _over_balance(comps: list[Component], host: set[ir.Value], credit: int) -> LinkSet | None:
+    """While the narrowed components add more Casts than the plan removed, the Range over a shape value
+    of the costliest one, to keep int64 (each such Range kept saves one Cast), else None."""
+    if _balance(comps, host, credit) <= 0:
+        return None
+    for comp in sorted((c for c in comps if c.narrow), key=lambda c: -cast_delta(c, host)):
+        ranges = _host_ranges(comp, host)
+        if ranges:
+            return ranges[0]
+    return None
+
+
+def _wide_reason(ls: LinkSet, host: set[ir.Value], balance: int) -> str:
+    size = next((v.name for _, v in ls.ins if v in host), "?")
+    return (f"Range over the shape value {size}: int32, it would cost two host-side Casts (the size's, and the "
+            f"parser's Cast of its size back) where int64 it costs one device-side Cast after it; narrowed, the "
+            f"plan would add {balance} Cast layer(s) more than it removes (never more Casts)")
 
 
 def _index_read(ls: LinkSet) -> bool:
@@ -574,11 +661,13 @@ def _what(v: ir.Value) -> str:
     return "graph input" if v.is_graph_input() else "initializer"
 
 
-def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptions = PlanOptions()) -> OnnxPlan:
+def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptions = PlanOptions(),
+              cast_credit: int = 0) -> OnnxPlan:
     """The partition and a decision for every INT64/DOUBLE value of the main graph; raises
-    :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused."""
+    :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused.
+    ``cast_credit``: Cast layers the plan's rewrites removed (see the module's *Cast balance*)."""
     model, env = analysis.model, analysis.values
-    plan = partition(model, env, options, analysis.guards, profile.int64_inputs)
+    plan = partition(model, env, options, analysis.guards, profile.int64_inputs, cast_credit)
     decisions: list[Decision] = []
     refusals: list[str] = []
     for v in plan.values:
