@@ -16,3 +16,23 @@ class Layer(str, enum.Enum):
 def op_finding_id(layer: Layer, node: str) -> str:
     """The id of the op finding for ``node`` (``op:fx:…``, ``op:onnx:…``): distinct from tensor ids."""
     return f"op:{layer.value}:{node}"
+
+
+def tensor_finding_id(layer: Layer, name: str) -> str:
+    """The id of the finding about tensor ``name`` of ``layer`` (``state:embeddings.position_ids``,
+    ``fx:arange``, ``onnx:/Range_output_0``): the one place that writes the format."""
+    return f"{layer.value}:{name}"
+
+
+def index_finding_id(layer: Layer, node: str) -> str:
+    """The id of the index-bounds finding of ``node`` (``onnx:index:…``, ``fx:index:…``)."""
+    return f"{layer.value}:index:{node}"
+
+
+def tensor_name(finding_id: str, layer: Layer) -> str | None:
+    """The tensor a finding of ``layer`` is about, or None when ``finding_id`` is of another layer or kind:
+    the one place that reads the format."""
+    prefix = f"{layer.value}:"
+    if not finding_id.startswith(prefix) or finding_id.startswith(f"{prefix}index:"):
+        return None
+    return finding_id[len(prefix):]

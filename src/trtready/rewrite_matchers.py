@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import onnx_ir as ir
 
 from trtready.decision import Action, Decision
-from trtready.finding_ids import Layer, op_finding_id
+from trtready.finding_ids import Layer, op_finding_id, tensor_finding_id
 
 _DOMAINS = ("", "ai.onnx")
 
@@ -66,7 +66,7 @@ class IotaGather:
         kept = f"Unsqueeze(axes={list(self.axes)})" if self.axes else "Identity"
         expand = " then Expand" if self.expand_to is not None else ""
         return Decision(
-            f"onnx:{self.indices.name}", Action.REMOVE,
+            tensor_finding_id(Layer.ONNX, str(self.indices.name)), Action.REMOVE,
             f"index grid of GatherND {self.node.name} is arange over {self.data.name}'s own dims: the "
             f"gather is {kept}{expand} of {self.data.name}, the int64 grid is no longer computed",
         )
@@ -255,7 +255,7 @@ class MaskedAssignment:
                f"(a boolean-mask assignment): it is {self.rewrite}")
         return [
             Decision(op_finding_id(Layer.ONNX, node_label(nz)), Action.REWRITE, why),
-            Decision(f"onnx:{nz.outputs[0].name}", Action.REMOVE, why + "; the int64 positions are no longer computed"),
+            Decision(tensor_finding_id(Layer.ONNX, str(nz.outputs[0].name)), Action.REMOVE, why + "; the int64 positions are no longer computed"),
         ]
 
 

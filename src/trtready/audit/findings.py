@@ -9,6 +9,7 @@ from typing import Any
 
 from trtready.finding_ids import Layer as Layer  # re-exported: every stage names layers from here
 from trtready.finding_ids import op_finding_id as op_finding_id
+from trtready.finding_ids import tensor_finding_id
 from trtready.intervals import Interval
 from trtready import rules
 from trtready.rules import Rule
@@ -267,12 +268,12 @@ class AuditResult:
         return not self.failed_layers and not self.worst(target).blocks_ready
 
 
-def mark_assumed(findings: list[Finding], analysis: Any, prefix: str) -> None:
+def mark_assumed(findings: list[Finding], analysis: Any, layer: Layer) -> None:
     """Input findings whose interval is an assumption about valid inputs (a demanded range, an assumed
     0/1 mask) carry it, and say so in a note."""
     by_id = {f.id: f for f in findings}
     for name, line in analysis.assumptions().items():
-        f = by_id.get(f"{prefix}{name}")
+        f = by_id.get(tensor_finding_id(layer, name))
         if f is None:
             continue
         demand = analysis.demands.get(name)

@@ -10,6 +10,7 @@ it with ``findings`` and ``decisions`` without re-deriving anything.
 from __future__ import annotations
 
 from typing import Any
+from trtready.finding_ids import Layer, tensor_finding_id
 
 # The picture of a large model is cut here: past this many nodes a drawing no longer reads. What is cut
 # is counted in the data (``omitted``), never dropped silently.
@@ -97,7 +98,8 @@ def _onnx_graph(model: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], l
             kind = "initializer" if v.name in graph.initializers else "input"
             src = f"{kind}:{v.name}"
             nodes[src] = _node(src, v.name, kind)
-        fid = f"onnx:{v.name}" if f"onnx:{v.name}" in ids else None
+        tid = tensor_finding_id(Layer.ONNX, str(v.name))
+        fid = tid if tid in ids else None
         for use in v.uses():
             if id(use.node) not in names:  # a use inside a subgraph: drawn at its If/Loop node
                 continue
@@ -143,7 +145,7 @@ def _fx_graph(ep: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], list[d
         if n.name not in nodes or not isinstance(val, torch.Tensor):
             continue
         dtype = _FX_DTYPES.get(str(val.dtype), str(val.dtype).removeprefix("torch."))
-        fid = f"state:{state[n.name]}" if n.name in state else f"fx:{n.name}"
+        fid = tensor_finding_id(Layer.STATE, state[n.name]) if n.name in state else tensor_finding_id(Layer.FX, n.name)
         fid_or_none = fid if fid in ids else None
         for user in n.users:
             if user.op == "output":

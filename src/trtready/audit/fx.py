@@ -10,6 +10,7 @@ from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
 from trtready.intervals import INT32_MAX, INT32_MIN
+from trtready.finding_ids import tensor_finding_id
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
@@ -224,7 +225,7 @@ def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list
         where = source or (f"module {mpath}" if mpath else ("graph input" if role is Role.INPUT else n.name))
         iv = env.get(n.name)
         f = Finding(
-            id=f"fx:{n.name}",
+            id=tensor_finding_id(Layer.FX, n.name),
             layer=Layer.FX,
             tensor=n.name,
             dtype=dtype,
@@ -245,5 +246,5 @@ def audit_fx(analysis: FxAnalysis, bounds: list[DimBound] | None = None) -> list
             if dtype == "int64":
                 f.fits["int32"] = iv.fits_int32()
         findings.append(f)
-    mark_assumed(findings, analysis, "fx:")
+    mark_assumed(findings, analysis, Layer.FX)
     return findings

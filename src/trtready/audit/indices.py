@@ -25,6 +25,7 @@ from typing import Any
 
 from trtready.audit.findings import Finding, Kind, Layer, Role
 from trtready.intervals import Interval
+from trtready.finding_ids import index_finding_id
 
 _DOMAINS = ("", "ai.onnx")
 _LOOKUPS = {"Gather": (1, "axis", True), "GatherElements": (1, "axis", True), "GatherND": (1, None, True),
@@ -151,7 +152,7 @@ def onnx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
         counts["unproved"] += 1
         part, iv, sizes, axis = bad[0]
         table = node.inputs[0].name or "?"
-        findings.append(_finding("onnx", f"onnx:index:{node.name or idx.name}", idx, label, table, axis, iv,
+        findings.append(_finding("onnx", index_finding_id(Layer.ONNX, node.name or idx.name), idx, label, table, axis, iv,
                                  sizes, True, _onnx_shape(idx), _onnx_dtype(idx)))
     return findings, counts
 
@@ -263,7 +264,7 @@ def fx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
         val = idx.meta.get("val")
         dtype = str(getattr(val, "dtype", "?")).removeprefix("torch.")
         shape_ = [int(s) if isinstance(s, int) else str(s) for s in getattr(val, "shape", [])] if val is not None else None
-        findings.append(_finding("fx", f"fx:index:{n.name}", idx, label, str(names.get(data.name, data.name)), axis,
+        findings.append(_finding("fx", index_finding_id(Layer.FX, n.name), idx, label, str(names.get(data.name, data.name)), axis,
                                  analysis.interval(idx), sizes, negative, shape_, dtype))
     return findings, counts
 

@@ -8,6 +8,7 @@ from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.intervals.onnx import AbsValue
 from trtready.onnx_slots import input_requires_int64, output_requires_int64
+from trtready.finding_ids import tensor_finding_id
 
 _DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
@@ -78,7 +79,7 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
             if dtype is None:
                 continue
             findings.append(_finding(v, dtype, scope, opsets, analysis.values, inputs, outputs, initializers))
-    mark_assumed(findings, analysis, "onnx:")
+    mark_assumed(findings, analysis, Layer.ONNX)
     return findings
 
 
@@ -126,7 +127,7 @@ def _finding(
     source = _source(node) if node is not None else None
     av = env.get(v)
     f = Finding(
-        id=f"onnx:{scope}{v.name}",
+        id=tensor_finding_id(Layer.ONNX, f"{scope}{v.name}"),
         layer=Layer.ONNX,
         tensor=f"{scope}{v.name}",
         dtype=dtype,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from trtready.audit.findings import Finding, Layer, Role
 from trtready.intervals import float32_facts, int_hull
 from trtready.load.state import WIDE_DTYPES, StateEntry
+from trtready.finding_ids import tensor_finding_id
 
 _ROLE = {"parameter": Role.PARAMETER, "buffer": Role.BUFFER, "tensor": Role.BUFFER}
 
@@ -22,7 +23,7 @@ def audit_state(entries: list[StateEntry], used: set[str] | None = None) -> list
             continue
         owner = e.name.rpartition(".")[0] or "<root>"
         f = Finding(
-            id=f"state:{e.name}",
+            id=tensor_finding_id(Layer.STATE, e.name),
             layer=Layer.STATE,
             tensor=e.name,
             dtype=e.dtype,

@@ -21,6 +21,7 @@ from trtready.load import LoadedModel, ModelKind
 from trtready.plan import Action, Decision, PlanOptions, refuse_any
 from trtready.targets import TargetProfile
 from trtready.verify.inputs import torch_input_specs
+from trtready.finding_ids import Layer, tensor_name
 
 
 def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
@@ -380,7 +381,7 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
     from trtready.plan.fx_plan import plan_fx
 
     ep = fx.program
-    state_changed = any(d.action is Action.NARROW and d.finding.startswith("state:") for d in result.decisions)
+    state_changed = any(d.action is Action.NARROW and tensor_name(d.finding, Layer.STATE) for d in result.decisions)
     plan = plan_fx(fx, result.report.findings)
     result.decisions += plan.decisions
     if not plan.sources and not state_changed:

@@ -18,6 +18,7 @@ import copy
 from typing import Any
 
 from trtready.plan import Action, Decision
+from trtready.finding_ids import Layer, tensor_name
 
 
 def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> Any | None:
@@ -27,8 +28,7 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
     from torch.export.graph_signature import InputKind
     from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
-    chosen = {d.finding.removeprefix("state:") for d in decisions
-              if d.action is Action.NARROW and d.finding.startswith("state:")}
+    chosen = {n for d in decisions if d.action is Action.NARROW and (n := tensor_name(d.finding, Layer.STATE))}
     gm = copy.deepcopy(ep.graph_module)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     old_vals = {n.name: n.meta.get("val") for n in gm.graph.nodes}

@@ -15,6 +15,7 @@ import copy
 from typing import TYPE_CHECKING, TypeVar
 
 from trtready.plan import Action, Decision
+from trtready.finding_ids import Layer, tensor_name
 
 if TYPE_CHECKING:
     import torch
@@ -34,9 +35,9 @@ def narrow_module_state(module: _M, decisions: list[Decision]) -> _M:
 
     narrowed = copy.deepcopy(module)
     for d in decisions:
-        if d.action is not Action.NARROW or not d.finding.startswith("state:"):
+        name = tensor_name(d.finding, Layer.STATE)
+        if d.action is not Action.NARROW or name is None:
             continue
-        name = d.finding.removeprefix("state:")
         owner_path, _, attr = name.rpartition(".")
         owner = _submodule(narrowed, owner_path)
         # A ScriptModule's ``_buffers``/``_parameters`` are wrappers without ``get``: membership, then index.
@@ -65,7 +66,7 @@ def _submodule(root: torch.nn.Module, path: str) -> torch.nn.Module:
 def narrow_state_dict(tensors: dict[str, torch.Tensor], decisions: list[Decision]) -> dict[str, torch.Tensor]:
     import torch
 
-    chosen = {d.finding.removeprefix("state:") for d in decisions if d.action is Action.NARROW}
+    chosen = {n for d in decisions if d.action is Action.NARROW and (n := tensor_name(d.finding, Layer.STATE))}
     out = {}
     for name, t in tensors.items():
         if name in chosen:

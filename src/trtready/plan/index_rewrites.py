@@ -26,6 +26,7 @@ import onnx_ir as ir
 
 from trtready.plan import Action, Decision
 from trtready.rewrite_matchers import Dim, _const_int, _dim_read, _is_op, _same_dim, _widening_cast
+from trtready.finding_ids import Layer, tensor_finding_id
 
 _MOVES = {"Reshape", "Unsqueeze", "Squeeze", "Flatten", "Transpose", "Expand", "Identity"}
 
@@ -39,7 +40,7 @@ class CastFirst:
 
     def decision(self) -> Decision:
         v = self.move.outputs[0]
-        return Decision(f"onnx:{v.name}", Action.REMOVE,
+        return Decision(tensor_finding_id(Layer.ONNX, str(v.name)), Action.REMOVE,
                         f"{self.cast.name} casts {v.name} right after {self.move.op_type} {self.move.name}: the Cast "
                         f"goes first (it is elementwise, the {self.move.op_type} only moves elements), "
                         f"so {v.name} is no longer an int64 tensor")
@@ -55,7 +56,7 @@ class BatchGather:
     grid: ir.Value
 
     def decision(self) -> Decision:
-        return Decision(f"onnx:{self.grid.name}", Action.REMOVE,
+        return Decision(tensor_finding_id(Layer.ONNX, str(self.grid.name)), Action.REMOVE,
                         f"GatherND {self.node.name} reads {self.data.name}[arange(B), {self.idx.name}] with B "
                         f"{self.data.name}'s first dim: a GatherElements along axis 1, whose indices may be "
                         f"int32; the int64 index grid is no longer computed")

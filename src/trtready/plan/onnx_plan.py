@@ -63,6 +63,7 @@ from trtready.intervals import Interval, float32_facts
 from trtready.intervals.onnx import Guards
 from trtready.onnx_slots import OpSlots, Slot, input_name, op_slots
 from trtready.plan import Action, Decision, PlanOptions
+from trtready.finding_ids import Layer, tensor_finding_id
 
 if TYPE_CHECKING:
     from trtready.analysis import OnnxAnalysis
@@ -672,7 +673,7 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     refusals: list[str] = []
     for v in plan.values:
         narrowed, reason = plan.reason_for(v)
-        fid = f"onnx:{v.name}"
+        fid = tensor_finding_id(Layer.ONNX, str(v.name))
         assumed = analysis.assumptions().get(v.name or "") if v.is_graph_input() else None
         if assumed:  # the interval is an assumption about valid inputs: said where it is used
             reason += f"; {assumed}"
@@ -722,9 +723,9 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     if not profile.handles_int64 or options.strict:
         refusals += _unsafe_constants(model, profile, options)
     refusals += _unsigned_64(model)
-    decisions += [Decision(f"onnx:{v.name}", Action.KEEP, why) for v, why in plan.doubles_kept.items()]
+    decisions += [Decision(tensor_finding_id(Layer.ONNX, str(v.name)), Action.KEEP, why) for v, why in plan.doubles_kept.items()]
     for v in plan.doubles:
-        fid = f"onnx:{v.name}"
+        fid = tensor_finding_id(Layer.ONNX, str(v.name))
         if v.const_value is not None:
             _, _exact, notes = float32_facts(v.const_value.numpy())
             bad = [n for n in notes if "beyond the float32" in n or ("underflow" in n and not options.allow_underflow)]
