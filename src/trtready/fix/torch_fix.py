@@ -422,7 +422,8 @@ def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> l
 
 def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> list[Path]:
-    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``."""
+    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``;
+    report.json is left to convert, which writes the whole run's (``FixResult.folder_report``)."""
     import torch
     from safetensors.torch import save_file
 
