@@ -84,6 +84,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             return result
         staged = s.stage(req.out)
         onnx_path = staged / "model.onnx"
+        fix.folder_report = False  # the folder's report.json is the whole run's, written once below
         fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
         if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
             from trtready.errors import BadInputError, first_line
@@ -103,7 +104,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             from trtready.engine.engine import write_engine
 
             with _step(console, "build the engine, inspect the network"), _predicted(fix):
-                built = build_network(onnx_path, req.target, profiles or {})
+                built = build_network(onnx_path, req.target, profiles or {}, fix.onnx_written)
                 result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
             if result.baseline is not None:
                 _judge_effect(result)
@@ -113,13 +114,14 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
 
                 result.deploy = stage_triton(engine_contract(manifest_path(staged / "model.engine")), triton, s)
         # the folder's report.json is the whole run's: the fix report plus the build and its effect
-        from trtready.outputs import write_bytes, write_json
+        from trtready.outputs import dumps, write_bytes
         from trtready.report.html import render_html
         from trtready.report.json_report import convert_report_json
 
         data = convert_report_json(result)
-        write_json(data, staged / "report.json")
-        write_bytes(render_html(data).encode("utf-8"), staged / "report.html")  # the same data, drawn
+        text = dumps(data)  # serialised once: the file and the page's data block are the same text
+        write_bytes((text + "\n").encode("utf-8"), staged / "report.json")
+        write_bytes(render_html(data, text).encode("utf-8"), staged / "report.html")  # the same data, drawn
         fix.written = s.commit(req.out)
         if result.deploy is not None:
             result.deploy.written = s.commit(triton.folder)

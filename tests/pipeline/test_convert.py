@@ -60,6 +60,55 @@ def test_convert_narrows_state_without_a_second_capture(tmp_path: Path, monkeypa
     assert state["embeddings.position_ids"].dtype == state["embeddings.token_type_ids"].dtype == torch.int32
 
 
+def test_convert_runs_each_side_once_per_trial_and_reads_its_onnx_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The original module is the reference of the PyTorch and the ONNX Runtime comparison: it runs
+    once per trial (and probe) for both. The build reads the written model's inputs and bounds from
+    the model in memory (TensorRT alone parses the file), and report.json is made and written once."""
+    import trtready.load.onnx_file as onnx_file
+    import trtready.report.json_report as json_report
+    from trtready.verify.runners import OrtRunner, TorchRunner
+
+    runs: dict[str, int] = {"original": 0, "narrowed": 0, "onnx": 0}
+    real_torch, real_ort = TorchRunner.run, OrtRunner.run
+
+    def torch_run(self, feeds):
+        runs["narrowed" if isinstance(self.module, torch.fx.GraphModule) else "original"] += 1
+        return real_torch(self, feeds)
+
+    def ort_run(self, feeds):
+        runs["onnx"] += 1
+        return real_ort(self, feeds)
+
+    monkeypatch.setattr(TorchRunner, "run", torch_run)
+    monkeypatch.setattr(OrtRunner, "run", ort_run)
+    counts = {"load_onnx": 0, "fix_report_json": 0}
+    for mod, name in ((onnx_file, "load_onnx"), (json_report, "fix_report_json")):
+        def counting(*a, _real=getattr(mod, name), _name=name, **k):
+            counts[_name] += 1
+            return _real(*a, **k)
+
+        monkeypatch.setattr(mod, name, counting)
+    model, args = tiny_bert()
+    spec = trtready.ModelSpec(model, args, dynamic=BERT_DYNAMIC)
+    req = FixRequest(tmp_path / "bert", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(BERT_DYNAMIC))
+    result = convert(load_model(spec), req)
+    assert result and result.build is not None
+    pytorch, onnx_cmp = result.fix.verification
+    assert pytorch.trials == onnx_cmp.trials >= 4 and len(pytorch.probes) == len(onnx_cmp.probes) == 1
+    per_side = pytorch.trials + 1  # the seeded trials and the out-of-range probe of input_ids
+    assert runs == {"original": per_side, "narrowed": per_side, "onnx": per_side}
+    assert counts == {"load_onnx": 0, "fix_report_json": 1}
+    out = tmp_path / "bert"
+    report = json.loads((out / "report.json").read_text())
+    page = (out / "report.html").read_text()
+    block = page.split('<script type="application/json" id="trtready-report">', 1)[1].split("</script>", 1)[0]
+    assert report["verb"] == "convert" and json.loads(block) == report
+    manifest = json.loads((out / "model.engine.json").read_text())
+    assert manifest["model"]["path"] == "model.onnx" and manifest["model"]["data_files"] == []
+    assert manifest["profiles"]["input_ids"] == {"min": [1, 2], "opt": [2, 16], "max": [8, 64]}
+
+
 def test_convert_captures_again_when_the_program_cannot_be_narrowed_in_place(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fallback: the narrowed module captured once more, verified as the in-place program is."""

@@ -97,8 +97,13 @@ class Built:
     builder: dict[str, Any]
 
 
-def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile]) -> Built:
-    """Parse and build: nothing is written (profiles are checked against the recorded bounds first)."""
+def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile],
+          written: tuple[Any, list[Path]] | None = None) -> Built:
+    """Parse and build: nothing is written (profiles are checked against the recorded bounds first).
+
+    ``written`` is the onnx-ir model saved at ``onnx_path`` in this run and the files it was saved to
+    (``outputs.save_onnx``): its inputs, outputs and recorded bounds are read from it, not from the
+    file parsed once more. TensorRT parses the file either way."""
     from trtready.engine import cancelling_monitor, capturing_logger, interrupts_deferred
     from trtready.engine.network import parse_network
     from trtready.engine.profiles import example_shapes, resolve_profiles
@@ -106,7 +111,10 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
     from trtready.load.onnx_file import load_onnx
 
     trt = library_for(target)
-    model, data_files, _notes = load_onnx(onnx_path)
+    if written is None:
+        model, data_files, _notes = load_onnx(onnx_path)
+    else:
+        model, data_files = written[0], sorted(Path(f).resolve() for f in written[1] if Path(f) != Path(onnx_path))
     onnx_io = {v.name: v.dtype.name for v in list(model.graph.inputs) + list(model.graph.outputs) if v.dtype and v.name}
     logger = capturing_logger(trt)
     start_msgs = len(logger.messages)

@@ -79,6 +79,11 @@ class FixResult:
     # Writes the result at a path (a file, or for a folder output an existing empty folder) and
     # returns what it wrote; None when there is nothing to write (dry run, failed verification).
     writer: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
+    # Whether the writer puts fix's report.json in the folder; convert writes the whole run's instead.
+    folder_report: bool = True
+    # The ONNX model the writer saved and the files it went to (model.onnx first): what convert's
+    # build reads the graph's inputs and recorded bounds from, instead of parsing the file again.
+    onnx_written: tuple[Any, list[Path]] | None = field(default=None, repr=False)
 
     @property
     def verified(self) -> bool:

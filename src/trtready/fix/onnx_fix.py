@@ -73,7 +73,12 @@ def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
             return result
     elif not req.verify:
         result.notes.append("verification skipped (--no-verify)")
-    result.writer = lambda dest: save_onnx(narrowed, dest, "fix")
+    def write(dest: Path) -> list[Path]:
+        files = save_onnx(narrowed, dest, "fix")
+        result.onnx_written = (narrowed, files)
+        return files
+
+    result.writer = write
     return result
 
 

@@ -199,6 +199,7 @@ class _Sides:
     specs: list[Any]
     examples: dict[str, list[int]]
     pytorch: Any = None  # the PyTorch comparison, run once whatever the path
+    reference: Any = None  # the original module's runs (verify.run.Recorded), shared by every comparison
 
 
 @dataclass
@@ -301,14 +302,18 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
     """
     from trtready.errors import ExecutorGapError
     from trtready.export.paths import translate_path
-    from trtready.verify.run import depth_of_program, verify_runners
+    from trtready.verify.run import Recorded, depth_of_program, verify_runners
     from trtready.verify.runners import OrtRunner, TorchRunner, island_text, ort_label
 
     common: dict[str, Any] = {"bounds": req.bounds, "trials": req.trials, "rtol": req.rtol, "atol": req.atol,
                               "feeds": req.feeds, "limits": req.limits, "depth": depth_of_program(side.program)}
     names = [n for n, _ in side.layout.tensors]
     input_map = dict(zip(names, req.input_names or names))
-    ref = TorchRunner(side.module, side.layout, program=side.program, limits=req.limits)
+    # every comparison is given the same seeded inputs: each side runs once per trial, the original
+    # module once for all of them, whatever the path
+    if side.reference is None:
+        side.reference = Recorded(TorchRunner(side.module, side.layout, program=side.program, limits=req.limits))
+    ref = side.reference
     if side.pytorch is None:
         side.pytorch = verify_runners(
             ref, TorchRunner(side.narrowed_program.module(), side.layout, program=side.narrowed_program,
@@ -318,7 +323,8 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
     result.verification.append(side.pytorch)
     try:
         candidate = OrtRunner(onnx_narrowed, input_map, limits=req.limits)
-        onnx_cmp = verify_runners(ref, candidate, side.specs, output_names,
+        written = Recorded(candidate)
+        onnx_cmp = verify_runners(ref, written, side.specs, output_names,
                                   labels=("original module (PyTorch)", ort_label("written ONNX (ONNX Runtime)", candidate)),
                                   **common)
     except ExecutorGapError as gap:
@@ -333,11 +339,12 @@ def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str]
         unmodified_model, _ = translate_path(path, side.program, side.module, side.layout, req.bounds,
                                              side.examples, req.input_names, req.output_names)
         unmodified = OrtRunner(unmodified_model, input_map, limits=req.limits)
-        export_cmp = verify_runners(ref, unmodified, side.specs, output_names,
+        plain = Recorded(unmodified)
+        export_cmp = verify_runners(ref, plain, side.specs, output_names,
                                     labels=("original module (PyTorch)",
                                             ort_label(f"plain {path.name} export (ONNX Runtime)", unmodified)),
                                     **common)
-        same = verify_runners(unmodified, candidate, side.specs, output_names,
+        same = verify_runners(plain, written, side.specs, output_names,
                               labels=(ort_label(f"plain {path.name} export (ONNX Runtime)", unmodified),
                                       ort_label("written ONNX (ONNX Runtime)", candidate)),
                               **common)
@@ -422,7 +429,8 @@ def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> l
 
 def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> list[Path]:
-    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``."""
+    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``;
+    report.json is left to convert, which writes the whole run's (``FixResult.folder_report``)."""
     import torch
     from safetensors.torch import save_file
 
@@ -436,11 +444,12 @@ def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: Fix
         mark_zip(dest / "model.pt2", "fix")
         state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
         save_file(_dedupe_shared(state), str(dest / "state_dict.safetensors"), metadata={"written_by": "trtready"})
-        save_onnx(onnx_model, dest / "model.onnx", "fix")
+        result.onnx_written = (onnx_model, save_onnx(onnx_model, dest / "model.onnx", "fix"))
         if result.report.target.name == "torch-trt-ts":
             torch.jit.save(trace(module, args, kwargs), str(dest / "model.ts"))
             mark_zip(dest / "model.ts", "fix")
-    write_json(fix_report_json(result), dest / "report.json")
+    if result.folder_report:
+        write_json(fix_report_json(result), dest / "report.json")
     return sorted(dest.iterdir())
 
 

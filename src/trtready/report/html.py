@@ -30,8 +30,9 @@ _NARROWED = {"int64": "int32", "float64": "float32"}
 _OUTCOMES = ("fine", "cast", "unchecked", "precision_loss", "clamp", "error")
 
 
-def render_html(data: dict[str, Any]) -> str:
-    """The whole page for one report dict."""
+def render_html(data: dict[str, Any], text: str | None = None) -> str:
+    """The whole page for one report dict; ``text`` is ``dumps(data)`` when the caller has it already
+    (the report.json written beside the page)."""
     target = data["target"]["name"]
     title = f"trtready {data['verb']}: {data['model']['source']}"
     body = "\n".join([
@@ -44,7 +45,7 @@ def render_html(data: dict[str, Any]) -> str:
         _findings(data, target),
     ])
     # "<" only occurs inside JSON strings: as \u003c no "</script>" or "<!--" can end or bend the data block
-    payload = dumps(data).replace("<", "\\u003c")
+    payload = (dumps(data) if text is None else text).replace("<", "\\u003c")
     from trtready.version import __version__
 
     return (
