@@ -74,16 +74,19 @@ def audit(
             given = [] if dynamic and loaded.hf is not None else loaded.dynamic
             bounds = parse_dynamic(list(dynamic) + given)
             ranges = parse_input_ranges(list(input_range) + loaded.input_ranges)
-            report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+            # the report's data (and the dtype-flow picture in it) is built only for a file that shows it
+            written = json_path is not None or html_path is not None or sarif_path is not None
+            report = AuditReport(audit_loaded(loaded, bounds, ranges, flow=written), resolved)
             con = console(stderr=json_path == "-")
             if quiet:
                 con.print(report.verdict(), markup=False, overflow="fold")
             else:
                 render_audit(report, con)
-            data = audit_report_json(report)
-            emit_json(data, json_path, s)
-            emit_html(data, html_path, s)
-            emit_sarif(data, sarif_path, s)
+            if written:
+                data = audit_report_json(report)
+                emit_json(data, json_path, s)
+                emit_html(data, html_path, s)
+                emit_sarif(data, sarif_path, s)
         return 0 if report.ready else 1
 
     read = hf_config_path(model) if is_hf(model) else model  # the config.json an hf: model reads, if any
