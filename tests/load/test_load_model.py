@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -125,27 +124,3 @@ def test_pt2_and_torchscript_and_safetensors(tmp_path: Path) -> None:
     entry = {e.name: e for e in st.state}["1.num_batches_tracked"]
     assert entry.dtype == "int64" and int(entry.read()) == 0
 
-
-def test_capture_runs_with_the_cycle_collector_paused_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """torch.export makes a traced model's worth of live objects: the cycle collector is paused while it
-    runs (and the hf: build) and back on afterwards, also when the export fails."""
-    import gc
-
-    import torch
-
-    from trtready.load.capture import capture
-
-    seen: list[bool] = []
-    real = torch.export.export
-
-    def export(*a: Any, **k: Any) -> Any:
-        seen.append(gc.isenabled())
-        return real(*a, **k)
-
-    monkeypatch.setattr(torch.export, "export", export)
-    ep = capture(torch.nn.Linear(3, 2), (torch.ones(2, 3),), {}, [])
-    assert seen == [False] and gc.isenabled()
-    assert [n.target for n in ep.graph.nodes if n.op == "call_function"] == [torch.ops.aten.linear.default]
-    with pytest.raises(Exception):
-        capture(torch.nn.Linear(3, 2), (torch.ones(2, 4),), {}, [])
-    assert gc.isenabled()

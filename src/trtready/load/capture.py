@@ -66,14 +66,10 @@ def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: 
 
     from trtready.load.pt2 import quiet_torch_logs
 
-    from trtready.load.onnx_file import cycle_collection_paused
-
     check_example_inputs(module, args, kwargs)
     ds = dynamic_shapes_for(module, bounds, args, kwargs)
-    # torch prints the traced graph to stderr on some failures; the failure is reported in one line instead.
-    # Tracing makes hundreds of thousands of live objects (fake tensors, symbolic sizes, nodes) beside
-    # those torch's import made: the cycle collector, which walks them all, is paused meanwhile.
-    with quiet_torch_logs(), contextlib.redirect_stderr(io.StringIO()), cycle_collection_paused():
+    # torch prints the traced graph to stderr on some failures; the failure is reported in one line instead
+    with quiet_torch_logs(), contextlib.redirect_stderr(io.StringIO()):
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=ds, strict=False)
 
 

@@ -173,18 +173,7 @@ def _text_config(config: Any) -> Any:
 
 
 def load_hf(model: str, overrides: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any], list[str], list[str], HfBuild]:
-    """Build ``model`` (``hf:…``) without weights: ``(module, example kwargs, --dynamic, notes, build)``.
-
-    The cycle collector is paused meanwhile: importing the model's transformers module and building
-    its layers make many objects that stay alive, and each collection would walk torch's as well.
-    """
-    from trtready.load.onnx_file import cycle_collection_paused
-
-    with cycle_collection_paused():
-        return _load_hf(model, overrides)
-
-
-def _load_hf(model: str, overrides: dict[str, Any] | None) -> tuple[Any, dict[str, Any], list[str], list[str], HfBuild]:
+    """Build ``model`` (``hf:…``) without weights: ``(module, example kwargs, --dynamic, notes, build)``."""
     import torch
 
     overrides = dict(overrides or {})
