@@ -123,4 +123,3 @@ def test_pt2_and_torchscript_and_safetensors(tmp_path: Path) -> None:
     st = load_model(str(tmp_path / "m.safetensors"))
     entry = {e.name: e for e in st.state}["1.num_batches_tracked"]
     assert entry.dtype == "int64" and int(entry.read()) == 0
-
