@@ -3,7 +3,8 @@
 Writes the two config.json files to a temporary folder and runs ``python -m trtready audit hf:PATH``
 as a user would (a fresh interpreter, the jail included), REPEATS times each. Peak RSS is the
 largest of the finished child processes (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, which
-covers the jailed grandchild that does the work); each configuration runs in its own measuring
+covers the jailed grandchild that does the work), CPU time their user + system time (on a machine
+shared with other jobs it moves far less than wall time); each configuration runs in its own measuring
 process so one model's peak cannot hide the other's. ``--stages`` adds one in-process run per model
 that times the stages (imports, build on meta, torch.export, the rest of the audit).
 
@@ -44,8 +45,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-print(json.dumps({"code": proc.returncode, "wall": wall, "peak": peak, "line": proc.stdout.strip()[-300:],
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+print(json.dumps({"code": proc.returncode, "wall": wall, "cpu": cpu, "peak": peak, "line": proc.stdout.strip()[-300:],
                   "err": proc.stderr.strip()[-300:]}))
 """
 
@@ -111,8 +113,9 @@ def main() -> None:
             walls = [r["wall"] for r in runs]
             peak = max(r["peak"] for r in runs)
             limit_s, limit_b = TARGETS[name]
+            cpu = statistics.median(r["cpu"] for r in runs)
             print(f"{name:>3}: wall median {statistics.median(walls):.1f} s (runs: "
-                  f"{', '.join(f'{w:.1f}' for w in walls)}; target < {limit_s:.0f} s), peak RSS "
+                  f"{', '.join(f'{w:.1f}' for w in walls)}; target < {limit_s:.0f} s), CPU median {cpu:.1f} s, peak RSS "
                   f"{peak / 2**20:.0f} MB (target < {limit_b / 2**30:.0f} GB); load average {os.getloadavg()[0]:.2f}")
             print(f"     {runs[-1]['line']}")
             if args.stages:

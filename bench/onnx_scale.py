@@ -55,8 +55,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-print(json.dumps({"code": proc.returncode, "wall": wall, "peak": peak, "out": proc.stdout.strip()[-400:],
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+print(json.dumps({"code": proc.returncode, "wall": wall, "cpu": cpu, "peak": peak, "out": proc.stdout.strip()[-400:],
                   "err": proc.stderr.strip()[-400:]}))
 """
 
@@ -199,20 +200,23 @@ def _commands(model: Path, out: Path, ranges: str) -> dict[str, list[str]]:
             "fix": ["fix", str(model), "-o", str(out), *common, *rng, "--io", "int32", "--trials", "1"]}
 
 
-def run_chain(nodes: int, tmp: Path, repeats: int) -> dict[str, Any]:
+def run_chain(nodes: int, tmp: Path, repeats: int, verbs: tuple[str, ...] = ("audit", "fix")) -> dict[str, Any]:
     model = chain_model(nodes)
     path = tmp / f"chain{nodes}.onnx"
     onnx.save(model, path)
     row: dict[str, Any] = {"nodes": len(model.graph.node), "initializers": len(model.graph.initializer),
                            "bytes": path.stat().st_size}
     for verb, cmd in _commands(path, tmp / f"chain{nodes}.fixed.onnx", "ids:0..1000").items():
+        if verb not in verbs:
+            continue
         runs = []
         for _ in range(repeats):
             (tmp / f"chain{nodes}.fixed.onnx").unlink(missing_ok=True)
             runs.append(measure(cmd))
-        row[verb] = {"walls": [r["wall"] for r in runs], "peak": max(r["peak"] for r in runs),
+        row[verb] = {"walls": [r["wall"] for r in runs], "cpus": [r["cpu"] for r in runs],
+                     "peak": max(r["peak"] for r in runs),
                      "line": runs[-1]["out"].splitlines()[-1] if runs[-1]["out"] else ""}
-        print(f"{row['nodes']:>7} nodes {verb:>5}: {min(row[verb]['walls']):6.2f} s, "
+        print(f"{row['nodes']:>7} nodes {verb:>5}: {min(row[verb]['walls']):6.2f} s (CPU {min(row[verb]['cpus']):.2f} s), "
               f"{row[verb]['peak'] / 2**20:6.0f} MB; load {os.getloadavg()[0]:.2f}; {row[verb]['line'][:100]}", flush=True)
     return row
 
@@ -271,11 +275,17 @@ def profile(nodes: int) -> None:
 
 def render(result: dict[str, Any]) -> str:
     """The measurements as BENCHMARKS.md shows them: a table and a log-log text plot of wall time."""
-    lines = ["| nodes | initializers | audit wall | audit peak RSS | fix wall | fix peak RSS |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| nodes | initializers | audit wall | audit CPU | audit peak RSS | fix wall | fix CPU | fix peak RSS |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cells(v: dict[str, Any] | None) -> str:  # a verb not run, or run before CPU time was recorded: –
+        if v is None:
+            return "– | – | –"
+        cpu = f"{min(v['cpus']):.2f} s" if v.get("cpus") else "–"
+        return f"{min(v['walls']):.2f} s | {cpu} | {v['peak'] / 2**20:.0f} MB"
+
     for r in result["chains"]:
-        lines.append(f"| {r['nodes']} | {r['initializers']} | {min(r['audit']['walls']):.2f} s | "
-                     f"{r['audit']['peak'] / 2**20:.0f} MB | {min(r['fix']['walls']):.2f} s | {r['fix']['peak'] / 2**20:.0f} MB |")
+        lines.append(f"| {r['nodes']} | {r['initializers']} | {cells(r.get('audit'))} | {cells(r.get('fix'))} |")
     lines += ["", "```", *_plot(result["chains"]), "```"]
     big = result.get("big")
     if big:
@@ -294,10 +304,11 @@ def _plot(rows: list[dict[str, Any]], width: int = 60, height: int = 14) -> list
     """Wall time against node count, both axes logarithmic; a = audit, f = fix, · = linear from the first."""
     import math
 
-    pts = [(r["nodes"], min(r[v]["walls"]), v[0]) for r in rows for v in ("audit", "fix")]
+    verbs = [v for v in ("audit", "fix") if all(v in r for r in rows)]
+    pts = [(r["nodes"], min(r[v]["walls"]), v[0]) for r in rows for v in verbs]
     xs = [math.log10(p[0]) for p in pts]
-    first = {v: min(rows[0][v]["walls"]) for v in ("audit", "fix")}
-    ideal = [(r["nodes"], first[v] * r["nodes"] / rows[0]["nodes"], "·") for r in rows for v in ("audit", "fix")]
+    first = {v: min(rows[0][v]["walls"]) for v in verbs}
+    ideal = [(r["nodes"], first[v] * r["nodes"] / rows[0]["nodes"], "·") for r in rows for v in verbs]
     ys = [math.log10(p[1]) for p in pts + ideal]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     grid = [[" "] * (width + 1) for _ in range(height + 1)]
@@ -332,6 +343,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,30000,100000")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--big", action="store_true", help="also the > 2 GB external-data model")
+    ap.add_argument("--verbs", default="audit,fix", help="which of audit,fix to run on the chain graphs (fix at 100k "
+                    "takes minutes)")
     ap.add_argument("--profile", type=int, help="profile audit and fix of one graph size in-process")
     ap.add_argument("--json", type=Path, help="write the measurements here")
     ap.add_argument("--render", type=Path, help="print the table and plot of a --json file, measure nothing")
@@ -347,7 +360,7 @@ def main() -> None:
     result: dict[str, Any] = {"versions": _versions(), "load_before": os.getloadavg(), "chains": []}
     with tempfile.TemporaryDirectory(dir="/work" if Path("/work").is_dir() else None) as tmp:
         for n in [int(s) for s in args.sizes.split(",") if s]:
-            result["chains"].append(run_chain(n, Path(tmp), args.repeats))
+            result["chains"].append(run_chain(n, Path(tmp), args.repeats, tuple(args.verbs.split(","))))
         if args.big:
             result["big"] = run_big(Path(tmp))
     result["load_after"] = os.getloadavg()

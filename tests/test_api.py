@@ -95,7 +95,9 @@ def test_the_cli_and_the_api_hand_the_pipeline_the_same_requests(monkeypatch: An
         trtready.audit(SPEC, **shared, limits=limits)
     _invoke("audit", SPEC, *flags)
     (_, api_audit), (_, cli_audit) = seen["run_audit"]
-    assert api_audit == cli_audit
+    # the one difference: no --json/--html/--sarif, so the command builds no report data it would not show
+    assert api_audit.flow and not cli_audit.flow
+    assert api_audit == dataclasses.replace(cli_audit, flow=True)
     assert [(b.dim, b.lo, b.hi) for b in api_audit.bounds][0] == ("batch", 1, 8)
     assert api_audit.target.name == "trt10" and (api_audit.ranges["input_ids"].lo, api_audit.ranges["input_ids"].hi) == (0, 99)
 

@@ -80,6 +80,7 @@ class AuditRequest:
     target: ResolvedTarget
     bounds: list[DimBound] = field(default_factory=list)
     ranges: dict[str, Interval] = field(default_factory=dict)
+    flow: bool = True  # build the dtype-flow picture and report data (the CLI: only for a file that shows it)
 
 
 def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic: list[str] | tuple[str, ...] | None = None,
@@ -105,7 +106,7 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
 def run_audit(loaded: LoadedModel, request: AuditRequest) -> AuditReport:
     from trtready.audit import AuditReport, audit_loaded
 
-    return AuditReport(audit_loaded(loaded, request.bounds, request.ranges), request.target)
+    return AuditReport(audit_loaded(loaded, request.bounds, request.ranges, flow=request.flow), request.target)
 
 
 def audit(

@@ -192,3 +192,56 @@ def test_cycle_collection_is_paused_while_a_graph_is_built_and_restored(tmp_path
     with pytest.raises(RuntimeError), cycle_collection_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def _inferred(proto: onnx.ModelProto) -> dict[str, str]:
+    inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
+    g = inferred.graph
+    return {v.name: str(v.type) for v in [*g.input, *g.output, *g.value_info]}
+
+
+def test_the_inference_protobuf_from_the_file_is_the_serialised_one(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load hands shape inference a protobuf assembled from the file's own, without serialising the
+    onnx-ir model again: same inputs, same initializers kept and withheld, same inferred types — for a
+    small/large initializer mix, an initializer re-declared as an input without a shape, and a long
+    gathered int64 table in external data (its length made symbolic either way)."""
+    from trtready.load.onnx_file import _file_inference_proto, densify_sparse, parse_onnx
+
+    model = _chain(12)
+    model.graph.initializer.append(numpy_helper.from_array(np.zeros((40, 8), np.float32), "big"))  # withheld
+    model.graph.node.append(helper.make_node("Gather", ["big", "two"], ["row"], axis=0))
+    model.graph.input.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, None))  # no shape declared
+    model.graph.output.append(helper.make_tensor_value_info("row", TensorProto.FLOAT, None))
+    plain = tmp_path / "plain.onnx"
+    onnx.save(model, plain)
+    for path in (plain, _external_model(tmp_path)):
+        proto = parse_onnx(path)
+        densify_sparse(proto, path)
+        loaded = ir.serde.deserialize_model(proto)
+        fast = _file_inference_proto(loaded, proto)
+        assert fast is not None
+        slow = inference_proto(loaded)
+        assert sorted(str(i) for i in fast.graph.input) == sorted(str(i) for i in slow.graph.input)
+        assert sorted(t.name for t in fast.graph.initializer) == sorted(t.name for t in slow.graph.initializer)
+        assert _inferred(fast) == _inferred(slow)
+    assert "trtready_len_positions" in str(fast.graph.input)
+    calls = []
+    real = ir.serde.serialize_model
+    monkeypatch.setattr(ir.serde, "serialize_model", lambda m: calls.append(1) or real(m))
+    load_onnx(plain)
+    assert calls == []
+
+
+def test_a_graph_with_subgraphs_is_serialised_for_inference() -> None:
+    from trtready.load.onnx_file import _file_inference_proto
+
+    branch = helper.make_graph([helper.make_node("Identity", ["x"], ["b"])], "branch", [],
+                               [helper.make_tensor_value_info("b", TensorProto.FLOAT, None)])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)], "g",
+        [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+    assert _file_inference_proto(ir.serde.deserialize_model(proto), proto) is None

@@ -33,11 +33,14 @@ def audit_loaded(
     bounds: list[DimBound] | None = None,
     input_ranges: dict[str, Interval] | None = None,
     assume_valid: bool = True,
+    flow: bool = True,
 ) -> AuditResult:
     """Audit a loaded model; the ExportedProgram captured on the way is kept on ``loaded``.
 
     ``assume_valid``: intervals may assume what the model's table lookups demand of valid inputs
-    (demanded ranges, stated in the result); ``--strict`` turns it off.
+    (demanded ranges, stated in the result); ``--strict`` turns it off. ``flow``: draw the dtype-flow
+    subgraph (``result.flow``) that only report.json and the HTML report show; a run that writes
+    neither skips it (a pass over every value of the graph), and no finding depends on it.
     """
     from trtready.audit.state import audit_state
 
@@ -113,9 +116,10 @@ def audit_loaded(
     result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes,
                          config_only=loaded.hf.to_json() if loaded.hf is not None else None)
     result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
-    from trtready.audit.flow import dtype_flow
+    if flow:
+        from trtready.audit.flow import dtype_flow
 
-    result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
+        result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
     return result
 
 

@@ -63,16 +63,19 @@ def audit(
                                         trust_code=trust_code, limits=parse_limits(limit),
                                         hf_set=parse_overrides(hf_set))
         with session(report_outputs(json_path) + html_outputs(html_path) + sarif_outputs(sarif_path), loaded.input_paths) as s:
+            # the report's data (and the dtype-flow picture in it) is built only for a file that shows it
+            request.flow = json_path is not None or html_path is not None or sarif_path is not None
             report = run_audit(loaded, request)
             con = console(stderr=json_path == "-")
             if quiet:
                 con.print(report.verdict(), markup=False, overflow="fold")
             else:
                 render_audit(report, con)
-            data = audit_report_json(report)
-            emit_json(data, json_path, s)
-            emit_html(data, html_path, s)
-            emit_sarif(data, sarif_path, s)
+            if request.flow:
+                data = audit_report_json(report)
+                emit_json(data, json_path, s)
+                emit_html(data, html_path, s)
+                emit_sarif(data, sarif_path, s)
         return 0 if report.ready else 1
 
     read = hf_config_path(model) if is_hf(model) else model  # the config.json an hf: model reads, if any

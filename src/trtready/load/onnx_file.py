@@ -445,10 +445,7 @@ def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
     present = set(inputs)
     withheld: list[tuple[str, ir.Value, ir.TensorProtocol | None]] = []
     for name, v in list(graph.initializers.items()):
-        tensor = v.const_value
-        if tensor is not None:
-            v.shape = v.shape or ir.Shape(list(tensor.shape.numpy()))
-            v.dtype = v.dtype or tensor.dtype
+        tensor = _typed_initializer(v)
         if v not in present:
             graph.inputs.append(v)
         if tensor is None or tensor.nbytes > _BIG_INITIALIZER:
@@ -465,6 +462,71 @@ def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
             graph.initializers.add(v)
         graph.inputs.clear()
         graph.inputs.extend(inputs)
+
+
+def _typed_initializer(v: "ir.Value") -> "ir.TensorProtocol | None":
+    """An initializer's tensor; its value takes the tensor's shape and dtype where none was declared."""
+    import onnx_ir as ir
+
+    tensor = v.const_value
+    if tensor is not None:
+        v.shape = v.shape or ir.Shape(list(tensor.shape.numpy()))
+        v.dtype = v.dtype or tensor.dtype
+    return tensor
+
+
+def _file_inference_proto(model: "ir.Model", source: "onnx.ModelProto") -> "onnx.ModelProto | None":
+    """What :func:`inference_proto` makes, assembled from the protobuf ``model`` was just read from
+    instead of serialising ``model`` again (as costly as parsing the file: a Python object per node).
+
+    Only for a graph as the file states it — one graph, no subgraphs, every external tensor a main-graph
+    initializer — with the same choices: which initializers are withheld is decided on ``model`` as
+    there, and an initializer's input takes the tensor's shape and dtype where none was declared.
+    None when the file is not such a graph; the caller serialises ``model`` then.
+    """
+    import onnx
+    import onnx_ir as ir
+
+    graph = model.graph
+    if len(list(model.graphs())) != 1 or len(graph.initializers) != len(source.graph.initializer):
+        return None
+    if sum(1 for t in _all_tensors(source) if _is_external(t)) != sum(
+            1 for t in source.graph.initializer if _is_external(t)):
+        return None
+    kept: set[str] = set()
+    withheld: list[ir.Value] = []
+    for name, v in graph.initializers.items():
+        tensor = _typed_initializer(v)
+        if tensor is None or tensor.nbytes > _BIG_INITIALIZER:
+            withheld.append(v)
+        else:
+            kept.add(name)
+    src = source.graph
+    proto = onnx.ModelProto(ir_version=source.ir_version)
+    proto.opset_import.extend(source.opset_import)
+    proto.functions.extend(source.functions)
+    g = proto.graph
+    g.name = src.name
+    g.node.extend(src.node)
+    g.input.extend(src.input)
+    g.output.extend(src.output)
+    g.value_info.extend(src.value_info)
+    g.initializer.extend(t for t in src.initializer if t.name in kept)
+    declared = {i.name: i for i in g.input}
+    for name, v in graph.initializers.items():
+        dtype = v.dtype.value if v.dtype is not None else onnx.TensorProto.UNDEFINED
+        dims = [d if isinstance(d, int) else d.value for d in v.shape] if v.shape is not None else None
+        info = declared.get(name)
+        if info is None:
+            g.input.append(onnx.helper.make_tensor_value_info(name, dtype, dims))
+        elif info.type.HasField("tensor_type"):
+            tt = info.type.tensor_type
+            tt.elem_type = tt.elem_type or dtype
+            if not tt.HasField("shape") and dims is not None:
+                for d in dims:
+                    tt.shape.dim.add().dim_value = d
+    _unsize_gathered_tables(proto, withheld)
+    return proto
 
 
 _LONG_TABLE = 1024  # elements
@@ -569,18 +631,21 @@ def check_run_sizes(probe: "onnx.ModelProto", feeds: dict[str, Any], limits: Lim
                         f"{limits.tensor_elements}; nothing was run ({limit_hint('tensor-elements')})")
 
 
-def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS) -> None:
+def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS, source: "onnx.ModelProto | None" = None) -> None:
     """Annotate every value's type and shape (onnx shape inference with data propagation), once.
 
     onnx-ir's ShapeInferencePass does the same but tests ``initializer in graph.inputs`` on a list
     for every initializer, which is quadratic (100k initializers: hours); this keeps a set. A value
     whose inferred static shape exceeds the element limit is refused here, before anything runs.
+    ``source``: the protobuf ``model`` was deserialised from, unchanged since (:func:`load_onnx`).
     """
     import onnx
 
     if model.meta.get(_INFERRED):
         return
-    proto = inference_proto(model)
+    proto = _file_inference_proto(model, source) if source is not None else None
+    if proto is None:
+        proto = inference_proto(model)
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
@@ -699,5 +764,5 @@ def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> 
         except Exception as e:  # onnx-ir raises assorted errors on malformed graphs
             raise BadInputError(f"{p}: malformed ONNX graph ({e})") from e
         _resolve_external(model, p.resolve().parent)
-        infer_shapes(model, limits)
+        infer_shapes(model, limits, source=proto)
     return model, data_files, notes
