@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) graphviz-tool
 	$(BIN)/trtready demo -o demo-out
 
-# mypy first (configured in pyproject.toml; strict on the planner, passes and intervals), then the import
+# mypy first (configured in pyproject.toml; --strict on the whole package), then the import
 # layers (import-linter's contracts in pyproject.toml: an import back up fails here). pytest exits 5
 # when it collects no tests: that is a failure here, never a silent pass. pytest-xdist runs the suite on
 # every core; tests that share a module fixture (a Triton server, a Ray cluster, a built model) stay on one

@@ -47,9 +47,9 @@ def user_frame(stack_trace: str | None) -> str | None:
     if not stack_trace:
         return None
     frames = _FRAME_RE.findall(stack_trace)
-    for keep in (lambda p: not _is_library_frame(p), lambda p: not _is_torch_frame(p)):
+    for skip in (_is_library_frame, _is_torch_frame):
         for path, line, _fn in reversed(frames):
-            if keep(path):
+            if not skip(path):
                 return f"{_display_path(path)}:{line}"
     return None
 

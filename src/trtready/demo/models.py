@@ -30,7 +30,8 @@ class BnCnn(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.layer1(self.stem(x))
-        return self.head(y.mean(dim=(2, 3)))
+        out: torch.Tensor = self.head(y.mean(dim=(2, 3)))
+        return out
 
 
 class TokenModel(nn.Module):
@@ -62,7 +63,8 @@ class Float64Norm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean, std = self.get_buffer("mean"), self.get_buffer("std")
-        return self.fc((x.double() - mean) / std)
+        out: torch.Tensor = self.fc((x.double() - mean) / std)
+        return out
 
 
 class HashEmbedding(nn.Module):
@@ -78,4 +80,5 @@ class HashEmbedding(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mixed = (ids * self.MULTIPLIER) % self.MODULUS
-        return self.table(mixed % self.buckets).sum(dim=1)
+        out: torch.Tensor = self.table(mixed % self.buckets).sum(dim=1)
+        return out

@@ -116,7 +116,7 @@ def config_text(cfg: Any, header: Sequence[str] = ()) -> str:
     from google.protobuf import text_format
 
     lines = "".join(f"# {h}\n" for h in header)
-    return lines + text_format.MessageToString(cfg)
+    return lines + str(text_format.MessageToString(cfg))
 
 
 def parse_config(path: Path) -> Any:

@@ -37,7 +37,7 @@ def capturing_logger(trt: Any) -> Any:
     key = trt.__name__
     if key not in _LOGGERS:
 
-        class _Capture(trt.ILogger):
+        class _Capture(trt.ILogger):  # type: ignore[misc]  # TensorRT ships no type stubs
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
                 self.messages: list[tuple[str, str]] = []

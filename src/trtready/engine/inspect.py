@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from trtready.engine.network import NetworkView
 from trtready.errors import BadInputError, first_line
 
 
-def view_from_json(data: dict) -> NetworkView:
+def view_from_json(data: dict[str, Any]) -> NetworkView:
     return NetworkView(
         data["library"], data["version"], data["tensors_by_dtype"], list(data.get("int64_execution_names", [])),
         data["int64_shape_tensors"], data["cast_layers"], data["device_casts"], data["layers"],

@@ -67,8 +67,8 @@ def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
     if kwargs:
         bound = inspect.signature(module.forward).bind(*args, **kwargs)
-        return torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)
-    return torch.jit.trace(module, args, check_trace=False, strict=False)
+        return torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+    return torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
 
 
 def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],

@@ -132,7 +132,8 @@ def _transformers() -> Any:
 
 def _config_class(transformers: Any, name: str, model: str) -> tuple[str, Any]:
     """``(model_type, config class)`` for a model type (``llama``) or config class name (``LlamaConfig``)."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING, CONFIG_MAPPING_NAMES
+    from transformers.models.auto.configuration_auto import (  # type: ignore[attr-defined]
+        CONFIG_MAPPING, CONFIG_MAPPING_NAMES)
 
     if name in CONFIG_MAPPING_NAMES:
         return name, CONFIG_MAPPING[name]

@@ -400,7 +400,7 @@ class _Walker:
             if self.nodes > self.limits.graph_nodes:
                 raise _Bad(f"{where} brings the program past {self.limits.graph_nodes} nodes "
                            f"({limit_hint('graph-nodes')})")
-        if issubclass(cls, self.schema._Union):
+        if issubclass(cls, self.schema._Union):  # type: ignore[attr-defined]
             if len(data) != 1:
                 raise _Bad(f"{where} is not a one-field {cname}")
             (key, value), = data.items()
@@ -611,7 +611,7 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
     contents = read_pt2_contents(path, limits)
     try:
         with quiet_torch_logs():
-            serialized = _dict_to_dataclass(schema.ExportedProgram, contents.program)
+            serialized = _dict_to_dataclass(schema.ExportedProgram, contents.program)  # type: ignore[no-untyped-call]
             ep = ExportedProgramDeserializer().deserialize(serialized, contents.state_dict, contents.constants)
     except MemoryError as e:
         raise BadInputError(f"{path}: out of memory while reading the .pt2 archive") from e

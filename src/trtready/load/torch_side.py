@@ -91,7 +91,7 @@ def load_torchscript(path: Path) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.load(str(path), map_location="cpu")
+            return torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as e:
         raise BadInputError(f"{path}: cannot load TorchScript archive ({_first(e)})") from e
 
@@ -137,7 +137,7 @@ def load_checkpoint(path: Path, trust_code: bool = False, limits: Limits = DEFAU
     try:
         # Sparse tensors are checked as they load: an index outside its size would make any later
         # densifying write out of bounds (torch skips the check by default).
-        with warnings.catch_warnings(), torch.sparse.check_sparse_tensor_invariants(True):
+        with warnings.catch_warnings(), torch.sparse.check_sparse_tensor_invariants(True):  # type: ignore[no-untyped-call]
             warnings.simplefilter("ignore")
             obj = torch.load(str(path), map_location="cpu", weights_only=not trust_code)
     except pickle.UnpicklingError as e:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from trtready.report.json_report import dumps
+from trtready.outputs import dumps
 
 _DTYPE_COLOURS = {"int64": "#c62828", "float64": "#ef6c00", "int32": "#2e7d32", "float32": "#1565c0",
                   "float16": "#5e35b1", "bfloat16": "#5e35b1", "bool": "#757575"}

@@ -7,14 +7,14 @@ from importlib import resources
 from typing import Any
 
 from trtready.environment import environment
-from trtready.outputs import dumps  # noqa: F401  the JSON writer lives with the other writers
 
 SCHEMA_VERSION = "1.5"
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema every report validates against."""
-    return json.loads(resources.files("trtready.report").joinpath("report.schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(resources.files("trtready.report").joinpath("report.schema.json").read_text())
+    return loaded
 
 
 def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:

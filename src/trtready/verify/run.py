@@ -128,7 +128,8 @@ def run_bounded(runner: Runner, feeds: dict[str, Any], deadline: float, limits: 
         raise
     if "err" in box:
         raise box["err"]
-    return box["out"]
+    out: list[Any] = box["out"]
+    return out
 
 
 def verify_runners(
