@@ -170,3 +170,47 @@ def test_audit_on_the_command_line_checks_its_bounds_against_the_limits_it_was_g
     assert got == want
     refused = run_cli("audit", str(model), "--dynamic", bound)  # the default limit still holds
     assert refused.code == 2 and "exceeds the tensor-elements limit 4294967296" in refused.stderr
+
+
+# --- the bounds a file carries: merged into the request once, where the request is built ----------------
+
+
+def test_the_bounds_a_file_carries_complete_every_verbs_request(tmp_path: Path) -> None:
+    """A .pt2's ``Dim(min, max)`` and the bounds an earlier run recorded in an ONNX file fill the axes
+    ``--dynamic`` leaves open, in the request of every verb that takes bounds; an axis the user bounds
+    keeps the user's bound."""
+    import onnx_ir as ir
+    import torch
+
+    from trtready import api
+    from trtready.bounds import parse_dynamic, record_bounds
+    from trtready.load import load_model
+
+    class Scale(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+    pt2 = tmp_path / "scale.pt2"
+    dims = {"x": {0: torch.export.Dim("b", min=1, max=8), 1: torch.export.Dim("f", min=2, max=16)}}
+    torch.export.save(torch.export.export(Scale(), (torch.randn(2, 4),), dynamic_shapes=dims), str(pt2))
+    onnx_path = tmp_path / "recorded.onnx"
+    model = ir.from_onnx_text("""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (float[N, F] x) => (float[N, F] y) { y = Relu(x) }
+    """)
+    record_bounds(model, parse_dynamic(["x:0=N[1:8],1=F[2:16]"]))
+    ir.save(model, onnx_path)
+
+    def spans(bounds: list[Any]) -> list[tuple[str, int, int, int]]:
+        return sorted((b.input, b.axis, b.lo, b.hi) for b in bounds)
+
+    for path in (pt2, onnx_path):
+        loaded = load_model(str(path))
+        assert spans(loaded.recorded_bounds()) == [("x", 0, 1, 8), ("x", 1, 2, 16)]
+        user = ["x:0=b[2:4]"]
+        requests = [api.prepare_audit(str(path), target="trt-rtx", dynamic=user)[1].bounds,
+                    api.prepare_fix(str(path), tmp_path / "f", target="trt-rtx", dynamic=user)[1].bounds,
+                    api.prepare_convert(str(path), tmp_path / "c", target="trt-rtx", dynamic=user)[1].fix.bounds,
+                    api.prepare_export(str(path), tmp_path / "e.onnx", dynamic=user)[1].bounds]
+        for bounds in requests:
+            assert spans(bounds) == [("x", 0, 2, 4), ("x", 1, 2, 16)], path.name

@@ -5,6 +5,11 @@ shapes (ONNX shape inference), which dim bounds apply to which symbolic dims, wh
 integer input play, and what interval holds each value. :class:`OnnxAnalysis` and
 :class:`FxAnalysis` answer them once; nothing recomputes them behind the caller's back
 (``COUNTS`` counts how often each is built, for the tests that hold this to account).
+
+An exact rewrite makes a new graph, and a new graph gets its own analysis
+(:meth:`OnnxAnalysis.of_rewritten`): the order is rewrite → analyse → plan → apply, and
+:func:`graph_fingerprint` lets the planner and the passes refuse an analysis or a plan made for a graph
+that has changed since.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ if TYPE_CHECKING:
     from torch.export import ExportedProgram
 
 COUNTS: Counter[str] = Counter()
+
+
+def graph_fingerprint(model: ir.Model) -> tuple[int, ...]:
+    """The identity of each main-graph node, in order. A rewrite that adds, removes or reorders a node
+    changes it; the analysis holds the old nodes' values, so their ids are not reused while it lives."""
+    return tuple(id(node) for node in model.graph)
 
 
 def dim_bounds(model: ir.Model, bounds: list[DimBound]) -> DimBounds:
@@ -74,6 +85,7 @@ class OnnxAnalysis:
     # Demanded ranges the intervals assume (valid inputs index inside the tables; off with --strict).
     demands: dict[str, Demand] = field(default_factory=dict)
     stated: frozenset[str] = frozenset()  # inputs the user's --input-range gave: their word, not an assumption
+    fingerprint: tuple[int, ...] = field(default=(), repr=False)  # graph_fingerprint of the graph analysed
 
     @classmethod
     def of(cls, model: ir.Model, bounds: list[DimBound] | None = None,
@@ -99,7 +111,27 @@ class OnnxAnalysis:
                 inputs = {**inputs, **{n: d.interval for n, d in demands.items()}}
                 guards = Guards()
                 values = propagate(model.graph, inputs, dims, guards)
-        return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands, frozenset(input_ranges or {}))
+        return cls(model, dims, roles, inputs, values, list(bounds or []), guards, demands, frozenset(input_ranges or {}),
+                   graph_fingerprint(model))
+
+    def of_rewritten(self) -> OnnxAnalysis:
+        """The analysis of :attr:`model`'s graph as exact rewrites (:func:`trtready.passes.onnx_model.apply_rewrites`)
+        left it: shapes and intervals again, with the same inputs, bounds and assumptions — a rewrite
+        computes the same function of the same inputs, so what valid inputs satisfy is unchanged.
+        ``self`` still describes the graph before the rewrites (the audit's findings)."""
+        from trtready.intervals.onnx import propagate
+        from trtready.load.onnx_file import infer_shapes
+
+        COUNTS["onnx"] += 1
+        infer_shapes(self.model)
+        guards = Guards()
+        values = propagate(self.model.graph, self.inputs, self.dims, guards)
+        return OnnxAnalysis(self.model, self.dims, self.roles, self.inputs, values, list(self.bounds), guards,
+                            dict(self.demands), self.stated, graph_fingerprint(self.model))
+
+    def describes(self, model: ir.Model) -> bool:
+        """Whether this analysis was made for ``model``'s graph as it is now (not before a rewrite)."""
+        return model is self.model and graph_fingerprint(model) == self.fingerprint
 
     def interval(self, value: ir.Value) -> Interval | None:
         av = self.values.get(value)
@@ -108,16 +140,6 @@ class OnnxAnalysis:
     def assumptions(self) -> dict[str, str]:
         """What the intervals assume of valid inputs, one line per input (demands, assumed masks)."""
         return _assumptions(self.roles, self.inputs, self.demands, self.stated)
-
-    def refresh(self) -> None:
-        """Shapes and intervals again after an exact rewrite edited the model in place (plan/index_rewrites.py):
-        the same inputs and assumptions, the graph as it now is. Not a new analysis (COUNTS is unchanged)."""
-        from trtready.intervals.onnx import propagate
-        from trtready.load.onnx_file import infer_shapes
-
-        infer_shapes(self.model)
-        self.guards = Guards()
-        self.values = propagate(self.model.graph, self.inputs, self.dims, self.guards)
 
 
 @dataclass

@@ -87,7 +87,7 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
                   input_range: list[str] | tuple[str, ...] | None = None, trust_code: bool = False,
                   limits: Limits | None = None, hf_set: dict[str, Any] | None = None) -> tuple[LoadedModel, AuditRequest]:
     """The model (config-only: an ``hf:`` config is built without weights) and what to audit it for."""
-    from trtready.bounds import parse_dynamic, parse_input_ranges
+    from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
     from trtready.load import load_model
     from trtready.load.detect import is_hf
     from trtready.targets import resolve_target
@@ -99,7 +99,8 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
     loaded = load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
     # an hf: model's bounds are defaults (batch [1:4] × seq [2:max positions]): given ones replace them
     given = [] if dynamic and loaded.hf is not None else loaded.dynamic
-    return loaded, AuditRequest(resolved, parse_dynamic(list(dynamic or []) + given, limits),
+    bounds = with_recorded(parse_dynamic(list(dynamic or []) + given, limits), loaded.recorded_bounds())
+    return loaded, AuditRequest(resolved, bounds,
                                 parse_input_ranges(list(input_range or []) + loaded.input_ranges))
 
 
@@ -151,7 +152,7 @@ def _fix_request(loaded: LoadedModel, out: str | Path | None, resolved: Resolved
                  exporter: str, force: bool, limits: Limits, dry_run: bool = False,
                  input_names: list[str] | None = None, output_names: list[str] | None = None) -> FixRequest:
     """The request ``fix`` and ``convert`` share: the plan options, bounds, tolerances and inputs."""
-    from trtready.bounds import parse_dynamic, parse_input_ranges
+    from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
     from trtready.fix import FixRequest
     from trtready.plan import PlanOptions
 
@@ -159,7 +160,7 @@ def _fix_request(loaded: LoadedModel, out: str | Path | None, resolved: Resolved
     return FixRequest(
         Path(out) if out is not None else None, resolved,
         PlanOptions(strict=strict, io_int32=io_int32, allow_underflow=allow_underflow),
-        parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+        with_recorded(parse_dynamic(list(dynamic or []) + loaded.dynamic, limits), loaded.recorded_bounds()),
         parse_input_ranges(list(input_range or []) + loaded.input_ranges),
         dry_run=dry_run, verify=verify, trials=trials, force=force, rtol=rtols, atol=atols,
         feeds=_feeds(inputs, limits), input_names=input_names, output_names=output_names, limits=limits,
@@ -434,12 +435,13 @@ def prepare_export(model: str | ModelSpec, out: str | Path, *, format: str = "on
                    input_names: list[str] | None = None, output_names: list[str] | None = None,
                    dynamic: list[str] | tuple[str, ...] | None = None, exporter: str = "auto", force: bool = False,
                    trust_code: bool = False, limits: Limits | None = None) -> tuple[LoadedModel, ExportRequest]:
-    from trtready.bounds import parse_dynamic
+    from trtready.bounds import parse_dynamic, with_recorded
     from trtready.load import load_model
 
     limits = _limits(limits)
     loaded = load_model(model, trust_code=trust_code, limits=limits)
-    return loaded, ExportRequest(Path(out), format, parse_dynamic(list(dynamic or []) + loaded.dynamic, limits),
+    bounds = with_recorded(parse_dynamic(list(dynamic or []) + loaded.dynamic, limits), loaded.recorded_bounds())
+    return loaded, ExportRequest(Path(out), format, bounds,
                                  input_names, output_names, force, exporter_choice(exporter))
 
 

@@ -24,8 +24,8 @@ def _rewritten(text: str) -> tuple[ir.Model, ir.Model, list]:
     before = ir.from_onnx_text(text)
     OnnxAnalysis.of(before)  # shapes inferred, as every run has them
     model = ir.from_onnx_text(text)
-    analysis = OnnxAnalysis.of(model)
-    decisions = apply_rewrites(model, analysis)
+    OnnxAnalysis.of(model)
+    decisions = apply_rewrites(model)
     onnx.checker.check_model(ir.serde.serialize_model(model), full_check=True)
     return before, model, decisions
 

@@ -57,10 +57,7 @@ def audit_loaded(
         from trtready.audit.onnx_graph import audit_onnx
         from trtready.audit.plugins import plugin_findings
 
-        from trtready.bounds import bounds_from_metadata, with_recorded
-
         graph = loaded.onnx.graph
-        bounds = with_recorded(bounds, bounds_from_metadata(loaded.onnx))  # what an earlier run recorded
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
         from trtready.load.onnx_file import cycle_collection_paused
 

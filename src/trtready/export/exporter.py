@@ -243,8 +243,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
     import torch
 
     from trtready.dim_fixes import APPLIED
-    from trtready.bounds import with_recorded
-    from trtready.load.capture import CallLayout, capture_fitted, program_bounds
+    from trtready.load.capture import CallLayout, capture_fitted
     from trtready.outputs import mark_zip, save_onnx
 
     args, kwargs = loaded.example()
@@ -254,8 +253,6 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
         captured = capture_fitted(loaded.module, args, kwargs, bounds)
         ep, bounds = captured.program, captured.bounds
         notes += [APPLIED + c for c in captured.changes]
-    else:  # a .pt2: its own bounds for the axes --dynamic leaves open
-        bounds = with_recorded(bounds, program_bounds(ep))
     layout = CallLayout.of(ep, args, kwargs)
     user_inputs = [n for n, _ in layout.tensors]
     examples = {n: list(t.shape) for n, t in layout.tensors}

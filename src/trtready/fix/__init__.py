@@ -17,7 +17,9 @@ from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison
 
 if TYPE_CHECKING:
+    from trtready.analysis import OnnxAnalysis
     from trtready.export.paths import ExportRecord
+    from trtready.plan.onnx_plan import OnnxPlan
     from trtready.outputs import OutputSession
 
 
@@ -164,3 +166,23 @@ def unbuildable_notes(decisions: list[Decision], target: str) -> list[str]:
     prefix = op_finding_id(Layer.ONNX, "")
     return [f"not buildable on {target}: {d.reason}" for d in decisions
             if d.action is Action.KEEP and d.finding.startswith(prefix)]
+
+
+def rewrite_and_plan(analysis: OnnxAnalysis, findings: list[Finding], target: ResolvedTarget,
+                     options: PlanOptions) -> tuple[list[Decision], OnnxAnalysis, OnnxPlan]:
+    """The ONNX stages of every representation, in their order: the exact rewrites (in place), the
+    rewritten graph's own analysis, a decision for each op the target still cannot build, then the plan.
+
+    The plan may spend the Cast layers the rewrites removed (its Cast balance), counted on the graph
+    before and after them. Returns the rewrite and op decisions (the plan's are ``plan.decisions``), the
+    analysis the plan was made on (``analysis`` itself when nothing was rewritten) and the plan.
+    """
+    from trtready.passes.onnx_model import rewrite_then_analyse
+    from trtready.plan.onnx_plan import parser_casts, plan_onnx
+    from trtready.plan.rewrites import plan_ops
+
+    casts = parser_casts(analysis.model.graph)
+    rewritten, analysis = rewrite_then_analyse(analysis, target.profile)
+    decisions = rewritten + plan_ops(findings, analysis.model, target.profile, rewritten)
+    credit = max(0, casts - parser_casts(analysis.model.graph))
+    return decisions, analysis, plan_onnx(analysis, target.profile, options, credit)

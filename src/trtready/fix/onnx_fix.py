@@ -22,28 +22,22 @@ def fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
 
 def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
     from trtready.bounds import record_bounds
-    from trtready.passes.onnx_model import apply_plan, apply_rewrites
+    from trtready.passes.onnx_model import apply_plan
     from trtready.outputs import save_onnx
-    from trtready.fix import unbuildable_notes
-    from trtready.plan.onnx_plan import parser_casts, plan_onnx
-    from trtready.plan.rewrites import plan_ops
+    from trtready.fix import rewrite_and_plan, unbuildable_notes
     from trtready.verify.inputs import onnx_input_specs
     from trtready.verify.runners import OrtRunner
 
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
-    analysis = report.result.onnx_analysis
-    casts = parser_casts(analysis.model.graph)
-    removed = apply_rewrites(analysis.model, req.target.profile, analysis)
-    removed += plan_ops(report.findings, analysis.model, req.target.profile, removed)
-    credit = max(0, casts - parser_casts(analysis.model.graph))  # Casts the rewrites removed: narrowing may spend them
-    plan = plan_onnx(analysis, req.target.profile, req.options, credit)
+    removed, analysis, plan = rewrite_and_plan(report.result.onnx_analysis, report.findings, req.target, req.options)
+    report.result.onnx_analysis = analysis  # the model it holds is the rewritten one now
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)
     result.notes += unbuildable_notes(result.decisions, req.target.name)
     if req.dry_run:
         return result
     specs = onnx_input_specs(analysis.model, analysis.roles, req.ranges, analysis.demands)
-    output_names = [v.name for v in analysis.model.graph.outputs]
+    output_names = [str(v.name) for v in analysis.model.graph.outputs]  # the checker passed: every output is named
     reference = None
     if req.verify:
         try:  # opened before the passes edit the model

@@ -115,9 +115,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
 
     from trtready.errors import UpstreamError
     from trtready.export.paths import ExportChain
-    from trtready.bounds import with_recorded
-    from trtready.load.capture import CallLayout, program_bounds
-    from trtready.load.detect import ModelKind
+    from trtready.load.capture import CallLayout
     from trtready.passes.narrow_state import narrow_module_state
     from trtready.plan.state_plan import keep_float64_read_as_float64
 
@@ -125,8 +123,6 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         req.bounds = loaded.fitted_bounds
     ep = loaded.exported
     assert ep is not None, "captured by the audit"
-    if loaded.kind is ModelKind.PT2:  # the program's own bounds for the axes --dynamic leaves open
-        req.bounds = with_recorded(req.bounds, program_bounds(ep))
     module = loaded.module if loaded.module is not None else ep.module()
     layout = CallLayout.of(ep, *loaded.example())
     args, kwargs = layout.example_arguments()
@@ -246,21 +242,16 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     rewrites, plan; the narrowed model (None in a dry run)."""
     from trtready.analysis import OnnxAnalysis
     from trtready.audit import audit_translation
-    from trtready.fix import unbuildable_notes
-    from trtready.passes.onnx_model import apply_plan, apply_rewrites
-    from trtready.plan.onnx_plan import parser_casts, plan_onnx
-    from trtready.plan.rewrites import plan_ops
+    from trtready.fix import rewrite_and_plan, unbuildable_notes
+    from trtready.passes.onnx_model import apply_plan
 
     analysis = OnnxAnalysis.of(onnx_model, _renamed(req.bounds, layout, req.input_names), req.ranges,
                                not req.options.strict)
     audit_translation(result.report.result, analysis)  # every ONNX decision points at a finding
-    profile = result.report.target.profile
-    casts = parser_casts(onnx_model.graph)
-    rewritten = apply_rewrites(onnx_model, profile, analysis)
-    result.decisions += rewritten + plan_ops(result.report.findings, onnx_model, profile, rewritten)
+    rewritten, analysis, plan = rewrite_and_plan(analysis, result.report.findings, result.report.target, req.options)
+    result.report.result.onnx_analysis = analysis  # the model it holds is the rewritten one now
+    result.decisions += rewritten
     result.notes += unbuildable_notes(result.decisions, result.report.target.name)
-    credit = max(0, casts - parser_casts(onnx_model.graph))  # Casts the rewrites removed: narrowing may spend them
-    plan = plan_onnx(analysis, profile, req.options, credit)
     result.decisions += plan.decisions
     return None if req.dry_run else apply_plan(plan)
 

@@ -16,6 +16,8 @@ from trtready.load.state import StateEntry
 if TYPE_CHECKING:
     import onnx_ir as ir
 
+    from trtready.bounds import DimBound
+
     from trtready.load.hf_config import HfBuild
     import torch
     from torch.export import ExportedProgram
@@ -70,6 +72,20 @@ class LoadedModel:
     def has_example(self) -> bool:
         """A spec carries example inputs (positional, keyword or both)."""
         return self.kind in (ModelKind.SPEC, ModelKind.HF_CONFIG) and (bool(self.args) or bool(self.kwargs))
+
+    def recorded_bounds(self) -> list[DimBound]:
+        """The dim bounds the file itself carries, for the axes the user's ``--dynamic`` leaves open: an
+        earlier run's, recorded in an ONNX file's metadata; a ``.pt2`` program's own ``Dim(min, max)``.
+        The request builders (:mod:`trtready.api`) merge them once; no stage reads them again."""
+        from trtready.bounds import bounds_from_metadata
+
+        if self.onnx is not None:
+            return bounds_from_metadata(self.onnx)
+        if self.kind is ModelKind.PT2 and self.exported is not None:
+            from trtready.load.capture import program_bounds
+
+            return program_bounds(self.exported)
+        return []
 
     @property
     def has_graph(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from trtready.analysis import graph_fingerprint
 from trtready.intervals import INT32_MAX, INT32_MIN
 from trtready.passes import NameSource, constant_array
 from trtready.plan.onnx_plan import OnnxPlan, clamp_exact_use
@@ -38,6 +39,8 @@ class NarrowInt64Pass(ir.passes.InPlacePass):
     def requires(self, model: ir.Model) -> None:
         if model is not self.plan.model:
             raise ir.passes.PreconditionError("the plan was made for another model")
+        if graph_fingerprint(model) != self.plan.fingerprint:
+            raise ir.passes.PreconditionError("the graph changed after it was planned: plan it again")
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
         graph = model.graph

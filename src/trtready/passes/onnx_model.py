@@ -37,8 +37,7 @@ def apply_plan(plan: OnnxPlan) -> ir.Model:
     return manager(plan.model).model
 
 
-def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
-                   analysis: OnnxAnalysis | None = None) -> list[Decision]:
+def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None) -> list[Decision]:
     """Rewrites proved exact (:mod:`trtready.rewrite_matchers`, :mod:`trtready.plan.index_rewrites`), in
     place, before the narrowing is planned.
 
@@ -48,7 +47,8 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
     boolean-mask assignments (always: a Where builds on every target), the poolings whose window
     ``profile`` cannot build, batch gathers and integer ArgMax, then Casts moved before a move, then sizes
     computed from the input's shape read from the tensor that carries them.
-    ``analysis`` (of ``model``) is refreshed after a rewrite, so the values it made have intervals.
+    The graph they leave is a new one: plan it on its own analysis
+    (:meth:`~trtready.analysis.OnnxAnalysis.of_rewritten`, see :func:`rewrite_then_analyse`).
     """
     from onnx_ir.passes.common import RemoveUnusedNodesPass
 
@@ -78,6 +78,12 @@ def apply_rewrites(model: ir.Model, profile: TargetProfile | None = None,
     if dims:
         decisions += [d.decision() for d in dims]
         ir.passes.PassManager([DimFromCarrierPass(dims), RemoveUnusedNodesPass()])(model)
-    if (masked or pools or batch or argmax or cast_first or dims) and analysis is not None:
-        analysis.refresh()  # the new values' shapes and intervals, for the planner
     return decisions
+
+
+def rewrite_then_analyse(analysis: OnnxAnalysis, profile: TargetProfile | None) -> tuple[list[Decision], OnnxAnalysis]:
+    """The exact rewrites on ``analysis.model`` (in place), then the analysis the planner needs: the same one
+    when nothing was rewritten, else one of the rewritten graph, so the values a rewrite made have
+    intervals and no plan is made on a graph that is gone."""
+    decisions = apply_rewrites(analysis.model, profile)
+    return decisions, (analysis if analysis.describes(analysis.model) else analysis.of_rewritten())

@@ -125,6 +125,7 @@ class OnnxPlan:
     const_links: list[LinkSet] = field(default_factory=list)  # parameters bound to constants only
     input_casts: list[ir.Value] = field(default_factory=list)  # --io int32: INT32 binding, Cast up inside
     output_casts: list[ir.Value] = field(default_factory=list)  # --io int32: Cast down to an INT32 binding
+    fingerprint: tuple[int, ...] = ()  # the graph planned (analysis.graph_fingerprint): the passes check it
     _component_of: dict[ir.Value, Component] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -667,8 +668,11 @@ def plan_onnx(analysis: OnnxAnalysis, profile: TargetProfile, options: PlanOptio
     """The partition and a decision for every INT64/DOUBLE value of the main graph; raises
     :class:`~trtready.errors.UnsafeNarrowingError` naming the first value that must be refused.
     ``cast_credit``: Cast layers the plan's rewrites removed (see the module's *Cast balance*)."""
+    if not analysis.describes(analysis.model):
+        raise ValueError("the analysis is of the graph before a rewrite: plan on OnnxAnalysis.of_rewritten()")
     model, env = analysis.model, analysis.values
     plan = partition(model, env, options, analysis.guards, profile.int64_inputs, cast_credit)
+    plan.fingerprint = analysis.fingerprint
     decisions: list[Decision] = []
     refusals: list[str] = []
     for v in plan.values:
