@@ -301,6 +301,19 @@ def prepare_convert(model: str | ModelSpec, out: str | Path, *, target: str | No
                                   profiles=parse_profiles(profile), triton=serve)
 
 
+def can_build_for(target: str) -> str | None:
+    """Why no engine can be built here for ``target`` (its TensorRT library is missing), or None."""
+    from trtready.engine.engine import library_for
+    from trtready.errors import MissingLibraryError
+    from trtready.targets import resolve_target
+
+    try:
+        library_for(resolve_target(target))
+    except (MissingLibraryError, UsageError) as e:
+        return str(e)
+    return None
+
+
 def run_convert(loaded: LoadedModel, request: ConvertRequest, console: Any = None) -> ConvertResult:
     """``console`` (a rich Console) shows each stage as it runs."""
     from trtready.pipeline import convert as run
@@ -531,18 +544,49 @@ def build(
 # --------------------------------------------------------------------------- the engine's and serving side
 
 
-def inspect(file: str | Path, *, diff: str | Path | None = None, library: str | None = None) -> list[NetworkView]:
-    """The TensorRT network view of an ONNX file (parsed) or an engine (from its manifest); two with ``diff``."""
+def inspect_reads(files: list[Path]) -> list[Path]:
+    """What ``inspect`` reads: each file and the manifest an engine's view comes from (no output may replace them)."""
+    from trtready.engine.manifest import manifest_path
+
+    return [p for f in files for p in (f, manifest_path(f))]
+
+
+def run_inspect(files: list[Path], library: str | None = None) -> list[tuple[str, NetworkView]]:
+    """Each file's network view with where it came from (``parsed`` now, or the engine's manifest)."""
     from trtready.engine.inspect import view_of
 
-    return [view_of(Path(f), library)[1] for f in [file] + ([diff] if diff is not None else [])]
+    return [view_of(f, library) for f in files]
+
+
+def inspect(file: str | Path, *, diff: str | Path | None = None, library: str | None = None) -> list[NetworkView]:
+    """The TensorRT network view of an ONNX file (parsed) or an engine (from its manifest); two with ``diff``."""
+    return [view for _source, view in run_inspect([Path(f) for f in [file] + ([diff] if diff is not None else [])],
+                                                  library)]
+
+
+@dataclass(frozen=True)
+class EnvCheck:
+    """An engine's manifest against this machine: the differences that break loading, the others, what
+    could not be compared, and the TensorRT library the engine was built with."""
+
+    breaking: list[str]
+    other: list[str]
+    not_compared: list[str]
+    library: dict[str, str]
+
+
+def run_check_env(manifest: Path) -> EnvCheck:
+    from trtready.engine.manifest import compare_environment, read_manifest
+
+    data = read_manifest(manifest)
+    breaking, other, unknown = compare_environment(data)
+    return EnvCheck(breaking, other, unknown, {k: str(v) for k, v in data["library"].items()})
 
 
 def check_env(manifest: str | Path) -> tuple[list[str], list[str], list[str]]:
     """``(breaking, other, not compared)`` differences between an engine's manifest and this machine."""
-    from trtready.engine.manifest import compare_environment, read_manifest
-
-    return compare_environment(read_manifest(Path(manifest)))
+    found = run_check_env(Path(manifest))
+    return found.breaking, found.other, found.not_compared
 
 
 def deploy(manifest: str | Path, triton: str | Path, *, name: str | None = None, max_batch: int | None = None,

@@ -15,19 +15,17 @@ from trtready.cli.run import json_file, run_verb
 def check_env(manifest: Path, debug: bool) -> None:
     """Exit 0 when the TensorRT library variant, its major.minor and the GPU match MANIFEST, else 1."""
     def body() -> int:
-        from trtready.engine.manifest import compare_environment, read_manifest
-
+        from trtready.api import run_check_env
         from trtready.report.terminal import safe_text
 
-        data = read_manifest(manifest)
-        breaking, other, unknown = compare_environment(data)
+        found = run_check_env(manifest)
+        breaking, other, unknown, lib = found.breaking, found.other, found.not_compared, found.library
         for line in breaking:
             click.echo(f"MISMATCH {safe_text(line)}")
         for line in other:
             click.echo(f"differs  {safe_text(line)}")
         for line in unknown:
             click.echo(f"unknown  {safe_text(line)}")
-        lib = data["library"]
         if breaking:
             click.echo(f"NOT COMPATIBLE with {safe_text(manifest.name)}: {len(breaking)} breaking difference(s)")
             return 1

@@ -35,16 +35,11 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
     def body() -> int:
         from rich.table import Table
 
-        from trtready.audit import AuditReport, audit_loaded
-        from trtready.bounds import parse_dynamic, parse_input_ranges
+        from trtready.api import can_build_for, prepare_audit, prepare_convert, run_audit, run_convert
         from trtready.cli.json_out import emit_json
         from trtready.demo import DEMOS
-        from trtready.errors import BadInputError, UnsafeNarrowingError, UsageError
-        from trtready.fix import FixRequest
-        from trtready.load import load_model
+        from trtready.errors import BadInputError, UnsafeNarrowingError
         from trtready.outputs import Kind, Output, session
-        from trtready.pipeline import convert
-        from trtready.plan import PlanOptions
         from trtready.report.json_report import audit_report_json
         from trtready.report.terminal import console, esc, render_audit, render_convert
         from trtready.targets import TARGET_NAMES, resolve_target
@@ -59,30 +54,28 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
         except OSError as e:
             raise BadInputError(f"{out_dir}: cannot create the folder ({e.strerror})") from e
         resolved = resolve_target(target)
-        from trtready.engine.engine import library_for
-        from trtready.errors import MissingLibraryError
-
-        try:
-            library_for(resolved)
-            can_build = True
-        except (MissingLibraryError, UsageError) as e:
-            can_build = False
-            con.print(f"[yellow]engines are not built: {esc(e)}[/]")
+        missing = can_build_for(resolved.name)
+        can_build = missing is None
+        if missing is not None:
+            con.print(f"[yellow]engines are not built: {esc(missing)}[/]")
         # The demo replaces what an earlier demo run wrote there, and nothing else: every output is
         # checked (and locked) before the first model runs.
         outputs = [Output(out_dir / p, k) for n in DEMOS for p, k in ((f"{n}.audit.json", Kind.REPORT), (n, Kind.FOLDER))]
         with session(outputs, force=True) as s:
             for name, what in DEMOS.items():
                 con.rule(f"[bold]trtready.demo:{name}[/] — {what}")
-                loaded = load_model(f"trtready.demo:{name}")
-                bounds, ranges = parse_dynamic(loaded.dynamic), parse_input_ranges(loaded.input_ranges)
-                report = AuditReport(audit_loaded(loaded, bounds, ranges), resolved)
+                spec = f"trtready.demo:{name}"
+                loaded, audit_req = prepare_audit(spec, target=resolved.name)
+                report = run_audit(loaded, audit_req)
                 render_audit(report, con)
                 emit_json(audit_report_json(report, verb="demo"), str(out_dir / f"{name}.audit.json"), s)
                 reports[name] = report
-                req = FixRequest(out_dir / name, resolved, PlanOptions(), bounds, ranges, force=True, session=s)
+                # the audited model converts: its capture is reused (the request's own load is not)
+                _, req = prepare_convert(spec, out_dir / name, target=resolved.name, build=can_build,
+                                         baseline=can_build, force=True)
+                req.fix.session = s
                 try:
-                    result = convert(loaded, req, build=can_build, baseline=can_build, console=con)
+                    result = run_convert(loaded, req, console=con)
                 except UnsafeNarrowingError as e:
                     con.print(f"[bold red]{esc(e)}[/]")
                     rows[name] = ["[red]refused[/]", "–", "–", "–", "–"]

@@ -26,15 +26,13 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     def body() -> int:
         from trtready.version import __version__
         from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.engine.inspect import view_of
-        from trtready.engine.manifest import manifest_path
+        from trtready.api import inspect_reads, run_inspect
         from trtready.outputs import session
         from trtready.report.terminal import console, render_views
 
         files = [file] + ([other] if other else [])
-        inputs = [p for f in files for p in (f, manifest_path(f))]
-        with session(report_outputs(json_path), inputs) as s:
-            views = [view_of(f, library) for f in files]
+        with session(report_outputs(json_path), inspect_reads(files)) as s:
+            views = run_inspect(files, library)
             con = console(stderr=json_path == "-")
             render_views(views, con, labels=[str(f) for f in files])
             data = {"schema_version": "1.0", "tool_version": __version__, "verb": "inspect",
