@@ -2,7 +2,8 @@
 
 ``convert``: load → audit → plan → narrow → export → verify → build → inspect → report, in one run.
 The ONNX translation happens once (on the narrowed ExportedProgram); ``baseline=True`` adds one more
-translation of the original model, only to show the network before → after.
+translation of the original model, only to show the network before → after — none when nothing was
+narrowed before the translation (the translation, kept before the ONNX plan, is the baseline's).
 
 ``export``: the translation alone; a TorchScript trace is of the module after ``fix``'s state stage.
 """
@@ -10,6 +11,7 @@ translation of the original model, only to show the network before → after.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,6 +62,7 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
 
     if req.out is None:
         raise ValueError("convert needs an output folder")
+    req = dataclasses.replace(req, keep_unmodified_onnx=baseline)  # the caller's request is left as it was
     if frontend == "torch-trt-dynamo":  # fail before any work is written
         from trtready.adapters.torch_tensorrt import load_torch_tensorrt
 
@@ -189,6 +192,9 @@ def _baseline_view(loaded: Any, req: FixRequest, fix: FixResult) -> Any:
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")
         path = Path(tmp) / "baseline.onnx"
+        if fix.unmodified_onnx is not None:  # nothing was narrowed before the translation: it is the baseline's
+            path.write_bytes(fix.unmodified_onnx)
+            return inspect_network(path)
         if record is None or record.path is None or record.path.name == "dynamo":
             model = translate(loaded.exported, req.bounds)
         else:  # the unmodified model along the path that wrote the converted one: the same exporter

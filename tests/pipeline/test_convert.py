@@ -213,3 +213,30 @@ def test_a_dynamic_pt2_converts_with_the_bounds_it_carries(tmp_path: Path) -> No
     trtready.export(str(pt2), tmp_path / "plain.onnx")
     plain = ir.load(tmp_path / "plain.onnx")
     assert [(b.input, b.axis, b.lo, b.hi) for b in bounds_from_metadata(plain)] == [("x", 0, 1, 8)]
+
+
+def test_a_baseline_of_an_unnarrowed_program_reuses_its_translation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --io int32, token_model changes only in ONNX (its program is not narrowed): the translation,
+    kept before the ONNX plan, is the baseline's — one torch.onnx translation in all, the same network a
+    separate plain export parses to, and not the narrowed one."""
+    calls = []
+    real = torch.onnx.export
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.onnx, "export", counting)
+    loaded = load_model("trtready.demo:token_model")
+    req = FixRequest(tmp_path / "tok", resolve_target("trt-rtx"), PlanOptions(io_int32=True),
+                     parse_dynamic(loaded.dynamic))
+    result = convert(loaded, req, baseline=True)
+    assert result and result.baseline is not None and len(calls) == 1
+    assert not req.keep_unmodified_onnx  # the caller's request is not changed
+    plain = tmp_path / "plain.onnx"
+    trtready.export("trtready.demo:token_model", plain, dynamic=loaded.dynamic)
+    view = trtready.inspect(plain, library="tensorrt_rtx")[0]
+    assert (result.baseline.layers, result.baseline.cast_layers, sorted(result.baseline.int64_execution)) == \
+        (view.layers, view.cast_layers, sorted(view.int64_execution))
+    assert result.build is not None and "input_ids" in view.int64_execution
+    assert "input_ids" not in result.build.network.int64_execution  # the INT32 binding: the plan ran after the copy

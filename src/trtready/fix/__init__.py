@@ -44,6 +44,9 @@ class FixRequest:
     limits: Limits = DEFAULT_LIMITS
     session: OutputSession | None = None  # outputs checked and locked by the caller (CLI: with --json)
     exporter: str = "auto"  # auto | dynamo | torchscript (trtready.plan.export_plan)
+    # convert --baseline: keep the translation before the ONNX plan when it is of the unmodified program,
+    # so the baseline's network is read from it rather than from a second translation
+    keep_unmodified_onnx: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ class FixResult:
     # The ONNX model the writer saved and the files it went to (model.onnx first): what convert's
     # build reads the graph's inputs and recorded bounds from, instead of parsing the file again.
     onnx_written: tuple[Any, list[Path]] | None = field(default=None, repr=False)
+    # With ``keep_unmodified_onnx``: the serialized translation of the unmodified program along the path
+    # that wrote the file, taken before the ONNX plan; None when the program was narrowed first.
+    unmodified_onnx: bytes | None = field(default=None, repr=False)
 
     @property
     def verified(self) -> bool:

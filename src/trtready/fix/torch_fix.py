@@ -152,6 +152,12 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
             continue
         if change:
             chain.record.notes.append(f"{path.name}: {change}")
+        unmodified = side.narrowed_program is side.program if path.dynamo else side.narrowed_module is side.module
+        result.unmodified_onnx = None
+        if req.keep_unmodified_onnx and unmodified:  # the baseline's translation: kept before the plan edits it
+            import onnx_ir as ir
+
+            result.unmodified_onnx = ir.serde.serialize_model(onnx_model).SerializeToString()
         onnx_narrowed = _plan_onnx(onnx_model, layout, req, result)
         if req.dry_run:
             chain.succeeded(path)
