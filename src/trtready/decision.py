@@ -6,6 +6,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from trtready.finding_ids import FindingId
+
 
 class Action(str, enum.Enum):
     NARROW = "narrow"
@@ -17,7 +19,7 @@ class Action(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    finding: str  # Finding.id
+    finding: FindingId  # Finding.id
     action: Action
     reason: str
 

@@ -4,6 +4,11 @@ The rewrite matchers below the audit name the findings their decisions are about
 from __future__ import annotations
 
 import enum
+from typing import NewType
+
+# A finding's id: made only by the functions below (mypy holds every other string out), read by
+# :func:`tensor_name`. In JSON it is the plain string.
+FindingId = NewType("FindingId", str)
 
 
 class Layer(str, enum.Enum):
@@ -13,23 +18,33 @@ class Layer(str, enum.Enum):
     TRT = "trt"  # what a TensorRT parser/builder reported
 
 
-def op_finding_id(layer: Layer, node: str) -> str:
+def op_finding_id(layer: Layer, node: str) -> FindingId:
     """The id of the op finding for ``node`` (``op:fx:…``, ``op:onnx:…``): distinct from tensor ids."""
-    return f"op:{layer.value}:{node}"
+    return FindingId(f"op:{layer.value}:{node}")
 
 
-def tensor_finding_id(layer: Layer, name: str) -> str:
+def tensor_finding_id(layer: Layer, name: str) -> FindingId:
     """The id of the finding about tensor ``name`` of ``layer`` (``state:embeddings.position_ids``,
     ``fx:arange``, ``onnx:/Range_output_0``): the one place that writes the format."""
-    return f"{layer.value}:{name}"
+    return FindingId(f"{layer.value}:{name}")
 
 
-def index_finding_id(layer: Layer, node: str) -> str:
+def index_finding_id(layer: Layer, node: str) -> FindingId:
     """The id of the index-bounds finding of ``node`` (``onnx:index:…``, ``fx:index:…``)."""
-    return f"{layer.value}:index:{node}"
+    return FindingId(f"{layer.value}:index:{node}")
 
 
-def tensor_name(finding_id: str, layer: Layer) -> str | None:
+def plugin_finding_id(node: str) -> FindingId:
+    """The id of the finding about a plugin node (``plugin:onnx:…``)."""
+    return FindingId(f"plugin:onnx:{node}")
+
+
+def build_finding_id(kind: str, name: str) -> FindingId:
+    """The id of a finding the TensorRT build reported (``trt:binding:…``, ``trt:profile:…``, ``trt:double:…``)."""
+    return FindingId(f"{Layer.TRT.value}:{kind}:{name}")
+
+
+def tensor_name(finding_id: FindingId, layer: Layer) -> str | None:
     """The tensor a finding of ``layer`` is about, or None when ``finding_id`` is of another layer or kind:
     the one place that reads the format."""
     prefix = f"{layer.value}:"

@@ -60,9 +60,9 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
     from trtready.load import ModelKind
     from trtready.outputs import Kind, Output, use_session
 
+    req = dataclasses.replace(req, keep_unmodified_onnx=baseline)  # the caller's request is left as it was
     if req.out is None:
         raise ValueError("convert needs an output folder")
-    req = dataclasses.replace(req, keep_unmodified_onnx=baseline)  # the caller's request is left as it was
     if frontend == "torch-trt-dynamo":  # fail before any work is written
         from trtready.adapters.torch_tensorrt import load_torch_tensorrt
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from trtready.finding_ids import Layer as Layer  # re-exported: every stage names layers from here
 from trtready.finding_ids import op_finding_id as op_finding_id
+from trtready.finding_ids import FindingId as FindingId  # re-exported with Layer
 from trtready.finding_ids import tensor_finding_id
 from trtready.intervals import Interval
 from trtready import rules
@@ -103,7 +104,7 @@ class Finding:
     ``OP_UNSUPPORTED``) names the node in ``tensor``, its output dtype in ``dtype`` and carries ``op``.
     """
 
-    id: str
+    id: FindingId
     layer: Layer
     tensor: str
     dtype: str  # "int64" | "float64"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trtready.audit.findings import Finding, Kind, Layer, Role
+from trtready.audit.findings import Finding, FindingId, Kind, Layer, Role
 from trtready.intervals import Interval
 from trtready.finding_ids import index_finding_id
 
@@ -167,7 +167,7 @@ def _onnx_dtype(v: Any) -> str:
     return v.dtype.name.lower() if v.dtype is not None else "?"
 
 
-def _finding(layer: str, fid: str, idx: Any, label: str, table: str, axis: int, iv: Interval | None,
+def _finding(layer: str, fid: FindingId, idx: Any, label: str, table: str, axis: int, iv: Interval | None,
              sizes: Interval | None, negative: bool, shape: list[int | str] | None, dtype: str) -> Finding:
     rows = "unknown" if sizes is None else (str(sizes.lo) if sizes.lo == sizes.hi else f"{sizes.lo}..{sizes.hi}")
     valid = "[-N, N)" if negative else "[0, N)"

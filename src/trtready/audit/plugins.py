@@ -18,6 +18,7 @@ from typing import Any
 
 from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Kind, Layer, Role
+from trtready.finding_ids import plugin_finding_id
 from trtready.intervals import Interval
 
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
@@ -25,10 +26,6 @@ STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
 SAME_TYPE_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max", "Sum", "Mean", "Equal", "Less",
                            "LessOrEqual", "Greater", "GreaterOrEqual", "BitShift", "BitwiseAnd", "BitwiseOr",
                            "BitwiseXor", "Where", "Concat"})
-
-
-def plugin_finding_id(node: str) -> str:
-    return f"plugin:onnx:{node}"
 
 
 def is_plugin(node: Any, functions: set[tuple[str, str, str]]) -> bool:

@@ -16,6 +16,7 @@ from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
 from trtready.engine.network import NetworkView, inspect_parsed
 from trtready.engine.profiles import InputProfile
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
+from trtready.finding_ids import FindingId, build_finding_id
 from trtready.targets import ResolvedTarget, version_key
 
 if TYPE_CHECKING:
@@ -64,19 +65,19 @@ def log_findings(messages: list[tuple[str, str]], target: str, onnx_io: dict[str
     for severity, msg in messages:
         if "Int64 binding" in msg:
             name = msg.split("Make sure ", 1)[-1].split(" has Int64", 1)[0].split(" ", 1)[-1]
-            out.append(_finding(f"trt:binding:{name}", name, "int64", target, Outcome.FINE,
+            out.append(_finding(build_finding_id("binding", name), name, "int64", target, Outcome.FINE,
                                 f"TensorRT: {msg.strip()}", Role.INPUT if "input" in msg else Role.OUTPUT))
         elif "not self-consistent" in msg or "out of bounds" in msg:
-            out.append(_finding(f"trt:profile:{len(out)}", "profile", "int64", target, Outcome.ERROR,
+            out.append(_finding(build_finding_id("profile", str(len(out))), "profile", "int64", target, Outcome.ERROR,
                                 f"TensorRT warns: {msg.strip()}", Role.INPUT))
     for io in network.inputs + network.outputs:
         if onnx_io.get(io["name"]) == "DOUBLE" and io["dtype"] == "FLOAT":
-            out.append(_finding(f"trt:double:{io['name']}", io["name"], "float64", target, Outcome.PRECISION_LOSS,
+            out.append(_finding(build_finding_id("double", io["name"]), io["name"], "float64", target, Outcome.PRECISION_LOSS,
                                 "ONNX DOUBLE became FLOAT in the network; TensorRT printed nothing", Role.OUTPUT))
     return out
 
 
-def _finding(fid: str, tensor: str, dtype: str, target: str, outcome: Outcome, msg: str, role: Role) -> Finding:
+def _finding(fid: FindingId, tensor: str, dtype: str, target: str, outcome: Outcome, msg: str, role: Role) -> Finding:
     return Finding(id=fid, layer=Layer.TRT, tensor=tensor, dtype=dtype, shape=None, where="TensorRT build",
                    role=role, predictions={target: Prediction(outcome, msg)})
 
