@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,34 +88,12 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         staged = s.stage(req.out)
         onnx_path = staged / "model.onnx"
         fix.folder_report = False  # the folder's report.json is the whole run's, written once below
-        fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
-        if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
-            from trtready.errors import BadInputError, first_line
-
-            with _step(console, "baseline: the unmodified model's network, for before → after"):
-                try:
-                    result.baseline = _baseline_view(loaded, req, fix)
-                except BadInputError as e:  # what the rewrites were for: said, not a failure of convert
-                    result.notes.append(f"no baseline: the unmodified model does not parse ({first_line(e)})")
-        if frontend == "torch-trt-dynamo":
-            from trtready.adapters.torch_tensorrt import compile_dynamo
-
-            with _step(console, "compile with Torch-TensorRT (dynamo)"):
-                result.adapter = compile_dynamo(staged / "model.pt2", req, result.notes)
-        elif build:
-            from trtready.engine.engine import build as build_network
-            from trtready.engine.engine import write_engine
-
-            with _step(console, "build the engine, inspect the network"), _predicted(fix):
-                built = build_network(onnx_path, req.target, profiles or {}, fix.onnx_written)
-                result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
-            if result.baseline is not None:
-                _judge_effect(result)
-            if triton is not None:
-                from trtready.deploy import engine_contract, stage_triton
-                from trtready.engine.manifest import manifest_path
-
-                result.deploy = stage_triton(engine_contract(manifest_path(staged / "model.engine")), triton, s)
+        with _Background() as background:
+            fix.in_background = background.run if build and frontend == "onnx" else None
+            fix.writer(onnx_path if loaded.kind is ModelKind.ONNX else staged)
+            _later_stages(loaded, req, fix, result, s, staged, onnx_path, build=build, baseline=baseline,
+                          frontend=frontend, profiles=profiles, console=console, triton=triton)
+        fix.in_background = None
         # the folder's report.json is the whole run's: the fix report plus the build and its effect
         from trtready.outputs import dumps, write_bytes
         from trtready.report.html import render_html
@@ -129,6 +107,78 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
         if result.deploy is not None:
             result.deploy.written = s.commit(triton.folder)
     return result
+
+
+class _Background:
+    """Work handed to one thread while the main thread goes on (the written folder's files after
+    model.onnx, while TensorRT builds: its build releases the GIL). Leaving the block waits for every
+    piece, and raises the first error one raised unless the block is already raising its own."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+
+    def run(self, work: Callable[[], None]) -> None:
+        import threading
+
+        def guarded() -> None:
+            try:
+                work()
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread when the block ends
+                self._errors.append(e)
+
+        thread = threading.Thread(target=guarded, name="trtready-write", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        for thread in self._threads:
+            thread.join()
+        if kind is None and self._errors:
+            raise self._errors[0]
+
+
+def _later_stages(loaded: LoadedModel, req: FixRequest, fix: FixResult, result: ConvertResult, s: Any, staged: Path,
+                  onnx_path: Path, *, build: bool, baseline: bool, frontend: str, profiles: dict[str, Any] | None,
+                  console: Any, triton: Any) -> None:
+    """What follows the written folder: the baseline's network, then the Torch-TensorRT compile or the
+    engine build and inspection, then the Triton model."""
+    from trtready.load import ModelKind
+
+    assert req.out is not None
+
+    if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
+        from trtready.errors import BadInputError, first_line
+
+        with _step(console, "baseline: the unmodified model's network, for before → after"):
+            try:
+                result.baseline = _baseline_view(loaded, req, fix)
+            except BadInputError as e:  # what the rewrites were for: said, not a failure of convert
+                result.notes.append(f"no baseline: the unmodified model does not parse ({first_line(e)})")
+    if frontend == "torch-trt-dynamo":
+        from trtready.adapters.torch_tensorrt import compile_dynamo
+
+        with _step(console, "compile with Torch-TensorRT (dynamo)"):
+            result.adapter = compile_dynamo(staged / "model.pt2", req, result.notes)
+    elif build:
+        from trtready.engine.engine import build as build_network
+        from trtready.engine.engine import write_engine
+
+        with _step(console, "build the engine, inspect the network"), _predicted(fix):
+            built = build_network(onnx_path, req.target, profiles or {}, fix.onnx_written)
+            result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
+        if result.baseline is not None:
+            _judge_effect(result)
+        if triton is not None:
+            from trtready.deploy import engine_contract, stage_triton
+            from trtready.engine.manifest import manifest_path
+
+            result.deploy = stage_triton(engine_contract(manifest_path(staged / "model.engine")), triton, s)
 
 
 def export(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound], input_names: list[str] | None = None,

@@ -240,3 +240,35 @@ def test_a_baseline_of_an_unnarrowed_program_reuses_its_translation(tmp_path: Pa
         (view.layers, view.cast_layers, sorted(view.int64_execution))
     assert result.build is not None and "input_ids" in view.int64_execution
     assert "input_ids" not in result.build.network.int64_execution  # the INT32 binding: the plan ran after the copy
+
+
+def test_the_folder_after_model_onnx_is_written_beside_the_build_and_its_failure_commits_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """model.pt2 and the safetensors are written on a thread while TensorRT builds from model.onnx; convert
+    waits for them, and an error there fails the run with nothing in place of the output folder."""
+    import threading
+
+    real = torch.export.save
+    writers: list[str] = []
+
+    def recording(*a, **k):
+        writers.append(threading.current_thread().name)
+        return real(*a, **k)
+
+    monkeypatch.setattr(torch.export, "save", recording)
+    loaded = load_model("trtready.demo:token_model")
+    req = FixRequest(tmp_path / "ok", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(loaded.dynamic))
+    result = convert(loaded, req)
+    assert result and result.build is not None and writers == ["trtready-write"]
+    assert {"model.pt2", "state_dict.safetensors", "model.onnx", "model.engine"} <= {p.name for p in (tmp_path / "ok").iterdir()}
+
+    def failing(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch.export, "save", failing)
+    loaded = load_model("trtready.demo:token_model")
+    req = FixRequest(tmp_path / "full", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(loaded.dynamic))
+    with pytest.raises(OSError, match="No space left"):
+        convert(loaded, req)
+    assert not (tmp_path / "full").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ok"] == []  # no staged folder left behind

@@ -92,6 +92,9 @@ class FixResult:
     # With ``keep_unmodified_onnx``: the serialized translation of the unmodified program along the path
     # that wrote the file, taken before the ONNX plan; None when the program was narrowed first.
     unmodified_onnx: bytes | None = field(default=None, repr=False)
+    # convert: runs the writes after model.onnx (model.pt2, the safetensors) while the engine builds from
+    # model.onnx; the caller waits for them before it reports or commits. None: the writer writes everything.
+    in_background: Callable[[Callable[[], None]], None] | None = field(default=None, repr=False)
 
     @property
     def verified(self) -> bool:

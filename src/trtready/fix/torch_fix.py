@@ -426,8 +426,9 @@ def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> l
 
 def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> list[Path]:
-    """model.pt2, state_dict.safetensors, model.onnx (+ .data), report.json (+ model.ts) into ``dest``;
-    report.json is left to convert, which writes the whole run's (``FixResult.folder_report``)."""
+    """model.onnx (+ .data) first, then model.pt2, state_dict.safetensors (+ model.ts) and report.json into
+    ``dest``; report.json is left to convert, which writes the whole run's (``FixResult.folder_report``),
+    and so are the files after model.onnx when convert hands them to ``FixResult.in_background``."""
     import torch
     from safetensors.torch import save_file
 
@@ -435,16 +436,23 @@ def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: Fix
     from trtready.outputs import mark_zip, save_onnx, write_json
     from trtready.report.json_report import fix_report_json
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.export.save(portable(ep), str(dest / "model.pt2"))
-        mark_zip(dest / "model.pt2", "fix")
-        state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-        save_file(_dedupe_shared(state), str(dest / "state_dict.safetensors"), metadata={"written_by": "trtready"})
-        result.onnx_written = (onnx_model, save_onnx(onnx_model, dest / "model.onnx", "fix"))
-        if result.report.target.name == "torch-trt-ts":
-            torch.jit.save(trace(module, args, kwargs), str(dest / "model.ts"))
-            mark_zip(dest / "model.ts", "fix")
+    result.onnx_written = (onnx_model, save_onnx(onnx_model, dest / "model.onnx", "fix"))
+
+    def the_rest() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.export.save(portable(ep), str(dest / "model.pt2"))
+            mark_zip(dest / "model.pt2", "fix")
+            state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+            save_file(_dedupe_shared(state), str(dest / "state_dict.safetensors"), metadata={"written_by": "trtready"})
+            if result.report.target.name == "torch-trt-ts":
+                torch.jit.save(trace(module, args, kwargs), str(dest / "model.ts"))
+                mark_zip(dest / "model.ts", "fix")
+
+    if result.in_background is not None:  # convert: written while TensorRT builds from model.onnx
+        result.in_background(the_rest)
+    else:
+        the_rest()
     if result.folder_report:
         write_json(fix_report_json(result), dest / "report.json")
     return sorted(dest.iterdir())
