@@ -188,3 +188,20 @@ def test_a_model_that_kills_its_worker_takes_no_other_model_with_it(tmp_path: Pa
     assert rows[0]["error"].startswith("the worker process running it died")
     assert rows[1]["verdict"].startswith("READY for trt8") and (out / rows[1]["report"]).is_file()
     assert "cannot import module 'no.such.module'" in rows[2]["error"]  # its own error, not the dead worker's
+
+
+def test_an_unreachable_ray_address_is_one_line_in_seconds(tmp_path: Path) -> None:
+    """Nothing listens at the port: refused at once with what to do, before any model runs (Ray itself
+    would retry the address for minutes)."""
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    listing = tmp_path / "models.txt"
+    listing.write_text(f"{SPEC_READY}\n")
+    out = tmp_path / "out"
+    r = run_cli("batch", str(listing), "-o", str(out), "--ray", f"127.0.0.1:{port}")
+    assert r.code == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"--ray 127.0.0.1:{port}: nothing answers there" in r.stderr and "ray start --head" in r.stderr
+    assert not out.exists()

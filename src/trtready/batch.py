@@ -364,11 +364,34 @@ def ray_runtime_env() -> dict[str, Any]:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}}
 
 
+RAY_CONNECT_SECONDS = 10.0
+
+
+def check_ray_address(address: str) -> None:
+    """Refuse an address nothing listens at, in seconds: ``ray.init`` would retry it for many minutes
+    before giving up. ``HOST:PORT`` (a cluster's GCS) and ``ray://HOST:PORT`` (Ray Client) are tried
+    with one TCP connection; ``auto`` and other forms are left to Ray."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_SECONDS):
+            pass
+    except OSError as e:
+        why = e.strerror or ("timed out" if isinstance(e, TimeoutError) else type(e).__name__)
+        raise BadInputError(f"--ray {address}: nothing answers there ({why}); start the cluster with "
+                            "`ray start --head`, or give --ray without an address for a local one") from e
+
+
 def _on_ray(jobs: list[Job], address: str | None, on_row: OnRow | None) -> tuple[list[Row], str]:
     """One Ray task per job; also where they ran: ``address``, ``local`` (a Ray started here and shut
     down after) or ``connected`` (the Ray this process was already connected to, left running)."""
     import logging
 
+    if address:
+        check_ray_address(address)
     try:
         import ray
     except ImportError as e:
