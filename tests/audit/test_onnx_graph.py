@@ -137,3 +137,24 @@ def test_float_only_consumer_predicts_cast(op: str) -> None:
     fs = _findings(text)
     assert fs["a"].predictions["trt10"].outcome is Outcome.CAST
     assert op in fs["a"].predictions["trt10"].message
+
+
+def test_findings_follow_the_files_order_whatever_the_run() -> None:
+    """Inputs, then initializers as the file lists them, then node outputs: the same list for the same file
+    in every run (the order once depended on where the loaded values sat in memory)."""
+    import random
+
+    names = [f"c{i:02d}" for i in range(30)]
+    random.Random(0).shuffle(names)
+    inits = ", ".join(f"int64 {n} = {{{i}}}" for i, n in enumerate(names))
+    body = "\n".join(f"  s{i} = Add({f's{i - 1}' if i else 'ids'}, {n})" for i, n in enumerate(names))
+    text = f"""
+    <ir_version: 10, opset_import: ["" : 20]>
+    g (int64[N] ids) => (int64[N] s29) <{inits}> {{
+    {body}
+    }}
+    """
+    first, second = list(_findings(text).values()), list(_findings(text).values())
+    expected = ["onnx:ids", *(f"onnx:{n}" for n in names), *(f"onnx:s{i}" for i in range(30))]
+    assert [f.id for f in first] == expected
+    assert [f.id for f in second] == expected

@@ -67,8 +67,9 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
     for graph in scopes:
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
         inputs, outputs = set(graph.inputs), set(graph.outputs)
-        initializers = set(getattr(graph, "initializers", {}).values())
-        values = list(graph.inputs) + list(initializers)
+        in_order = list(getattr(graph, "initializers", {}).values())  # the file's order, not a set's
+        initializers = set(in_order)
+        values = list(graph.inputs) + in_order
         for node in graph:
             values.extend(node.outputs)
         for v in values:
