@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, Kind, Layer, OpUse, Role, op_finding_id
 from trtready.audit.predict import op_problems
 from trtready.bounds import DimBound
 from trtready.targets import PROFILES
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch.fx
+    from torch.export import ExportedProgram
 
 _POOLS = ("AveragePool", "MaxPool", "LpPool")
 
@@ -223,7 +228,7 @@ def _fx_use(n: Any) -> OpUse | None:
     return None
 
 
-def fx_op_findings(ep: Any, bounds: list[DimBound] | None = None) -> list[Finding]:
+def fx_op_findings(ep: ExportedProgram, bounds: list[DimBound] | None = None) -> list[Finding]:
     """One op finding per torch.export node whose ONNX translation some target cannot build."""
     import torch
 
@@ -256,7 +261,7 @@ def fx_op_findings(ep: Any, bounds: list[DimBound] | None = None) -> list[Findin
 
 # --- the ONNX graph ------------------------------------------------------------------------------------
 
-def onnx_use(node: Any) -> OpUse | None:
+def onnx_use(node: ir.Node) -> OpUse | None:
     """What ``node`` asks of a target (default domain only; custom ops are not judged)."""
     import onnx_ir as ir
 
@@ -280,17 +285,18 @@ def onnx_use(node: Any) -> OpUse | None:
                  input_dtype=first.dtype.name if first is not None and first.dtype is not None else None)
 
 
-def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:
+def labeled_nodes(model: ir.Model) -> Iterator[tuple[str, ir.Node]]:
     """``(label, node)`` for every node of every scope; the label is the op finding's ``tensor``."""
     from trtready.rewrite_matchers import node_label
 
-    for graph in list(model.graphs()) + list(model.functions.values()):
+    scopes: list[ir.Graph | ir.Function] = [*model.graphs(), *model.functions.values()]
+    for graph in scopes:
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
         for node in graph:
             yield f"{scope}{node_label(node)}", node
 
 
-def onnx_op_findings(model: Any) -> list[Finding]:
+def onnx_op_findings(model: ir.Model) -> list[Finding]:
     """One op finding per ONNX node (every scope) that some target cannot build; main-graph nodes a
     proved rewrite removes name it (``rewrite_matchers.py``)."""
     import dataclasses
@@ -298,7 +304,7 @@ def onnx_op_findings(model: Any) -> list[Finding]:
     from trtready.audit.onnx_graph import _shape, _source
     from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 
-    rewrites: dict[Any, str] = {}
+    rewrites: dict[ir.Node, str] = {}
     for m in find_masked_assignments(model):
         rewrites[m.nonzero] = m.rewrite
     for p in find_pool_reductions(model):

@@ -177,7 +177,7 @@ def unbuildable_notes(decisions: list[Decision], target: str) -> list[str]:
             if d.action is Action.KEEP and d.finding.startswith(prefix)]
 
 
-def rewrite_and_plan(analysis: OnnxAnalysis, findings: list[Finding], target: ResolvedTarget,
+def rewrite_and_plan(analysis: OnnxAnalysis | None, findings: list[Finding], target: ResolvedTarget,
                      options: PlanOptions) -> tuple[list[Decision], OnnxAnalysis, OnnxPlan]:
     """The ONNX stages of every representation, in their order: the exact rewrites (in place), the
     rewritten graph's own analysis, a decision for each op the target still cannot build, then the plan.
@@ -190,6 +190,8 @@ def rewrite_and_plan(analysis: OnnxAnalysis, findings: list[Finding], target: Re
     from trtready.plan.onnx_plan import parser_casts, plan_onnx
     from trtready.plan.rewrites import plan_ops
 
+    if analysis is None:  # the audit's, which has none when it analysed no ONNX graph
+        raise ValueError("the ONNX stages need the analysis of an ONNX graph; the audit made none")
     casts = parser_casts(analysis.model.graph)
     rewritten, analysis = rewrite_then_analyse(analysis, target.profile)
     decisions = rewritten + plan_ops(findings, analysis.model, target.profile, rewritten)
