@@ -13,6 +13,10 @@ from trtready.errors import BadInputError, UsageError
 from trtready.load import LoadedModel, ModelKind
 
 if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
+
     from trtready.export.paths import ExportRecord
     from trtready.outputs import OutputSession
 
@@ -71,8 +75,8 @@ def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
 
 
-def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
-            input_names: list[str] | None, output_names: list[str] | None) -> Any:
+def to_onnx(ep: ExportedProgram, bounds: list[DimBound], examples: dict[str, list[int]],
+            input_names: list[str] | None, output_names: list[str] | None) -> ir.Model:
     """The single translation, then names (pytree names by default for keyed outputs)."""
     from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
@@ -94,7 +98,7 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
     return model
 
 
-def program_output_names(ep: Any) -> list[str]:
+def program_output_names(ep: ExportedProgram) -> list[str]:
     """The names the dynamo exporter gives the tensor outputs: pytree keys, else the output nodes' names."""
     from torch.export.graph_signature import OutputKind, TensorArgument
 
@@ -135,8 +139,9 @@ class _Positional:
         return wrapper
 
 
-def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
-                        input_names: list[str] | None, output_names: list[str] | None) -> Any:
+def to_onnx_torchscript(module: torch.nn.Module, layout: Any, ep: ExportedProgram, bounds: list[DimBound],
+                        examples: dict[str, list[int]], input_names: list[str] | None,
+                        output_names: list[str] | None) -> ir.Model:
     """``torch.onnx.export(module, ..., dynamo=False)`` → onnx-ir model, named and recorded as :func:`to_onnx`.
 
     The older exporter traces ``module`` with TorchScript on the example inputs; the ``--dynamic``
@@ -183,9 +188,9 @@ def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound
     return model
 
 
-def translate_any(ep: Any, module: Any, layout: Any, bounds: list[DimBound], examples: dict[str, list[int]],
+def translate_any(ep: ExportedProgram, module: torch.nn.Module, layout: Any, bounds: list[DimBound], examples: dict[str, list[int]],
                   input_names: list[str] | None, output_names: list[str] | None,
-                  exporter: str = "auto") -> tuple[Any, ExportRecord]:
+                  exporter: str = "auto") -> tuple[ir.Model, ExportRecord]:
     """The first export path that translates (no verification here: ``fix``/``convert`` verify)."""
     from trtready.errors import TrtReadyError, UpstreamError, chain_text, innermost_reason
     from trtready.export.paths import ExportChain, translate_path
@@ -260,7 +265,8 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
         module = loaded.module if loaded.module is not None else ep.module()
         model, record = translate_any(ep, module, layout, bounds, examples, input_names, output_names, exporter)
         save_onnx(model, dest, "export")
-        return ExportResult(fmt, [], [v.name for v in model.graph.inputs], [v.name for v in model.graph.outputs],
+        # apply_names' NameFixPass named every graph input and output
+        return ExportResult(fmt, [], [str(v.name) for v in model.graph.inputs], [str(v.name) for v in model.graph.outputs],
                             notes + [record.line()] + record.notes, record)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
