@@ -74,7 +74,7 @@ def audit_loaded(
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
-        if ep is None and loaded.has_example:
+        if ep is None and loaded.has_example and loaded.module is not None:
             from trtready.errors import UpstreamError
             from trtready.dim_fixes import APPLIED
             from trtready.load.capture import capture_fitted

@@ -255,6 +255,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
     notes: list[str] = []
     ep = loaded.exported
     if ep is None:
+        assert loaded.module is not None  # export_model takes a spec (a module) or a .pt2 (a program)
         captured = capture_fitted(loaded.module, args, kwargs, bounds)
         ep, bounds = captured.program, captured.bounds
         notes += [APPLIED + c for c in captured.changes]
