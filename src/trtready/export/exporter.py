@@ -33,7 +33,7 @@ class ExportResult:
     export: ExportRecord | None = None  # which export path wrote the ONNX file (format onnx)
 
 
-def portable(ep: Any) -> Any:
+def portable(ep: ExportedProgram) -> ExportedProgram:
     """The program with outputs as plain dicts/tuples, so its ``.pt2`` loads in any process.
 
     A Hugging Face model returns a ``ModelOutput``, a pytree node that transformers registers when it
@@ -59,7 +59,7 @@ def portable(ep: Any) -> Any:
     return ep
 
 
-def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def trace(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.jit.ScriptModule:
     """``torch.jit.trace`` for Torch-TensorRT's TorchScript frontend, keyword inputs included.
 
     ``torch.jit.trace`` takes positional *or* keyword examples: with any keyword input, every input is
@@ -69,10 +69,13 @@ def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
     import torch
 
+    traced: torch.jit.ScriptModule  # a module traces to a ScriptModule (a function would to a ScriptFunction)
     if kwargs:
         bound = inspect.signature(module.forward).bind(*args, **kwargs)
-        return torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)  # type: ignore[no-untyped-call]
-    return torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+        traced = torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+    else:
+        traced = torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+    return traced
 
 
 def to_onnx(ep: ExportedProgram, bounds: list[DimBound], examples: dict[str, list[int]],

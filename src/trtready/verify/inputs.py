@@ -21,6 +21,9 @@ from trtready.limits import DEFAULT_LIMITS, Limits
 if TYPE_CHECKING:
     import onnx_ir as ir
 
+    from trtready.analysis import FxAnalysis
+    from trtready.load.capture import CallLayout
+
 UNKNOWN_INT_HIGH = 10  # an integer input with no bounding use: small non-negative values
 
 
@@ -261,7 +264,7 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
 
 
-def torch_input_specs(layout: Any, fx: Any, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
+def torch_input_specs(layout: CallLayout, fx: FxAnalysis, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
     """One spec per tensor input of a program (keyword inputs included), in the program's order.
 
     An integer input whose use bounds nothing is drawn within the values of its example, never wider:
