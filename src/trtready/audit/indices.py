@@ -177,7 +177,7 @@ def _onnx_dtype(v: ir.Value) -> str:
     return v.dtype.name.lower() if v.dtype is not None else "?"
 
 
-def _finding(layer: str, fid: FindingId, idx: Any, label: str, table: str, axis: int, iv: Interval | None,
+def _finding(layer: str, fid: FindingId, idx: ir.Value | torch.fx.Node, label: str, table: str, axis: int, iv: Interval | None,
              sizes: Interval | None, negative: bool, shape: list[int | str] | None, dtype: str) -> Finding:
     rows = "unknown" if sizes is None else (str(sizes.lo) if sizes.lo == sizes.hi else f"{sizes.lo}..{sizes.hi}")
     valid = "[-N, N)" if negative else "[0, N)"
@@ -201,7 +201,7 @@ def _fx_counts(node: torch.fx.node.Argument, depth: int = 0) -> set[str]:
 
     if not isinstance(node, torch.fx.Node) or node.op != "call_function" or depth > 32:
         return set()
-    n: Any = node
+    n = node
     key = str(n.target)
     moves = ("aten.view.", "aten.reshape.", "aten.unsqueeze.", "aten.squeeze.", "aten.expand.", "aten._to_copy.",
              "aten.to.", "aten.clone.", "aten.alias.", "aten.contiguous.", "aten.permute.", "aten.flatten.",
@@ -216,7 +216,8 @@ def _fx_counts(node: torch.fx.node.Argument, depth: int = 0) -> set[str]:
         return {str(val)}
     if key in ("aten.argmax.default", "aten.argmin.default"):
         dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
-        shape = getattr(n.args[0].meta.get("val"), "shape", None)
+        x = n.args[0]  # the argmax's input: a tensor, so a node
+        shape = getattr(x.meta.get("val"), "shape", None) if isinstance(x, torch.fx.Node) else None
         return {str(shape[dim])} if shape is not None and dim is not None else set()
     return set()
 
@@ -236,7 +237,8 @@ def fx_index_findings(analysis: FxAnalysis) -> tuple[list[Finding], dict[str, in
     findings = []
     for n in ep.graph.nodes:
         key = str(n.target)
-        checks: list[tuple[Any, Any, int, bool]] = []  # (index node, data node, axis, negatives allowed)
+        # (index node, data node, axis, negatives allowed): the call's arguments, nodes when they are tensors
+        checks: list[tuple[torch.fx.node.Argument, torch.fx.node.Argument, int, bool]] = []
         if key == "aten.embedding.default" and len(n.args) > 1:
             checks = [(n.args[1], n.args[0], 0, False)]
         elif key in ("aten.index_select.default", "aten.gather.default") and len(n.args) > 2:
@@ -249,7 +251,7 @@ def fx_index_findings(analysis: FxAnalysis) -> tuple[list[Finding], dict[str, in
         if label in assumed:
             counts["assumed"] += 1
             continue
-        bad: list[tuple[Any, Any, int, bool, Interval | None]] = []
+        bad: list[tuple[torch.fx.Node, torch.fx.Node, int, bool, Interval | None]] = []
         for idx, data, axis, negative in checks:
             if not isinstance(idx, torch.fx.Node) or not isinstance(data, torch.fx.Node):
                 continue

@@ -130,7 +130,7 @@ def _per_axis(v: Any, n: int, default: int) -> list[int]:
     return items * n if len(items) == 1 else items
 
 
-def _fx_pool(n: Any, op: str) -> OpUse | None:
+def _fx_pool(n: torch.fx.Node, op: str) -> OpUse | None:
     """avg_pool{1,2,3}d / max_pool{1,2,3}d[_with_indices] / adaptive pools: the ONNX pooling window."""
     x = _val(n.args[0]) if n.args else None
     if x is None:
@@ -171,10 +171,10 @@ def _fx_pool(n: Any, op: str) -> OpUse | None:
     return OpUse(what, ops, pool, window, spatial, rewrite, "" if rewrite else _remedy(ops, pool))
 
 
-def _index_put(n: Any, op: str) -> OpUse | None:
+def _index_put(n: torch.fx.Node, op: str) -> OpUse | None:
     """``x[mask] = v`` (index_put with a boolean index): NonZero + ScatterND; a Where when ``v`` is one
     value or the same for every selected row (the shapes MaskedAssignment proves on the translation)."""
-    args = list(n.args) + [None, None, None]
+    args: list[Any] = list(n.args) + [None, None, None]  # an aten call's arguments: read by position, checked as used
     x, indices, values, accumulate = _val(args[0]), args[1], _val(args[2]), bool(args[3] or n.kwargs.get("accumulate"))
     masks = [i for i in (indices or []) if i is not None and getattr(_val(i), "dtype", None) is not None
              and str(_val(i).dtype) == "torch.bool"]
@@ -196,7 +196,7 @@ def _index_put(n: Any, op: str) -> OpUse | None:
     return OpUse(what, ops, rewrite=rewrite, remedy=remedy)
 
 
-def _fx_use(n: Any) -> OpUse | None:
+def _fx_use(n: torch.fx.Node) -> OpUse | None:
     op = _short(n.target)
     name = op.removeprefix("aten.")
     if "pool" in name and ("avg_pool" in name or "max_pool" in name):
@@ -204,7 +204,7 @@ def _fx_use(n: Any) -> OpUse | None:
     if op in ("aten.index_put", "aten.index_put_"):
         return _index_put(n, op)
     if op == "aten.index":
-        idx = n.args[1] if len(n.args) > 1 else []
+        idx: Any = n.args[1] if len(n.args) > 1 else []  # the index list: nodes and None
         if any(i is not None and str(getattr(_val(i), "dtype", "")) == "torch.bool" for i in idx or []):
             return OpUse(f"{op} with a boolean mask (x[mask]) becomes NonZero + GatherND in the ONNX translation",
                          ("NonZero",), remedy=_DATA_DEPENDENT)
