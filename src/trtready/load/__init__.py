@@ -97,10 +97,6 @@ class LoadedModel:
             return self.args, self.kwargs
         from trtready.load.capture import example_inputs
 
-        if self.exported is None:  # a spec without inputs: nothing to call the module with
-            from trtready.errors import BadInputError
-
-            raise BadInputError(f"{self.source}: no example inputs (give the spec's inputs, or a .pt2 that stores them)")
         return example_inputs(self.exported)
 
 

@@ -77,8 +77,8 @@ def capture(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, An
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=ds, strict=False)
 
 
-def example_inputs(ep: ExportedProgram) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error."""
+def example_inputs(ep: ExportedProgram | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error (None: no program)."""
     example = getattr(ep, "example_inputs", None)
     if not example:
         raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
