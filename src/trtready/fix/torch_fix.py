@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from torch.export import ExportedProgram
 
     from trtready.analysis import FxAnalysis, OnnxAnalysis
-    from trtready.plan.export_plan import ExportPath
     from trtready.load.capture import CallLayout
+    from trtready.plan.export_plan import ExportPath
 
 
 def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
