@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trtready.errors import UsageError
 from trtready.intervals import Interval
@@ -20,6 +20,8 @@ METADATA_KEY = "trtready.dynamic"  # ONNX metadata: the bounds a model was expor
 EXAMPLE_KEY = "trtready.example_shapes"
 
 if TYPE_CHECKING:
+    import onnx_ir as ir
+
     from trtready.limits import Limits
 
 # at most 20 digits: enough for any 64-bit value, and never a 5,000-digit string for int() to choke on
@@ -111,7 +113,7 @@ def check_bound_names(inputs: list[str], bounds: list[DimBound], ranges: dict[st
                              f"({', '.join(inputs) or 'it has none'})")
 
 
-def record_bounds(model: Any, bounds: list[DimBound]) -> None:
+def record_bounds(model: ir.Model, bounds: list[DimBound]) -> None:
     """The ``--dynamic`` bounds in an ONNX model's metadata, where ``build`` and a later run find them."""
     if bounds:
         model.metadata_props[METADATA_KEY] = json.dumps(
@@ -120,7 +122,7 @@ def record_bounds(model: Any, bounds: list[DimBound]) -> None:
         )
 
 
-def bounds_from_metadata(model: Any) -> list[DimBound]:
+def bounds_from_metadata(model: ir.Model) -> list[DimBound]:
     """The bounds recorded in an ONNX model (an unreadable record counts as none)."""
     raw = model.metadata_props.get(METADATA_KEY)
     if not raw:

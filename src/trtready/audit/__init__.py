@@ -6,7 +6,7 @@ torch.export graph) and ``onnx`` (initializers, graph I/O, intermediate values).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trtready.audit.findings import (
     AuditResult,
@@ -24,6 +24,9 @@ from trtready.bounds import DimBound
 from trtready.intervals import Interval
 from trtready.load import LoadedModel
 from trtready.targets import ResolvedTarget
+
+if TYPE_CHECKING:
+    from trtready.analysis import FxAnalysis, OnnxAnalysis
 
 __all__ = ["AuditResult", "Finding", "Kind", "Layer", "OpUse", "Outcome", "Prediction", "Role", "audit_loaded"]
 
@@ -51,7 +54,8 @@ def audit_loaded(
 
     from trtready.bounds import check_bound_names
 
-    analyses: dict[str, Any] = {}
+    onnx_analysis: OnnxAnalysis | None = None
+    fx_analysis: FxAnalysis | None = None
     if loaded.onnx is not None:
         from trtready.analysis import OnnxAnalysis
         from trtready.audit.onnx_graph import audit_onnx
@@ -62,15 +66,15 @@ def audit_loaded(
         from trtready.load.onnx_file import cycle_collection_paused
 
         with cycle_collection_paused():  # a finding and an interval per value: millions of objects at 100k nodes
-            analyses["onnx"] = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
-            findings += audit_onnx(analyses["onnx"])
+            onnx_analysis = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
+            findings += audit_onnx(onnx_analysis)
             findings += onnx_op_findings(loaded.onnx)
-            findings += plugin_findings(analyses["onnx"])
-            findings += _index_findings("onnx", analyses["onnx"], notes)
+            findings += plugin_findings(onnx_analysis)
+            findings += _index_findings(onnx_analysis, notes)
         layers["onnx"] = "done"
     else:
         ep = loaded.exported
-        if ep is None and loaded.has_example:
+        if ep is None and loaded.has_example and loaded.module is not None:
             from trtready.errors import UpstreamError
             from trtready.dim_fixes import APPLIED
             from trtready.load.capture import capture_fitted
@@ -93,10 +97,10 @@ def audit_loaded(
 
             check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
-            analyses["fx"] = FxAnalysis.of(ep, input_ranges, assume_valid)
-            findings += audit_fx(analyses["fx"], bounds)
+            fx_analysis = FxAnalysis.of(ep, input_ranges, assume_valid)
+            findings += audit_fx(fx_analysis, bounds)
             findings += fx_op_findings(ep, bounds)
-            findings += _index_findings("fx", analyses["fx"], notes)
+            findings += _index_findings(fx_analysis, notes)
             layers["fx"] = "done"
         elif "fx" not in layers:
             layers["fx"] = "skipped: no graph (" + ("no example inputs" if loaded.module is not None else "state only") + ")"
@@ -112,7 +116,7 @@ def audit_loaded(
     predict_all(findings)
     result = AuditResult(loaded.source, loaded.kind.value, loaded.sha256, findings, layers, notes,
                          config_only=loaded.hf.to_json() if loaded.hf is not None else None)
-    result.onnx_analysis, result.fx_analysis = analyses.get("onnx"), analyses.get("fx")
+    result.onnx_analysis, result.fx_analysis = onnx_analysis, fx_analysis
     if flow:
         from trtready.audit.flow import dtype_flow
 
@@ -136,24 +140,28 @@ def _config_only(loaded: LoadedModel, layers: dict[str, str], notes: list[str]) 
     layers["onnx"] = "skipped: config only — without weights nothing was exported to ONNX or verified"
 
 
-def _index_findings(layer: str, analysis: Any, notes: list[str]) -> list[Finding]:
+def _index_findings(analysis: OnnxAnalysis | FxAnalysis, notes: list[str]) -> list[Finding]:
     """The layer's table lookups whose index is not proved inside (audit/indices.py); a note counts them all."""
+    from trtready.analysis import OnnxAnalysis
     from trtready.audit.indices import fx_index_findings, index_summary, onnx_index_findings
 
-    found, counts = (onnx_index_findings if layer == "onnx" else fx_index_findings)(analysis)
+    if isinstance(analysis, OnnxAnalysis):
+        layer, (found, counts) = "onnx", onnx_index_findings(analysis)
+    else:
+        layer, (found, counts) = "fx", fx_index_findings(analysis)
     if sum(counts.values()):
         notes.append(f"{layer}: {index_summary(counts)}")
     return found
 
 
-def audit_translation(result: AuditResult, analysis: Any) -> None:
+def audit_translation(result: AuditResult, analysis: OnnxAnalysis) -> None:
     """Add the ONNX layer of a PyTorch model — the graph that fix translated — to its audit, so
     that every decision points at a finding; predictions are made for the new findings."""
     from trtready.audit.onnx_graph import audit_onnx
     from trtready.audit.plugins import plugin_findings
 
     added = (audit_onnx(analysis) + onnx_op_findings(analysis.model) + plugin_findings(analysis)
-             + _index_findings("onnx", analysis, result.notes))
+             + _index_findings(analysis, result.notes))
     predict_all(added)
     result.findings.extend(added)
     result.layers["onnx"] = "done"

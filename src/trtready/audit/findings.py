@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.finding_ids import Layer as Layer  # re-exported: every stage names layers from here
 from trtready.finding_ids import op_finding_id as op_finding_id
@@ -15,6 +15,9 @@ from trtready.intervals import Interval
 from trtready import rules
 from trtready.rules import Rule
 from trtready.targets import PROFILES
+
+if TYPE_CHECKING:
+    from trtready.analysis import FxAnalysis, OnnxAnalysis
 
 
 class Kind(str, enum.Enum):
@@ -238,8 +241,8 @@ class AuditResult:
     layers: dict[str, str]  # layer -> "done", "skipped: why" (the model has none) or "failed: why"
     notes: list[str] = field(default_factory=list)
     # The analyses the findings came from, for the planner (not part of the report).
-    onnx_analysis: Any = field(default=None, repr=False, compare=False)
-    fx_analysis: Any = field(default=None, repr=False, compare=False)
+    onnx_analysis: OnnxAnalysis | None = field(default=None, repr=False, compare=False)
+    fx_analysis: FxAnalysis | None = field(default=None, repr=False, compare=False)
     # The 64-bit subgraph of the analysed graph (audit/flow.py), taken before any edit: report.json's
     # ``flow`` and the HTML report's picture.
     flow: dict[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -269,7 +272,7 @@ class AuditResult:
         return not self.failed_layers and not self.worst(target).blocks_ready
 
 
-def mark_assumed(findings: list[Finding], analysis: Any, layer: Layer) -> None:
+def mark_assumed(findings: list[Finding], analysis: OnnxAnalysis | FxAnalysis, layer: Layer) -> None:
     """Input findings whose interval is an assumption about valid inputs (a demanded range, an assumed
     0/1 mask) carry it, and say so in a note."""
     by_id = {f.id: f for f in findings}

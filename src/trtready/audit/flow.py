@@ -9,8 +9,15 @@ it with ``findings`` and ``decisions`` without re-deriving anything.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
 from trtready.finding_ids import Layer, tensor_finding_id
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    from torch.export import ExportedProgram
+
+    from trtready.analysis import FxAnalysis, OnnxAnalysis
 
 # The picture of a large model is cut here: past this many nodes a drawing no longer reads. What is cut
 # is counted in the data (``omitted``), never dropped silently.
@@ -19,7 +26,7 @@ MAX_NODES = 400
 _WIDE = {"int64", "float64"}
 
 
-def dtype_flow(onnx_analysis: Any = None, fx_analysis: Any = None, finding_ids: set[str] | None = None) -> dict[str, Any] | None:
+def dtype_flow(onnx_analysis: OnnxAnalysis | None = None, fx_analysis: FxAnalysis | None = None, finding_ids: set[str] | None = None) -> dict[str, Any] | None:
     """The flow of the graph the findings came from (ONNX when the model is ONNX, else torch.export);
     None when there is no graph (a state_dict alone)."""
     ids = finding_ids or set()
@@ -68,7 +75,7 @@ def _edge(src: str, dst: str, tensor: str, dtype: str, finding: str | None, slot
             "spec_int64": spec_int64}
 
 
-def _onnx_graph(model: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def _onnx_graph(model: ir.Model, ids: set[str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The main graph: nodes by name, one edge per (value, use); graph inputs, initializers and outputs
     are nodes of their own so the picture shows where a 64-bit value enters and leaves."""
     from trtready.audit.onnx_graph import _source
@@ -120,7 +127,7 @@ _FX_DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.int32":
               "torch.uint8": "uint8", "torch.int16": "int16"}
 
 
-def _fx_graph(ep: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def _fx_graph(ep: ExportedProgram, ids: set[str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The torch.export graph: call_function nodes are ops, placeholders inputs (parameters and buffers
     under their state names, so a buffer's edge joins its ``state:`` finding), the output node one
     output per returned value."""

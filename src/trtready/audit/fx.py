@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
 from trtready.bounds import DimBound
 from trtready.intervals import INT32_MAX, INT32_MIN
 from trtready.finding_ids import tensor_finding_id
+
+if TYPE_CHECKING:
+    import torch.fx
+    from torch.export import ExportedProgram
 
 _FRAME_RE = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _DTYPES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
@@ -54,7 +58,7 @@ def user_frame(stack_trace: str | None) -> str | None:
     return None
 
 
-def _module_path(node: Any) -> str | None:
+def _module_path(node: torch.fx.Node) -> str | None:
     stack = node.meta.get("nn_module_stack") or {}
     for key, val in reversed(list(stack.items())):
         if key.startswith("_empty"):
@@ -69,7 +73,7 @@ def _short(target: Any) -> str:
     return s.rsplit(".", 1)[0] if s.startswith("aten.") else getattr(target, "__name__", s)
 
 
-def operand_uses(node: Any) -> list[str]:
+def operand_uses(node: torch.fx.Node) -> list[str]:
     """``op:user:argument:result dtype`` for each call that reads ``node``, the argument named as in the
     op's schema (a list argument such as ``index_put``'s ``indices`` counts when it holds the node).
 
@@ -90,7 +94,7 @@ def operand_uses(node: Any) -> list[str]:
     return out
 
 
-def wide_int_args(node: Any) -> list[int]:
+def wide_int_args(node: torch.fx.Node) -> list[int]:
     """The Python int arguments of a call outside int32 (``t + 2**40`` keeps ``2**40`` a scalar)."""
     if node.op != "call_function":
         return []
@@ -98,7 +102,7 @@ def wide_int_args(node: Any) -> list[int]:
     return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and not INT32_MIN <= v <= INT32_MAX]
 
 
-def used_state(ep: Any) -> set[str]:
+def used_state(ep: ExportedProgram) -> set[str]:
     """State names (parameters, buffers, constants) that the graph actually reads or writes."""
     sig = ep.graph_signature
     state_of = {**sig.inputs_to_parameters, **sig.inputs_to_buffers, **sig.inputs_to_lifted_tensor_constants}
@@ -111,7 +115,7 @@ def used_state(ep: Any) -> set[str]:
 _TS_LOWERING_HIDES_STATE = frozenset({"aten.linear"})
 
 
-def first_use_constants(ep: Any) -> dict[str, str | None]:
+def first_use_constants(ep: ExportedProgram) -> dict[str, str | None]:
     """The constant each graph input's type is estimated from by Torch-TensorRT's TorchScript frontend.
 
     Mirrors ``get_value_first_calc_dtype_opt`` (core/ir/ir.cpp): breadth-first over the uses of each
@@ -135,7 +139,7 @@ def first_use_constants(ep: Any) -> dict[str, str | None]:
     for inp in (n for n in ep.graph.nodes if n.op == "placeholder" and n.name in user_inputs):
         out[inp.name] = None
         queue = [(u, inp) for u in inp.users]
-        seen: set[Any] = set()
+        seen: set[torch.fx.Node] = set()
         while queue:
             node, via = queue.pop(0)
             if node in seen or node.op != "call_function":
@@ -153,7 +157,7 @@ def first_use_constants(ep: Any) -> dict[str, str | None]:
     return out
 
 
-def mark_first_use(findings: list[Finding], ep: Any) -> None:
+def mark_first_use(findings: list[Finding], ep: ExportedProgram) -> None:
     """Fill ``first_use_of`` on state and constant findings and ``first_use_dtype`` on input findings (and the
     state findings' ``operand_uses``, read from their placeholders)."""
     sig = ep.graph_signature
@@ -179,7 +183,7 @@ def mark_first_use(findings: list[Finding], ep: Any) -> None:
                                f"({f.first_use_dtype}), the first constant it meets")
 
 
-def symbol_names(ep: Any, bounds: list[DimBound]) -> dict[str, str]:
+def symbol_names(ep: ExportedProgram, bounds: list[DimBound]) -> dict[str, str]:
     """``{"s72": "batch"}``: torch's size symbols named by the user's ``--dynamic`` dims."""
     import torch
 

@@ -21,11 +21,20 @@ inputs where the graph allows it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, FindingId, Kind, Layer, Role
 from trtready.intervals import Interval
 from trtready.finding_ids import index_finding_id
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch.fx
+
+    from trtready.analysis import FxAnalysis, OnnxAnalysis
+
+    # (index value, the data axis's size, the data axis): one part of a lookup's index
+    _Part = tuple[ir.Value | None, int | ir.SymbolicDim | None, int]
 
 _DOMAINS = ("", "ai.onnx")
 _LOOKUPS = {"Gather": (1, "axis", True), "GatherElements": (1, "axis", True), "GatherND": (1, None, True),
@@ -46,7 +55,7 @@ def _dim_bounds(d: Any, dims: dict[str, Interval]) -> Interval | None:
     return dims.get(name) if name is not None else None
 
 
-def _onnx_counts(v: Any, depth: int = 0) -> set[Any]:
+def _onnx_counts(v: ir.Value | None, depth: int = 0) -> set[Any]:
     """Dims (ints or symbolic names) whose positions ``v`` counts: ``0 <= v < dim`` elementwise."""
     from trtready.rewrite_matchers import _const_int, _dim_read
 
@@ -61,8 +70,9 @@ def _onnx_counts(v: Any, depth: int = 0) -> set[Any]:
     if op == "Range" and len(node.inputs) == 3 and _const_int(node.inputs[0]) == 0 and _const_int(node.inputs[2]) == 1:
         limit = node.inputs[1]
         read = _dim_read(limit)
-        if read is None and limit is not None and limit.producer() is not None and limit.producer().op_type == "Cast":
-            read = _dim_read(limit.producer().inputs[0])
+        cast = limit.producer() if limit is not None else None
+        if read is None and cast is not None and cast.op_type == "Cast":
+            read = _dim_read(cast.inputs[0])
         key = _dim_key(read) if read is not None else _const_int(limit)
         return {key} if key is not None else set()
     if op in ("ArgMax", "ArgMin") or (op == "TopK" and v is node.outputs[1]):
@@ -76,7 +86,7 @@ def _onnx_counts(v: Any, depth: int = 0) -> set[Any]:
     return set()
 
 
-def _onnx_axis_check(idx: Any, iv: Interval | None, d: Any, dims: dict[str, Interval],
+def _onnx_axis_check(idx: ir.Value | None, iv: Interval | None, d: Any, dims: dict[str, Interval],
                      negative: bool) -> tuple[bool, Interval | None]:
     """(inside, the axis sizes allowed) for one index against one data axis."""
     sizes = _dim_bounds(d, dims)
@@ -88,9 +98,9 @@ def _onnx_axis_check(idx: Any, iv: Interval | None, d: Any, dims: dict[str, Inte
     return (-n if negative else 0) <= iv.lo and iv.hi <= n - 1, sizes
 
 
-def _onnx_lookups(analysis: Any) -> list[tuple[Any, Any, list[tuple[Any, Any, int]]]]:
+def _onnx_lookups(analysis: OnnxAnalysis) -> list[tuple[ir.Node, ir.Value, list[_Part]]]:
     """(node, index value, [(part, data dim, data axis) …]) for every lookup of the main graph."""
-    out = []
+    out: list[tuple[ir.Node, ir.Value, list[_Part]]] = []
     for node in analysis.model.graph:
         spec = _LOOKUPS.get(node.op_type) if node.domain in _DOMAINS else None
         if spec is None or len(node.inputs) < 2 or node.inputs[0] is None or node.inputs[1] is None:
@@ -104,7 +114,7 @@ def _onnx_lookups(analysis: Any) -> list[tuple[Any, Any, list[tuple[Any, Any, in
             attr = node.attributes.get("batch_dims")
             b = int(attr.value) if attr is not None else 0
             concat = idx.producer()
-            parts: list[tuple[Any, Any, int]] = []
+            parts: list[_Part] = []
             if concat is not None and concat.op_type == "Concat" and concat.domain in _DOMAINS:
                 ax = concat.attributes.get("axis")
                 pieces = list(concat.inputs)
@@ -125,11 +135,11 @@ def _onnx_lookups(analysis: Any) -> list[tuple[Any, Any, list[tuple[Any, Any, in
     return out
 
 
-def _assumed_lookups(analysis: Any) -> set[str]:
+def _assumed_lookups(analysis: OnnxAnalysis | FxAnalysis) -> set[str]:
     return {lk for d in (getattr(analysis, "demands", None) or {}).values() for lk in d.lookups}
 
 
-def onnx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
+def onnx_index_findings(analysis: OnnxAnalysis) -> tuple[list[Finding], dict[str, int]]:
     """Findings for the lookups of the main graph whose index is not proved inside; counts by status."""
     dims = analysis.dims
     assumed = _assumed_lookups(analysis)
@@ -142,7 +152,7 @@ def onnx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
             continue
         bad = []
         for part, d, axis in parts:
-            iv = analysis.interval(part)
+            iv = analysis.interval(part) if part is not None else None
             inside, sizes = (False, None) if d is None else _onnx_axis_check(part, iv, d, dims, True)
             if not inside:
                 bad.append((part, iv, sizes, axis))
@@ -151,23 +161,23 @@ def onnx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
             continue
         counts["unproved"] += 1
         part, iv, sizes, axis = bad[0]
-        table = node.inputs[0].name or "?"
-        findings.append(_finding("onnx", index_finding_id(Layer.ONNX, node.name or idx.name), idx, label, table, axis, iv,
+        table = (node.inputs[0].name if node.inputs[0] is not None else None) or "?"
+        findings.append(_finding("onnx", index_finding_id(Layer.ONNX, str(node.name or idx.name)), idx, label, table, axis, iv,
                                  sizes, True, _onnx_shape(idx), _onnx_dtype(idx)))
     return findings, counts
 
 
-def _onnx_shape(v: Any) -> list[int | str] | None:
+def _onnx_shape(v: ir.Value) -> list[int | str] | None:
     if v.shape is None:
         return None
     return [d if isinstance(d, int) else (d.value or "?") for d in v.shape]
 
 
-def _onnx_dtype(v: Any) -> str:
+def _onnx_dtype(v: ir.Value) -> str:
     return v.dtype.name.lower() if v.dtype is not None else "?"
 
 
-def _finding(layer: str, fid: FindingId, idx: Any, label: str, table: str, axis: int, iv: Interval | None,
+def _finding(layer: str, fid: FindingId, idx: ir.Value | torch.fx.Node, label: str, table: str, axis: int, iv: Interval | None,
              sizes: Interval | None, negative: bool, shape: list[int | str] | None, dtype: str) -> Finding:
     rows = "unknown" if sizes is None else (str(sizes.lo) if sizes.lo == sizes.hi else f"{sizes.lo}..{sizes.hi}")
     valid = "[-N, N)" if negative else "[0, N)"
@@ -185,13 +195,13 @@ def _finding(layer: str, fid: FindingId, idx: Any, label: str, table: str, axis:
 
 
 # --- torch.export -------------------------------------------------------------------------------------
-def _fx_counts(node: Any, depth: int = 0) -> set[str]:
+def _fx_counts(node: torch.fx.node.Argument, depth: int = 0) -> set[str]:
     """Size expressions (as text) whose positions node ``node`` counts."""
     import torch.fx
 
     if not isinstance(node, torch.fx.Node) or node.op != "call_function" or depth > 32:
         return set()
-    n: Any = node
+    n = node
     key = str(n.target)
     moves = ("aten.view.", "aten.reshape.", "aten.unsqueeze.", "aten.squeeze.", "aten.expand.", "aten._to_copy.",
              "aten.to.", "aten.clone.", "aten.alias.", "aten.contiguous.", "aten.permute.", "aten.flatten.",
@@ -206,12 +216,13 @@ def _fx_counts(node: Any, depth: int = 0) -> set[str]:
         return {str(val)}
     if key in ("aten.argmax.default", "aten.argmin.default"):
         dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim")
-        shape = getattr(n.args[0].meta.get("val"), "shape", None)
+        x = n.args[0]  # the argmax's input: a tensor, so a node
+        shape = getattr(x.meta.get("val"), "shape", None) if isinstance(x, torch.fx.Node) else None
         return {str(shape[dim])} if shape is not None and dim is not None else set()
     return set()
 
 
-def fx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
+def fx_index_findings(analysis: FxAnalysis) -> tuple[list[Finding], dict[str, int]]:
     """As :func:`onnx_index_findings`, for aten.embedding/index_select/gather/index of a program."""
     import torch.fx
 
@@ -226,7 +237,8 @@ def fx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
     findings = []
     for n in ep.graph.nodes:
         key = str(n.target)
-        checks: list[tuple[Any, Any, int, bool]] = []  # (index node, data node, axis, negatives allowed)
+        # (index node, data node, axis, negatives allowed): the call's arguments, nodes when they are tensors
+        checks: list[tuple[torch.fx.node.Argument, torch.fx.node.Argument, int, bool]] = []
         if key == "aten.embedding.default" and len(n.args) > 1:
             checks = [(n.args[1], n.args[0], 0, False)]
         elif key in ("aten.index_select.default", "aten.gather.default") and len(n.args) > 2:
@@ -239,7 +251,7 @@ def fx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
         if label in assumed:
             counts["assumed"] += 1
             continue
-        bad: list[tuple[Any, Any, int, bool, Interval | None]] = []
+        bad: list[tuple[torch.fx.Node, torch.fx.Node, int, bool, Interval | None]] = []
         for idx, data, axis, negative in checks:
             if not isinstance(idx, torch.fx.Node) or not isinstance(data, torch.fx.Node):
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
@@ -10,11 +10,14 @@ from trtready.intervals.onnx import AbsValue
 from trtready.onnx_slots import input_requires_int64, output_requires_int64
 from trtready.finding_ids import tensor_finding_id
 
+if TYPE_CHECKING:
+    import onnx_ir as ir
+
 _DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
 
 
-def _index_may_exceed_int32(user: Any) -> bool:
+def _index_may_exceed_int32(user: ir.Node) -> bool:
     """``user`` is a Gather whose data is not INT64 and whose axis is not statically within int32: a
     valid index there may not fit int32 (on a shorter axis every valid one does; an invalid one is an
     index finding of its own)."""
@@ -32,22 +35,22 @@ def _index_may_exceed_int32(user: Any) -> bool:
     return not (isinstance(dim, int) and dim <= 2**31)
 
 
-def _onnx_dtype(value: Any) -> str | None:
+def _onnx_dtype(value: ir.Value) -> str | None:
     dt = value.dtype
     return _DTYPES.get(dt.name) if dt is not None else None
 
 
-def _shape(value: Any) -> list[int | str] | None:
+def _shape(value: ir.Value) -> list[int | str] | None:
     if value.shape is None:
         return None
     return [d if isinstance(d, int) else (d.value or "?") for d in value.shape]
 
 
-def _node_label(node: Any) -> str:
+def _node_label(node: ir.Node) -> str:
     return f"{node.op_type}:{node.name or '?'}"
 
 
-def _source(node: Any) -> str | None:
+def _source(node: ir.Node) -> str | None:
     from trtready.audit.fx import user_frame
 
     for key in _STACK_KEYS:
@@ -62,12 +65,12 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
     model = analysis.model
     opsets = dict(model.opset_imports)
     findings: list[Finding] = []
-    seen: set[Any] = set()
-    scopes: list[Any] = list(model.graphs()) + list(model.functions.values())
+    seen: set[ir.Value] = set()
+    scopes: list[ir.Graph | ir.Function] = [*model.graphs(), *model.functions.values()]
     for graph in scopes:
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
         inputs, outputs = set(graph.inputs), set(graph.outputs)
-        in_order = list(getattr(graph, "initializers", {}).values())  # the file's order, not a set's
+        in_order: list[ir.Value] = list(getattr(graph, "initializers", {}).values())  # the file's order, not a set's
         initializers = set(in_order)
         values = list(graph.inputs) + in_order
         for node in graph:
@@ -86,14 +89,14 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
 
 
 def _finding(
-    v: Any,
+    v: ir.Value,
     dtype: str,
     scope: str,
     opsets: dict[str, int],
-    env: dict[Any, AbsValue | None],
-    inputs: set[Any],
-    outputs: set[Any],
-    initializers: set[Any],
+    env: dict[ir.Value, AbsValue | None],
+    inputs: set[ir.Value],
+    outputs: set[ir.Value],
+    initializers: set[ir.Value],
 ) -> Finding:
     node = v.producer()
     notes: list[str] = []

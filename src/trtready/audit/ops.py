@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, Kind, Layer, OpUse, Role, op_finding_id
 from trtready.audit.predict import op_problems
 from trtready.bounds import DimBound
 from trtready.targets import PROFILES
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch.fx
+    from torch.export import ExportedProgram
 
 _POOLS = ("AveragePool", "MaxPool", "LpPool")
 
@@ -125,7 +130,7 @@ def _per_axis(v: Any, n: int, default: int) -> list[int]:
     return items * n if len(items) == 1 else items
 
 
-def _fx_pool(n: Any, op: str) -> OpUse | None:
+def _fx_pool(n: torch.fx.Node, op: str) -> OpUse | None:
     """avg_pool{1,2,3}d / max_pool{1,2,3}d[_with_indices] / adaptive pools: the ONNX pooling window."""
     x = _val(n.args[0]) if n.args else None
     if x is None:
@@ -166,10 +171,10 @@ def _fx_pool(n: Any, op: str) -> OpUse | None:
     return OpUse(what, ops, pool, window, spatial, rewrite, "" if rewrite else _remedy(ops, pool))
 
 
-def _index_put(n: Any, op: str) -> OpUse | None:
+def _index_put(n: torch.fx.Node, op: str) -> OpUse | None:
     """``x[mask] = v`` (index_put with a boolean index): NonZero + ScatterND; a Where when ``v`` is one
     value or the same for every selected row (the shapes MaskedAssignment proves on the translation)."""
-    args = list(n.args) + [None, None, None]
+    args: list[Any] = list(n.args) + [None, None, None]  # an aten call's arguments: read by position, checked as used
     x, indices, values, accumulate = _val(args[0]), args[1], _val(args[2]), bool(args[3] or n.kwargs.get("accumulate"))
     masks = [i for i in (indices or []) if i is not None and getattr(_val(i), "dtype", None) is not None
              and str(_val(i).dtype) == "torch.bool"]
@@ -191,7 +196,7 @@ def _index_put(n: Any, op: str) -> OpUse | None:
     return OpUse(what, ops, rewrite=rewrite, remedy=remedy)
 
 
-def _fx_use(n: Any) -> OpUse | None:
+def _fx_use(n: torch.fx.Node) -> OpUse | None:
     op = _short(n.target)
     name = op.removeprefix("aten.")
     if "pool" in name and ("avg_pool" in name or "max_pool" in name):
@@ -199,7 +204,7 @@ def _fx_use(n: Any) -> OpUse | None:
     if op in ("aten.index_put", "aten.index_put_"):
         return _index_put(n, op)
     if op == "aten.index":
-        idx = n.args[1] if len(n.args) > 1 else []
+        idx: Any = n.args[1] if len(n.args) > 1 else []  # the index list: nodes and None
         if any(i is not None and str(getattr(_val(i), "dtype", "")) == "torch.bool" for i in idx or []):
             return OpUse(f"{op} with a boolean mask (x[mask]) becomes NonZero + GatherND in the ONNX translation",
                          ("NonZero",), remedy=_DATA_DEPENDENT)
@@ -223,7 +228,7 @@ def _fx_use(n: Any) -> OpUse | None:
     return None
 
 
-def fx_op_findings(ep: Any, bounds: list[DimBound] | None = None) -> list[Finding]:
+def fx_op_findings(ep: ExportedProgram, bounds: list[DimBound] | None = None) -> list[Finding]:
     """One op finding per torch.export node whose ONNX translation some target cannot build."""
     import torch
 
@@ -256,7 +261,7 @@ def fx_op_findings(ep: Any, bounds: list[DimBound] | None = None) -> list[Findin
 
 # --- the ONNX graph ------------------------------------------------------------------------------------
 
-def onnx_use(node: Any) -> OpUse | None:
+def onnx_use(node: ir.Node) -> OpUse | None:
     """What ``node`` asks of a target (default domain only; custom ops are not judged)."""
     import onnx_ir as ir
 
@@ -280,17 +285,18 @@ def onnx_use(node: Any) -> OpUse | None:
                  input_dtype=first.dtype.name if first is not None and first.dtype is not None else None)
 
 
-def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:
+def labeled_nodes(model: ir.Model) -> Iterator[tuple[str, ir.Node]]:
     """``(label, node)`` for every node of every scope; the label is the op finding's ``tensor``."""
     from trtready.rewrite_matchers import node_label
 
-    for graph in list(model.graphs()) + list(model.functions.values()):
+    scopes: list[ir.Graph | ir.Function] = [*model.graphs(), *model.functions.values()]
+    for graph in scopes:
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
         for node in graph:
             yield f"{scope}{node_label(node)}", node
 
 
-def onnx_op_findings(model: Any) -> list[Finding]:
+def onnx_op_findings(model: ir.Model) -> list[Finding]:
     """One op finding per ONNX node (every scope) that some target cannot build; main-graph nodes a
     proved rewrite removes name it (``rewrite_matchers.py``)."""
     import dataclasses
@@ -298,7 +304,7 @@ def onnx_op_findings(model: Any) -> list[Finding]:
     from trtready.audit.onnx_graph import _shape, _source
     from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 
-    rewrites: dict[Any, str] = {}
+    rewrites: dict[ir.Node, str] = {}
     for m in find_masked_assignments(model):
         rewrites[m.nonzero] = m.rewrite
     for p in find_pool_reductions(model):

@@ -14,12 +14,16 @@ TensorRT lacks, by the build) and model-local functions (the parser inlines them
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Kind, Layer, Role
 from trtready.finding_ids import plugin_finding_id
 from trtready.intervals import Interval
+from trtready.intervals.onnx import AbsValue
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
 # Ops whose operands TensorRT needs in one type: an INT32 beside an INT64 fails to build (mmdeploy#2758).
@@ -28,12 +32,12 @@ SAME_TYPE_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Min", "Max
                            "BitwiseXor", "Where", "Concat"})
 
 
-def is_plugin(node: Any, functions: set[tuple[str, str, str]]) -> bool:
+def is_plugin(node: ir.Node, functions: set[tuple[str, str, str]]) -> bool:
     domain = node.domain or ""
     return domain not in STANDARD_DOMAINS and (domain, node.op_type, node.overload or "") not in functions
 
 
-def _crossing(slot: int, v: Any, env: dict[Any, Any]) -> dict[str, Any]:
+def _crossing(slot: int, v: ir.Value, env: dict[ir.Value, AbsValue | None]) -> dict[str, Any]:
     dtype = v.dtype.name.lower() if v.dtype is not None else "unknown"
     av = env.get(v)
     iv: Interval | None = av.hull if av is not None else None
@@ -41,7 +45,7 @@ def _crossing(slot: int, v: Any, env: dict[Any, Any]) -> dict[str, Any]:
             "fits_int32": iv.fits_int32() if iv is not None and dtype == "int64" else None}
 
 
-def _mixed_pairs(node: Any) -> list[dict[str, str]]:
+def _mixed_pairs(node: ir.Node) -> list[dict[str, str]]:
     """The plugin's int64 (or untyped) outputs that meet an int64 tensor in a same-type op: a plugin that
     emits INT32 there (every plugin older than TensorRT 9) makes that op mix INT32 and INT64."""
     out = []

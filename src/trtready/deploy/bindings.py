@@ -57,7 +57,7 @@ class EngineContract:
         return self.inputs + self.outputs
 
 
-def _dims(value: Any, what: str, path: Path) -> tuple[int, ...]:
+def _dims(value: object, what: str, path: Path) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= -1
                                               for d in value):
         raise BadInputError(f"{path}: malformed manifest: {what} is not a list of dimensions")

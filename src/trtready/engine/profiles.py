@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import EXAMPLE_KEY, DimBound
 from trtready.errors import UsageError
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
 
 _SHAPE_RE = re.compile(r"^\d{1,20}(x\d{1,20})*$")
 DIM_MAX = 2**31 - 1  # TensorRT's bindings and its volume arithmetic are int32 in practice
@@ -55,7 +58,7 @@ def parse_profiles(specs: list[str] | tuple[str, ...] | None) -> dict[str, Input
     return out
 
 
-def example_shapes(model: Any) -> dict[str, list[int]]:
+def example_shapes(model: ir.Model) -> dict[str, list[int]]:
     raw = model.metadata_props.get(EXAMPLE_KEY)
     try:
         return {k: [int(d) for d in v] for k, v in json.loads(raw).items()} if raw else {}

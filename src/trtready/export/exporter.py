@@ -13,6 +13,10 @@ from trtready.errors import BadInputError, UsageError
 from trtready.load import LoadedModel, ModelKind
 
 if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
+
     from trtready.export.paths import ExportRecord
     from trtready.outputs import OutputSession
 
@@ -29,7 +33,7 @@ class ExportResult:
     export: ExportRecord | None = None  # which export path wrote the ONNX file (format onnx)
 
 
-def portable(ep: Any) -> Any:
+def portable(ep: ExportedProgram) -> ExportedProgram:
     """The program with outputs as plain dicts/tuples, so its ``.pt2`` loads in any process.
 
     A Hugging Face model returns a ``ModelOutput``, a pytree node that transformers registers when it
@@ -55,7 +59,7 @@ def portable(ep: Any) -> Any:
     return ep
 
 
-def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def trace(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.jit.ScriptModule:
     """``torch.jit.trace`` for Torch-TensorRT's TorchScript frontend, keyword inputs included.
 
     ``torch.jit.trace`` takes positional *or* keyword examples: with any keyword input, every input is
@@ -65,14 +69,17 @@ def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
     import torch
 
+    traced: torch.jit.ScriptModule  # a module traces to a ScriptModule (a function would to a ScriptFunction)
     if kwargs:
         bound = inspect.signature(module.forward).bind(*args, **kwargs)
-        return torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)  # type: ignore[no-untyped-call]
-    return torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+        traced = torch.jit.trace(module, example_kwarg_inputs=dict(bound.arguments), check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+    else:
+        traced = torch.jit.trace(module, args, check_trace=False, strict=False)  # type: ignore[no-untyped-call]
+    return traced
 
 
-def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
-            input_names: list[str] | None, output_names: list[str] | None) -> Any:
+def to_onnx(ep: ExportedProgram, bounds: list[DimBound], examples: dict[str, list[int]],
+            input_names: list[str] | None, output_names: list[str] | None) -> ir.Model:
     """The single translation, then names (pytree names by default for keyed outputs)."""
     from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
@@ -94,7 +101,7 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
     return model
 
 
-def program_output_names(ep: Any) -> list[str]:
+def program_output_names(ep: ExportedProgram) -> list[str]:
     """The names the dynamo exporter gives the tensor outputs: pytree keys, else the output nodes' names."""
     from torch.export.graph_signature import OutputKind, TensorArgument
 
@@ -135,8 +142,9 @@ class _Positional:
         return wrapper
 
 
-def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
-                        input_names: list[str] | None, output_names: list[str] | None) -> Any:
+def to_onnx_torchscript(module: torch.nn.Module, layout: Any, ep: ExportedProgram, bounds: list[DimBound],
+                        examples: dict[str, list[int]], input_names: list[str] | None,
+                        output_names: list[str] | None) -> ir.Model:
     """``torch.onnx.export(module, ..., dynamo=False)`` → onnx-ir model, named and recorded as :func:`to_onnx`.
 
     The older exporter traces ``module`` with TorchScript on the example inputs; the ``--dynamic``
@@ -183,9 +191,9 @@ def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound
     return model
 
 
-def translate_any(ep: Any, module: Any, layout: Any, bounds: list[DimBound], examples: dict[str, list[int]],
+def translate_any(ep: ExportedProgram, module: torch.nn.Module, layout: Any, bounds: list[DimBound], examples: dict[str, list[int]],
                   input_names: list[str] | None, output_names: list[str] | None,
-                  exporter: str = "auto") -> tuple[Any, ExportRecord]:
+                  exporter: str = "auto") -> tuple[ir.Model, ExportRecord]:
     """The first export path that translates (no verification here: ``fix``/``convert`` verify)."""
     from trtready.errors import TrtReadyError, UpstreamError, chain_text, innermost_reason
     from trtready.export.paths import ExportChain, translate_path
@@ -250,6 +258,7 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
     notes: list[str] = []
     ep = loaded.exported
     if ep is None:
+        assert loaded.module is not None  # export_model takes a spec (a module) or a .pt2 (a program)
         captured = capture_fitted(loaded.module, args, kwargs, bounds)
         ep, bounds = captured.program, captured.bounds
         notes += [APPLIED + c for c in captured.changes]
@@ -260,7 +269,8 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
         module = loaded.module if loaded.module is not None else ep.module()
         model, record = translate_any(ep, module, layout, bounds, examples, input_names, output_names, exporter)
         save_onnx(model, dest, "export")
-        return ExportResult(fmt, [], [v.name for v in model.graph.inputs], [v.name for v in model.graph.outputs],
+        # apply_names' NameFixPass named every graph input and output
+        return ExportResult(fmt, [], [str(v.name) for v in model.graph.inputs], [str(v.name) for v in model.graph.outputs],
                             notes + [record.line()] + record.notes, record)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,12 +9,16 @@ renamed), which avoids the invalid models pytorch/pytorch#158094 describes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trtready.errors import UsageError
 
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    from torch.export import ExportedProgram
 
-def pytree_output_names(ep: Any) -> list[str] | None:
+
+def pytree_output_names(ep: ExportedProgram) -> list[str] | None:
     """Names from the output structure when it has keys (dict/dataclass/ModelOutput); else None."""
     import torch.utils._pytree as pytree
 
@@ -44,7 +48,7 @@ def pytree_output_names(ep: Any) -> list[str] | None:
     return names if keyed else None
 
 
-def apply_names(model: Any, input_names: list[str] | None, output_names: list[str] | None) -> None:
+def apply_names(model: ir.Model, input_names: list[str] | None, output_names: list[str] | None) -> None:
     """Rename graph inputs/outputs in place; a count mismatch is a clear error."""
     from onnx_ir.passes.common import NameFixPass, OutputFixPass
 
@@ -74,7 +78,8 @@ def apply_names(model: Any, input_names: list[str] | None, output_names: list[st
             if other is not None and other is not v:
                 other.name = f"{new}__internal"
                 taken[other.name] = other
-            taken.pop(v.name, None)
+            if v.name is not None:
+                taken.pop(v.name, None)
             v.name = new
             taken[new] = v
     NameFixPass()(model)
@@ -83,7 +88,7 @@ def apply_names(model: Any, input_names: list[str] | None, output_names: list[st
             raise UsageError("could not apply the requested names")
 
 
-def _all_values(graph: Any) -> dict[str, Any]:
+def _all_values(graph: ir.Graph) -> dict[str, ir.Value]:
     out = {v.name: v for v in graph.inputs if v.name}
     out.update({n: v for n, v in graph.initializers.items()})
     for node in graph:

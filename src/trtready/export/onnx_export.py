@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
 
 from trtready.bounds import DimBound, record_bounds
 
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    from torch.export import ExportedProgram
 
-def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str, list[int]] | None = None) -> Any:
+
+def translate(ep: ExportedProgram, bounds: list[DimBound] | None = None,
+              examples: dict[str, list[int]] | None = None) -> ir.Model:
     """``torch.onnx.export(ep, dynamo=True)`` → onnx-ir model, with ``--dynamic`` bounds in metadata.
 
     The example input shapes are recorded too: ``build`` takes them as the profiles' opt shapes.

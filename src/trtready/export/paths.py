@@ -11,10 +11,15 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
 from trtready.plan.export_plan import REWRITE_CONTIGUOUS, ExportPath, initial_paths, plan_recovery
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
 
 
 @dataclass
@@ -59,7 +64,7 @@ class ExportChain:
     def next(self) -> ExportPath | None:
         return self.pending.pop(0) if self.pending else None
 
-    def failed(self, path: ExportPath, reason: str, program: Any = None, *, detail: str = "") -> None:
+    def failed(self, path: ExportPath, reason: str, program: ExportedProgram | None = None, *, detail: str = "") -> None:
         """``path`` did not give a file that verifies; recoveries for its failure come next."""
         self.record.failed.append(Attempt(path.name, reason))
         if path.dynamo and not path.rewrite and not path.decompose and program is not None:
@@ -77,7 +82,7 @@ class ExportChain:
         return "; ".join(f"{a.path}: {a.reason}" for a in self.record.failed)
 
 
-def copy_program(ep: Any) -> Any:
+def copy_program(ep: ExportedProgram) -> ExportedProgram:
     """A program sharing ``ep``'s weights but with its own graph, so a rewrite leaves ``ep`` as it was."""
     import torch
 
@@ -94,7 +99,7 @@ def copy_program(ep: Any) -> Any:
     )
 
 
-def prepare(path: ExportPath, ep: Any) -> tuple[Any, str]:
+def prepare(path: ExportPath, ep: ExportedProgram) -> tuple[ExportedProgram, str]:
     """The program the dynamo exporter gets on ``path`` (``ep`` itself is never changed), and what changed.
 
     Raises ``ValueError`` when the change does not apply (nothing to rewrite): the path is then pointless.
@@ -120,9 +125,9 @@ def prepare(path: ExportPath, ep: Any) -> tuple[Any, str]:
     return ep, ""
 
 
-def translate_path(path: ExportPath, ep: Any, module: Any, layout: Any, bounds: list[DimBound],
+def translate_path(path: ExportPath, ep: ExportedProgram, module: torch.nn.Module, layout: Any, bounds: list[DimBound],
                    examples: dict[str, list[int]], input_names: list[str] | None,
-                   output_names: list[str] | None) -> tuple[Any, str]:
+                   output_names: list[str] | None) -> tuple[ir.Model, str]:
     """The ONNX model ``path`` gives and what was changed on the way: dynamo paths translate (a
     prepared copy of) ``ep``, the TorchScript path traces ``module`` called as ``layout`` says."""
     from trtready.export.exporter import to_onnx, to_onnx_torchscript

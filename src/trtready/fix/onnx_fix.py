@@ -30,6 +30,7 @@ def _fix_onnx(loaded: LoadedModel, req: FixRequest) -> FixResult:
 
     _check_types(loaded)
     report = AuditReport(audit_loaded(loaded, req.bounds, req.ranges, not req.options.strict), req.target)
+    assert report.result.onnx_analysis is not None, "an ONNX file's audit analyses its graph"
     removed, analysis, plan = rewrite_and_plan(report.result.onnx_analysis, report.findings, req.target, req.options)
     report.result.onnx_analysis = analysis  # the model it holds is the rewritten one now
     result = FixResult(report, removed + plan.decisions, dry_run=req.dry_run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.audit import AuditReport, audit_loaded
 from trtready.audit.findings import Finding
@@ -22,6 +22,15 @@ from trtready.plan import Action, Decision, PlanOptions, refuse_any
 from trtready.targets import TargetProfile
 from trtready.verify.inputs import torch_input_specs
 from trtready.finding_ids import Layer, tensor_name
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
+
+    from trtready.analysis import FxAnalysis, OnnxAnalysis
+    from trtready.load.capture import CallLayout
+    from trtready.plan.export_plan import ExportPath
 
 
 def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanOptions) -> list[Decision]:
@@ -37,7 +46,7 @@ def decide_state(findings: list[Finding], profile: TargetProfile, options: PlanO
     return decisions
 
 
-def narrow_state_for_trace(module: Any) -> Any:
+def narrow_state_for_trace(module: torch.nn.Module) -> torch.nn.Module:
     """The state stage of ``export --format torchscript``: a copy of ``module`` whose state is narrowed
     as ``fix`` would for Torch-TensorRT's TorchScript frontend, which rejects int64 buffers."""
     from trtready.audit.state import audit_state
@@ -127,6 +136,7 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
     layout = CallLayout.of(ep, *loaded.example())
     args, kwargs = layout.example_arguments()
     fx = result.report.result.fx_analysis
+    assert fx is not None, "analysed by the audit"
     specs = torch_input_specs(layout, fx, req.ranges)
     narrowed_module = narrow_module_state(module, result.decisions)
     try:
@@ -162,8 +172,9 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
         if req.dry_run:
             chain.succeeded(path)
             return result
+        assert onnx_narrowed is not None, "planned and applied: not a dry run"
         if req.verify:
-            export_bug = _verify(path, side, onnx_narrowed, [v.name for v in onnx_model.graph.outputs], req, result)
+            export_bug = _verify(path, side, onnx_narrowed, [str(v.name) for v in onnx_model.graph.outputs], req, result)
             if export_bug is not None:
                 chain.failed(path, export_bug)
                 mismatch = _Mark.of(result)
@@ -193,11 +204,11 @@ def _fix_program(loaded: LoadedModel, req: FixRequest, result: FixResult) -> Fix
 class _Sides:
     """The original and the narrowed model, as each export path and verification need them."""
 
-    module: Any  # the original module (eager reference)
-    narrowed_module: Any  # state-narrowed copy: what the TorchScript exporter traces
-    program: Any  # the audit's ExportedProgram
-    narrowed_program: Any  # state- and graph-narrowed (the audit's program narrowed, or re-captured)
-    layout: Any
+    module: torch.nn.Module  # the original module (eager reference)
+    narrowed_module: torch.nn.Module  # state-narrowed copy: what the TorchScript exporter traces
+    program: ExportedProgram  # the audit's ExportedProgram
+    narrowed_program: ExportedProgram  # state- and graph-narrowed (the audit's program narrowed, or re-captured)
+    layout: CallLayout
     specs: list[Any]
     examples: dict[str, list[int]]
     pytorch: Any = None  # the PyTorch comparison, run once whatever the path
@@ -216,7 +227,7 @@ class _Mark:
     verification: list[Any]
     unverified: str | None
     island: str | None
-    onnx_analysis: Any
+    onnx_analysis: OnnxAnalysis | None
 
     @classmethod
     def of(cls, result: FixResult) -> _Mark:
@@ -243,7 +254,7 @@ class _PathFailed(Exception):
         self.reason, self.detail = reason, detail
 
 
-def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult) -> Any:
+def _plan_onnx(onnx_model: ir.Model, layout: CallLayout, req: FixRequest, result: FixResult) -> ir.Model | None:
     """Audit the translation's ONNX layer (every decision points at a finding), apply the exact
     rewrites, plan; the narrowed model (None in a dry run)."""
     from trtready.analysis import OnnxAnalysis
@@ -262,12 +273,12 @@ def _plan_onnx(onnx_model: Any, layout: Any, req: FixRequest, result: FixResult)
     return None if req.dry_run else apply_plan(plan)
 
 
-def _translate(path: Any, side: _Sides, req: FixRequest) -> tuple[Any, str]:
+def _translate(path: ExportPath, side: _Sides, req: FixRequest) -> tuple[ir.Model, str]:
     """The translation along ``path``; a failure is the exporter's when the unmodified model fails too."""
     from trtready.errors import NarrowingError, TrtReadyError, chain_text, first_line, innermost_reason
     from trtready.export.paths import translate_path
 
-    def run(program: Any, module: Any) -> tuple[Any, str]:
+    def run(program: ExportedProgram, module: torch.nn.Module) -> tuple[ir.Model, str]:
         return translate_path(path, program, module, side.layout, req.bounds, side.examples, req.input_names,
                               req.output_names)
 
@@ -288,7 +299,7 @@ def _translate(path: Any, side: _Sides, req: FixRequest) -> tuple[Any, str]:
         raise _PathFailed(innermost_reason(e), chain_text(e)) from e
 
 
-def _verify(path: Any, side: _Sides, onnx_narrowed: Any, output_names: list[str], req: FixRequest,
+def _verify(path: ExportPath, side: _Sides, onnx_narrowed: ir.Model, output_names: list[str], req: FixRequest,
             result: FixResult) -> str | None:
     """PyTorch vs narrowed program, PyTorch vs the narrowed ONNX the path wrote.
 
@@ -367,8 +378,8 @@ def _at(worst: Any) -> str:
     return f" at {', '.join(f'{k}={v}' for k, v in dims.items())}" if dims else ""
 
 
-def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
-                    result: FixResult) -> Any:
+def _narrow_program(fx: FxAnalysis, args: tuple[Any, ...], kwargs: dict[str, Any], req: FixRequest,
+                    result: FixResult) -> ExportedProgram:
     """State and graph narrowing on the audit's program, without a second capture when it can be helped.
 
     The state decisions and the planned int32 region of the graph (:func:`trtready.plan.fx_plan.plan_fx`)
@@ -414,7 +425,7 @@ def _narrow_program(fx: Any, args: tuple[Any, ...], kwargs: dict[str, Any], req:
                              "nothing written") from e
 
 
-def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> list[Any]:
+def _renamed(bounds: list[Any], layout: CallLayout, input_names: list[str] | None) -> list[Any]:
     """``--dynamic`` bounds under the ONNX input names (``--input-names`` renames forward's)."""
     from dataclasses import replace
 
@@ -424,7 +435,7 @@ def _renamed(bounds: list[Any], layout: Any, input_names: list[str] | None) -> l
     return [replace(b, input=rename.get(b.input, b.input)) for b in bounds]
 
 
-def _write_folder(dest: Path, ep: Any, module: Any, onnx_model: Any, result: FixResult, args: tuple[Any, ...],
+def _write_folder(dest: Path, ep: ExportedProgram, module: torch.nn.Module, onnx_model: ir.Model, result: FixResult, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> list[Path]:
     """model.onnx (+ .data) first, then model.pt2, state_dict.safetensors (+ model.ts) and report.json into
     ``dest``; report.json is left to convert, which writes the whole run's (``FixResult.folder_report``),

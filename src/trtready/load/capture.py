@@ -9,19 +9,23 @@ import contextlib
 import inspect
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
 from trtready.errors import BadInputError, UsageError
 from trtready.signature import program_input_names  # noqa: F401  re-exported: its home before the ground floor
 
+if TYPE_CHECKING:
+    import torch
+    from torch.export import ExportedProgram
 
-def forward_param_names(module: Any) -> list[str]:
+
+def forward_param_names(module: torch.nn.Module) -> list[str]:
     sig = inspect.signature(module.forward)
     return [p.name for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def check_example_inputs(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def check_example_inputs(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Example inputs must bind to ``forward``'s signature (else export fails obscurely)."""
     try:
         inspect.signature(module.forward).bind(*args, **kwargs)
@@ -29,7 +33,7 @@ def check_example_inputs(module: Any, args: tuple[Any, ...], kwargs: dict[str, A
         raise BadInputError(f"example inputs do not match {type(module).__name__}.forward: {e}") from e
 
 
-def dynamic_shapes_for(module: Any, bounds: list[DimBound], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+def dynamic_shapes_for(module: torch.nn.Module, bounds: list[DimBound], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
     """``dynamic_shapes`` keyed by forward's parameter names, one shared ``Dim`` per dim name."""
     if not bounds:
         return None
@@ -60,7 +64,7 @@ def _export_dim(b: DimBound) -> Any:
     return b.step * root + offset if offset else b.step * root
 
 
-def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
+def capture(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> ExportedProgram:
     """``torch.export.export`` with the bounds; raises the export's own exception on failure."""
     import torch
 
@@ -73,8 +77,8 @@ def capture(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: 
         return torch.export.export(module, args, kwargs or None, dynamic_shapes=ds, strict=False)
 
 
-def example_inputs(ep: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error."""
+def example_inputs(ep: ExportedProgram | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Example inputs stored in a .pt2 (torch.export.save keeps them), else a clear error (None: no program)."""
     example = getattr(ep, "example_inputs", None)
     if not example:
         raise BadInputError("the .pt2 carries no example inputs; export it with torch.export from a spec instead")
@@ -97,7 +101,7 @@ class CallLayout:
     names: list[str | None]  # program input name per leaf; None for constants
 
     @classmethod
-    def of(cls, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallLayout:
+    def of(cls, ep: ExportedProgram, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallLayout:
         import torch.utils._pytree as pytree
         from torch.export.graph_signature import InputKind, TensorArgument
 
@@ -164,12 +168,12 @@ class Captured:
     """A program captured under ``bounds``: the user's, or those torch.export's own fixes made of them
     (``changes`` says what changed; empty when nothing did)."""
 
-    program: Any
+    program: ExportedProgram
     bounds: list[DimBound]
     changes: list[str]
 
 
-def capture_fitted(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Captured:
+def capture_fitted(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Captured:
     """:func:`capture`; when torch.export rejects the dynamic shapes, its suggested fixes that keep the
     user's bounds are applied and the capture runs once more (:mod:`trtready.dim_fixes`). Failures are
     reported as torch.export's, with a hint that names any suggested fix not taken and why."""
@@ -204,7 +208,7 @@ def capture_fitted(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], b
         return Captured(program, applied.bounds, applied.changes)
 
 
-def lost_sizes(program: Any, bounds: list[DimBound]) -> list[str]:
+def lost_sizes(program: ExportedProgram, bounds: list[DimBound]) -> list[str]:
     """``seq in [4, 32], not [2, 32]`` for every bounded dim the program's range constraints narrow."""
     import sympy
     import torch
@@ -235,12 +239,12 @@ def lost_sizes(program: Any, bounds: list[DimBound]) -> list[str]:
     return out
 
 
-def capture_or_raise(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> Any:
+def capture_or_raise(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], bounds: list[DimBound]) -> ExportedProgram:
     """The program of :func:`capture_fitted` (callers that keep the user's bounds as given)."""
     return capture_fitted(module, args, kwargs, bounds).program
 
 
-def program_bounds(program: Any) -> list[DimBound]:
+def program_bounds(program: ExportedProgram) -> list[DimBound]:
     """The bounds a program carries for its inputs' symbolic sizes (``Dim("b", min=1, max=8)`` at its
     export, kept in ``range_constraints``): a .pt2 brings them, so its dynamic axes need no ``--dynamic``.
 

@@ -43,12 +43,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError, UnsafeInputError
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 from trtready.load import symexpr
 from trtready.load.archive import check_elements, check_zip
+
+if TYPE_CHECKING:
+    from torch.export import ExportedProgram
 
 _TRUST = "pass --trust-code only if you trust the file's author (torch's own loader runs the archive's code)"
 
@@ -196,7 +199,7 @@ def treespec(s: str) -> str:
     return json.dumps([1, _spec_node(raw[1], 0)])
 
 
-def _spec_node(node: Any, depth: int) -> dict[str, Any]:
+def _spec_node(node: object, depth: int) -> dict[str, Any]:
     if depth > 64 or not isinstance(node, dict):
         raise _Bad("a pytree spec is malformed or nested too deeply")
     kind, context, children = node.get("type"), node.get("context"), node.get("children_spec")
@@ -603,7 +606,7 @@ def read_pt2_contents(path: Path, limits: Limits = DEFAULT_LIMITS) -> Pt2Content
     return Pt2Contents(cleaned, state, constants, walker.sources, notes)
 
 
-def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str]]:
+def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[ExportedProgram, list[str]]:
     """An ExportedProgram rebuilt from :func:`read_pt2_contents`, with stand-in example inputs."""
     from torch._export.serde import schema
     from torch._export.serde.serialize import ExportedProgramDeserializer, _dict_to_dataclass
@@ -640,7 +643,7 @@ def read_pt2(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, list[str
     return ep, contents.notes
 
 
-def _check_calls(path: Path, ep: Any) -> None:
+def _check_calls(path: Path, ep: ExportedProgram) -> None:
     """Every operator call binds to its schema (argument names and count): an archive can name
     arguments the operator does not have, which would only fail when the program runs."""
     import torch
@@ -655,7 +658,7 @@ def _check_calls(path: Path, ep: Any) -> None:
                                         "does not take")
 
 
-def _restore_sources(ep: Any, sources: dict[str, NodeSource]) -> None:
+def _restore_sources(ep: ExportedProgram, sources: dict[str, NodeSource]) -> None:
     """Provenance back on the nodes, as trtready printed it (for findings' file:line and module paths)."""
     for gm in ep.graph_module.modules():
         graph = getattr(gm, "graph", None)
@@ -670,7 +673,7 @@ def _restore_sources(ep: Any, sources: dict[str, NodeSource]) -> None:
                 node.meta["nn_module_stack"] = dict(src.module_stack)
 
 
-def stand_in_examples(ep: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def stand_in_examples(ep: ExportedProgram, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Zeros of each user input's recorded example shape (ones for bools), in forward's layout.
 
     The shapes are the archive's size hints: checked against ``limits`` before anything is allocated.

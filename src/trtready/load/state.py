@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.archive import check_elements
+
+if TYPE_CHECKING:
+    import torch
+    from torch.export import ExportedProgram
 
 _TORCH_DTYPE_NAMES = {"torch.int64": "int64", "torch.float64": "float64", "torch.uint64": "uint64"}
 _SAFETENSORS_DTYPES = {"I64": "int64", "F64": "float64", "U64": "uint64"}
@@ -68,7 +72,7 @@ def _entry(name: str, t: Any, role: str, owner: str | None, limits: Limits) -> S
     return StateEntry(name, _dtype_name(t), list(t.shape), role, owner, _reader(name, t))
 
 
-def entries_from_module(module: Any, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
+def entries_from_module(module: torch.nn.Module, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
     """Parameters and buffers with the type of the submodule that owns each (nested names work)."""
     out: list[StateEntry] = []
     seen: set[int] = set()
@@ -83,7 +87,7 @@ def entries_from_module(module: Any, limits: Limits = DEFAULT_LIMITS) -> list[St
     return out
 
 
-def entries_from_torchscript(module: Any, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
+def entries_from_torchscript(module: torch.jit.ScriptModule, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
     """A loaded ScriptModule (``--trust-code``) keeps ``_parameters``/``_buffers`` private; its named_* iterators work."""
     owners = {prefix: getattr(sub, "original_name", type(sub).__name__) for prefix, sub in module.named_modules()}
     out: list[StateEntry] = []
@@ -120,7 +124,7 @@ def entries_from_safetensors(handle: Any, header: dict[str, Any]) -> list[StateE
     return out
 
 
-def entries_from_exported(ep: Any, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
+def entries_from_exported(ep: ExportedProgram, limits: Limits = DEFAULT_LIMITS) -> list[StateEntry]:
     """State of an ExportedProgram: its parameters, buffers and lifted tensor constants."""
     sig = ep.graph_signature
     roles = {**{n: "parameter" for n in sig.parameters}, **{n: "buffer" for n in sig.buffers}}

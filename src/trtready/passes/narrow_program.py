@@ -15,13 +15,17 @@ all narrowing may change), or an op whose fake propagation fails.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trtready.plan import Action, Decision
 from trtready.finding_ids import Layer, tensor_name
 
+if TYPE_CHECKING:
+    import torch.fx
+    from torch.export import ExportedProgram
 
-def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> Any | None:
+
+def narrow_program(ep: ExportedProgram, decisions: list[Decision], sources: list[str]) -> ExportedProgram | None:
     """The narrowed copy of ``ep`` (``ep`` is left as it is), or None when only a re-capture will do."""
     import torch
     from torch._guards import detect_fake_mode
@@ -92,7 +96,7 @@ def narrow_program(ep: Any, decisions: list[Decision], sources: list[str]) -> An
         return None
 
 
-def _same_shapes(nodes: list[Any], old_vals: dict[str, Any]) -> bool:
+def _same_shapes(nodes: list[torch.fx.Node], old_vals: dict[str, Any]) -> bool:
     """Every node's value has the shape (and symbols) the audit's capture gave it: narrowing changes dtypes only."""
     import torch
 

@@ -44,8 +44,9 @@ class OutputComparison:
     max_abs: float = 0.0
     max_rel: float = 0.0
     worst_index: tuple[int, ...] | None = None
-    ref_value: Any = None
-    cand_value: Any = None
+    # the elements at worst_index, as Python numbers (text for string outputs)
+    ref_value: int | float | str | None = None
+    cand_value: int | float | str | None = None
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
     required_atol: float = 0.0  # the atol (at this rtol) that would have passed

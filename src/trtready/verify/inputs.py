@@ -8,7 +8,7 @@ rows 0 and N-1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,12 @@ from trtready.errors import BadInputError
 from trtready.intervals import Interval
 from trtready.intervals.roles import InputRole
 from trtready.limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+
+    from trtready.analysis import FxAnalysis
+    from trtready.load.capture import CallLayout
 
 UNKNOWN_INT_HIGH = 10  # an integer input with no bounding use: small non-negative values
 
@@ -203,7 +209,7 @@ def _within(values: Interval, demand: Interval) -> Interval:
 
 
 def onnx_input_specs(
-    model: Any, roles: dict[str, InputRole], ranges: dict[str, Interval] | None = None,
+    model: ir.Model, roles: dict[str, InputRole], ranges: dict[str, Interval] | None = None,
     demands: dict[str, Any] | None = None,
 ) -> list[InputSpec]:
     """Inputs of an onnx-ir model (initializers that double as inputs are skipped).
@@ -215,16 +221,17 @@ def onnx_input_specs(
     for v in model.graph.inputs:
         if v.name in model.graph.initializers:
             continue
-        dims: list[int | str] = [d if isinstance(d, int) else (d.value or f"{v.name}_{i}") for i, d in enumerate(v.shape or [])]
+        name = str(v.name)  # the checker passed: every graph input is named
+        dims: list[int | str] = [d if isinstance(d, int) else (d.value or f"{name}_{i}") for i, d in enumerate(v.shape or [])]
         dtype = np.dtype(v.dtype.numpy()) if v.dtype is not None else np.dtype(np.float32)
-        role = roles.get(v.name, InputRole("unknown"))
-        values = (ranges or {}).get(v.name)
-        demand = (demands or {}).get(v.name)
+        role = roles.get(name, InputRole("unknown"))
+        values = (ranges or {}).get(name)
+        demand = (demands or {}).get(name)
         if values is None and role.kind == "unknown" and demand is not None and demand.exact:
             values = valid_part(demand.interval)
         elif values is None and role.kind == "unknown" and demand is not None and dtype.kind in "iu":
             values = _within(Interval(0, UNKNOWN_INT_HIGH - 1), demand.interval)
-        out.append(InputSpec(v.name, dtype, dims, role, values=values, rows=_rows(role, demand)))
+        out.append(InputSpec(name, dtype, dims, role, values=values, rows=_rows(role, demand)))
     return out
 
 
@@ -257,7 +264,7 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
         raise BadInputError(f"{path}: cannot read inputs (.npz without pickles expected): {e}") from e
 
 
-def torch_input_specs(layout: Any, fx: Any, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
+def torch_input_specs(layout: CallLayout, fx: FxAnalysis, ranges: dict[str, Interval] | None = None) -> list[InputSpec]:
     """One spec per tensor input of a program (keyword inputs included), in the program's order.
 
     An integer input whose use bounds nothing is drawn within the values of its example, never wider:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from trtready.bounds import DimBound
 from trtready.errors import VerificationRunError
@@ -20,6 +20,10 @@ from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, comp
 #: Input sets per verification: the example size, every dim's minimum and maximum, one random size between.
 DEFAULT_TRIALS = 4
 from trtready.verify.inputs import InputSpec, dim_choices, generate, trial_dims
+
+if TYPE_CHECKING:
+    import onnx_ir as ir
+    from torch.export import ExportedProgram
 
 
 class Runner(Protocol):
@@ -245,12 +249,12 @@ _DEEP_FX = ("aten.linear", "aten.mm", "aten.bmm", "aten.matmul", "aten.addmm", "
 _DEEP_ONNX = {"MatMul", "Gemm", "Conv", "ConvTranspose", "Attention", "Einsum"}
 
 
-def depth_of_program(ep: Any) -> int:
+def depth_of_program(ep: ExportedProgram) -> int:
     """Matmul/conv layers of a torch.export program (what float32 rounding accumulates over)."""
     return sum(1 for n in ep.graph.nodes if n.op == "call_function" and str(n.target).startswith(_DEEP_FX))
 
 
-def depth_of_onnx(model: Any) -> int:
+def depth_of_onnx(model: ir.Model) -> int:
     import onnx_ir as ir
 
     return sum(1 for n in ir.traversal.RecursiveGraphIterator(model.graph) if n.op_type in _DEEP_ONNX)

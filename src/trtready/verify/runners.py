@@ -17,12 +17,24 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trtready.errors import BadInputError, ExecutorGapError, VerificationRunError
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
+
+if TYPE_CHECKING:
+    import onnx
+    import onnx_ir as ir
+    import torch
+    from torch.export import ExportedProgram
+
+    from trtready.load.capture import CallLayout
+
+    # What ONNX Runtime is handed: an onnx-ir model in memory, the path of a file (external data is
+    # found beside it), or a serialized model.
+    OrtModel = ir.Model | str | Path | bytes
 
 _BYTES_LIMIT = 1 << 30  # in-memory models above this are handed to ONNX Runtime as files
 _ARENA_FULL = re.compile(r"Available memory of (\d+) is smaller than requested bytes of (\d+)")
@@ -74,7 +86,7 @@ _ISLAND_OPS = 16  # distinct ops widened before a gap is taken as more than prec
 _NO_KERNEL = re.compile(r"NOT_IMPLEMENTED : Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'")
 
 
-def _missing_kernel(e: BaseException, model: Any) -> str | None:
+def _missing_kernel(e: BaseException, model: OrtModel | None) -> str | None:
     """``Mul(14) on bfloat16 at node 'node_mul'`` when ONNX Runtime lacks the kernel, else None.
 
     ONNX Runtime names the op, its opset and the node; the input types, which decide whether a kernel
@@ -136,8 +148,8 @@ class OrtRunner:
     data of a model handed over as bytes.
     """
 
-    def __init__(self, model: Any, input_map: dict[str, str] | None = None, *, limits: Limits = DEFAULT_LIMITS,
-                 shapes_from: Any = None) -> None:
+    def __init__(self, model: OrtModel, input_map: dict[str, str] | None = None, *, limits: Limits = DEFAULT_LIMITS,
+                 shapes_from: ir.Model | None = None) -> None:
         """``input_map`` renames feeds (forward's names → ONNX names after ``--input-names``).
         ``shapes_from`` is the onnx-ir model behind a ``model`` given as a path (its shapes are checked
         before each run); without it the file's protobuf is read for that."""
@@ -180,7 +192,7 @@ class OrtRunner:
         self.run_options = ort.RunOptions()
         self.run_options.log_severity_level = 4
 
-    def _widen(self, model: Any, error: BaseException, *, fresh: bool) -> Any:
+    def _widen(self, model: OrtModel, error: BaseException, *, fresh: bool) -> ir.Model | None:
         """A copy of ``model`` (``fresh``: not yet one of ours) whose nodes of the op ONNX Runtime has no
         kernel for run in float32, when that op reads a low-precision float; None when it does not (or
         after :data:`_ISLAND_OPS` widened ops: what is left is not a precision gap)."""
@@ -211,7 +223,7 @@ class OrtRunner:
         return copy
 
     @staticmethod
-    def _inference_proto(model: Any) -> Any:
+    def _inference_proto(model: OrtModel) -> onnx.ModelProto | None:
         """The protobuf shape inference runs on (large initializers withheld), or None when unreadable."""
         import onnx
         import onnx_ir as ir
@@ -240,7 +252,7 @@ class OrtRunner:
         return proto
 
     @staticmethod
-    def _run_dependent(probe: Any) -> Any:
+    def _run_dependent(probe: onnx.ModelProto | None) -> onnx.ModelProto | None:
         """``probe`` when some size can depend on the inputs (a graph input with a dim not fixed, or an
         integer input whose values shapes may be computed from), else None: the sizes inferred at load
         are then already every size a run can make, as far as inference knows them."""
@@ -272,7 +284,7 @@ class OrtRunner:
         check_run_sizes(self._probe, feeds, self.limits)
         self._checked.add(key)
 
-    def _source(self, model: Any) -> str | bytes:
+    def _source(self, model: OrtModel) -> str | bytes:
         import onnx_ir as ir
 
         if isinstance(model, (str, Path)):
@@ -330,7 +342,8 @@ class TorchRunner:
     """Calls a module (or ``ExportedProgram.module()``) with named feeds placed by a
     :class:`~trtready.load.capture.CallLayout` (positional and keyword inputs alike)."""
 
-    def __init__(self, module: Any, layout: Any, *, program: Any = None, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, module: torch.nn.Module, layout: CallLayout, *, program: ExportedProgram | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         """``program`` is the ExportedProgram ``module`` computes (its node shapes are checked against
         the limits for each run's input shapes before any kernel runs)."""
         self.module = module
@@ -374,7 +387,7 @@ def _numpy(t: Any) -> np.ndarray:
     return result
 
 
-def check_program_sizes(program: Any, feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
+def check_program_sizes(program: ExportedProgram, feeds: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
     """Refuse feeds on which ``program`` would make a tensor past ``tensor-elements``/``tensor-rank``.
 
     Every node of an ExportedProgram carries its output as a FakeTensor whose sizes are integers or
