@@ -138,14 +138,14 @@ class _GroupSuffix:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if not getattr(config.option, "loadgroup", False):
             return
-        from _pytest.nodeid import coerce_node_id
-
         for item in items:
             names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                             for m in item.iter_markers("xdist_group")})
             suffix = "@" + "_".join(names)
             if names and not item.nodeid.endswith(suffix):
-                item._id = coerce_node_id(item.nodeid + suffix)  # type: ignore[attr-defined]
+                from _pytest.nodeid import coerce_node_id  # pytest >= 9.2 only, where it is needed
+
+                item._id = coerce_node_id(item.nodeid + suffix)
 
 
 def pytest_configure(config: pytest.Config) -> None:
