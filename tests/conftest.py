@@ -66,7 +66,27 @@ def tiny_bert():
 
 @pytest.fixture(scope="session")
 def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny BERT exported with dynamic batch x sequence through torch.onnx (dynamo)."""
+    """A tiny BERT exported with dynamic batch x sequence through torch.onnx (dynamo).
+
+    Exported once per run, not once per xdist worker: the workers' temporary folders share a parent
+    (this run's own), and the first worker to get there exports under a lock while the others wait
+    and read the same file (≈ 6 s of export each saved)."""
+    import fcntl
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _export_bert(tmp_path_factory.mktemp("bert") / "bert.onnx")
+    run = tmp_path_factory.getbasetemp().parent  # the folder only the model lives in, lock and mark beside it
+    with open(run / "bert-onnx.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = run / "bert-onnx" / "bert.onnx"
+        if not (run / "bert-onnx.done").exists():
+            path.parent.mkdir(exist_ok=True)
+            _export_bert(path)
+            (run / "bert-onnx.done").touch()
+    return path
+
+
+def _export_bert(path: Path) -> Path:
     import warnings
 
     import torch
@@ -74,7 +94,6 @@ def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model, (ids, mask) = tiny_bert()
     batch = torch.export.Dim("batch", min=1, max=8)
     seq = torch.export.Dim("seq", min=2, max=64)
-    path = tmp_path_factory.mktemp("bert") / "bert.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prog = torch.onnx.export(
@@ -85,12 +104,16 @@ def bert_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``full_tier(reason)`` are skipped outside the full tier (see ``FULL_TIER``).
 
     Under pytest-xdist (``--dist loadgroup``), a module whose tests share a module-scoped fixture (a
     Triton server, a local Ray, an exported model) runs on one worker: the fixture is built once, and no
-    two servers or clusters start side by side. Every other test is balanced one by one."""
+    two servers or clusters start side by side. Every other test is balanced one by one. The group marks
+    must be in place before xdist's worker reads them (its own ``pytest_collection_modifyitems`` turns
+    them into the ``@group`` suffix of each node id, which the scheduler splits on): hence ``tryfirst``,
+    and :class:`_GroupSuffix` after it."""
     for item in items:
         mark = item.get_closest_marker("full_tier")
         if mark is not None:
@@ -99,6 +122,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         defs = info.name2fixturedefs.values() if info is not None else []
         if any(d and d[-1].scope == "module" for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+class _GroupSuffix:
+    """Puts ``@group`` at the end of a grouped test's node id where xdist's worker could not.
+
+    pytest-xdist 3.8 writes the suffix to ``item._nodeid``; pytest 9.2 reads a node id from ``item._id``
+    (a structured ``NodeId``), so the suffix never reaches the scheduler and ``--dist loadgroup``
+    scatters a module's tests over the workers: each builds the module fixture (a fixed model, a built
+    engine, a converted repository) again. Here the id is re-made from the suffixed string, as the
+    worker meant it; with a pytest that still reads ``_nodeid`` the worker's suffix is there already
+    and nothing is done."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not getattr(config.option, "loadgroup", False):
+            return
+        for item in items:
+            names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                            for m in item.iter_markers("xdist_group")})
+            suffix = "@" + "_".join(names)
+            if names and not item.nodeid.endswith(suffix):
+                from _pytest.nodeid import coerce_node_id  # pytest >= 9.2 only, where it is needed
+
+                item._id = coerce_node_id(item.nodeid + suffix)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the one place node ids are grouped
+        config.pluginmanager.register(_GroupSuffix(), "trtready-xdist-group-suffix")
 
 
 FLOOR_FILE = Path(__file__).with_name("collected-floor.txt")

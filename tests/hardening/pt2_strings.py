@@ -681,14 +681,6 @@ def run_jobs(jobs: list[Job], cwd: Path, per_job_seconds: float = 240.0) -> dict
     return results
 
 
-def run_cli(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-    proc = subprocess.run([sys.executable, "-m", "trtready", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 # --- replay -------------------------------------------------------------------------------------------------
 def replay(description: str, verb: str | None = None) -> None:
     """Rebuild a written-out case from its ``(seed, index)`` and run it (``python -m … replay CASE.json``)."""

@@ -179,29 +179,56 @@ def _zoo(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     sys.modules.pop("corpus_zoo", None)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input(tmp_path: Path, case: Case) -> None:
-    _, build, extra, code, text = case
+def _run_case(tmp_path: Path, case: Case, verb: str) -> tuple[object, Path, dict[str, str], Path]:
+    """Build the case's input in a fresh folder and run ``trtready VERB MODEL …`` on it in-process."""
+    _, build, extra, _, _ = case
     work = tmp_path / "in"
     work.mkdir()
     model = str(build(work))
     out = tmp_path / "out"
     out.mkdir()
     before = _hashes(work)
-    runner = CliRunner()
-    audit = runner.invoke(cli, ["audit", model, *extra, "--quiet"])
+    args = ["audit", model, *extra, "--quiet"] if verb == "audit" else ["fix", model, "-o", str(out / "result"), *extra]
+    return CliRunner().invoke(cli, args), work, before, out
+
+
+def _nothing_changed(work: Path, before: dict[str, str], out: Path) -> None:
+    assert _hashes(work) == before
+    assert list(out.iterdir()) == []
+    assert not Path("/tmp/trtready-corpus-pwned").exists()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path: Path, case: Case) -> None:
+    _, _, _, code, text = case
+    audit, work, before, out = _run_case(tmp_path, case, "audit")
     assert audit.exit_code == code, (audit.stdout, audit.stderr)
     if code == 2:
         lines = audit.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("trtready: error:") and text in lines[0], audit.stderr
         assert "Traceback" not in audit.stderr + audit.stdout
-        fix = runner.invoke(cli, ["fix", model, "-o", str(out / "result"), *extra])
-        assert fix.exit_code == 2 and len(fix.stderr.strip().splitlines()) == 1, fix.stderr
     else:  # the verdict line names what was found (rich wraps it at the terminal's width)
         assert text in " ".join(audit.stdout.split()), audit.stdout
-    assert _hashes(work) == before
-    assert list(out.iterdir()) == []
-    assert not Path("/tmp/trtready-corpus-pwned").exists()
+    _nothing_changed(work, before, out)
+
+
+# The refused inputs through ``fix`` as well: the same refusal on the way to a written output. ``make test``
+# takes every third (the list runs format by format, so each reader meets ``fix``); the full tier, all.
+REFUSED_CASES = [c for c in CASES if c[3] == 2]
+
+
+def _fix_params() -> list[object]:
+    rest = pytest.mark.full_tier("every refused input through fix; make test sends every third (each reader "
+                                 "meets fix) and every input through audit (test_bad_input)")
+    return [pytest.param(c, id=c[0], marks=() if n % 3 == 0 else rest) for n, c in enumerate(REFUSED_CASES)]
+
+
+@pytest.mark.parametrize("case", _fix_params())
+def test_bad_input_refused_by_fix_too(tmp_path: Path, case: Case) -> None:
+    fix, work, before, out = _run_case(tmp_path, case, "fix")
+    assert fix.exit_code == 2 and len(fix.stderr.strip().splitlines()) == 1, fix.stderr
+    assert fix.stderr.startswith("trtready: error:") and "Traceback" not in fix.stderr + fix.stdout, fix.stderr
+    _nothing_changed(work, before, out)
 
 
 @pytest.mark.parametrize("value, code", [(2**31 - 1, 0), (2**31, 2), (-(2**31) - 1, 2)])

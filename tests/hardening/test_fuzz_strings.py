@@ -3,13 +3,16 @@
 Every string torch reads from an archive is replaced by payloads (``pt2_strings.py``: what is
 enumerated, the payload pool, how cases are drawn). Each case runs through ``audit``; a deterministic
 sample — half among the cases ``audit`` read, half among all — also through ``fix``, ``export``,
-``verify`` and ``convert`` (Python API, many files per interpreter), and a few through the CLI. Per
+``verify`` and ``convert`` (Python API, many files per interpreter: one for ``audit``, one for the
+other four verbs), and a few through the CLI (as every CLI test: forked from a warm server in ``make
+test``, a cold ``python -m trtready`` in the full tier). Per
 case: the marker is never created, the input is byte-identical, only the project's own errors escape
 (API: :class:`trtready.TrtReadyError`; CLI: one ``trtready: error:`` line, no traceback), and a
 refused run leaves nothing behind.
 
 Sizes (docs/hardening.md): ``TRTREADY_FUZZ_STRINGS=N`` cases (full tier: 300; ``make test``: 40),
-``…_SEED`` (0), ``…_OTHER`` cases per other verb (20; ``make test``: 4), ``…_CLI`` CLI runs per verb (1),
+``…_SEED`` (0), ``…_OTHER`` cases per other verb (full tier: 20; ``make test``: 2, one among the cases
+``audit`` read), ``…_CLI`` CLI runs per verb (1; ``make test``: through ``export`` and ``convert`` only),
 ``…_TORCH=1`` also loads every case with plain torch (``torch.export.load(p).module()``) and reports how
 many payloads were live there.
 Failing cases are written to ``TRTREADY_FUZZ_STRINGS_FAILURES`` (default: a folder in pytest's
@@ -27,13 +30,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.hardening import pt2_strings as ps
 from tests.tiers import FULL_TIER
 
 CASES = int(os.environ.get("TRTREADY_FUZZ_STRINGS", "300" if FULL_TIER else "40"))
 SEED = int(os.environ.get("TRTREADY_FUZZ_STRINGS_SEED", "0"))
-OTHER = int(os.environ.get("TRTREADY_FUZZ_STRINGS_OTHER", "20" if FULL_TIER else "4"))
+# ``audit`` costs about 10 ms a case, a case the other verbs read costs seconds (``convert`` of a readable
+# archive: export, fix and verify, ≈ 15 s): ``make test`` keeps the cases and trims the deep sample.
+OTHER = int(os.environ.get("TRTREADY_FUZZ_STRINGS_OTHER", "20" if FULL_TIER else "2"))
 CLI = int(os.environ.get("TRTREADY_FUZZ_STRINGS_CLI", "1"))
+# A CLI run costs a jailed interpreter (≈ 4 s) whatever the case. The API runs above take every verb;
+# ``make test`` sends its CLI cases through the two verbs whose outputs the jail commits (a file pair, a
+# folder), and hostile payloads meet every verb's CLI in test_hostile.py; the full tier, all five.
+CLI_VERBS = ps.VERBS if FULL_TIER else ("export", "convert")
 TORCH = os.environ.get("TRTREADY_FUZZ_STRINGS_TORCH") == "1"
 CHUNK = 250  # cases generated, run and checked at a time (a long campaign keeps only failures on disk)
 _OUTPUTS = {"audit": set(), "fix": {"out"}, "export": {"out.onnx", "out.onnx.data"}, "verify": set(),
@@ -163,24 +173,31 @@ def _write_failure(failures_dir: Path, case: ps.Case, verb: str, data: bytes, re
 def _run_verb(generator: ps.Generator, base: Path, verb: str, indices: list[int], failures_dir: Path,
               stats: Counter, live: Counter | None = None) -> tuple[list[str], dict[int, str]]:
     """Run ``indices`` through ``verb`` (API) in chunks; failures written out; outcome per case."""
+    failures, outcomes = _run_pairs(generator, base, [(verb, i) for i in indices], failures_dir, stats, live)
+    return failures, {i: o for (_, i), o in outcomes.items()}
+
+
+def _run_pairs(generator: ps.Generator, base: Path, pairs: list[tuple[str, int]], failures_dir: Path,
+               stats: Counter, live: Counter | None = None) -> tuple[list[str], dict[tuple[str, int], str]]:
+    """Run each (verb, case) pair (API), many to an interpreter, in chunks; failures written out."""
     failures, outcomes = [], {}
-    for start in range(0, len(indices), CHUNK):
-        chunk = indices[start:start + CHUNK]
-        work = base / f"{verb}-{start}"
+    for start in range(0, len(pairs), CHUNK):
+        chunk = pairs[start:start + CHUNK]
+        work = base / f"{'-'.join(dict.fromkeys(v for v, _ in chunk))}-{start}"
         work.mkdir()
         jobs, cases = [], {}
-        for i in chunk:
-            folder = work / f"c{i}"
+        for verb, i in chunk:
+            folder = work / f"{verb}-c{i}"
             folder.mkdir()
             case, data = generator.case(i, folder / ps.MARKER)
             (folder / "m.pt2").write_bytes(data)
-            cases[i] = (case, data, folder)
+            cases[verb, i] = (case, data, folder)
             out = folder / ("out.onnx" if verb == "export" else "out")
-            jobs.append(ps.Job(str(i), verb, str(folder / "m.pt2"), str(out)))
+            jobs.append(ps.Job(f"{verb}-{i}", verb, str(folder / "m.pt2"), str(out)))
         results = ps.run_jobs(jobs, work)
-        for i, (case, data, folder) in cases.items():
-            result = results[str(i)]
-            outcomes[i] = result["outcome"]
+        for (verb, i), (case, data, folder) in cases.items():
+            result = results[f"{verb}-{i}"]
+            outcomes[verb, i] = result["outcome"]
             if verb == "torch":
                 if live is not None and (folder / ps.MARKER).exists():
                     live[case.mutations[0].payload if case.mutations else "-"] += 1
@@ -206,11 +223,14 @@ def test_strings_never_run_code(generator: ps.Generator, tmp_path: Path, failure
     failures, outcomes = _run_verb(generator, tmp_path, "audit", everything, failures_dir, stats)
     read = [i for i, o in outcomes.items() if o == "ok"]
     rng = random.Random(f"{SEED}:sample")
-    for verb in ("fix", "export", "verify", "convert"):
-        more, _ = _run_verb(generator, tmp_path, verb, _sample(rng, read, everything, OTHER), failures_dir, stats)
-        failures += more
+    pairs = [(verb, i) for verb in ("fix", "export", "verify", "convert")
+             for i in _sample(rng, read, everything, OTHER)]
+    more, _ = _run_pairs(generator, tmp_path, pairs, failures_dir, stats)
+    failures += more
     for verb in ps.VERBS:
         for i in _sample(rng, read, everything, CLI):
+            if verb not in CLI_VERBS:
+                continue  # drawn all the same, so the cases of the other verbs are the full tier's
             failures += _cli_case(generator, tmp_path, verb, i, failures_dir, stats)
     live: Counter = Counter()
     if TORCH:
@@ -233,7 +253,8 @@ def _cli_case(generator: ps.Generator, base: Path, verb: str, i: int, failures_d
     args = {"audit": ["audit", str(path)], "fix": ["fix", str(path), "-o", str(out)],
             "export": ["export", str(path), "-o", str(out)], "verify": ["verify", str(path), str(path)],
             "convert": ["convert", str(path), "-o", str(out)]}[verb]
-    code, stdout, stderr = ps.run_cli(args, folder)
+    r = run_cli(*args, cwd=folder)
+    code, stdout, stderr = r.code, r.stdout, r.stderr
     stats[f"cli {verb}: exit {code}"] += 1
     result = {"outcome": "ok" if code in (0, 1) else f"exit {code}", "stderr": stderr[-2000:]}
     problems = _check(folder, verb, data, result)

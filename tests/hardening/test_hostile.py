@@ -92,8 +92,33 @@ def assert_one_error_line(r) -> None:
         assert r.stderr.startswith("trtready: error:") and r.stderr.count("\n") == 1, r.stderr
 
 
-@pytest.mark.parametrize("case", sorted(c for c in LIVE if c.startswith("pt2")))
-@pytest.mark.parametrize("verb", ["audit", "fix", "export", "verify", "convert"])
+VERBS = ["audit", "fix", "export", "verify", "convert"]
+PT2 = sorted(c for c in LIVE if c.startswith("pt2"))
+# ``make test`` runs each payload through one verb, the verbs rotated over the payloads (every verb meets
+# two or three); the full tier runs the whole payload x verb matrix. The rotation starts one verb in so
+# that the three payloads read as data (example inputs, guard code, guard string: the verb gets past
+# them) meet export, verify and convert, the verbs that run the program and need inputs for it.
+DEFAULT_VERB = {case: VERBS[(i + 1) % len(VERBS)] for i, case in enumerate(PT2)}
+
+
+def _matrix() -> list[object]:
+    """(verb, case) for every pair, ids as ``verb-case``; pairs off the rotation are full tier."""
+    rest = pytest.mark.full_tier("the rest of the payload x verb matrix; make test sends each payload "
+                                 "through one verb, rotated so that every verb meets hostile payloads")
+    return [pytest.param(verb, case, id=f"{verb}-{case}", marks=() if DEFAULT_VERB[case] == verb else rest)
+            for verb in VERBS for case in PT2]
+
+
+def test_rotation_covers_every_verb_and_payload() -> None:
+    """The default tier's sample is a real sample: every payload once, every verb with a refused payload
+    and the three verbs that run the program with a payload they must read past."""
+    assert set(DEFAULT_VERB) == set(PT2)
+    met = {verb: {c for c, v in DEFAULT_VERB.items() if v == verb} for verb in VERBS}
+    assert all(met[verb] & set(REFUSED) for verb in VERBS), met
+    assert all(met[verb] - set(REFUSED) for verb in ("export", "verify", "convert")), met
+
+
+@pytest.mark.parametrize("verb, case", _matrix())
 def test_pt2_payload_never_runs(tmp_path: Path, case: str, verb: str) -> None:
     """Read as data, the archive's payload is either never read (example inputs, guards: the verb
     works without it) or refused with one line (pickled weights, shape strings outside the grammar)."""
