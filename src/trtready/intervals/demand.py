@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trtready.intervals import INT32_MAX, Interval
+from trtready.lazy import ir
 
 if TYPE_CHECKING:
-    import onnx_ir as ir
     import torch.fx
     from torch.export import ExportedProgram
     from torch.fx.node import Argument
@@ -189,8 +189,6 @@ def onnx_demands(graph: ir.Graph, env: dict[ir.Value, AbsValue | None], dims: Di
 
     ``env`` holds the intervals proved without any demand: they bound the other operands.
     """
-    import onnx_ir as ir
-
     demands: dict[ir.Value, Demand] = {}
 
     def put(v: ir.Value | None, iv: Interval | None, via: Demand, step: str, move: bool = False) -> None:
