@@ -31,7 +31,7 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-__all__ = ["ir", "lazy", "np", "onnx"]
+__all__ = ["ir", "lazy", "loaded", "np", "onnx"]
 
 
 def lazy(name: str) -> types.ModuleType:
@@ -48,6 +48,12 @@ def lazy(name: str) -> types.ModuleType:
     sys.modules[name] = module
     loader.exec_module(module)
     return module
+
+
+def loaded(name: str) -> bool:
+    """Whether ``name`` has been imported: a declared library not read yet is in ``sys.modules`` but is not."""
+    module = sys.modules.get(name)
+    return module is not None and not isinstance(module, importlib.util._LazyModule)  # type: ignore[attr-defined]
 
 
 if TYPE_CHECKING:

@@ -118,9 +118,9 @@ _TORCH_TRT = ("torch", "tensorrt", "tensorrt_rtx", "onnxruntime")
 
 def _imported_after(argv: list[str], heavy: tuple[str, ...] = _HEAVY) -> list[str]:
     code = (
-        "import sys\nfrom trtready.cli.main import main\n"
+        "import sys\nfrom trtready.cli.main import main\nfrom trtready.lazy import loaded\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"print('HEAVY', sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        f"print('HEAVY', sorted(m for m in {heavy!r} if loaded(m)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     line = next(line for line in out.stdout.splitlines() if line.startswith("HEAVY"))
@@ -135,7 +135,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_importing_the_package_imports_nothing_heavy() -> None:
-    code = f"import sys, trtready\nprint(sorted(m for m in {_HEAVY!r} if m in sys.modules))"
+    code = f"import trtready\nfrom trtready.lazy import loaded\nprint(sorted(m for m in {_HEAVY!r} if loaded(m)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
