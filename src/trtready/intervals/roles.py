@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from trtready.intervals import Interval
 from trtready.lazy import ir
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
     import torch.fx
@@ -323,8 +324,6 @@ def _derived(node: torch.fx.Node) -> set[torch.fx.Node]:
 def fx_input_roles(ep: ExportedProgram) -> dict[str, InputRole]:
     """Role of each integer (or bool) user input of an ExportedProgram."""
     import torch
-
-    from trtready.signature import program_input_names
 
     user_inputs = set(program_input_names(ep))
     step = _fx_step_for(ep)
