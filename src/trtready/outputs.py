@@ -31,7 +31,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trtready.errors import BadInputError, UsageError
 from trtready.lazy import ir, onnx

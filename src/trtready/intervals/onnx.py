@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
 from trtready.lazy import ir, np
