@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 from trtready.finding_ids import Layer, tensor_finding_id
+from trtready.onnx_slots import input_requires_int64
 
 # The picture of a large model is cut here: past this many nodes a drawing no longer reads. What is cut
 # is counted in the data (``omitted``), never dropped silently.
@@ -72,7 +73,6 @@ def _onnx_graph(model: Any, ids: set[str]) -> tuple[dict[str, dict[str, Any]], l
     """The main graph: nodes by name, one edge per (value, use); graph inputs, initializers and outputs
     are nodes of their own so the picture shows where a 64-bit value enters and leaves."""
     from trtready.audit.onnx_graph import _source
-    from trtready.onnx_slots import input_requires_int64
 
     graph = model.graph
     opsets = dict(model.opset_imports)

@@ -24,8 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from trtready.audit.findings import Finding, FindingId, Kind, Layer, Role
-from trtready.intervals import Interval
 from trtready.finding_ids import index_finding_id
+from trtready.intervals import Interval
+from trtready.intervals.fx import sym_bounds
+from trtready.rewrite_matchers import _const_int, _dim_read
 
 _DOMAINS = ("", "ai.onnx")
 _LOOKUPS = {"Gather": (1, "axis", True), "GatherElements": (1, "axis", True), "GatherND": (1, None, True),
@@ -48,8 +50,6 @@ def _dim_bounds(d: Any, dims: dict[str, Interval]) -> Interval | None:
 
 def _onnx_counts(v: Any, depth: int = 0) -> set[Any]:
     """Dims (ints or symbolic names) whose positions ``v`` counts: ``0 <= v < dim`` elementwise."""
-    from trtready.rewrite_matchers import _const_int, _dim_read
-
     node = v.producer() if v is not None else None
     if node is None or node.domain not in _DOMAINS or depth > 32:
         return set()
@@ -214,8 +214,6 @@ def _fx_counts(node: Any, depth: int = 0) -> set[str]:
 def fx_index_findings(analysis: Any) -> tuple[list[Finding], dict[str, int]]:
     """As :func:`onnx_index_findings`, for aten.embedding/index_select/gather/index of a program."""
     import torch.fx
-
-    from trtready.intervals.fx import sym_bounds
 
     ep = analysis.program
     ranges = ep.range_constraints

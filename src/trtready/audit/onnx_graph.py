@@ -6,9 +6,11 @@ from typing import Any
 
 from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
+from trtready.audit.fx import user_frame
+from trtready.finding_ids import tensor_finding_id
+from trtready.intervals import float32_facts
 from trtready.intervals.onnx import AbsValue
 from trtready.onnx_slots import input_requires_int64, output_requires_int64
-from trtready.finding_ids import tensor_finding_id
 
 _DTYPES = {"INT64": "int64", "DOUBLE": "float64", "UINT64": "uint64"}
 _STACK_KEYS = ("pkg.torch.onnx.stack_trace", "stack_trace")
@@ -48,8 +50,6 @@ def _node_label(node: Any) -> str:
 
 
 def _source(node: Any) -> str | None:
-    from trtready.audit.fx import user_frame
-
     for key in _STACK_KEYS:
         trace = node.metadata_props.get(key)
         if trace:
@@ -81,7 +81,6 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
             findings.append(_finding(v, dtype, scope, opsets, analysis.values, inputs, outputs, initializers))
     mark_assumed(findings, analysis, Layer.ONNX)
     return findings
-
 
 
 def _finding(
@@ -149,8 +148,6 @@ def _finding(
         if dtype in ("int64", "uint64"):
             f.fits["int32"] = f.interval.fits_int32()
     if dtype == "float64" and v.const_value is not None:
-        from trtready.intervals import float32_facts
-
         try:
             values = v.const_value.numpy()
         except Exception:  # unreadable external data: exactness stays unknown

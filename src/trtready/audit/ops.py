@@ -20,6 +20,8 @@ from typing import Any
 from trtready.audit.findings import Finding, Kind, Layer, OpUse, Role, op_finding_id
 from trtready.audit.predict import op_problems
 from trtready.bounds import DimBound
+from trtready.lazy import ir
+from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 from trtready.targets import PROFILES
 
 _POOLS = ("AveragePool", "MaxPool", "LpPool")
@@ -258,8 +260,6 @@ def fx_op_findings(ep: Any, bounds: list[DimBound] | None = None) -> list[Findin
 
 def onnx_use(node: Any) -> OpUse | None:
     """What ``node`` asks of a target (default domain only; custom ops are not judged)."""
-    import onnx_ir as ir
-
     if node.domain not in ("", "ai.onnx"):
         return None
     op = node.op_type
@@ -282,8 +282,6 @@ def onnx_use(node: Any) -> OpUse | None:
 
 def labeled_nodes(model: Any) -> Iterator[tuple[str, Any]]:
     """``(label, node)`` for every node of every scope; the label is the op finding's ``tensor``."""
-    from trtready.rewrite_matchers import node_label
-
     for graph in list(model.graphs()) + list(model.functions.values()):
         scope = "" if graph is model.graph else f"{getattr(graph, 'name', '') or 'subgraph'}/"
         for node in graph:
@@ -296,7 +294,6 @@ def onnx_op_findings(model: Any) -> list[Finding]:
     import dataclasses
 
     from trtready.audit.onnx_graph import _shape, _source
-    from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 
     rewrites: dict[Any, str] = {}
     for m in find_masked_assignments(model):
