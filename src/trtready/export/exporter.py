@@ -8,9 +8,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtready.bounds import DimBound
-from trtready.errors import BadInputError, UsageError
+from trtready.bounds import EXAMPLE_KEY, DimBound, record_bounds
+from trtready.dim_fixes import APPLIED
+from trtready.errors import (
+    BadInputError,
+    TrtReadyError,
+    UpstreamError,
+    UsageError,
+    chain_text,
+    innermost_reason,
+)
+from trtready.export.names import apply_names, pytree_output_names
+from trtready.export.paths import ExportChain, translate_path
+from trtready.lazy import ir
 from trtready.load import LoadedModel, ModelKind
+from trtready.load.capture import CallLayout, capture_fitted
+from trtready.outputs import Kind, Output, mark_zip, save_onnx, use_session
+from trtready.plan.export_plan import CHOICES
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
     from trtready.export.paths import ExportRecord
@@ -74,10 +89,7 @@ def trace(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
             input_names: list[str] | None, output_names: list[str] | None) -> Any:
     """The single translation, then names (pytree names by default for keyed outputs)."""
-    from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
-
-    from trtready.signature import program_input_names
 
     if input_names is not None:  # bounds and examples are recorded under the names the graph will have
         user = program_input_names(ep)
@@ -97,8 +109,6 @@ def to_onnx(ep: Any, bounds: list[DimBound], examples: dict[str, list[int]],
 def program_output_names(ep: Any) -> list[str]:
     """The names the dynamo exporter gives the tensor outputs: pytree keys, else the output nodes' names."""
     from torch.export.graph_signature import OutputKind, TensorArgument
-
-    from trtready.export.names import pytree_output_names
 
     user = [s.arg for s in ep.graph_signature.output_specs if s.kind is OutputKind.USER_OUTPUT]
     keyed = pytree_output_names(ep)
@@ -149,12 +159,7 @@ def to_onnx_torchscript(module: Any, layout: Any, ep: Any, bounds: list[DimBound
     import logging
     import tempfile
 
-    import onnx_ir as ir
     import torch
-
-    from trtready.bounds import record_bounds
-    from trtready.bounds import EXAMPLE_KEY
-    from trtready.export.names import apply_names
 
     names = [n for n, _ in layout.tensors]
     tensors = tuple(t for _, t in layout.tensors)
@@ -187,9 +192,6 @@ def translate_any(ep: Any, module: Any, layout: Any, bounds: list[DimBound], exa
                   input_names: list[str] | None, output_names: list[str] | None,
                   exporter: str = "auto") -> tuple[Any, ExportRecord]:
     """The first export path that translates (no verification here: ``fix``/``convert`` verify)."""
-    from trtready.errors import TrtReadyError, UpstreamError, chain_text, innermost_reason
-    from trtready.export.paths import ExportChain, translate_path
-
     chain = ExportChain(exporter)
     while (path := chain.next()) is not None:
         try:
@@ -218,9 +220,6 @@ def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound
     ``narrow_state`` (TorchScript only): the state stage the pipeline runs on the module before it
     is traced (:func:`trtready.pipeline.export`); export decides and narrows nothing itself.
     """
-    from trtready.outputs import Kind, Output, use_session
-    from trtready.plan.export_plan import CHOICES
-
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if exporter not in CHOICES:
@@ -241,10 +240,6 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
             input_names: list[str] | None, output_names: list[str] | None, exporter: str = "auto",
             narrow_state: Callable[[Any], Any] | None = None) -> ExportResult:
     import torch
-
-    from trtready.dim_fixes import APPLIED
-    from trtready.load.capture import CallLayout, capture_fitted
-    from trtready.outputs import mark_zip, save_onnx
 
     args, kwargs = loaded.example()
     notes: list[str] = []

@@ -6,7 +6,7 @@ import json
 import warnings
 from typing import Any
 
-from trtready.bounds import DimBound, record_bounds
+from trtready.bounds import EXAMPLE_KEY, DimBound, record_bounds
 
 
 def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str, list[int]] | None = None) -> Any:
@@ -28,8 +28,6 @@ def translate(ep: Any, bounds: list[DimBound] | None = None, examples: dict[str,
         raise RuntimeError("torch.onnx.export returned no program")
     model = program.model
     if examples:
-        from trtready.bounds import EXAMPLE_KEY
-
         model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
     record_bounds(model, bounds or [])
     return model
