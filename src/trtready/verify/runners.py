@@ -276,9 +276,10 @@ class OrtRunner:
         ir.save(model, path, external_data="model.onnx.data")
         return str(path)
 
+    # numpy dtype names, not numpy's types: defining the class must not import numpy
     _ORT_TYPES = {
-        "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32,
-        "tensor(double)": np.float64, "tensor(bool)": np.bool_, "tensor(float16)": np.float16,
+        "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float)": "float32",
+        "tensor(double)": "float64", "tensor(bool)": "bool", "tensor(float16)": "float16",
     }
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
