@@ -1,8 +1,8 @@
 """The heavy third-party libraries, declared once and imported on first use.
 
 The CLI's front process (``trtready --help``, and the front half of every verb, which hands the work to a
-jailed child) must not pay for numpy or the ONNX libraries: together they cost more than the whole
-package. A module that needs them writes ``from trtready.lazy import np, ir`` at its top, and the
+jailed child) must not pay for numpy or the ONNX libraries, and importing a module of the package
+should not either. A module that needs them writes ``from trtready.lazy import np, ir`` at its top, and the
 library is imported the first time one of its attributes is read. The proxies are the standard
 library's :class:`importlib.util.LazyLoader` modules: a library already imported is returned as it is,
 and once loaded a proxy *is* the library's module (the loader swaps its class back), so reads cost
@@ -10,18 +10,27 @@ nothing afterwards. mypy sees the real imports below ``TYPE_CHECKING``.
 
 Only top-level, always-installed libraries are declared: ``find_spec`` of a dotted name imports the
 parent, and an optional library (TensorRT, transformers, onnxruntime) keeps its in-function import,
-where its absence becomes :class:`~trtready.errors.MissingLibraryError`. torch stays an in-function
-import too: its import registers operators and C extensions that a half-loaded proxy must not race.
+where its absence becomes :class:`~trtready.errors.MissingLibraryError`. torch is not declared: the
+functions that need it import it (often with submodules such as ``torch.fx``) where they run.
 
-Declared exceptions. Some modules import a heavy library when they are defined, because a class in
-them subclasses one of its types; their callers import them inside the function that uses them:
+Declared exceptions. Imports of the package's own modules sit at the top of the importing module,
+except where they cannot (each is imported inside the function that needs it):
 
-- ``trtready.passes.*`` graph passes: subclasses of ``onnx_ir.passes.InPlacePass`` (and, for
-  ``passes/fx_*``, functions over ``torch.fx`` graphs); ``passes/__init__`` builds its pass registry
-  from them;
-- ``trtready.passes.onnx_model`` and ``trtready.plan.onnx_plan``: they call the passes above;
-- ``trtready.demo.models``: ``torch.nn.Module`` subclasses;
-- ``trtready.deploy.snippet``: it reads ``torch`` dtypes at import.
+- modules that import a heavy library when they are defined: the graph passes in ``trtready.passes``
+  (subclasses of onnx_ir's and torch.fx's pass bases; ``passes/__init__`` registers them), with
+  ``passes.onnx_model`` and ``plan.onnx_plan`` that run them, and ``demo.models`` (``torch.nn.Module``
+  subclasses);
+- an import back into a package whose ``__init__`` is still running: ``load/__init__`` and its readers
+  (``torch_side``, ``state``, ``hf_config``, ``torchscript``), ``audit/__init__`` and its per-format
+  audits, ``deploy/__init__`` and ``triton``, ``export.paths`` and ``export.exporter``, ``audit.ops``
+  and ``audit.flow`` with ``fx``/``onnx_graph``, ``load.capture`` with ``pt2``;
+- call-time seams: the verbs the CLI commands call (``trtready.api``'s ``prepare_*``/``run_*``, which
+  tests replace on the module), and the functions tests replace to count or break calls
+(``engine.load_library``, ``load.onnx_file.load_onnx``, ``report.json_report.fix_report_json``,
+``passes.narrow_program.narrow_program``, ``export.onnx_export.translate``), and the jailed child's entry
+  (``cli/jailed.py`` imports the CLI only once confined);
+- optional libraries behind ``try``, which turn a missing one into
+  :class:`~trtready.errors.MissingLibraryError`.
 """
 
 from __future__ import annotations
