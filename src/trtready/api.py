@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trtready import load as loading  # called as loading.load_model: tests replace it there
 from trtready.audit import AuditReport, audit_loaded
 from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
 from trtready.deploy import TritonRequest
@@ -26,9 +27,8 @@ from trtready.engine.manifest import compare_environment, manifest_path, read_ma
 from trtready.engine.profiles import parse_profiles
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
 from trtready.fix import FixRequest
-from trtready.fix.dispatch import run_fix as run
+from trtready.fix.dispatch import run_fix as fix_dispatch
 from trtready.limits import DEFAULT_LIMITS
-from trtready.load import load_model
 from trtready.load.detect import ModelKind, detect, is_hf
 from trtready.pipeline import export as export_stages
 from trtready.plan import PlanOptions
@@ -102,7 +102,7 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
         raise UsageError("--hf-set sets fields of an hf: config; the model given is not one")
     limits = _limits(limits)
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
     # an hf: model's bounds are defaults (batch [1:4] × seq [2:max positions]): given ones replace them
     given = [] if dynamic and loaded.hf is not None else loaded.dynamic
     bounds = with_recorded(parse_dynamic(list(dynamic or []) + given, limits), loaded.recorded_bounds())
@@ -180,7 +180,7 @@ def prepare_fix(model: str | ModelSpec, out: str | Path | None = None, *, target
         raise UsageError("fix needs -o OUT (or --dry-run)")
     limits = _limits(limits)
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     return loaded, _fix_request(loaded, out, resolved, dynamic=dynamic, input_range=input_range, io_int32=io_int32,
                                 strict=strict, allow_underflow=allow_underflow, dry_run=dry_run, verify=verify,
                                 inputs=inputs, trials=trials, rtol=rtol, atol=atol, exporter=exporter, force=force,
@@ -188,7 +188,7 @@ def prepare_fix(model: str | ModelSpec, out: str | Path | None = None, *, target
 
 
 def run_fix(loaded: LoadedModel, request: FixRequest) -> FixResult:
-    return run(loaded, request)
+    return fix_dispatch(loaded, request)
 
 
 def fix(
@@ -277,7 +277,7 @@ def prepare_convert(model: str | ModelSpec, out: str | Path, *, target: str | No
     resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
     if frontend == "onnx" and resolved.profile.library == "torch_tensorrt":
         raise UsageError(f"--target {resolved.name} compiles with Torch-TensorRT: add --frontend torch-trt-dynamo")
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     serve = None
     if triton is not None:
         serve = TritonRequest(Path(triton), check_name(Path(out).name), max_batch, instances)
@@ -374,8 +374,8 @@ def prepare_verify(reference: str | ModelSpec, candidate: str | ModelSpec, *,
                    atol: list[str] | tuple[str, ...] | None = None, trust_code: bool = False,
                    limits: Limits | None = None) -> tuple[LoadedModel, LoadedModel, VerifyRequest]:
     limits = _limits(limits)
-    ref = load_model(reference, trust_code=trust_code, limits=limits)
-    cand = load_model(candidate, trust_code=trust_code, limits=limits)
+    ref = loading.load_model(reference, trust_code=trust_code, limits=limits)
+    cand = loading.load_model(candidate, trust_code=trust_code, limits=limits)
     rtols, atols = _tolerances(rtol, atol)
     return ref, cand, VerifyRequest(list(dynamic or []), list(input_range or []), trials, rtols, atols,
                                     _feeds(inputs, limits), limits)
@@ -429,7 +429,7 @@ def prepare_export(model: str | ModelSpec, out: str | Path, *, format: str = "on
                    dynamic: list[str] | tuple[str, ...] | None = None, exporter: str = "auto", force: bool = False,
                    trust_code: bool = False, limits: Limits | None = None) -> tuple[LoadedModel, ExportRequest]:
     limits = _limits(limits)
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     bounds = with_recorded(parse_dynamic(list(dynamic or []) + loaded.dynamic, limits), loaded.recorded_bounds())
     return loaded, ExportRequest(Path(out), format, bounds,
                                  input_names, output_names, force, exporter_choice(exporter))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trtready import load as loading  # called as loading.load_model: tests replace it there
 from trtready.analysis import FxAnalysis, OnnxAnalysis
 from trtready.bounds import bounds_from_metadata, check_bound_names, parse_dynamic, parse_input_ranges
 from trtready.errors import BadInputError
 from trtready.limits import DEFAULT_LIMITS
-from trtready.load import ModelKind, load_model
+from trtready.load import ModelKind
 from trtready.load.capture import CallLayout, capture
 from trtready.verify.compare import Comparison, DEFAULT_ATOL, DEFAULT_RTOL
 from trtready.verify.inputs import dim_choices, generate, onnx_input_specs, torch_input_specs
@@ -42,8 +43,8 @@ def verify_pair(reference: str, candidate: str, *, dynamic: list[str] | None = N
                 feeds: dict[str, Any] | None = None, trust_code: bool = False, limits: Any = None) -> Comparison:
     """Load both models (as data unless ``trust_code``) and compare them; see :func:`verify_loaded`."""
     limits = limits or DEFAULT_LIMITS
-    ref = load_model(reference, trust_code=trust_code, limits=limits)
-    cand = load_model(candidate, trust_code=trust_code, limits=limits)
+    ref = loading.load_model(reference, trust_code=trust_code, limits=limits)
+    cand = loading.load_model(candidate, trust_code=trust_code, limits=limits)
     return verify_loaded(ref, cand, dynamic=dynamic, input_range=input_range, trials=trials, rtol=rtol, atol=atol,
                          feeds=feeds, limits=limits)
 
