@@ -16,19 +16,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtready.errors import UsageError
+from trtready import load as loading  # called as loading.load_model: tests replace it there
+from trtready.audit import AuditReport, audit_loaded
+from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
+from trtready.deploy import TritonRequest
+from trtready.deploy.triton import check_name
+from trtready.engine.engine import build_engine, library_for
+from trtready.engine.inspect import view_of
+from trtready.engine.manifest import compare_environment, manifest_path, read_manifest
+from trtready.engine.profiles import parse_profiles
+from trtready.errors import BadInputError, MissingLibraryError, UsageError
+from trtready.fix import FixRequest
+from trtready.fix.dispatch import run_fix as fix_dispatch
+from trtready.limits import DEFAULT_LIMITS
+from trtready.load.detect import ModelKind, detect, is_hf
+from trtready.pipeline import export as export_stages
+from trtready.plan import PlanOptions
+from trtready.plan.export_plan import CHOICES
+from trtready.targets import resolve_target
+from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
+from trtready.verify.inputs import load_npz
+from trtready.verify.pair import verify_loaded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from trtready.audit import AuditReport
     from trtready.bounds import DimBound
-    from trtready.deploy import ConfigCheck, DeployResult, TritonRequest
+    from trtready.deploy import ConfigCheck, DeployResult
     from trtready.engine.engine import BuildResult
     from trtready.engine.network import NetworkView
     from trtready.engine.profiles import InputProfile
     from trtready.export.exporter import ExportResult
-    from trtready.fix import FixRequest, FixResult
+    from trtready.fix import FixResult
     from trtready.intervals import Interval
     from trtready.limits import Limits
     from trtready.load import LoadedModel
@@ -44,29 +63,21 @@ Tolerance = tuple[float, dict[str, float]]  # a default and per-output values (v
 
 def exporter_choice(choice: str) -> str:
     """``exporter``/``--exporter``: one of the export paths' starting points (trtready.plan.export_plan)."""
-    from trtready.plan.export_plan import CHOICES
-
     if choice not in CHOICES:
         raise UsageError(f"exporter {choice!r}: choose one of {', '.join(CHOICES)}")
     return choice
 
 
 def _limits(limits: Limits | None) -> Limits:
-    from trtready.limits import DEFAULT_LIMITS
-
     return limits or DEFAULT_LIMITS
 
 
 def _tolerances(rtol: list[str] | tuple[str, ...] | None,
                 atol: list[str] | tuple[str, ...] | None) -> tuple[Tolerance, Tolerance]:
-    from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, parse_tolerances
-
     return parse_tolerances(rtol, DEFAULT_RTOL), parse_tolerances(atol, DEFAULT_ATOL)
 
 
 def _feeds(inputs: str | Path | None, limits: Limits) -> dict[str, Any] | None:
-    from trtready.verify.inputs import load_npz
-
     return load_npz(str(inputs), limits) if inputs else None
 
 
@@ -87,16 +98,11 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
                   input_range: list[str] | tuple[str, ...] | None = None, trust_code: bool = False,
                   limits: Limits | None = None, hf_set: dict[str, Any] | None = None) -> tuple[LoadedModel, AuditRequest]:
     """The model (config-only: an ``hf:`` config is built without weights) and what to audit it for."""
-    from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
-    from trtready.load import load_model
-    from trtready.load.detect import is_hf
-    from trtready.targets import resolve_target
-
     if hf_set and not (isinstance(model, str) and is_hf(model)):
         raise UsageError("--hf-set sets fields of an hf: config; the model given is not one")
     limits = _limits(limits)
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits, config_only=True, hf_set=hf_set)
     # an hf: model's bounds are defaults (batch [1:4] × seq [2:max positions]): given ones replace them
     given = [] if dynamic and loaded.hf is not None else loaded.dynamic
     bounds = with_recorded(parse_dynamic(list(dynamic or []) + given, limits), loaded.recorded_bounds())
@@ -105,8 +111,6 @@ def prepare_audit(model: str | ModelSpec, *, target: str | None = None, dynamic:
 
 
 def run_audit(loaded: LoadedModel, request: AuditRequest) -> AuditReport:
-    from trtready.audit import AuditReport, audit_loaded
-
     return AuditReport(audit_loaded(loaded, request.bounds, request.ranges, flow=request.flow), request.target)
 
 
@@ -152,10 +156,6 @@ def _fix_request(loaded: LoadedModel, out: str | Path | None, resolved: Resolved
                  exporter: str, force: bool, limits: Limits, dry_run: bool = False,
                  input_names: list[str] | None = None, output_names: list[str] | None = None) -> FixRequest:
     """The request ``fix`` and ``convert`` share: the plan options, bounds, tolerances and inputs."""
-    from trtready.bounds import parse_dynamic, parse_input_ranges, with_recorded
-    from trtready.fix import FixRequest
-    from trtready.plan import PlanOptions
-
     rtols, atols = _tolerances(rtol, atol)
     return FixRequest(
         Path(out) if out is not None else None, resolved,
@@ -176,14 +176,11 @@ def prepare_fix(model: str | ModelSpec, out: str | Path | None = None, *, target
                 atol: list[str] | tuple[str, ...] | None = None, exporter: str = "auto", force: bool = False,
                 trust_code: bool = False, limits: Limits | None = None) -> tuple[LoadedModel, FixRequest]:
     """The model and ``fix``'s request; the caller may set ``request.session`` before :func:`run_fix`."""
-    from trtready.load import load_model
-    from trtready.targets import resolve_target
-
     if out is None and not dry_run:
         raise UsageError("fix needs -o OUT (or --dry-run)")
     limits = _limits(limits)
     resolved = resolve_target(target)
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     return loaded, _fix_request(loaded, out, resolved, dynamic=dynamic, input_range=input_range, io_int32=io_int32,
                                 strict=strict, allow_underflow=allow_underflow, dry_run=dry_run, verify=verify,
                                 inputs=inputs, trials=trials, rtol=rtol, atol=atol, exporter=exporter, force=force,
@@ -191,9 +188,7 @@ def prepare_fix(model: str | ModelSpec, out: str | Path | None = None, *, target
 
 
 def run_fix(loaded: LoadedModel, request: FixRequest) -> FixResult:
-    from trtready.fix.dispatch import run_fix as run
-
-    return run(loaded, request)
+    return fix_dispatch(loaded, request)
 
 
 def fix(
@@ -276,22 +271,15 @@ def prepare_convert(model: str | ModelSpec, out: str | Path, *, target: str | No
                     max_batch: int | None = None,
                     instances: int | None = None) -> tuple[LoadedModel, ConvertRequest]:
     """The model and ``convert``'s request; the caller may set ``request.fix.session`` before :func:`run_convert`."""
-    from trtready.engine.profiles import parse_profiles
-    from trtready.load import load_model
-    from trtready.targets import resolve_target
-
     if triton is None and (max_batch is not None or instances is not None):
         raise UsageError("max_batch and instances shape the Triton model: give triton=REPO too")
     limits = _limits(limits)
     resolved = resolve_target(target or ("torch-trt-dynamo" if frontend == "torch-trt-dynamo" else None))
     if frontend == "onnx" and resolved.profile.library == "torch_tensorrt":
         raise UsageError(f"--target {resolved.name} compiles with Torch-TensorRT: add --frontend torch-trt-dynamo")
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     serve = None
     if triton is not None:
-        from trtready.deploy import TritonRequest
-        from trtready.deploy.triton import check_name
-
         serve = TritonRequest(Path(triton), check_name(Path(out).name), max_batch, instances)
     req = _fix_request(loaded, out, resolved, dynamic=dynamic, input_range=input_range, io_int32=io_int32,
                        strict=strict, allow_underflow=allow_underflow, verify=verify, inputs=inputs, trials=trials,
@@ -303,10 +291,6 @@ def prepare_convert(model: str | ModelSpec, out: str | Path, *, target: str | No
 
 def can_build_for(target: str) -> str | None:
     """Why no engine can be built here for ``target`` (its TensorRT library is missing), or None."""
-    from trtready.engine.engine import library_for
-    from trtready.errors import MissingLibraryError
-    from trtready.targets import resolve_target
-
     try:
         library_for(resolve_target(target))
     except (MissingLibraryError, UsageError) as e:
@@ -389,19 +373,15 @@ def prepare_verify(reference: str | ModelSpec, candidate: str | ModelSpec, *,
                    trials: int = 4, rtol: list[str] | tuple[str, ...] | None = None,
                    atol: list[str] | tuple[str, ...] | None = None, trust_code: bool = False,
                    limits: Limits | None = None) -> tuple[LoadedModel, LoadedModel, VerifyRequest]:
-    from trtready.load import load_model
-
     limits = _limits(limits)
-    ref = load_model(reference, trust_code=trust_code, limits=limits)
-    cand = load_model(candidate, trust_code=trust_code, limits=limits)
+    ref = loading.load_model(reference, trust_code=trust_code, limits=limits)
+    cand = loading.load_model(candidate, trust_code=trust_code, limits=limits)
     rtols, atols = _tolerances(rtol, atol)
     return ref, cand, VerifyRequest(list(dynamic or []), list(input_range or []), trials, rtols, atols,
                                     _feeds(inputs, limits), limits)
 
 
 def run_verify(ref: LoadedModel, cand: LoadedModel, request: VerifyRequest) -> Comparison:
-    from trtready.verify.pair import verify_loaded
-
     r = request
     return verify_loaded(ref, cand, dynamic=r.dynamic, input_range=r.input_range, trials=r.trials, rtol=r.rtol,
                          atol=r.atol, feeds=r.feeds, limits=r.limits)
@@ -448,19 +428,14 @@ def prepare_export(model: str | ModelSpec, out: str | Path, *, format: str = "on
                    input_names: list[str] | None = None, output_names: list[str] | None = None,
                    dynamic: list[str] | tuple[str, ...] | None = None, exporter: str = "auto", force: bool = False,
                    trust_code: bool = False, limits: Limits | None = None) -> tuple[LoadedModel, ExportRequest]:
-    from trtready.bounds import parse_dynamic, with_recorded
-    from trtready.load import load_model
-
     limits = _limits(limits)
-    loaded = load_model(model, trust_code=trust_code, limits=limits)
+    loaded = loading.load_model(model, trust_code=trust_code, limits=limits)
     bounds = with_recorded(parse_dynamic(list(dynamic or []) + loaded.dynamic, limits), loaded.recorded_bounds())
     return loaded, ExportRequest(Path(out), format, bounds,
                                  input_names, output_names, force, exporter_choice(exporter))
 
 
 def run_export(loaded: LoadedModel, request: ExportRequest, session: OutputSession | None = None) -> ExportResult:
-    from trtready.pipeline import export as export_stages
-
     r = request
     return export_stages(loaded, r.out, r.format, r.bounds, r.input_names, r.output_names, force=r.force,
                          session=session, exporter=r.exporter)
@@ -505,12 +480,7 @@ def prepare_build(model: str | Path, out: str | Path, *, target: str | None = No
                   profile: list[str] | tuple[str, ...] | None = None, force: bool = False,
                   limits: Limits | None = None) -> BuildRequest:
     """Only an ONNX file builds; the library for the target must load before the file is read (within ``limits``)."""
-    from trtready.engine.engine import library_for
-    from trtready.engine.profiles import parse_profiles
-    from trtready.errors import BadInputError
-    from trtready.load.detect import ModelKind, detect
     from trtready.load.onnx_file import load_onnx
-    from trtready.targets import resolve_target
 
     if detect(str(model)) is not ModelKind.ONNX:
         raise BadInputError(f"{model}: build takes an ONNX model (export or fix one first)")
@@ -523,8 +493,6 @@ def prepare_build(model: str | Path, out: str | Path, *, target: str | None = No
 def run_build(request: BuildRequest, session: OutputSession | None = None,
               staged: Callable[[Path], None] | None = None) -> BuildResult:
     """``staged`` sees the engine (and its manifest) staged, before the swap."""
-    from trtready.engine.engine import build_engine
-
     r = request
     return build_engine(r.model, r.out, r.target, r.profiles, force=r.force, session=session, staged=staged)
 
@@ -546,15 +514,11 @@ def build(
 
 def inspect_reads(files: list[Path]) -> list[Path]:
     """What ``inspect`` reads: each file and the manifest an engine's view comes from (no output may replace them)."""
-    from trtready.engine.manifest import manifest_path
-
     return [p for f in files for p in (f, manifest_path(f))]
 
 
 def run_inspect(files: list[Path], library: str | None = None) -> list[tuple[str, NetworkView]]:
     """Each file's network view with where it came from (``parsed`` now, or the engine's manifest)."""
-    from trtready.engine.inspect import view_of
-
     return [view_of(f, library) for f in files]
 
 
@@ -576,8 +540,6 @@ class EnvCheck:
 
 
 def run_check_env(manifest: Path) -> EnvCheck:
-    from trtready.engine.manifest import compare_environment, read_manifest
-
     data = read_manifest(manifest)
     breaking, other, unknown = compare_environment(data)
     return EnvCheck(breaking, other, unknown, {k: str(v) for k, v in data["library"].items()})

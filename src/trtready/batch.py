@@ -31,6 +31,13 @@ from typing import Any
 
 from trtready.errors import BadInputError, MissingLibraryError, TrtReadyError, UsageError, root_cause
 from trtready.limits import DEFAULT_LIMITS, Limits
+import trtready
+from trtready import api, jail
+from trtready.load.detect import looks_like_spec
+from trtready.outputs import Kind, Output, is_report, session, write_json
+from trtready.report.json_report import audit_report_json
+from trtready.report.terminal import safe_text
+from trtready.version import __version__
 
 VERBS = ("audit", "convert")
 SUMMARY_VERSION = "1.0"
@@ -120,8 +127,6 @@ class BatchResult:
         return self.exit_code == 0
 
     def to_json(self) -> dict[str, Any]:
-        from trtready.version import __version__
-
         return {"schema_version": SUMMARY_VERSION, "tool_version": __version__, "verb": "batch", "runs": self.verb,
                 "list": str(self.list_path) if self.list_path is not None else None, "executor": self.executor,
                 "exit_code": self.exit_code, "counts": self.counts(), "models": [r.to_json() for r in self.rows]}
@@ -167,8 +172,6 @@ def folder_names(specs: Sequence[str]) -> list[str]:
 
 def plan_jobs(specs: Sequence[str], targets: Sequence[str | None], root: Path, options: BatchOptions) -> list[Job]:
     """One job per model × target; with several targets each gets ``NAME/TARGET/``."""
-    from trtready.load.detect import looks_like_spec
-
     if options.verb not in VERBS:
         raise UsageError(f"batch runs {' or '.join(VERBS)}, not {options.verb!r}")
     targets = list(dict.fromkeys(targets)) or [None]
@@ -185,8 +188,6 @@ def plan_jobs(specs: Sequence[str], targets: Sequence[str | None], root: Path, o
 # --- one job ----------------------------------------------------------------------------------------
 def _one_line(e: BaseException) -> tuple[int, str]:
     """The exit code and the line a single run would print for ``e`` (``cli/run.py``)."""
-    from trtready.report.terminal import safe_text
-
     cause = root_cause(e)
     if isinstance(cause, TrtReadyError):
         return cause.exit_code, safe_text(cause)
@@ -216,8 +217,6 @@ def _argv(job: Job) -> list[str]:
 def _run_jailed(job: Job) -> tuple[int, str | None, str | None]:
     """The verb in its jailed child: its exit code, its error line if it printed one, and its last
     line of output (``--quiet``: the verdict, also when nothing was written)."""
-    from trtready import jail
-
     out, err = io.StringIO(), io.StringIO()
     writes = [job.folder / "report.json"] if job.options.verb == "audit" else [job.folder]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # carried over, not inherited
@@ -235,10 +234,6 @@ def _run_jailed(job: Job) -> tuple[int, str | None, str | None]:
 def _run_here(job: Job) -> tuple[int, str]:
     """The public verb in this process (a spec, or a file under ``trust_code``): its exit code and
     verdict line; report.json written (by ``convert`` only when it wrote its folder)."""
-    from trtready import api
-    from trtready.outputs import write_json
-    from trtready.report.json_report import audit_report_json
-
     o = job.options
     limits = o.limits
     if o.verb == "audit":
@@ -254,8 +249,6 @@ def _run_here(job: Job) -> tuple[int, str]:
 def run_job(job: Job) -> Row:
     """Run one job as its single verb would; every failure becomes the row's one-line error."""
     import warnings
-
-    from trtready import jail
 
     start = time.monotonic()
     jailed = job.file and jail.wanted([job.model], job.options.trust_code)
@@ -281,8 +274,6 @@ def run_job(job: Job) -> Row:
 def _row(job: Job, code: int, error: str | None, said: str | None, jailed: bool, seconds: float) -> Row:
     """The row from the report the job wrote (its verdict is the single verb's); without one (a
     convert whose verification failed writes nothing) the verdict line the verb gave."""
-    from trtready.outputs import is_report
-
     report = job.folder / "report.json"
     data = json.loads(report.read_text(encoding="utf-8")) if is_report(report) else None
     verdict = data.get("verdict") if isinstance(data, dict) else None
@@ -357,8 +348,6 @@ def _on_pool(jobs: list[Job], workers: int, on_row: OnRow | None) -> list[Row]:
 
 def ray_runtime_env() -> dict[str, Any]:
     """Local workers import this trtready (the driver's, also when it is not installed)."""
-    import trtready
-
     root = str(Path(trtready.__file__).resolve().parents[1])
     paths = [root, os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}}
@@ -462,8 +451,6 @@ def run_batch(models: str | Path | Sequence[str], out: str | Path, *, targets: S
     Ray (the cluster this process is connected to, else ``ray.init()`` locally); an address string for
     that cluster. ``out`` gets ``summary.json``, ``summary.md`` and one folder per model.
     """
-    from trtready.outputs import Kind, Output, session, write_json
-
     inputs: list[Path] = []
     if isinstance(models, (str, Path)):
         inputs.append(Path(models))
@@ -475,7 +462,6 @@ def run_batch(models: str | Path | Sequence[str], out: str | Path, *, targets: S
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: give at least 1")
     out = Path(out)
-    from trtready.load.detect import looks_like_spec
 
     inputs += [Path(s) for s in specs if not looks_like_spec(s) and os.path.exists(s)]
     with session([Output(out, Kind.FOLDER)], inputs, force) as s:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from trtready.errors import UsageError
 from trtready.intervals import Interval
+from trtready.limits import DEFAULT_LIMITS, limit_hint
 
 METADATA_KEY = "trtready.dynamic"  # ONNX metadata: the bounds a model was exported or fixed with
 # ONNX metadata: the example input shapes, written by export, read for the build profile
@@ -60,8 +61,6 @@ def parse_dynamic(specs: list[str] | tuple[str, ...] | None, limits: Limits | No
     A maximum past the element limit is refused: no tensor could have such a dim, and the bounds
     size generated verification inputs.
     """
-    from trtready.limits import DEFAULT_LIMITS, limit_hint
-
     limits = limits or DEFAULT_LIMITS
     out: list[DimBound] = []
     for spec in specs or ():

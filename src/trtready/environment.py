@@ -7,6 +7,8 @@ import importlib.metadata
 import platform
 import sys
 
+from trtready import jail
+
 PACKAGES = (
     "trtready", "torch", "onnx", "onnx-ir", "onnxscript", "onnxruntime", "numpy",
     "tensorrt", "tensorrt-rtx", "torch-tensorrt", "transformers",
@@ -43,8 +45,6 @@ def environment() -> dict[str, object]:
 
 
 def _isolation() -> str:
-    from trtready import jail
-
     if jail.ACTIVE:
         return jail.isolation().describe()
     why = jail.isolation().why_not or "a spec, --trust-code, or no model file"

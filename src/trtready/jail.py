@@ -45,7 +45,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from trtready import outputs
 from trtready.errors import BadInputError
+from trtready.load.detect import reads_file
+from trtready.outputs import Kind, Output, OutputSession, check_folders, lock_outputs
 
 # the jailed child's entry point (``trtready/cli/jailed.py``): named, not imported, so the jail stays
 # below the CLI that uses it
@@ -171,7 +174,6 @@ def child_main(argv: list[str], entry: Callable[[list[str]], Any]) -> None:
     for var in ("HOME", "TMPDIR", "XDG_CACHE_HOME"):
         os.environ[var] = private
     tempfile.tempdir = private
-    from trtready import outputs
 
     outputs.JAIL = outputs.JailOutbox({Path(k): Path(v) for k, v in request["outboxes"].items()},
                                       Path(private) / _COMMITS)
@@ -193,16 +195,12 @@ class _Run:
 
 def wanted(models: list[str], trust_code: bool) -> bool:
     """A verb reading any model file (not a spec) without ``--trust-code`` runs jailed, when it can."""
-    from trtready.load.detect import reads_file
-
     return (not ACTIVE and not trust_code and any(m and reads_file(m) for m in models)
             and isolation().available)
 
 
 def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> int:
     """Run ``trtready ARGV`` in a jailed child; commit what it wrote; return its exit code."""
-    from trtready.outputs import Kind, Output, check_folders, lock_outputs
-
     run = _Run()
     writes = list(dict.fromkeys(Path(os.path.abspath(p)) for p in writes))  # the child reports collisions
     check_folders(writes)
@@ -269,8 +267,6 @@ def _wait(cmd: list[str]) -> int:
 
 def _commit(run: _Run, reads: list[Path], force: bool) -> None:
     """Move what the child committed into place, after checking it is only files and folders."""
-    from trtready.outputs import Kind, Output, OutputSession
-
     assert run.private is not None
     path = run.private / _COMMITS
     if not path.is_file() or path.is_symlink():

@@ -31,12 +31,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trtready.errors import BadInputError, UsageError
-
-if TYPE_CHECKING:
-    import onnx_ir as ir
+from trtready.lazy import ir, onnx
+from trtready.load import sha256_file
+from trtready.version import __version__
 
 # Past this many bytes of initializers the weights go to a ``.data`` file beside the model.
 EXTERNAL_DATA_THRESHOLD = 256 * 1024 * 1024
@@ -167,8 +167,6 @@ def _safetensors_marked(path: Path) -> bool:
 
 
 def _onnx_marked(path: Path) -> bool:
-    import onnx
-
     proto = onnx.ModelProto()
     try:
         proto.ParseFromString(path.read_bytes())
@@ -183,7 +181,6 @@ def _engine_marked(engine: Path, manifest: Path) -> bool:
         return False
     if not engine.exists():
         return True
-    from trtready.load import sha256_file
 
     try:
         return (data.get("engine") or {}).get("sha256") == sha256_file(engine)
@@ -560,8 +557,6 @@ def write_bytes(data: bytes, path: Path) -> None:
 
 def mark_zip(path: Path, verb: str) -> None:
     """Add trtready's mark to a zip archive it wrote (torch ignores members it does not know)."""
-    from trtready.version import __version__
-
     with zipfile.ZipFile(path, "a") as zf:
         names = zf.namelist()
         root = names[0].split("/", 1)[0] + "/" if names and "/" in names[0] else ""
@@ -576,10 +571,6 @@ def save_onnx(model: ir.Model, path: Path, verb: str, external_threshold: int | 
     data file (as torch.onnx writes them) keeps that layout: its weights are copied into ``path.data``,
     never referenced where they were. The model object is not changed.
     """
-    import onnx_ir as ir
-
-    from trtready.version import __version__
-
     if external_threshold is None:
         external_threshold = EXTERNAL_DATA_THRESHOLD
     total, external = 0, False

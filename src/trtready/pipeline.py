@@ -18,8 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trtready.adapters.torch_tensorrt import compile_dynamo, load_torch_tensorrt
 from trtready.bounds import DimBound
+from trtready.deploy import engine_contract, made_repo, stage_triton
+from trtready.engine.engine import build as build_network, library_for, write_engine
+from trtready.engine.manifest import manifest_path
+from trtready.engine.network import effect, inspect_network
+from trtready.errors import BadInputError, UsageError, first_line
+from trtready.export.exporter import export_model
+from trtready.export.paths import translate_path
 from trtready.fix import FixRequest, FixResult
+from trtready.fix.dispatch import plan_fix
+from trtready.fix.torch_fix import narrow_state_for_trace
+from trtready.lazy import ir
+from trtready.load import ModelKind
+from trtready.load.capture import CallLayout
+from trtready.outputs import Kind, Output, dumps, use_session, write_bytes
+from trtready.plan import Action
+from trtready.report.html import render_html
+from trtready.report.json_report import convert_report_json
 
 if TYPE_CHECKING:
     from trtready.export.exporter import ExportResult
@@ -56,26 +73,16 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
             triton: Any = None) -> ConvertResult:
     """The whole pipeline into one output folder, swapped in only when everything succeeded; with
     ``triton`` (a :class:`trtready.deploy.TritonRequest`) the engine's Triton model too."""
-    from trtready.fix.dispatch import plan_fix
-    from trtready.load import ModelKind
-    from trtready.outputs import Kind, Output, use_session
-
     req = dataclasses.replace(req, keep_unmodified_onnx=baseline)  # the caller's request is left as it was
     if req.out is None:
         raise ValueError("convert needs an output folder")
     if frontend == "torch-trt-dynamo":  # fail before any work is written
-        from trtready.adapters.torch_tensorrt import load_torch_tensorrt
 
         load_torch_tensorrt()
     elif build:
-        from trtready.engine.engine import library_for
-
         library_for(req.target)
     if triton is not None and (not build or frontend != "onnx"):
-        from trtready.errors import UsageError
-
         raise UsageError("--triton deploys the TensorRT engine convert builds: it needs the onnx frontend and a build")
-    from trtready.deploy import made_repo
 
     outputs = [Output(req.out, Kind.FOLDER)] + ([Output(triton.folder, Kind.FOLDER)] if triton is not None else [])
     with made_repo(triton.repo if triton is not None else None), \
@@ -95,9 +102,6 @@ def convert(loaded: Any, req: FixRequest, *, build: bool = True, baseline: bool 
                           frontend=frontend, profiles=profiles, console=console, triton=triton)
         fix.in_background = None
         # the folder's report.json is the whole run's: the fix report plus the build and its effect
-        from trtready.outputs import dumps, write_bytes
-        from trtready.report.html import render_html
-        from trtready.report.json_report import convert_report_json
 
         data = convert_report_json(result)
         text = dumps(data)  # serialised once: the file and the page's data block are the same text
@@ -148,36 +152,24 @@ def _later_stages(loaded: LoadedModel, req: FixRequest, fix: FixResult, result: 
                   console: Any, triton: Any) -> None:
     """What follows the written folder: the baseline's network, then the Torch-TensorRT compile or the
     engine build and inspection, then the Triton model."""
-    from trtready.load import ModelKind
-
     assert req.out is not None
 
     if baseline and (loaded.exported is not None or loaded.kind is ModelKind.ONNX):
-        from trtready.errors import BadInputError, first_line
-
         with _step(console, "baseline: the unmodified model's network, for before → after"):
             try:
                 result.baseline = _baseline_view(loaded, req, fix)
             except BadInputError as e:  # what the rewrites were for: said, not a failure of convert
                 result.notes.append(f"no baseline: the unmodified model does not parse ({first_line(e)})")
     if frontend == "torch-trt-dynamo":
-        from trtready.adapters.torch_tensorrt import compile_dynamo
-
         with _step(console, "compile with Torch-TensorRT (dynamo)"):
             result.adapter = compile_dynamo(staged / "model.pt2", req, result.notes)
     elif build:
-        from trtready.engine.engine import build as build_network
-        from trtready.engine.engine import write_engine
-
         with _step(console, "build the engine, inspect the network"), _predicted(fix):
             built = build_network(onnx_path, req.target, profiles or {}, fix.onnx_written)
             result.build = write_engine(built, staged / "model.engine", req.out / "model.engine")
         if result.baseline is not None:
             _judge_effect(result)
         if triton is not None:
-            from trtready.deploy import engine_contract, stage_triton
-            from trtready.engine.manifest import manifest_path
-
             result.deploy = stage_triton(engine_contract(manifest_path(staged / "model.engine")), triton, s)
 
 
@@ -187,9 +179,6 @@ def export(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound], inp
     """``export``: one translation to ``fmt``. A TorchScript trace is made of the module after the state
     stage ``fix`` runs (:func:`trtready.fix.torch_fix.narrow_state_for_trace`): Torch-TensorRT's
     TorchScript frontend rejects int64 buffers. ONNX and ``.pt2`` are the program as it is."""
-    from trtready.export.exporter import export_model
-    from trtready.fix.torch_fix import narrow_state_for_trace
-
     return export_model(loaded, out, fmt, bounds, input_names, output_names, force=force, session=session,
                         exporter=exporter, narrow_state=narrow_state_for_trace if fmt == "torchscript" else None)
 
@@ -198,8 +187,6 @@ def export(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound], inp
 def _predicted(fix: FixResult) -> Iterator[None]:
     """A build failure that the plan predicted (an op the target cannot build, not rewritten) says
     so, and what the user can change, after TensorRT's own message."""
-    from trtready.errors import BadInputError
-
     try:
         yield
     except BadInputError as e:
@@ -212,9 +199,6 @@ def _predicted(fix: FixResult) -> Iterator[None]:
 
 def _judge_effect(result: ConvertResult) -> None:
     """A narrowing the parsed network does not show is said, not counted as a gain."""
-    from trtready.engine.network import effect
-    from trtready.plan import Action
-
     result.effect = effect(result.baseline, result.build.network)
     narrowed = sum(1 for d in result.fix.decisions if d.action in (Action.NARROW, Action.REMOVE))
     if result.effect == "none" and narrowed:
@@ -229,11 +213,7 @@ def _baseline_view(loaded: Any, req: FixRequest, fix: FixResult) -> Any:
     """The network of the unmodified model, exported along the path that wrote the converted one."""
     import tempfile
 
-    import onnx_ir as ir
-
-    from trtready.engine.network import inspect_network
     from trtready.export.onnx_export import translate
-    from trtready.load import ModelKind
 
     if loaded.kind is ModelKind.ONNX:  # the input itself is the unmodified model
         return inspect_network(Path(loaded.source))
@@ -248,8 +228,6 @@ def _baseline_view(loaded: Any, req: FixRequest, fix: FixResult) -> Any:
         if record is None or record.path is None or record.path.name == "dynamo":
             model = translate(loaded.exported, req.bounds)
         else:  # the unmodified model along the path that wrote the converted one: the same exporter
-            from trtready.export.paths import translate_path
-            from trtready.load.capture import CallLayout
 
             ep = loaded.exported
             module = loaded.module if loaded.module is not None else ep.module()

@@ -42,11 +42,11 @@ the grid indexes every data axis. Anything else is left alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import onnx_ir as ir
+from typing import TypeAlias
 
 from trtready.decision import Action, Decision
 from trtready.finding_ids import Layer, op_finding_id, tensor_finding_id
+from trtready.lazy import ir
 
 _DOMAINS = ("", "ai.onnx")
 
@@ -95,7 +95,7 @@ def _widening_cast(node: ir.Node | None) -> bool:
 
 
 #: A dim of an onnx-ir shape: a known size or a (possibly unnamed) symbolic one.
-Dim = int | ir.SymbolicDim
+Dim: TypeAlias = "int | ir.SymbolicDim"  # a string: naming it must not import onnx_ir
 
 
 def _same_dim(a: Dim | None, b: Dim | None) -> bool:

@@ -121,11 +121,17 @@ def test_onnx_audit_writes_json_file(tmp_path: Path) -> None:
     assert len(r.stdout.strip().splitlines()) <= 2
 
 
-def _imported_after(argv: list[str]) -> list[str]:
+# What the front process must not import: the libraries the jailed child (or a verb's body) needs.
+_HEAVY = ("numpy", "onnx", "onnx_ir", "onnxruntime", "onnxscript", "sympy", "tensorrt", "tensorrt_rtx", "torch",
+          "transformers")
+_TORCH_TRT = ("torch", "tensorrt", "tensorrt_rtx", "onnxruntime")
+
+
+def _imported_after(argv: list[str], heavy: tuple[str, ...] = _HEAVY) -> list[str]:
     code = (
-        "import sys\nfrom trtready.cli.main import main\n"
+        "import sys\nfrom trtready.cli.main import main\nfrom trtready.lazy import loaded\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'tensorrt', 'tensorrt_rtx', 'onnxruntime') if m in sys.modules))\n"
+        f"print('HEAVY', sorted(m for m in {heavy!r} if loaded(m)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     line = next(line for line in out.stdout.splitlines() if line.startswith("HEAVY"))
@@ -136,12 +142,20 @@ def test_help_imports_nothing_heavy() -> None:
     assert _imported_after(["--help"]) == []
     assert _imported_after(["audit", "--help"]) == []
     assert _imported_after(["batch", "--help"]) == []
+    assert _imported_after(["convert", "--help"]) == []
+
+
+def test_importing_the_package_imports_nothing_heavy() -> None:
+    code = f"import trtready\nfrom trtready.lazy import loaded\nprint(sorted(m for m in {_HEAVY!r} if loaded(m)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_onnx_audit_imports_no_torch_or_tensorrt(tmp_path: Path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(_onnx_bytes())
-    assert _imported_after(["audit", str(model), "--quiet"]) == []
+    assert _imported_after(["audit", str(model), "--quiet"], _TORCH_TRT) == []
 
 
 def test_export_torchscript_traces_the_state_narrowed_module(tmp_path: Path) -> None:

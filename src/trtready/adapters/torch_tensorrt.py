@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from trtready.errors import MissingLibraryError
+from trtready.load.capture import CallLayout, example_inputs
 
 
 def load_torch_tensorrt() -> Any:
@@ -73,7 +74,6 @@ def compile_dynamo(pt2: Path, req: Any, notes: list[str] | None = None) -> Any:
 
     torch_trt = load_torch_tensorrt()
     ep = torch.export.load(str(pt2))
-    from trtready.load.capture import CallLayout, example_inputs
 
     layout = CallLayout.of(ep, *example_inputs(ep))
     opts = dynamo_options(torch_trt.dynamo.compile, torch_trt, dict(layout.tensors), req.bounds, req.output_names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from trtready.analysis import FxAnalysis, OnnxAnalysis
 from trtready.audit.findings import (
     AuditResult,
     Finding,
@@ -18,11 +19,18 @@ from trtready.audit.findings import (
     Prediction,
     Role,
 )
+from trtready.audit.flow import dtype_flow
 from trtready.audit.ops import fx_op_findings, onnx_op_findings
 from trtready.audit.predict import predict_all
-from trtready.bounds import DimBound
+from trtready.bounds import DimBound, check_bound_names
+from trtready.dim_fixes import APPLIED
+from trtready.errors import UpstreamError
 from trtready.intervals import Interval
 from trtready.load import LoadedModel
+from trtready.load.capture import capture_fitted
+from trtready.load.onnx_file import cycle_collection_paused
+from trtready.load.state import WIDE_DTYPES
+from trtready.signature import program_input_names
 from trtready.targets import ResolvedTarget
 
 if TYPE_CHECKING:
@@ -52,19 +60,14 @@ def audit_loaded(
     layers: dict[str, str] = {}
     notes = list(loaded.notes)
 
-    from trtready.bounds import check_bound_names
-
     onnx_analysis: OnnxAnalysis | None = None
     fx_analysis: FxAnalysis | None = None
     if loaded.onnx is not None:
-        from trtready.analysis import OnnxAnalysis
         from trtready.audit.onnx_graph import audit_onnx
         from trtready.audit.plugins import plugin_findings
 
         graph = loaded.onnx.graph
         check_bound_names([v.name for v in graph.inputs if v.name and v.name not in graph.initializers], bounds, input_ranges or {})
-        from trtready.load.onnx_file import cycle_collection_paused
-
         with cycle_collection_paused():  # a finding and an interval per value: millions of objects at 100k nodes
             onnx_analysis = OnnxAnalysis.of(loaded.onnx, bounds, input_ranges, assume_valid)
             findings += audit_onnx(onnx_analysis)
@@ -75,10 +78,6 @@ def audit_loaded(
     else:
         ep = loaded.exported
         if ep is None and loaded.has_example and loaded.module is not None:
-            from trtready.errors import UpstreamError
-            from trtready.dim_fixes import APPLIED
-            from trtready.load.capture import capture_fitted
-
             try:
                 captured = capture_fitted(loaded.module, loaded.args, loaded.kwargs, bounds)
                 ep = loaded.exported = captured.program
@@ -91,9 +90,6 @@ def audit_loaded(
         used = None
         if ep is not None:
             from trtready.audit.fx import audit_fx, used_state
-            from trtready.signature import program_input_names
-
-            from trtready.analysis import FxAnalysis
 
             check_bound_names(program_input_names(ep), bounds, input_ranges or {})
             used = used_state(ep)
@@ -118,8 +114,6 @@ def audit_loaded(
                          config_only=loaded.hf.to_json() if loaded.hf is not None else None)
     result.onnx_analysis, result.fx_analysis = onnx_analysis, fx_analysis
     if flow:
-        from trtready.audit.flow import dtype_flow
-
         result.flow = dtype_flow(result.onnx_analysis, result.fx_analysis, {f.id for f in findings})
     return result
 
@@ -127,8 +121,6 @@ def audit_loaded(
 def _config_only(loaded: LoadedModel, layers: dict[str, str], notes: list[str]) -> None:
     """What a weightless build could not look at is said: no values of parameters, no ONNX, no
     verification. A 64-bit parameter without values is a gap in the state layer (never READY on it)."""
-    from trtready.load.state import WIDE_DTYPES
-
     assert loaded.hf is not None
     notes.append(f"config only: {loaded.hf.model_class} ({loaded.hf.chosen_by}) built without weights — parameters "
                  "on the meta device, their values not read; buffers hold what the model's code builds "
@@ -166,7 +158,6 @@ def audit_translation(result: AuditResult, analysis: OnnxAnalysis) -> None:
     result.findings.extend(added)
     result.layers["onnx"] = "done"
     result.onnx_analysis = analysis
-    from trtready.audit.flow import dtype_flow
 
     # the picture follows what the target consumes: the translation, before its ONNX rewrites and narrowing
     result.flow = dtype_flow(analysis, None, {f.id for f in result.findings})

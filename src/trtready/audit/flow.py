@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trtready.finding_ids import Layer, tensor_finding_id
+from trtready.onnx_slots import input_requires_int64
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -79,7 +80,6 @@ def _onnx_graph(model: ir.Model, ids: set[str]) -> tuple[dict[str, dict[str, Any
     """The main graph: nodes by name, one edge per (value, use); graph inputs, initializers and outputs
     are nodes of their own so the picture shows where a 64-bit value enters and leaves."""
     from trtready.audit.onnx_graph import _source
-    from trtready.onnx_slots import input_requires_int64
 
     graph = model.graph
     opsets = dict(model.opset_imports)

@@ -6,11 +6,12 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.analysis import FxAnalysis
+from trtready.audit.findings import Finding, Layer, Role, mark_assumed
 from trtready.bounds import DimBound
-from trtready.intervals import INT32_MAX, INT32_MIN
 from trtready.finding_ids import tensor_finding_id
+from trtready.intervals import INT32_MAX, INT32_MIN
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
     import torch.fx
@@ -132,7 +133,6 @@ def first_use_constants(ep: ExportedProgram) -> dict[str, str | None]:
 
     sig = ep.graph_signature
     consts = set(sig.inputs_to_parameters) | set(sig.inputs_to_buffers) | set(sig.inputs_to_lifted_tensor_constants)
-    from trtready.signature import program_input_names
 
     user_inputs = set(program_input_names(ep))
     out: dict[str, str | None] = {}

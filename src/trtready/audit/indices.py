@@ -24,8 +24,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, FindingId, Kind, Layer, Role
-from trtready.intervals import Interval
 from trtready.finding_ids import index_finding_id
+from trtready.intervals import Interval
+from trtready.intervals.fx import sym_bounds
+from trtready.rewrite_matchers import _const_int, _dim_read
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -57,8 +59,6 @@ def _dim_bounds(d: Any, dims: dict[str, Interval]) -> Interval | None:
 
 def _onnx_counts(v: ir.Value | None, depth: int = 0) -> set[Any]:
     """Dims (ints or symbolic names) whose positions ``v`` counts: ``0 <= v < dim`` elementwise."""
-    from trtready.rewrite_matchers import _const_int, _dim_read
-
     node = v.producer() if v is not None else None
     if node is None or node.domain not in _DOMAINS or depth > 32:
         return set()
@@ -225,8 +225,6 @@ def _fx_counts(node: torch.fx.node.Argument, depth: int = 0) -> set[str]:
 def fx_index_findings(analysis: FxAnalysis) -> tuple[list[Finding], dict[str, int]]:
     """As :func:`onnx_index_findings`, for aten.embedding/index_select/gather/index of a program."""
     import torch.fx
-
-    from trtready.intervals.fx import sym_bounds
 
     ep = analysis.program
     ranges = ep.range_constraints

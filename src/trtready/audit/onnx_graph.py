@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from trtready.analysis import OnnxAnalysis
 from trtready.audit.findings import Finding, Layer, Role, mark_assumed
+from trtready.audit.fx import user_frame
+from trtready.finding_ids import tensor_finding_id
+from trtready.intervals import float32_facts
 from trtready.intervals.onnx import AbsValue
 from trtready.onnx_slots import input_requires_int64, output_requires_int64
-from trtready.finding_ids import tensor_finding_id
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -51,8 +53,6 @@ def _node_label(node: ir.Node) -> str:
 
 
 def _source(node: ir.Node) -> str | None:
-    from trtready.audit.fx import user_frame
-
     for key in _STACK_KEYS:
         trace = node.metadata_props.get(key)
         if trace:
@@ -85,7 +85,6 @@ def audit_onnx(analysis: OnnxAnalysis) -> list[Finding]:
             findings.append(_finding(v, dtype, scope, opsets, analysis.values, inputs, outputs, initializers))
     mark_assumed(findings, analysis, Layer.ONNX)
     return findings
-
 
 
 def _finding(
@@ -153,8 +152,6 @@ def _finding(
         if dtype in ("int64", "uint64"):
             f.fits["int32"] = f.interval.fits_int32()
     if dtype == "float64" and v.const_value is not None:
-        from trtready.intervals import float32_facts
-
         try:
             values = v.const_value.numpy()
         except Exception:  # unreadable external data: exactness stays unknown

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from trtready.audit.findings import Finding, Kind, Layer, OpUse, Role, op_finding_id
 from trtready.audit.predict import op_problems
 from trtready.bounds import DimBound
+from trtready.lazy import ir
+from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 from trtready.targets import PROFILES
 
 if TYPE_CHECKING:
@@ -263,8 +265,6 @@ def fx_op_findings(ep: ExportedProgram, bounds: list[DimBound] | None = None) ->
 
 def onnx_use(node: ir.Node) -> OpUse | None:
     """What ``node`` asks of a target (default domain only; custom ops are not judged)."""
-    import onnx_ir as ir
-
     if node.domain not in ("", "ai.onnx"):
         return None
     op = node.op_type
@@ -287,7 +287,6 @@ def onnx_use(node: ir.Node) -> OpUse | None:
 
 def labeled_nodes(model: ir.Model) -> Iterator[tuple[str, ir.Node]]:
     """``(label, node)`` for every node of every scope; the label is the op finding's ``tensor``."""
-    from trtready.rewrite_matchers import node_label
 
     scopes: list[ir.Graph | ir.Function] = [*model.graphs(), *model.functions.values()]
     for graph in scopes:
@@ -302,7 +301,6 @@ def onnx_op_findings(model: ir.Model) -> list[Finding]:
     import dataclasses
 
     from trtready.audit.onnx_graph import _shape, _source
-    from trtready.rewrite_matchers import find_masked_assignments, find_pool_reductions, node_label
 
     rewrites: dict[ir.Node, str] = {}
     for m in find_masked_assignments(model):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.html_out import html_option
-from trtready.cli.sarif_out import sarif_option
+from trtready.cli.html_out import emit_html, html_option, html_outputs
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import (
     bounds_options,
     model_options,
@@ -15,7 +15,13 @@ from trtready.cli.options import (
     target_option,
 )
 from trtready.cli.run import json_file, run_verb
+from trtready.cli.sarif_out import emit_sarif, sarif_option, sarif_outputs
+from trtready.limits import parse_limits
 from trtready.load.detect import hf_config_path, is_hf
+from trtready.load.hf_config import parse_overrides
+from trtready.outputs import session
+from trtready.report.json_report import audit_report_json
+from trtready.report.terminal import console, render_audit
 
 
 @click.command()
@@ -50,14 +56,6 @@ def audit(
     """
     def body() -> int:
         from trtready.api import prepare_audit, run_audit
-        from trtready.cli.html_out import emit_html, html_outputs
-        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.limits import parse_limits
-        from trtready.load.hf_config import parse_overrides
-        from trtready.outputs import session
-        from trtready.report.json_report import audit_report_json
-        from trtready.report.terminal import console, render_audit
 
         loaded, request = prepare_audit(model, target=target, dynamic=dynamic, input_range=input_range,
                                         trust_code=trust_code, limits=parse_limits(limit),

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from trtready.batch import Row, batch_options, run_batch
 from trtready.cli.options import TARGETS, exporter_option, model_options, plan_options
 from trtready.cli.run import run_verb, usage_error
+from trtready.limits import parse_limits
+from trtready.report.terminal import console, render_batch, render_batch_row
 
 
 @click.command()
@@ -55,10 +58,6 @@ def batch(models: Path, out: Path, verb: str, target: tuple[str, ...], jobs: int
         usage_error("--jobs sizes the local pool; Ray schedules by the cluster's CPUs: give one of --jobs, --ray")
 
     def body() -> int:
-        from trtready.batch import Row, batch_options, run_batch
-        from trtready.limits import parse_limits
-        from trtready.report.terminal import console, render_batch, render_batch_row
-
         con = console()
 
         def on_row(row: Row) -> None:

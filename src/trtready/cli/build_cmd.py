@@ -7,8 +7,13 @@ from typing import Any
 
 import click
 
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import output_options
 from trtready.cli.run import json_file, run_verb
+from trtready.engine.manifest import manifest_path
+from trtready.limits import parse_limits
+from trtready.outputs import Kind, Output, session
+from trtready.report.terminal import console, render_build
 
 
 @click.command()
@@ -31,11 +36,6 @@ def build(model: Path, out: Path, target: str | None, profile: tuple[str, ...], 
         import json
 
         from trtready.api import prepare_build, run_build
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.engine.manifest import manifest_path
-        from trtready.limits import parse_limits
-        from trtready.outputs import Kind, Output, session
-        from trtready.report.terminal import console, render_build
 
         request = prepare_build(model, out, target=target, profile=profile, force=force, limits=parse_limits(limit))
         manifest: dict[str, Any] = {}

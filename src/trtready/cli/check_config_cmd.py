@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.run import run_verb
+from trtready.report.terminal import safe_text
 
 
 @click.command(name="check-config")
@@ -18,7 +19,6 @@ def check_config(manifest: Path, config: Path, debug: bool) -> None:
     against the profile, max batch size). Exit 0 when consistent, 1 on any mismatch, 2 on bad input."""
     def body() -> int:
         from trtready.api import check_config as run
-        from trtready.report.terminal import safe_text
 
         result = run(manifest, config)
         for line in result.mismatches:

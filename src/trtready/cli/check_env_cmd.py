@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trtready.cli.run import json_file, run_verb
+from trtready.report.terminal import safe_text
 
 
 @click.command(name="check-env")
@@ -16,7 +17,6 @@ def check_env(manifest: Path, debug: bool) -> None:
     """Exit 0 when the TensorRT library variant, its major.minor and the GPU match MANIFEST, else 1."""
     def body() -> int:
         from trtready.api import run_check_env
-        from trtready.report.terminal import safe_text
 
         found = run_check_env(manifest)
         breaking, other, unknown, lib = found.breaking, found.other, found.not_compared, found.library

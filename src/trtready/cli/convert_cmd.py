@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from trtready.cli.deploy_out import render_deploy, triton_options
-from trtready.cli.html_out import html_option
-from trtready.cli.sarif_out import sarif_option
+from trtready.cli.html_out import emit_html, html_option, html_outputs
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -20,6 +20,12 @@ from trtready.cli.options import (
     verify_options,
 )
 from trtready.cli.run import json_file, run_verb, usage_error
+from trtready.cli.sarif_out import emit_sarif, sarif_option, sarif_outputs
+from trtready.deploy import made_repo
+from trtready.limits import parse_limits
+from trtready.outputs import Kind, Output, session
+from trtready.report.json_report import convert_report_json
+from trtready.report.terminal import console, render_convert
 
 
 @click.command()
@@ -66,13 +72,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
 
     def body() -> int:
         from trtready.api import prepare_convert, run_convert
-        from trtready.cli.html_out import emit_html, html_outputs
-        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.limits import parse_limits
-        from trtready.outputs import Kind, Output, session
-        from trtready.report.json_report import convert_report_json
-        from trtready.report.terminal import console, render_convert
 
         loaded, request = prepare_convert(
             model, out, target=target, dynamic=dynamic, input_range=input_range,
@@ -96,8 +95,6 @@ def convert(model: str, out: Path, target: str | None, dynamic: tuple[str, ...],
             emit_html(data, html_path, s)
             emit_sarif(data, sarif_path, s)
         return 0 if result else 1
-
-    from trtready.deploy import made_repo
 
     model_folder = triton / out.name if triton is not None else None  # the Triton model convert stages
     writes: list[str | Path | None] = [out, model_folder, *json_file(json_path), html_path, sarif_path]

@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from trtready.audit.findings import Outcome
+from trtready.cli.json_out import emit_json
 from trtready.cli.options import target_option
 from trtready.cli.run import run_verb
+from trtready.demo import DEMOS
+from trtready.errors import BadInputError, UnsafeNarrowingError
+from trtready.outputs import Kind, Output, session
+from trtready.report.json_report import audit_report_json
+from trtready.report.terminal import console, esc, render_audit, render_convert
+from trtready.targets import TARGET_NAMES, resolve_target
 
 _SHORT = {
     Outcome.FINE: "fine",
@@ -36,13 +43,6 @@ def demo(out_dir: Path, target: str | None, debug: bool) -> None:
         from rich.table import Table
 
         from trtready.api import can_build_for, prepare_audit, prepare_convert, run_audit, run_convert
-        from trtready.cli.json_out import emit_json
-        from trtready.demo import DEMOS
-        from trtready.errors import BadInputError, UnsafeNarrowingError
-        from trtready.outputs import Kind, Output, session
-        from trtready.report.json_report import audit_report_json
-        from trtready.report.terminal import console, esc, render_audit, render_convert
-        from trtready.targets import TARGET_NAMES, resolve_target
 
         con = console()
         reports = {}

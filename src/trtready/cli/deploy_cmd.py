@@ -8,6 +8,9 @@ import click
 
 from trtready.cli.deploy_out import render_deploy, triton_options
 from trtready.cli.run import run_verb
+from trtready.deploy import made_repo
+from trtready.deploy.triton import check_name, default_name
+from trtready.errors import TrtReadyError
 
 
 @click.command()
@@ -33,8 +36,6 @@ def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int |
         render_deploy(run(manifest, triton, name=name, max_batch=max_batch, instances=instances, force=force), quiet)
         return 0
 
-    from trtready.deploy import made_repo
-
     with made_repo(triton):  # the jailed child writes into it; a failed run leaves no empty folder
         folder = _folder(manifest, triton, name)
         run_verb(debug, body, models=[str(manifest)], reads=[manifest], writes=[folder] if folder else [],
@@ -43,9 +44,6 @@ def deploy(manifest: Path, triton: Path, max_batch: int | None, instances: int |
 
 def _folder(manifest: Path, repo: Path, name: str | None) -> Path | None:
     """``REPO/NAME`` as the parent process must know it before a jailed run (None: the child says why)."""
-    from trtready.deploy.triton import check_name, default_name
-    from trtready.errors import TrtReadyError
-
     try:
         if name is None:  # the engine's name only: the manifest as bounded JSON data, the engine unread
             from trtready.engine.manifest import read_manifest

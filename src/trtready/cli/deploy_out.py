@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from trtready.report.terminal import safe_text
+
 
 def triton_options(fn: Any) -> Any:
     """``--max-batch`` and ``--instances``, shared by ``deploy`` and ``convert --triton``."""
@@ -19,8 +21,6 @@ def triton_options(fn: Any) -> Any:
 def render_deploy(result: Any, quiet: bool, err: bool = False) -> None:
     """The bindings the config states, notes, and one verdict line (on stderr when stdout carries JSON)."""
     from functools import partial
-
-    from trtready.report.terminal import safe_text
 
     echo = partial(click.echo, err=err)
 

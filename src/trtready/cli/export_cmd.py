@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import (
     dynamic_option,
     exporter_option,
@@ -14,6 +15,10 @@ from trtready.cli.options import (
     parse_names,
 )
 from trtready.cli.run import json_file, run_verb
+from trtready.limits import parse_limits
+from trtready.outputs import Kind, Output, session
+from trtready.report.terminal import safe_text
+from trtready.version import __version__
 
 
 @click.command()
@@ -37,10 +42,6 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
     """
     def body() -> int:
         from trtready.api import prepare_export, run_export
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.limits import parse_limits
-        from trtready.outputs import Kind, Output, session
-        from trtready.report.terminal import safe_text
 
         loaded, request = prepare_export(model, out, format=fmt, input_names=parse_names(input_names),
                                          output_names=parse_names(output_names), dynamic=dynamic, exporter=exporter,
@@ -66,6 +67,4 @@ def export(model: str, out: Path, fmt: str, input_names: str | None, output_name
 
 
 def _version() -> str:
-    from trtready.version import __version__
-
     return __version__

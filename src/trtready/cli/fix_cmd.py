@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from trtready.cli.html_out import html_option
-from trtready.cli.sarif_out import sarif_option
+from trtready.cli.html_out import emit_html, html_option, html_outputs
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import (
     bounds_options,
     exporter_option,
@@ -18,6 +18,11 @@ from trtready.cli.options import (
     verify_options,
 )
 from trtready.cli.run import json_file, run_verb
+from trtready.cli.sarif_out import emit_sarif, sarif_option, sarif_outputs
+from trtready.fix.dispatch import output_kind
+from trtready.limits import parse_limits
+from trtready.outputs import Output, session
+from trtready.report.terminal import console, render_fix
 
 
 @click.command()
@@ -47,14 +52,7 @@ def fix(model: str, out: Path | None, target: str | None, dynamic: tuple[str, ..
     """
     def body() -> int:
         from trtready.api import prepare_fix, run_fix
-        from trtready.cli.html_out import emit_html, html_outputs
-        from trtready.cli.sarif_out import emit_sarif, sarif_outputs
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.fix.dispatch import output_kind
-        from trtready.limits import parse_limits
-        from trtready.outputs import Output, session
         from trtready.report.json_report import fix_report_json
-        from trtready.report.terminal import console, render_fix
 
         loaded, request = prepare_fix(model, out, target=target, dynamic=dynamic, input_range=input_range,
                                       io_int32=io == "int32", strict=strict, allow_underflow=allow_underflow,

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from trtready.outputs import Kind, Output, OutputSession
+from trtready.outputs import Kind, Output, OutputSession, write_bytes
+from trtready.report.html import render_html
 
 html_option = click.option(
     "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
@@ -20,9 +21,6 @@ def html_outputs(html_path: Path | None) -> list[Output]:
 
 
 def emit_html(data: dict[str, Any], html_path: Path | None, session: OutputSession) -> None:
-    from trtready.outputs import write_bytes
-    from trtready.report.html import render_html
-
     if html_path is None:
         return
     write_bytes(render_html(data).encode("utf-8"), session.stage(html_path))

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import click
 
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import output_options
 from trtready.cli.run import json_file, run_verb
+from trtready.outputs import session
+from trtready.report.terminal import console, render_views
+from trtready.version import __version__
 
 
 @click.command()
@@ -24,11 +28,7 @@ def inspect(file: Path, other: Path | None, library: str | None, json_path: str 
     that ``build`` wrote beside it (ENGINE.json).
     """
     def body() -> int:
-        from trtready.version import __version__
-        from trtready.cli.json_out import emit_json, report_outputs
         from trtready.api import inspect_reads, run_inspect
-        from trtready.outputs import session
-        from trtready.report.terminal import console, render_views
 
         files = [file] + ([other] if other else [])
         with session(report_outputs(json_path), inspect_reads(files)) as s:

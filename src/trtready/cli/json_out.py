@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from trtready.outputs import Kind, Output, OutputSession
+from trtready.outputs import Kind, Output, OutputSession, dumps, write_json
 
 
 def report_outputs(json_path: str | None) -> list[Output]:
@@ -16,9 +16,6 @@ def report_outputs(json_path: str | None) -> list[Output]:
 
 
 def emit_json(data: dict[str, Any], json_path: str | None, session: OutputSession) -> None:
-    from trtready.outputs import write_json
-    from trtready.outputs import dumps
-
     if json_path is None:
         return
     if json_path == "-":

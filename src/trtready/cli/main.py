@@ -7,6 +7,20 @@ from typing import Any
 
 import click
 
+from trtready.cli import (
+    audit_cmd,
+    batch_cmd,
+    build_cmd,
+    check_config_cmd,
+    check_env_cmd,
+    convert_cmd,
+    demo_cmd,
+    deploy_cmd,
+    export_cmd,
+    fix_cmd,
+    inspect_cmd,
+    verify_cmd,
+)
 from trtready.cli.run import ARGV, shown, usage_error
 from trtready.cli.run import json_file as _json_file  # noqa: F401  the name commands used to import from here
 from trtready.cli.run import run_verb  # noqa: F401  re-exported: ``main.run_verb`` stays a valid name
@@ -52,21 +66,6 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from trtready.cli import (
-        audit_cmd,
-        batch_cmd,
-        build_cmd,
-        check_config_cmd,
-        check_env_cmd,
-        convert_cmd,
-        demo_cmd,
-        deploy_cmd,
-        export_cmd,
-        fix_cmd,
-        inspect_cmd,
-        verify_cmd,
-    )
-
     cli.add_command(audit_cmd.audit)
     cli.add_command(fix_cmd.fix)
     cli.add_command(verify_cmd.verify)

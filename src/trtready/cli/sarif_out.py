@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from trtready.outputs import Kind, Output, OutputSession
+from trtready.outputs import Kind, Output, OutputSession, write_json
+from trtready.report.sarif import render_sarif
 
 sarif_option = click.option(
     "--sarif", "sarif_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
@@ -20,9 +21,6 @@ def sarif_outputs(sarif_path: Path | None) -> list[Output]:
 
 
 def emit_sarif(data: dict[str, Any], sarif_path: Path | None, session: OutputSession) -> None:
-    from trtready.outputs import write_json
-    from trtready.report.sarif import render_sarif
-
     if sarif_path is None:
         return
     write_json(render_sarif(data), session.stage(sarif_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from trtready.cli.json_out import emit_json, report_outputs
 from trtready.cli.options import (
     bounds_options,
     model_options,
@@ -11,6 +12,10 @@ from trtready.cli.options import (
     verify_options,
 )
 from trtready.cli.run import json_file, run_verb
+from trtready.limits import parse_limits
+from trtready.outputs import session
+from trtready.report.terminal import console, render_comparison
+from trtready.version import __version__
 
 
 @click.command()
@@ -31,10 +36,6 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
         from pathlib import Path
 
         from trtready.api import prepare_verify, run_verify
-        from trtready.cli.json_out import emit_json, report_outputs
-        from trtready.limits import parse_limits
-        from trtready.outputs import session
-        from trtready.report.terminal import console, render_comparison
 
         ref, cand, request = prepare_verify(reference, candidate, dynamic=dynamic, input_range=input_range,
                                             inputs=inputs_npz, trials=trials, rtol=rtol, atol=atol,
@@ -53,6 +54,4 @@ def verify(reference: str, candidate: str, dynamic: tuple[str, ...], input_range
 
 
 def _version() -> str:
-    from trtready.version import __version__
-
     return __version__

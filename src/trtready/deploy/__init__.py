@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trtready.deploy.bindings import Binding, EngineContract, engine_contract
+from trtready.outputs import Kind, Output, use_session
+from trtready.version import __version__
 
 if TYPE_CHECKING:
     from trtready.outputs import OutputSession
@@ -86,7 +88,6 @@ def made_repo(repo: Path | None) -> Iterator[None]:
 def stage_triton(contract: EngineContract, request: TritonRequest, session: OutputSession) -> DeployResult:
     """Write ``REPO/NAME`` into its staging folder of ``session`` (whose outputs include it); the caller
     commits it (``session.commit(request.folder)``) once everything else of the run is ready."""
-    from trtready.version import __version__
     from trtready.deploy.triton import library_note, model_config, write_model
 
     cfg = model_config(contract, request.name, request.max_batch, request.instances)
@@ -105,7 +106,6 @@ def deploy(manifest: Path, repo: Path, *, name: str | None = None, max_batch: in
     Checked and locked before anything is written; an existing ``REPO/NAME`` is replaced only with
     ``force`` and only when trtready wrote it (docs/hardening.md)."""
     from trtready.deploy.triton import check_name, default_name
-    from trtready.outputs import Kind, Output, use_session
 
     contract = engine_contract(Path(manifest))
     request = TritonRequest(Path(repo), check_name(name or default_name(contract.engine)), max_batch, instances)

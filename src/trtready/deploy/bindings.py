@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trtready.engine.manifest import read_manifest
 from trtready.errors import BadInputError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -92,8 +93,6 @@ def _bindings(entries: Any, is_input: bool, profiles: dict[str, Any], path: Path
 def engine_contract(manifest_file: Path) -> EngineContract:
     """The bindings of the engine ``manifest_file`` describes, read from the manifest alone; whoever
     copies the engine (:func:`trtready.deploy.triton.write_model`) checks its sha256 as it reads it."""
-    from trtready.engine.manifest import read_manifest
-
     path = Path(manifest_file)
     data = read_manifest(path)
     io, engine = data.get("io"), data.get("engine")

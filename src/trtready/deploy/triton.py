@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from trtready.deploy.bindings import Binding, EngineContract
+from trtready.deploy.snippet import SNIPPET_FILE, runtime_snippet
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
+from trtready.load.files import open_binary, read_regular
+from trtready.outputs import write_bytes
 
 # TensorRT DataType name → Triton DataType name. FP8/INT4/FP4/E8M0 have no Triton type.
 TRITON_DTYPE = {
@@ -123,8 +126,6 @@ def parse_config(path: Path) -> Any:
     """An existing ``config.pbtxt``, parsed by Triton's schema; anything else is one clear error."""
     from google.protobuf import text_format
 
-    from trtready.load.files import read_regular
-
     pb = model_config_pb2()
     raw = read_regular(Path(path), MAX_CONFIG_BYTES, "Triton config", missing="no such Triton config")
     try:
@@ -197,10 +198,6 @@ def write_model(contract: EngineContract, cfg: Any, folder: Path, header: Sequen
     checked against the manifest's sha256 as they are copied: one read) and the runtime snippet."""
     import hashlib
     import os
-
-    from trtready.deploy.snippet import SNIPPET_FILE, runtime_snippet
-    from trtready.load.files import open_binary
-    from trtready.outputs import write_bytes
 
     (folder / VERSION).mkdir()
     h = hashlib.sha256()

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.audit.findings import Finding, Layer, Outcome, Prediction, Role
-from trtready.engine.network import NetworkView, inspect_parsed
-from trtready.engine.profiles import InputProfile
+from trtready.bounds import bounds_from_metadata
+from trtready.engine import cancelling_monitor, capturing_logger, interrupts_deferred
+from trtready.engine.manifest import manifest_path, write_manifest
+from trtready.engine.network import NetworkView, inspect_parsed, parse_network
+from trtready.engine.profiles import InputProfile, example_shapes, resolve_profiles
 from trtready.errors import BadInputError, MissingLibraryError, UsageError
 from trtready.finding_ids import FindingId, build_finding_id
+from trtready.outputs import Kind, Output, use_session, write_bytes
 from trtready.targets import ResolvedTarget, version_key
 
 if TYPE_CHECKING:
@@ -105,10 +109,6 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
     ``written`` is the onnx-ir model saved at ``onnx_path`` in this run and the files it was saved to
     (``outputs.save_onnx``): its inputs, outputs and recorded bounds are read from it, not from the
     file parsed once more. TensorRT parses the file either way."""
-    from trtready.engine import cancelling_monitor, capturing_logger, interrupts_deferred
-    from trtready.engine.network import parse_network
-    from trtready.engine.profiles import example_shapes, resolve_profiles
-    from trtready.bounds import bounds_from_metadata
     from trtready.load.onnx_file import load_onnx
 
     trt = library_for(target)
@@ -160,9 +160,6 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
 def write_engine(built: Built, dest: Path, final: Path | None = None) -> BuildResult:
     """Write the engine at ``dest`` and its manifest beside it; ``final`` is where they will live
     (the paths the manifest and the result record, when ``dest`` is a staging path)."""
-    from trtready.engine.manifest import manifest_path, write_manifest
-    from trtready.outputs import write_bytes
-
     final = final or dest
     write_bytes(built.serialized, dest)
     write_manifest(dest, final, built.onnx_path, built.data_files, built.target, built.trt, built.network,
@@ -176,8 +173,6 @@ def build_engine(onnx_path: Path, engine_path: Path, target: ResolvedTarget, pro
                  staged: Callable[[Path], None] | None = None) -> BuildResult:
     """``build``: the engine and its manifest, checked and locked first, swapped in whole. ``staged``
     sees the staged engine before the swap (in a jailed run, the commit moves it out of reach)."""
-    from trtready.outputs import Kind, Output, use_session
-
     output = Output(Path(engine_path), Kind.ENGINE)
     inputs = [Path(onnx_path)]
     with use_session(session, [output], inputs, force) as s:

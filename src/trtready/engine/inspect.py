@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trtready.engine.network import NetworkView
+from trtready.engine.manifest import manifest_path, read_manifest
+from trtready.engine.network import NetworkView, inspect_network
 from trtready.errors import BadInputError, first_line
+from trtready.load import sha256_file
+from trtready.load.detect import ModelKind, detect
 
 
 def view_from_json(data: dict[str, Any]) -> NetworkView:
@@ -19,10 +22,6 @@ def view_from_json(data: dict[str, Any]) -> NetworkView:
 
 def view_of(path: Path, library: str | None = None) -> tuple[str, NetworkView]:
     """``(where the view comes from, view)``."""
-    from trtready.engine.manifest import manifest_path, read_manifest
-    from trtready.engine.network import inspect_network
-    from trtready.load.detect import ModelKind, detect
-
     path = Path(path)
     mpath = manifest_path(path)
     kind = None if mpath.exists() else detect(str(path))  # engines have no magic number: the manifest says
@@ -37,7 +36,6 @@ def view_of(path: Path, library: str | None = None) -> tuple[str, NetworkView]:
             "records its network view"
         )
     data = read_manifest(mpath)
-    from trtready.load import sha256_file
 
     if data.get("engine", {}).get("sha256") != sha256_file(path):
         raise BadInputError(f"{path}: does not match its manifest {mpath.name} (sha256 differs)")

@@ -12,7 +12,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from trtready.environment import environment, package_versions
 from trtready.errors import BadInputError
+from trtready.load import sha256_file
+from trtready.load.files import MAX_JSON_BYTES, read_regular
+from trtready.outputs import write_json
+from trtready.version import __version__
 
 MANIFEST_VERSION = "1.0"
 
@@ -40,11 +45,6 @@ def write_manifest(engine: Path, final: Path, model: Path, data_files: list[Path
     """Write ``ENGINE.json`` beside ``engine``; paths are recorded relative to ``final``'s folder when
     they lie inside it (the engine and its model move together), else absolute."""
     import os
-
-    from trtready.version import __version__
-    from trtready.environment import environment
-    from trtready.load import sha256_file
-    from trtready.outputs import write_json
 
     def where(p: Path) -> str:
         rel = os.path.relpath(os.path.abspath(p), os.path.abspath(final.parent))
@@ -76,8 +76,6 @@ def write_manifest(engine: Path, final: Path, model: Path, data_files: list[Path
 def read_manifest(path: Path) -> dict[str, Any]:
     """A manifest, read as bounded data: a regular file of at most 64 MiB, JSON nested no deeper than
     Python can parse; anything else is one clear error."""
-    from trtready.load.files import MAX_JSON_BYTES, read_regular
-
     raw = read_regular(path, MAX_JSON_BYTES, "manifest", missing="no such manifest")
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -110,8 +108,6 @@ def _major_minor(v: str | None) -> str | None:
 def compare_environment(manifest: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     """(breaking differences, other differences, what could not be compared) between a manifest and this machine."""
     import importlib.metadata
-
-    from trtready.environment import package_versions
 
     breaking: list[str] = []
     other: list[str] = []

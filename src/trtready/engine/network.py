@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trtready.engine import capturing_logger, load_library
+from trtready.engine import capturing_logger, interrupts_deferred, load_library
 from trtready.errors import BadInputError
 
 
@@ -45,8 +45,6 @@ def _dtype(t: Any) -> str:
 
 def parse_network(model: bytes | str | Path, library: str | None = None) -> tuple[Any, Any, Any]:
     """(trt module, builder, network) from an ONNX file or its bytes; parser errors name the node."""
-    from trtready.engine import interrupts_deferred
-
     trt = load_library(library)
     logger = capturing_logger(trt)
     builder = trt.Builder(logger)

@@ -8,9 +8,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtready.bounds import DimBound
-from trtready.errors import BadInputError, UsageError
+from trtready.bounds import EXAMPLE_KEY, DimBound, record_bounds
+from trtready.dim_fixes import APPLIED
+from trtready.errors import (
+    BadInputError,
+    TrtReadyError,
+    UpstreamError,
+    UsageError,
+    chain_text,
+    innermost_reason,
+)
+from trtready.export.names import apply_names, pytree_output_names
+from trtready.export.paths import ExportChain, translate_path
+from trtready.lazy import ir
 from trtready.load import LoadedModel, ModelKind
+from trtready.load.capture import CallLayout, capture_fitted
+from trtready.outputs import Kind, Output, mark_zip, save_onnx, use_session
+from trtready.plan.export_plan import CHOICES
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -81,10 +96,7 @@ def trace(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
 def to_onnx(ep: ExportedProgram, bounds: list[DimBound], examples: dict[str, list[int]],
             input_names: list[str] | None, output_names: list[str] | None) -> ir.Model:
     """The single translation, then names (pytree names by default for keyed outputs)."""
-    from trtready.export.names import apply_names, pytree_output_names
     from trtready.export.onnx_export import translate
-
-    from trtready.signature import program_input_names
 
     if input_names is not None:  # bounds and examples are recorded under the names the graph will have
         user = program_input_names(ep)
@@ -104,8 +116,6 @@ def to_onnx(ep: ExportedProgram, bounds: list[DimBound], examples: dict[str, lis
 def program_output_names(ep: ExportedProgram) -> list[str]:
     """The names the dynamo exporter gives the tensor outputs: pytree keys, else the output nodes' names."""
     from torch.export.graph_signature import OutputKind, TensorArgument
-
-    from trtready.export.names import pytree_output_names
 
     user = [s.arg for s in ep.graph_signature.output_specs if s.kind is OutputKind.USER_OUTPUT]
     keyed = pytree_output_names(ep)
@@ -157,12 +167,7 @@ def to_onnx_torchscript(module: torch.nn.Module, layout: Any, ep: ExportedProgra
     import logging
     import tempfile
 
-    import onnx_ir as ir
     import torch
-
-    from trtready.bounds import record_bounds
-    from trtready.bounds import EXAMPLE_KEY
-    from trtready.export.names import apply_names
 
     names = [n for n, _ in layout.tensors]
     tensors = tuple(t for _, t in layout.tensors)
@@ -195,9 +200,6 @@ def translate_any(ep: ExportedProgram, module: torch.nn.Module, layout: Any, bou
                   input_names: list[str] | None, output_names: list[str] | None,
                   exporter: str = "auto") -> tuple[ir.Model, ExportRecord]:
     """The first export path that translates (no verification here: ``fix``/``convert`` verify)."""
-    from trtready.errors import TrtReadyError, UpstreamError, chain_text, innermost_reason
-    from trtready.export.paths import ExportChain, translate_path
-
     chain = ExportChain(exporter)
     while (path := chain.next()) is not None:
         try:
@@ -226,9 +228,6 @@ def export_model(loaded: LoadedModel, out: Path, fmt: str, bounds: list[DimBound
     ``narrow_state`` (TorchScript only): the state stage the pipeline runs on the module before it
     is traced (:func:`trtready.pipeline.export`); export decides and narrows nothing itself.
     """
-    from trtready.outputs import Kind, Output, use_session
-    from trtready.plan.export_plan import CHOICES
-
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if exporter not in CHOICES:
@@ -249,10 +248,6 @@ def _export(loaded: LoadedModel, dest: Path, fmt: str, bounds: list[DimBound],
             input_names: list[str] | None, output_names: list[str] | None, exporter: str = "auto",
             narrow_state: Callable[[Any], Any] | None = None) -> ExportResult:
     import torch
-
-    from trtready.dim_fixes import APPLIED
-    from trtready.load.capture import CallLayout, capture_fitted
-    from trtready.outputs import mark_zip, save_onnx
 
     args, kwargs = loaded.example()
     notes: list[str] = []

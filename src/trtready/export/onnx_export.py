@@ -6,7 +6,7 @@ import json
 import warnings
 from typing import TYPE_CHECKING
 
-from trtready.bounds import DimBound, record_bounds
+from trtready.bounds import EXAMPLE_KEY, DimBound, record_bounds
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -33,8 +33,6 @@ def translate(ep: ExportedProgram, bounds: list[DimBound] | None = None,
         raise RuntimeError("torch.onnx.export returned no program")
     model = program.model
     if examples:
-        from trtready.bounds import EXAMPLE_KEY
-
         model.metadata_props[EXAMPLE_KEY] = json.dumps(examples)
     record_bounds(model, bounds or [])
     return model

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
+from trtready.export.custom_ops import decompositions
 from trtready.plan.export_plan import REWRITE_CONTIGUOUS, ExportPath, initial_paths, plan_recovery
 
 if TYPE_CHECKING:
@@ -116,8 +117,6 @@ def prepare(path: ExportPath, ep: ExportedProgram) -> tuple[ExportedProgram, str
         kept = f"; kept {len(rewrite.kept)} whose storage is written in place" if rewrite.kept else ""
         return program, f"{len(rewrite.rewritten)} contiguous call(s) rewritten as clones{kept}"
     if path.decompose:
-        from trtready.export.custom_ops import decompositions
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = ep.run_decompositions(decompositions(path.decompose))

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.audit import AuditReport, plugin_summary
-from trtready.audit.findings import Finding, Layer, Outcome
+from trtready.audit.findings import Finding, Layer, Outcome, op_finding_id
 from trtready.bounds import DimBound
 from trtready.intervals import Interval
-from trtready.plan import Action, Decision, PlanOptions
-from trtready.targets import ResolvedTarget
 from trtready.limits import DEFAULT_LIMITS, Limits
+from trtready.plan import Action, Decision, PlanOptions
+from trtready.plan.rewrites import plan_ops
+from trtready.targets import ResolvedTarget
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison
 
 if TYPE_CHECKING:
@@ -170,8 +171,6 @@ class FixResult:
 def unbuildable_notes(decisions: list[Decision], target: str) -> list[str]:
     """One note per ONNX node the target still cannot build after the rewrites (a ``keep`` of an op
     finding): fix writes the model anyway — it is correct, the engine build is what fails."""
-    from trtready.audit.findings import Layer, op_finding_id
-
     prefix = op_finding_id(Layer.ONNX, "")
     return [f"not buildable on {target}: {d.reason}" for d in decisions
             if d.action is Action.KEEP and d.finding.startswith(prefix)]
@@ -188,7 +187,6 @@ def rewrite_and_plan(analysis: OnnxAnalysis, findings: list[Finding], target: Re
     """
     from trtready.passes.onnx_model import rewrite_then_analyse
     from trtready.plan.onnx_plan import parser_casts, plan_onnx
-    from trtready.plan.rewrites import plan_ops
 
     casts = parser_casts(analysis.model.graph)
     rewritten, analysis = rewrite_then_analyse(analysis, target.profile)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from trtready.fix import FixRequest, FixResult
+from trtready.fix.onnx_fix import fix_onnx
+from trtready.fix.torch_fix import fix_torch
 from trtready.load import LoadedModel, ModelKind
-from trtready.outputs import Kind, Output
+from trtready.outputs import Kind, Output, use_session
 
 
 def output_kind(loaded: LoadedModel) -> Kind:
@@ -21,18 +23,13 @@ def output_kind(loaded: LoadedModel) -> Kind:
 def plan_fix(loaded: LoadedModel, req: FixRequest) -> FixResult:
     """Everything but writing: audit, plan, narrow, verify (nothing is written here)."""
     if loaded.kind is ModelKind.ONNX:
-        from trtready.fix.onnx_fix import fix_onnx
-
         return fix_onnx(loaded, req)
-    from trtready.fix.torch_fix import fix_torch
 
     return fix_torch(loaded, req)
 
 
 def run_fix(loaded: LoadedModel, req: FixRequest) -> FixResult:
     """``fix``: outputs are checked (and locked) before any work; the result is swapped in whole."""
-    from trtready.outputs import use_session
-
     if req.dry_run or req.out is None:
         return plan_fix(loaded, req)
     output = Output(Path(req.out), output_kind(loaded))

@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trtready.lazy import np
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
@@ -200,8 +202,6 @@ def index_interval(size: int | None) -> Interval | None:
 
 def int_hull(values: object) -> Interval | None:
     """Exact interval of an integer array (numpy-like); None for an empty array."""
-    import numpy as np
-
     arr = np.asarray(values)
     if arr.size == 0:
         return None
@@ -210,8 +210,6 @@ def int_hull(values: object) -> Interval | None:
 
 def float_hull(values: object) -> Interval | None:
     """Interval of a float array ignoring NaN (reported separately); None when nothing is left."""
-    import numpy as np
-
     arr = np.asarray(values, dtype=np.float64)
     arr = arr[~np.isnan(arr)]
     if arr.size == 0:
@@ -221,8 +219,6 @@ def float_hull(values: object) -> Interval | None:
 
 def float32_facts(values: object) -> tuple[Interval | None, bool, list[str]]:
     """Interval, whether float32 holds every value exactly, and notes on NaN/inf/underflow."""
-    import numpy as np
-
     arr = np.asarray(values, dtype=np.float64)
     notes: list[str] = []
     if np.isnan(arr).any():

@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trtready.intervals import INT32_MAX, Interval
+from trtready.intervals.fx import _schema_aliases, sym_bounds
+from trtready.lazy import ir
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
-    import onnx_ir as ir
     import torch.fx
     from torch.export import ExportedProgram
     from torch.fx.node import Argument
@@ -189,8 +191,6 @@ def onnx_demands(graph: ir.Graph, env: dict[ir.Value, AbsValue | None], dims: Di
 
     ``env`` holds the intervals proved without any demand: they bound the other operands.
     """
-    import onnx_ir as ir
-
     demands: dict[ir.Value, Demand] = {}
 
     def put(v: ir.Value | None, iv: Interval | None, via: Demand, step: str, move: bool = False) -> None:
@@ -297,8 +297,6 @@ def _fx_int(n: Argument) -> bool:
 def _fx_rows(table: Argument, dim: int, ranges: Ranges) -> int | None:
     import torch.fx
 
-    from trtready.intervals.fx import sym_bounds
-
     val = table.meta.get("val") if isinstance(table, torch.fx.Node) else None
     shape = getattr(val, "shape", None)
     if shape is None or not -len(shape) <= dim < len(shape):
@@ -314,9 +312,6 @@ def fx_demands(ep: ExportedProgram, env: dict[str, Interval | None]) -> dict[str
     the program are never carried through (their value changes after it is read).
     """
     import torch.fx
-
-    from trtready.intervals.fx import _schema_aliases
-    from trtready.signature import program_input_names
 
     ranges = ep.range_constraints
     nodes = list(ep.graph.nodes)

@@ -9,13 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trtready.intervals import COMPARISONS, INT64_MAX, Interval, index_interval, monotone, true_div, truncate_to_int
-
-if TYPE_CHECKING:
-    import numpy as np
-    import onnx_ir as ir
+from trtready.lazy import ir, np
 
 _MAX_ELEMS = 16
 
@@ -46,9 +43,6 @@ def _const(value: ir.Value) -> AbsValue | None:
     mapped or copied, so a model of several GB is analysed in the memory of one chunk, and the
     propagations a run makes (demands, rewrites) read each file once.
     """
-    import numpy as np
-    import onnx_ir as ir
-
     try:
         t = ir.convenience.get_const_tensor(value)
     except (ValueError, TypeError):  # a malformed Constant: unknown
@@ -72,8 +66,6 @@ def _const(value: ir.Value) -> AbsValue | None:
 
 def _summary(arr: np.ndarray[tuple[int, ...], np.dtype[np.generic]]) -> AbsValue | None:
     """Hull (and for short vectors each element) of an integer tensor; hull of a finite float one."""
-    import numpy as np
-
     if arr.size == 0 or arr.dtype.kind not in "iub":
         if arr.dtype.kind == "f" and arr.size and np.isfinite(arr).all():
             return AbsValue(Interval(float(arr.min()), float(arr.max())))
@@ -93,8 +85,6 @@ def _external_summary(t: ir.ExternalTensor) -> AbsValue | None | object:
     """:func:`_summary` of an external tensor, read CHUNK_BYTES at a time from its file (its location
     was confined to the model's folder at load). Types numpy cannot read from raw bytes (4-bit,
     bfloat16, …) answer ``_UNREADABLE_BY_CHUNKS``: the caller falls back to the tensor's own reader."""
-    import numpy as np
-
     try:
         dt = np.dtype(t.dtype.numpy()).newbyteorder("<")
     except (TypeError, ValueError, AttributeError):
@@ -454,8 +444,6 @@ def _cumsum(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[
 
 def _cast(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
 
-    import onnx_ir as ir
-
     x = ins[0] if ins else None
     to_attr = _attr(node, "to")
     to = ir.DataType(to_attr) if to_attr is not None else node.outputs[0].dtype
@@ -474,8 +462,6 @@ def _cast(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[Ab
 
 
 def _constant_of_shape(node: ir.Node, ins: list[AbsValue | None], dims: DimBounds) -> list[AbsValue | None]:
-    import numpy as np
-
     t = _attr(node, "value")
     if t is None:
         return [AbsValue(Interval.point(0.0 if node.outputs[0].dtype and node.outputs[0].dtype.is_floating_point() else 0))]

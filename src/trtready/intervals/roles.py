@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from trtready.intervals import Interval
+from trtready.lazy import ir
+from trtready.signature import program_input_names
 
 if TYPE_CHECKING:
-    import onnx_ir as ir
     import torch.fx
     from torch.export import ExportedProgram
     from torch.fx.node import Argument
@@ -171,8 +172,6 @@ def _onnx_use(node: ir.Node, idx: int) -> Iterable[tuple[str, int | None, ir.Val
     elif op in ("Gather", "GatherElements", "GatherND") and idx == 0:
         yield "pass", None, node.outputs[0]  # indexing into it: the values move, unchanged
     elif op == "Cast":
-        import onnx_ir as ir
-
         to = node.attributes.get("to")
         yield ("bool", None, None) if to is not None and to.value == ir.DataType.BOOL else ("pass", None, node.outputs[0])
     elif op == "Gather" and idx == 1:
@@ -325,8 +324,6 @@ def _derived(node: torch.fx.Node) -> set[torch.fx.Node]:
 def fx_input_roles(ep: ExportedProgram) -> dict[str, InputRole]:
     """Role of each integer (or bool) user input of an ExportedProgram."""
     import torch
-
-    from trtready.signature import program_input_names
 
     user_inputs = set(program_input_names(ep))
     step = _fx_step_for(ep)

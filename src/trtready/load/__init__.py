@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trtready.errors import BadInputError
+from trtready.bounds import bounds_from_metadata
+from trtready.errors import BadInputError, UsageError
 from trtready.limits import DEFAULT_LIMITS, Limits
+from trtready.load.capture import example_inputs, program_bounds
 from trtready.load.detect import ModelKind, detect, hf_config_path, is_hf
+from trtready.load.files import open_binary
+from trtready.load.onnx_file import load_onnx
 from trtready.load.spec import ModelSpec
 from trtready.load.state import StateEntry
 
@@ -26,8 +30,6 @@ __all__ = ["LoadedModel", "ModelKind", "ModelSpec", "load_model", "sha256_file"]
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    from trtready.load.files import open_binary
-
     h = hashlib.sha256()
     with open_binary(path) as fh:
         while block := fh.read(chunk):
@@ -77,13 +79,9 @@ class LoadedModel:
         """The dim bounds the file itself carries, for the axes the user's ``--dynamic`` leaves open: an
         earlier run's, recorded in an ONNX file's metadata; a ``.pt2`` program's own ``Dim(min, max)``.
         The request builders (:mod:`trtready.api`) merge them once; no stage reads them again."""
-        from trtready.bounds import bounds_from_metadata
-
         if self.onnx is not None:
             return bounds_from_metadata(self.onnx)
         if self.kind is ModelKind.PT2 and self.exported is not None:
-            from trtready.load.capture import program_bounds
-
             return program_bounds(self.exported)
         return []
 
@@ -95,7 +93,6 @@ class LoadedModel:
         """Example ``(args, kwargs)``: the spec's, else those a ``.pt2`` stores."""
         if self.has_example:
             return self.args, self.kwargs
-        from trtready.load.capture import example_inputs
 
         return example_inputs(self.exported)
 
@@ -126,8 +123,6 @@ def load_model(model: str | ModelSpec, trust_code: bool = False, limits: Limits 
     path = Path(model)
     digest = sha256_file(path)
     if kind is ModelKind.ONNX:
-        from trtready.load.onnx_file import load_onnx
-
         ir_model, data_files, notes = load_onnx(path, limits)
         return LoadedModel(model, kind, digest, onnx=ir_model, data_files=data_files, notes=notes)
     if kind is ModelKind.PT2:
@@ -195,7 +190,6 @@ def _from_spec(spec: ModelSpec, source: str, limits: Limits) -> LoadedModel:
 
 def _from_hf(model: str, config_only: bool, hf_set: dict[str, Any] | None, limits: Limits) -> LoadedModel:
     """An ``hf:`` config built without weights; only ``audit`` takes it (there is nothing to narrow or verify)."""
-    from trtready.errors import UsageError
     from trtready.load.hf_config import load_hf
     from trtready.load.state import entries_from_module
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trtready.errors import BadInputError
+from trtready.lazy import np
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 
 _RATIO_FLOOR = 1 << 20  # members smaller than this are not judged by their compression ratio
@@ -81,8 +82,6 @@ def check_elements(what: str, shape: Sequence[int], limits: Limits = DEFAULT_LIM
 
 def check_npz(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """Every ``.npy`` member's header: a plain dtype, a bounded shape, data that fits the member."""
-    import numpy as np
-
     infos = check_zip(path, limits)
     with zipfile.ZipFile(path) as zf:
         for info in infos:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trtready.bounds import DimBound
-from trtready.errors import BadInputError, UsageError
+from trtready.dim_fixes import apply_fixes, parse_fixes
+from trtready.errors import BadInputError, TrtReadyError, UpstreamError, UsageError, upstream_reason
+from trtready.lazy import np
 from trtready.signature import program_input_names  # noqa: F401  re-exported: its home before the ground floor
 
 if TYPE_CHECKING:
@@ -128,7 +130,6 @@ class CallLayout:
 
     def arguments(self, feeds: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """``(args, kwargs)`` with every tensor input taken from ``feeds`` (numpy arrays or tensors)."""
-        import numpy as np
         import torch
         import torch.utils._pytree as pytree
 
@@ -177,9 +178,6 @@ def capture_fitted(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[
     """:func:`capture`; when torch.export rejects the dynamic shapes, its suggested fixes that keep the
     user's bounds are applied and the capture runs once more (:mod:`trtready.dim_fixes`). Failures are
     reported as torch.export's, with a hint that names any suggested fix not taken and why."""
-    from trtready.dim_fixes import apply_fixes, parse_fixes
-    from trtready.errors import TrtReadyError, UpstreamError, upstream_reason
-
     try:
         return Captured(capture(module, args, kwargs, bounds), list(bounds), [])
     except TrtReadyError:

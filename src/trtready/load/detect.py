@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
+from trtready.limits import DEFAULT_LIMITS
+from trtready.load.archive import check_elements
+from trtready.load.files import open_binary
 
 if TYPE_CHECKING:
     from trtready.limits import Limits
@@ -101,9 +104,6 @@ _SAFETENSORS_HEADER_MAX = 100 * 2**20  # the format's own reader refuses headers
 def validate_safetensors_header(path: Path, limits: "Limits | None" = None) -> dict[str, Any]:
     """Parse the JSON header and check every entry: known dtype, bounded shape, a byte range inside
     the file whose length matches the shape."""
-    from trtready.limits import DEFAULT_LIMITS
-    from trtready.load.archive import check_elements
-
     limits = limits or DEFAULT_LIMITS
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -158,7 +158,6 @@ def detect(model: str) -> ModelKind:
         raise BadInputError(f"{model}: not a regular file")
     if st.st_size == 0:
         raise BadInputError(f"{model}: empty file")
-    from trtready.load.files import open_binary
 
     try:
         with open_binary(path) as fh:  # non-blocking open: a FIFO swapped in after the stat cannot hang it

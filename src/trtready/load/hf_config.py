@@ -27,6 +27,7 @@ from typing import Any
 
 from trtready.errors import BadInputError, MissingLibraryError, UnsafeInputError, UsageError
 from trtready.load.detect import HF_PREFIX, hf_config_path
+from trtready.load.files import open_binary
 
 CONFIG_BYTES_MAX = 16 * 2**20  # the largest Hub config.json files are tens of kB
 BATCH, SEQ = 2, 16  # example inputs, as the zoo calls text models (batch 2 × sequence 16)
@@ -92,8 +93,6 @@ def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 def read_config(path: Path) -> dict[str, Any]:
     """``config.json`` as a dict: a regular file of bounded size holding a JSON object, no custom code."""
-    from trtready.load.files import open_binary
-
     try:
         st = path.stat()
     except FileNotFoundError:

@@ -15,14 +15,13 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from trtready.errors import BadInputError, UnsafeInputError
-from trtready.limits import DEFAULT_LIMITS, Limits
-
-if TYPE_CHECKING:
-    import onnx
-    import onnx_ir as ir
+from trtready.errors import BadInputError, UnsafeInputError, VerificationRunError
+from trtready.lazy import ir, np, onnx
+from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
+from trtready.load.archive import check_elements, check_rank
+from trtready.load.files import read_regular
 
 
 @contextlib.contextmanager
@@ -104,8 +103,6 @@ def _all_tensors(proto: "onnx.ModelProto") -> Iterator["onnx.TensorProto"]:
 
 
 def _is_external(t: "onnx.TensorProto") -> bool:
-    import onnx
-
     return bool(t.data_location == onnx.TensorProto.EXTERNAL)
 
 
@@ -183,8 +180,6 @@ def read_external_tensor(t: "onnx.TensorProto", model_path: Path) -> "onnx.Tenso
     as :func:`check_external_data` (onnx's own reader would resolve the location against the working
     folder). The file is opened without following a final symlink and without blocking, and at most
     the tensor's declared byte size is read."""
-    import onnx
-
     base = model_path.resolve().parent
     ref = _external_ref(t, model_path, base)
     itemsize = _ITEMSIZE.get(int(t.data_type))
@@ -223,10 +218,7 @@ _ITEMSIZE = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4
 
 def parse_onnx(path: Path) -> "onnx.ModelProto":
     """Parse and sanity-check the protobuf (without external data)."""
-    import onnx
     from google.protobuf.message import DecodeError
-
-    from trtready.load.files import read_regular
 
     proto = onnx.ModelProto()
     data = read_regular(path, MAX_PROTOBUF_BYTES, "protobuf (larger weights live in external data)")
@@ -254,8 +246,6 @@ def full_check_failure(proto: "onnx.ModelProto") -> str | None:
     Checked on the same probe as :func:`check_structure` (external initializers as typed inputs,
     shape-less I/O as rank-unknown), so the answer does not depend on the working folder.
     """
-    import onnx
-
     try:
         onnx.checker.check_model(_with_io_shapes(proto), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
@@ -285,8 +275,6 @@ def _bad_string(msg: object) -> str | None:
 
 def check_structure(proto: "onnx.ModelProto", path: Path) -> None:
     """The ONNX checker without external data: cycles, missing inputs, duplicate names, unknown ops."""
-    import onnx
-
     bad = _bad_string(proto)
     if bad is not None:
         raise BadInputError(f"{path}: invalid ONNX model: a {bad!r} field is not valid UTF-8")
@@ -308,8 +296,6 @@ def _with_io_shapes(proto: "onnx.ModelProto") -> "onnx.ModelProto":
     location ``#external`` in the probe: the checker leaves locations starting with ``#`` unresolved,
     so it never looks for them in the working folder.
     """
-    import onnx
-
     io = list(proto.graph.input) + list(proto.graph.output)
     external = [t for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
     nested = sum(1 for t in _all_tensors(proto) if _is_external(t)) > len(external)
@@ -358,8 +344,6 @@ def _type_shapes(t: "onnx.TypeProto") -> Iterator["onnx.TensorShapeProto"]:
 def check_graph_size(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """The node count over every graph, subgraph and function body, within the ``graph-nodes`` limit;
     checked on the protobuf, before onnx-ir or any analysis builds its own objects for each node."""
-    from trtready.limits import limit_hint
-
     nodes = sum(len(g.node) for g in _all_graphs(proto)) + sum(len(f.node) for f in proto.functions)
     if nodes > limits.graph_nodes:
         raise BadInputError(f"{path}: {nodes} nodes, over the limit of {limits.graph_nodes} ({limit_hint('graph-nodes')})")
@@ -368,8 +352,6 @@ def check_graph_size(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFA
 def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """Every static shape the file declares (I/O, value_info, initializers, constants) within the limits:
     the node count first, then each shape's rank (before its dims are even listed), then its elements."""
-    from trtready.load.archive import check_elements, check_rank
-
     check_graph_size(proto, path, limits)
     infos = [v for g in _all_graphs(proto) for v in list(g.input) + list(g.output) + list(g.value_info)]
     infos += [v for f in proto.functions for v in f.value_info]
@@ -394,10 +376,7 @@ def check_declared_sizes(proto: "onnx.ModelProto", path: Path, limits: Limits = 
 def densify_sparse(proto: "onnx.ModelProto", path: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
     """Sparse initializers become dense ones (onnx-ir drops them; TensorRT and the narrowing passes
     work on dense tensors). Indices are checked against the dims; notes say what was densified."""
-    import numpy as np
     from onnx import numpy_helper
-
-    from trtready.load.archive import check_elements
 
     notes = []
     for g in _all_graphs(proto):
@@ -438,8 +417,6 @@ def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
     """The model as a protobuf for onnx shape inference: every initializer also a typed graph input,
     those over 1000 bytes withheld (inference needs their types, not their data; data propagation
     reads the small ones). The model itself is left as it was."""
-    import onnx_ir as ir
-
     graph = model.graph
     inputs = list(graph.inputs)
     present = set(inputs)
@@ -466,8 +443,6 @@ def inference_proto(model: "ir.Model") -> "onnx.ModelProto":
 
 def _typed_initializer(v: "ir.Value") -> "ir.TensorProtocol | None":
     """An initializer's tensor; its value takes the tensor's shape and dtype where none was declared."""
-    import onnx_ir as ir
-
     tensor = v.const_value
     if tensor is not None:
         v.shape = v.shape or ir.Shape(list(tensor.shape.numpy()))
@@ -484,9 +459,6 @@ def _file_inference_proto(model: "ir.Model", source: "onnx.ModelProto") -> "onnx
     there, and an initializer's input takes the tensor's shape and dtype where none was declared.
     None when the file is not such a graph; the caller serialises ``model`` then.
     """
-    import onnx
-    import onnx_ir as ir
-
     graph = model.graph
     if len(list(model.graphs())) != 1 or len(graph.initializers) != len(source.graph.initializer):
         return None
@@ -575,12 +547,7 @@ def check_run_sizes(probe: "onnx.ModelProto", feeds: dict[str, Any], limits: Lim
     Reshape/Range to concrete sizes. What inference cannot follow (sizes computed from float values,
     reductions, loops) is left to ONNX Runtime's bounded arena (:mod:`trtready.verify.runners`).
     """
-    import numpy as np
-    import onnx
     from onnx import numpy_helper
-
-    from trtready.errors import VerificationRunError
-    from trtready.limits import limit_hint
 
     p = onnx.ModelProto()
     p.CopyFrom(probe)
@@ -639,8 +606,6 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS, source: "on
     whose inferred static shape exceeds the element limit is refused here, before anything runs.
     ``source``: the protobuf ``model`` was deserialised from, unchanged since (:func:`load_onnx`).
     """
-    import onnx
-
     if model.meta.get(_INFERRED):
         return
     proto = _file_inference_proto(model, source) if source is not None else None
@@ -651,7 +616,6 @@ def infer_shapes(model: "ir.Model", limits: Limits = DEFAULT_LIMITS, source: "on
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError):
         model.meta[_INFERRED] = True  # partial knowledge: values keep what the file declared
         return
-    from trtready.load.archive import check_elements, check_rank
 
     for name, value, shape, dtype in _inferred_types(model, inferred):
         if shape is not None and value.shape != shape:
@@ -673,8 +637,6 @@ def _inferred_types(model: "ir.Model", inferred: "onnx.ModelProto") -> Iterator[
     as much as loading the file (about half of ``audit``'s time on a 100k-node graph). Subgraphs
     and non-tensor types take onnx-ir's deserialiser, graph by graph.
     """
-    import onnx_ir as ir
-
     g = inferred.graph
     infos = list(g.input) + list(g.output) + list(g.value_info)
     graphs = list(model.graphs())
@@ -713,7 +675,6 @@ def _resolve_external(model: "ir.Model", base: Path) -> None:
     are read into memory now: writers do not move attribute data, and a relative location kept in an
     output would point into the output's folder (or, handed to ONNX Runtime as bytes, the working folder).
     """
-    import onnx_ir as ir
     from onnx_ir.external_data import convert_tensors_from_external
 
     subgraphs: list[ir.Graph] = [model.graph]
@@ -747,8 +708,6 @@ def load_onnx(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> 
     Order matters: sizes and external-data locations are checked on the protobuf before any
     library reads a tensor or a file.
     """
-    import onnx_ir as ir
-
     p = Path(path)
     proto = parse_onnx(p)
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trtready.errors import BadInputError
+from trtready.lazy import np
 from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.archive import check_elements
 
@@ -46,7 +47,6 @@ def _reader(name: str, t: Any) -> Callable[[], Any]:
     """Values as numpy; sparse tensors by their stored values (the rest are zeros)."""
 
     def read() -> Any:
-        import numpy as np
         import torch
 
         if t.device.type == "meta":

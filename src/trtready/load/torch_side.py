@@ -16,6 +16,9 @@ from typing import Any
 
 from trtready.errors import BadInputError, UnsafeInputError
 from trtready.limits import DEFAULT_LIMITS, Limits
+from trtready.load.archive import check_zip
+from trtready.load.detect import validate_safetensors_header
+from trtready.load.pt2 import quiet_torch_logs, read_pt2
 from trtready.load.spec import ModelSpec
 
 
@@ -63,9 +66,6 @@ def load_pt2(path: Path, limits: Limits = DEFAULT_LIMITS, trust_code: bool = Fal
     loader never sees it); with it, ``torch.export.load`` reads it, example inputs included.
     """
     import torch
-
-    from trtready.load.archive import check_zip
-    from trtready.load.pt2 import quiet_torch_logs, read_pt2
 
     if not trust_code:
         return read_pt2(path, limits)
@@ -130,8 +130,6 @@ def load_checkpoint(path: Path, trust_code: bool = False, limits: Limits = DEFAU
     """
     import torch
 
-    from trtready.load.archive import check_zip
-
     if zipfile.is_zipfile(path):
         check_zip(path, limits)
     try:
@@ -169,8 +167,6 @@ def load_checkpoint(path: Path, trust_code: bool = False, limits: Limits = DEFAU
 def open_safetensors(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, dict[str, Any]]:
     """A ``safe_open`` handle after the header was checked, and the header; tensors are read on demand."""
     from safetensors import safe_open
-
-    from trtready.load.detect import validate_safetensors_header
 
     header = validate_safetensors_header(path, limits)
     try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from trtready.errors import BadInputError, UnsafeInputError
+from trtready.lazy import np
 from trtready.limits import DEFAULT_LIMITS, Limits
 from trtready.load.archive import check_elements, check_zip
 
@@ -100,7 +101,6 @@ class _Unpickler(pickle.Unpickler):
         info = self.records.get(f"{self.folder}{key}")
         if info is None:
             raise BadInputError(f"{self.path}: storage {key!r} is missing from the TorchScript archive")
-        import numpy as np
         import torch
 
         itemsize = torch.empty(0, dtype=getattr(torch, storage.dtype)).element_size()

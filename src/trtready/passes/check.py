@@ -11,14 +11,13 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from trtready.errors import NarrowingError
+from trtready.load.onnx_file import full_check_failure
 
 
 class FullCheckPass(ir.passes.InPlacePass):
     """Checks, changes nothing (``modified`` is always False)."""
 
     def call(self, model: ir.Model) -> ir.passes.PassResult:
-        from trtready.load.onnx_file import full_check_failure
-
         failure = full_check_failure(ir.serde.serialize_model(model))
         if failure is not None:
             raise NarrowingError(f"the narrowed model fails the ONNX checker ({failure}); nothing written")

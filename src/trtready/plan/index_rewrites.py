@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx_ir as ir
-
+from trtready.finding_ids import Layer, tensor_finding_id
+from trtready.lazy import ir
 from trtready.plan import Action, Decision
 from trtready.rewrite_matchers import Dim, _const_int, _dim_read, _is_op, _same_dim, _widening_cast
-from trtready.finding_ids import Layer, tensor_finding_id
 
 _MOVES = {"Reshape", "Unsqueeze", "Squeeze", "Flatten", "Transpose", "Expand", "Identity"}
 

@@ -7,9 +7,10 @@ the rewrites out.
 
 from __future__ import annotations
 
-import onnx_ir as ir
-
 from trtready.audit.findings import Finding, Layer
+from trtready.audit.ops import labeled_nodes, onnx_use
+from trtready.audit.predict import op_problems
+from trtready.lazy import ir
 from trtready.plan import Action, Decision
 from trtready.rewrite_matchers import (
     IotaGather,
@@ -39,9 +40,6 @@ def plan_ops(findings: list[Finding], model: ir.Model, profile: TargetProfile, r
     """``keep`` for each op the target still cannot build after the rewrites (why, and what the user can
     change); for each torch.export op finding, the decision of the translated nodes from the same source
     line (``rewrite`` when every one was rewritten)."""
-    from trtready.audit.ops import labeled_nodes, onnx_use
-    from trtready.audit.predict import op_problems
-
     by_id = {d.finding: d for d in rewritten if d.action is Action.REWRITE}
     left = {label: node for label, node in labeled_nodes(model)}
     out: list[Decision] = []

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trtready.outputs import dumps
+from trtready.version import __version__
 
 _DTYPE_COLOURS = {"int64": "#c62828", "float64": "#ef6c00", "int32": "#2e7d32", "float32": "#1565c0",
                   "float16": "#5e35b1", "bfloat16": "#5e35b1", "bool": "#757575"}
@@ -46,7 +47,6 @@ def render_html(data: dict[str, Any], text: str | None = None) -> str:
     ])
     # "<" only occurs inside JSON strings: as \u003c no "</script>" or "<!--" can end or bend the data block
     payload = (dumps(data) if text is None else text).replace("<", "\\u003c")
-    from trtready.version import __version__
 
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any
 
 from trtready.environment import environment
+from trtready.version import __version__
 
 SCHEMA_VERSION = "1.5"
 
@@ -18,8 +19,6 @@ def schema() -> dict[str, Any]:
 
 
 def audit_report_json(report: Any, verb: str = "audit") -> dict[str, Any]:
-    from trtready.version import __version__
-
     res = report.result
     target = report.target
     return {

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from trtready.audit.findings import Outcome
 from trtready.rules import BY_ID, LAYER_NOT_ANALYSED, RULES, VERIFICATION_MISMATCH, Rule
+from trtready.version import __version__
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -34,8 +35,6 @@ def level(outcome: str) -> str:
 
 def render_sarif(data: dict[str, Any], cwd: Path | None = None) -> dict[str, Any]:
     """The SARIF log of a report.json dict; artifact URIs relative to ``cwd`` (default: the current folder)."""
-    from trtready.version import __version__
-
     where = _Locator(data, Path(cwd or os.getcwd()))
     target = data["target"]["name"]
     verdict = data["verdict"]

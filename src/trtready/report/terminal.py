@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trtready.audit.findings import Finding, Outcome
+from trtready.dim_fixes import APPLIED
 
 WIDTH = 100
 
@@ -241,8 +242,6 @@ def render_export(result: Any, con: Any, excuses: bool = True) -> None:
     """Which export path wrote the ONNX file and why earlier ones were left; what verification excused
     (unless the comparison tables above said it) or could not run. Printed by fix and convert alike:
     none of it is left to report.json alone."""
-    from trtready.dim_fixes import APPLIED
-
     for note in result.report.result.notes:
         if note.startswith(APPLIED):
             con.print(f"  [yellow]{esc(note)}[/]", overflow="fold")

@@ -7,10 +7,10 @@ tolerance that *would* have passed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # numpy is imported where arrays are compared: the CLI's front process never needs it
-    import numpy as np
+from trtready.errors import UsageError
+from trtready.lazy import np
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-6
@@ -18,8 +18,6 @@ DEFAULT_ATOL = 1e-6
 
 def parse_tolerances(specs: list[str] | tuple[str, ...] | None, default: float) -> tuple[float, dict[str, float]]:
     """``['1e-4', 'logits:1e-3']`` -> (default, {name: value}); later entries win."""
-    from trtready.errors import UsageError
-
     per: dict[str, float] = {}
     for spec in specs or ():
         name, sep, val = spec.rpartition(":")
@@ -76,8 +74,6 @@ def _py(x: Any) -> Any:
 
 
 def compare_arrays(name: str, ref: np.ndarray, cand: np.ndarray, rtol: float, atol: float) -> OutputComparison:
-    import numpy as np
-
     ref, cand = np.asarray(ref), np.asarray(cand)
     text = ref.dtype.kind in "OUSV" or cand.dtype.kind in "OUSV"  # strings (ONNX STRING): equal or not
     exact = text or (ref.dtype.kind in "iub" and cand.dtype.kind in "iub")
@@ -188,8 +184,6 @@ def scaled_atol(ref: np.ndarray, depth: int) -> tuple[float, str]:
     ``atol = max(1e-6, 4 · 2**-23 · max|ref| · sqrt(depth))`` with depth the number of matmul/conv
     layers. Integer outputs are always compared exactly; a user-given ``--atol`` is used as given.
     """
-    import numpy as np
-
     finite = np.abs(ref[np.isfinite(ref)]) if ref.size else np.zeros(1)
     magnitude = float(finite.max()) if finite.size else 0.0
     atol = max(DEFAULT_ATOL, 4 * EPS32 * magnitude * max(depth, 1) ** 0.5)
@@ -198,8 +192,6 @@ def scaled_atol(ref: np.ndarray, depth: int) -> tuple[float, str]:
 
 def padded_positions(feeds: dict[str, np.ndarray], masks: list[str], shape: tuple[int, ...]) -> np.ndarray | None:
     """Where an output of ``shape`` lies over a padded position (mask 0) of a (batch, seq) mask input."""
-    import numpy as np
-
     for name in masks:
         mask = feeds.get(name)
         if mask is None or mask.ndim != 2 or len(shape) < 2 or tuple(shape[:2]) != tuple(mask.shape):
@@ -226,8 +218,6 @@ def compare_runs(
     :func:`scaled_atol`. A float mismatch confined to positions that a mask input pads is flagged
     ``padded_only``: those rows attend to nothing real and consumers discard them.
     """
-    import numpy as np
-
     ref_l = list(ref.values()) if isinstance(ref, dict) else list(ref)
     cand_l = list(cand.values()) if isinstance(cand, dict) else list(cand)
     out: list[OutputComparison] = []

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from trtready.bounds import DimBound
-from trtready.errors import BadInputError
+from trtready.errors import BadInputError, UsageError
 from trtready.intervals import Interval
 from trtready.intervals.roles import InputRole
+from trtready.lazy import np
 from trtready.limits import DEFAULT_LIMITS, Limits
+from trtready.load.archive import check_elements, check_npz
+from trtready.load.files import check_regular
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -120,8 +121,6 @@ def is_text(dtype: np.dtype) -> bool:
 def check_ranges(specs: list[InputSpec]) -> None:
     """Each ``--input-range`` fits its input's dtype: an int32 input cannot take 0..9999999999 (the
     generated values would wrap), a float or string input takes no integer range."""
-    from trtready.errors import UsageError
-
     for s in specs:
         if s.values is None or s.dtype.kind not in "iub":
             continue
@@ -162,8 +161,6 @@ def check_feeds(specs: list[InputSpec], feeds: dict[str, np.ndarray]) -> None:
 
 def generate(specs: list[InputSpec], dims: dict[str, int], bounds: list[DimBound], seed: int,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
-    from trtready.load.archive import check_elements
-
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
     for s in specs:
@@ -248,10 +245,6 @@ def load_npz(path: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray
     import zipfile
     from pathlib import Path
 
-    from trtready.load.archive import check_npz
-
-    from trtready.load.files import check_regular
-
     p = Path(path)
     check_regular(p)  # a FIFO or a device would block or never end
     if not zipfile.is_zipfile(p):
@@ -271,8 +264,6 @@ def torch_input_specs(layout: CallLayout, fx: FxAnalysis, ranges: dict[str, Inte
     the model was made for inputs like it (a hand-picked id range, a type id), not for arbitrary ints.
     """
     import torch
-
-    from trtready.intervals.roles import InputRole
 
     roles = fx.roles
     placeholders = {n.name: n for n in fx.program.graph.nodes if n.op == "placeholder"}

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from trtready.bounds import DimBound
 from trtready.errors import VerificationRunError
+from trtready.lazy import ir, np
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
 from trtready.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, compare_runs, scaled_atol  # noqa: F401
 
 #: Input sets per verification: the example size, every dim's minimum and maximum, one random size between.
 DEFAULT_TRIALS = 4
-from trtready.verify.inputs import InputSpec, dim_choices, generate, trial_dims
+from trtready.verify.inputs import InputSpec, check_feeds, check_ranges, dim_choices, generate, trial_dims
 
 if TYPE_CHECKING:
     import onnx_ir as ir
@@ -53,8 +54,6 @@ class Recorded:
     @staticmethod
     def _key(feeds: dict[str, Any]) -> Any:
         import hashlib
-
-        import numpy as np
 
         out = []
         for name in sorted(feeds):
@@ -157,8 +156,6 @@ def verify_runners(
 
     ``depth`` (matmul/conv layers) scales the default float tolerance (:func:`scaled_atol`).
     """
-    from trtready.verify.inputs import check_feeds, check_ranges
-
     bounds = bounds or []
     check_ranges(specs)
     if feeds is not None:
@@ -216,8 +213,6 @@ def probe_out_of_range(reference: Runner, candidate: Runner, specs: list[InputSp
     zero rows (NVIDIA/TensorRT#4774). The probe says what each side of the comparison does; it is
     not compared (an invalid input has no right answer).
     """
-    import numpy as np
-
     out: list[dict[str, Any]] = []
     for s in specs:
         if s.rows is None or s.dtype.kind not in "iu" or s.rows > int(np.iinfo(s.dtype).max):
@@ -255,6 +250,4 @@ def depth_of_program(ep: ExportedProgram) -> int:
 
 
 def depth_of_onnx(model: ir.Model) -> int:
-    import onnx_ir as ir
-
     return sum(1 for n in ir.traversal.RecursiveGraphIterator(model.graph) if n.op_type in _DEEP_ONNX)

@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from trtready.errors import BadInputError, ExecutorGapError, VerificationRunError
+from trtready.lazy import ir, np, onnx
 from trtready.limits import DEFAULT_LIMITS, Limits, limit_hint
+from trtready.load.onnx_file import check_run_sizes, infer_shapes, inference_proto
 
 if TYPE_CHECKING:
     import onnx
@@ -97,8 +97,6 @@ def _missing_kernel(e: BaseException, model: OrtModel | None) -> str | None:
     op, version, node_name = m[1], m[2], m[3]
     types = ""
     try:
-        import onnx_ir as ir
-
         if isinstance(model, ir.Model):
             for node in ir.traversal.RecursiveGraphIterator(model.graph):
                 if node.name == node_name:
@@ -196,8 +194,6 @@ class OrtRunner:
         """A copy of ``model`` (``fresh``: not yet one of ours) whose nodes of the op ONNX Runtime has no
         kernel for run in float32, when that op reads a low-precision float; None when it does not (or
         after :data:`_ISLAND_OPS` widened ops: what is left is not a precision gap)."""
-        import onnx_ir as ir
-
         from trtready.passes.float_island import LOW_FLOATS, FloatIslandPass
 
         m = _NO_KERNEL.search(str(error))
@@ -207,7 +203,6 @@ class OrtRunner:
         # reads a low-precision float is widened, one type at a time.
         copy = ir.from_proto(ir.to_proto(model)) if fresh else model
         if fresh:  # the types decide which nodes widen: a file without value_info gets them inferred
-            from trtready.load.onnx_file import infer_shapes
 
             infer_shapes(copy, self.limits)
         nodes = [n for n in ir.traversal.RecursiveGraphIterator(copy.graph) if n.op_type == m[1] and n.domain in ("", "ai.onnx")]
@@ -225,11 +220,6 @@ class OrtRunner:
     @staticmethod
     def _inference_proto(model: OrtModel) -> onnx.ModelProto | None:
         """The protobuf shape inference runs on (large initializers withheld), or None when unreadable."""
-        import onnx
-        import onnx_ir as ir
-
-        from trtready.load.onnx_file import inference_proto
-
         if isinstance(model, ir.Model):
             return inference_proto(model)
         proto = onnx.ModelProto()
@@ -256,8 +246,6 @@ class OrtRunner:
         """``probe`` when some size can depend on the inputs (a graph input with a dim not fixed, or an
         integer input whose values shapes may be computed from), else None: the sizes inferred at load
         are then already every size a run can make, as far as inference knows them."""
-        import onnx
-
         if probe is None:
             return None
         integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8,
@@ -279,14 +267,11 @@ class OrtRunner:
                     for k, a in sorted(feeds.items()))
         if key in self._checked:
             return
-        from trtready.load.onnx_file import check_run_sizes
 
         check_run_sizes(self._probe, feeds, self.limits)
         self._checked.add(key)
 
     def _source(self, model: OrtModel) -> str | bytes:
-        import onnx_ir as ir
-
         if isinstance(model, (str, Path)):
             return str(model)
         if isinstance(model, bytes):
@@ -303,9 +288,10 @@ class OrtRunner:
         ir.save(model, path, external_data="model.onnx.data")
         return str(path)
 
+    # numpy dtype names, not numpy's types: defining the class must not import numpy
     _ORT_TYPES = {
-        "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32,
-        "tensor(double)": np.float64, "tensor(bool)": np.bool_, "tensor(float16)": np.float16,
+        "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(float)": "float32",
+        "tensor(double)": "float64", "tensor(bool)": "bool", "tensor(float16)": "float16",
     }
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
