@@ -35,7 +35,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --no-compile torch==2.13.0
 	$(BIN)/python -m pip install -q --no-compile -e '.[rtx,test]'
-	rm -f $(COMPILED)
 	touch $(STAMP)
 
 # compileall exits 1 for the few files no Python 3 compiles (packages' own py2 fixtures): pip skips
@@ -47,8 +46,9 @@ $(COMPILED): $(STAMP)
 demo: $(COMPILED) graphviz-tool
 	$(BIN)/trtready demo -o demo-out
 
-# mypy first (configured in pyproject.toml; --strict on the whole package; the venv compiles beside it), then the import
-# layers (import-linter's contracts in pyproject.toml: an import back up fails here). pytest exits 5
+# mypy first (configured in pyproject.toml; --strict on the whole package), with the venv compiling
+# beside it, then the import layers (import-linter's contracts in pyproject.toml: an import back up
+# fails here). pytest exits 5
 # when it collects no tests: that is a failure here, never a silent pass. pytest-xdist runs the suite on
 # every core; tests that share a module fixture (a Triton server, a Ray cluster, a built model) stay on one
 # worker (--dist loadgroup, groups set in tests/conftest.py). PYTEST_XDIST=0 runs it serially.
