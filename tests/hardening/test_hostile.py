@@ -178,6 +178,31 @@ def test_torchscript_is_audited_as_data(tmp_path: Path) -> None:
     assert not marker.exists() and _digest(tmp_path) == before
 
 
+def test_torchscript_strides_that_do_not_match_the_sizes_are_refused(tmp_path: Path) -> None:
+    """A stride tuple one shorter than its size tuple in data.pkl: refused by name, torch never sees it."""
+    import warnings
+    import zipfile
+
+    import torch
+
+    from trtready.errors import BadInputError
+    from trtready.load.torchscript import read_torchscript
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(torch.nn.Linear(4, 2)), str(tmp_path / "m.pt"))
+    bad = tmp_path / "bad.pt"
+    with zipfile.ZipFile(tmp_path / "m.pt") as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/data.pkl"):
+                assert data.count(b"(K\x04K\x01t") == 1  # the weight's stride tuple (4, 1), protocol 2
+                data = data.replace(b"(K\x04K\x01t", b"(K\x01t")
+            dst.writestr(info, data)
+    with pytest.raises(BadInputError, match="2 sizes and 1 strides"):
+        read_torchscript(bad)
+
+
 def test_torchscript_state_read_without_loading_matches_jit_load(tmp_path: Path) -> None:
     """The data-only reader sees the same tensors, owners and roles that torch.jit.load gives."""
     import warnings

@@ -191,6 +191,20 @@ def test_weights_out_of_their_record_are_refused(tmp_path: Path) -> None:
         read_pt2(path)
 
 
+def test_strides_that_do_not_match_the_sizes_are_refused(tmp_path: Path) -> None:
+    """Found by the archive fuzzer: an empty stride list on a 2-D weight reached ``torch.as_strided``."""
+    def edit(tail: str, data: bytes) -> bytes:
+        if not tail.endswith("_weights_config.json"):
+            return data
+        cfg = json.loads(data)
+        cfg["config"]["lin.weight"]["tensor_meta"]["strides"] = []
+        return json.dumps(cfg).encode()
+
+    path = rewrite_zip(_cond(tmp_path / "clean.pt2"), tmp_path / "evil.pt2", edit)
+    with pytest.raises(BadInputError, match="2 sizes and 0 strides"):
+        read_pt2(path)
+
+
 def test_stand_in_example_sizes_are_limited(tmp_path: Path) -> None:
     """The archive's size hints shape the stand-in inputs: a hint of 10**12 is refused, not allocated."""
     def huge_hints(node: Any) -> None:

@@ -540,6 +540,8 @@ def _payloads(path: Path, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInf
         offset = tm["storage_offset"].get("as_int")
         if not all(type(x) is int and x >= 0 for x in [*dims, *strides, offset]):
             raise BadInputError(f"{path}: {where} has symbolic or negative sizes, strides or offset")
+        if len(strides) != len(dims):
+            raise BadInputError(f"{path}: {where} has {len(dims)} sizes and {len(strides)} strides")
         check_elements(f"{path}: {where}", dims, limits)
         dtype = _SERIALIZE_TO_TORCH_DTYPE.get(tm["dtype"])
         if dtype is None:

@@ -112,6 +112,9 @@ class _Unpickler(pickle.Unpickler):
 
     def _rebuild(self, storage: Any, offset: int, size: Any, stride: Any, *_: Any) -> Any:
         size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride):
+            raise BadInputError(f"{self.path}: a tensor of the TorchScript archive has {len(size)} sizes and "
+                                f"{len(stride)} strides")
         check_elements(f"{self.path}: a tensor of the TorchScript archive", size, self.limits)
         if size and any(d == 0 for d in size):
             return storage.new_empty(size)
