@@ -23,7 +23,9 @@ import threading
 from pathlib import Path
 
 # Heavy third-party modules only, none that starts a thread at import: ONNX Runtime does (a native one,
-# which a forked child then fails to join at exit), so each run imports it itself.
+# which a forked child then fails to join at exit), so each run imports it itself. numpy's OpenBLAS
+# starts a pool unless told to use one thread (the server is): a run whose process holds one thread
+# only forks its jailed child as the CLI's own front process does, instead of starting an interpreter.
 PRELOAD = ("torch", "torch.export", "torch.onnx", "onnx", "onnx_ir", "onnxscript", "numpy",
            "click", "rich.console", "safetensors", "transformers")
 
@@ -35,7 +37,7 @@ for name in json.loads(sys.argv[1]):
         importlib.import_module(name)
     except Exception:
         pass
-assert threading.active_count() == 1, "a preloaded module started a thread: forking would not be safe"
+assert len(os.listdir("/proc/self/task")) == 1, "a preloaded module started a thread: forking would not be safe"
 reply = os.fdopen(os.dup(1), "w", buffering=1)
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 first_path = list(sys.path)
@@ -102,6 +104,7 @@ class _Server:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-c", SERVER, json.dumps(PRELOAD)], stdin=subprocess.PIPE,
+                                     env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
                                      stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
         self.lock = threading.Lock()
 

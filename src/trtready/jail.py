@@ -15,7 +15,8 @@ a CLI verb given a model file (and no ``--trust-code``) runs in a child process 
   io_uring or userfaultfd (seccomp through libseccomp).
 
 The parent process never parses a model byte. It takes the output locks, creates the outboxes,
-waits for the child (passing on SIGTERM), then moves what the child committed into place through the
+starts the child — a fork of itself when it runs one thread only (the CLI's front process does), else
+a new interpreter — and waits for it (passing on SIGTERM), then moves what the child committed into place through the
 usual output rules (``outputs.py``: marked, never over an input, swapped in whole) after checking that
 the child left nothing but regular files and folders. The child's terminal output is the user's: it
 inherits stdin, stdout and stderr.
@@ -29,21 +30,24 @@ the file, and its code may need what the jail denies.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import json
 import os
+import runpy
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from trtready import outputs
 from trtready.errors import BadInputError
@@ -214,7 +218,7 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
                     run.outboxes[folder] = Path(tempfile.mkdtemp(prefix=".trtready-jail.", dir=folder))
         request = {"private": str(run.private), "outboxes": {str(k): str(v) for k, v in run.outboxes.items()},
                    "reads": sorted({str(Path(os.path.abspath(p)).parent) for p in reads})}
-        code = _wait([sys.executable, "-m", CHILD_MODULE, json.dumps(request), *argv])
+        code = _wait([json.dumps(request), *argv])
         if code < 0:  # killed by a signal: it printed nothing, so say it here
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             if -code in (signal.SIGINT, signal.SIGTERM):
@@ -229,20 +233,25 @@ def run(argv: list[str], reads: list[Path], writes: list[Path], force: bool) -> 
         locks.release()
 
 
-def _wait(cmd: list[str]) -> int:
-    """The child's exit code; SIGINT and SIGTERM are passed on to it.
+def _wait(args: list[str]) -> int:
+    """The exit code of the child run on ``args``; SIGINT and SIGTERM are passed on to it.
 
     The child writes to this process's terminal directly; when this process's streams were replaced
-    (an embedding program, a test runner), its output is carried over into them instead.
+    (an embedding program, a test runner), its output is carried over into them instead, and the child
+    is a new interpreter. Otherwise a single-threaded process forks it (``_Forked``).
     """
     inherit = sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
-    pipe = None if inherit else subprocess.PIPE
-    env = dict(os.environ)
     # the child lays out its tables for the width this process would have used
-    env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
-    # its own process group: a Ctrl-C from the terminal reaches this process only, which passes it on
-    # once (a child in the terminal's group would get it twice)
-    proc = subprocess.Popen(cmd, close_fds=True, stdout=pipe, stderr=pipe, env=env, process_group=0)
+    columns = str(shutil.get_terminal_size((100, 24)).columns)
+    proc: subprocess.Popen[bytes] | _Forked
+    if inherit and _single_threaded():
+        proc = _Forked(args, columns)
+    else:
+        pipe = None if inherit else subprocess.PIPE
+        # its own process group: a Ctrl-C from the terminal reaches this process only, which passes it
+        # on once (a child in the terminal's group would get it twice)
+        proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE, *args], close_fds=True, stdout=pipe,
+                                stderr=pipe, env={**os.environ, "COLUMNS": columns}, process_group=0)
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def forward(signum: int, frame: Any) -> None:
@@ -252,7 +261,7 @@ def _wait(cmd: list[str]) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     try:
-        if inherit:
+        if isinstance(proc, _Forked) or inherit:
             code = proc.wait()
         else:
             out, err = proc.communicate()
@@ -263,6 +272,91 @@ def _wait(cmd: list[str]) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return code  # negative: killed by that signal
+
+
+def _single_threaded() -> bool:
+    """Whether this process has one thread, native ones included: only then may it fork.
+
+    A fork copies the calling thread alone; a lock another thread held stays held in the child. The
+    CLI's front process is single-threaded (it imports no numpy, whose BLAS starts a pool, nor torch).
+    """
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no procfs: start a new interpreter
+        return False
+
+
+class _Forked:
+    """The jailed child as a fork of this process, run as ``python -m trtready.cli.jailed ARGS`` would run.
+
+    Starting an interpreter and importing the package again costs about a third of a second of every
+    run reading a model file (more when this process already holds torch), and a fork inherits both.
+    What the child must not inherit is closed off before it confines itself: every descriptor above
+    stderr now points at ``/dev/null`` (the number stays taken, so an inherited object that closes its
+    descriptor later cannot close one the child opened), and this process's exit handlers are dropped.
+    It leaves through ``os._exit``, after its own exit handlers: nothing of this process's stack runs
+    twice.
+    """
+
+    def __init__(self, args: list[str], columns: str) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _forked_child(args, columns)  # never returns
+        with contextlib.suppress(OSError):  # the child may have set it already, or be gone
+            os.setpgid(pid, pid)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def wait(self) -> int:
+        while self.returncode is None:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except InterruptedError:  # pragma: no cover - Python retries waitpid itself (PEP 475)
+                continue
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+def _forked_child(args: list[str], columns: str) -> NoReturn:
+    code = 1
+    try:
+        os.setpgid(0, 0)  # its own process group, as the interpreter child has (see _wait)
+        null = os.open(os.devnull, os.O_RDWR)
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2 and int(name) != null:
+                with contextlib.suppress(OSError):
+                    os.dup2(null, int(name), inheritable=False)
+        os.close(null)
+        atexit._clear()
+        os.environ["COLUMNS"] = columns
+        sys.argv = [CHILD_MODULE, *args]
+        runpy.run_module(CHILD_MODULE, run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+    except KeyboardInterrupt:  # as an interpreter ends on one: killed by SIGINT
+        code = -signal.SIGINT
+    except BaseException:  # as an interpreter reports an uncaught exception
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        if code < 0:
+            signal.signal(-code, signal.SIG_DFL)
+            os.kill(os.getpid(), -code)
+        os._exit(code)
 
 
 def _commit(run: _Run, reads: list[Path], force: bool) -> None:

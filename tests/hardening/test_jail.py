@@ -120,7 +120,9 @@ def test_unfiltered_payload_cannot_reach_out(tmp_path: Path) -> None:
 
         def factory():
             from trtready import jail
-            report = {{"active": jail.ACTIVE}}
+            import sys
+            # a single-threaded front process forks its child (an interpreter would have this module in argv)
+            report = {{"active": jail.ACTIVE, "forked": "trtready.cli.jailed" not in sys.orig_argv}}
             report["load"] = _try(lambda: torch.export.load({str(evil)!r}))
             report["payload_ran"] = os.path.exists(os.path.join(tempfile.gettempdir(), "RAN"))
             for i, p in enumerate({[str(p) for p in outside]!r}):
@@ -138,18 +140,31 @@ def test_unfiltered_payload_cannot_reach_out(tmp_path: Path) -> None:
             report["signal_parent"] = _try(lambda: os.kill(os.getppid(), 0))
             report["signal_group"] = _try(lambda: os.kill(0, 0))
             report["private_write"] = _try(lambda: open(os.path.join(tempfile.gettempdir(), "ok"), "w").close())
+            # descriptors the child was born with: Landlock checks opens, not writes through open ones
+            report["writable_fds"] = []
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    target = os.readlink(f"/proc/self/fd/{{fd}}")
+                    flags = int(open(f"/proc/self/fdinfo/{{fd}}").read().split("flags:")[1].split()[0], 8)
+                except OSError:
+                    continue
+                if int(fd) > 2 and flags & 3 and target != "/dev/null" and not target.startswith("anon_inode:") \
+                        and not target.startswith(tempfile.gettempdir()) and ".trtready-jail." not in target:
+                    report["writable_fds"].append(target)
             print("JAILREPORT " + json.dumps(report), flush=True)
             return torch.nn.Linear(4, 4), (torch.randn(2, 4),)
     """)
     (tmp_path / "hostile_spec.py").write_text(factory)
     try:
-        r = run_cli("verify", "hostile_spec:factory", str(craft.clean_pt2(tmp_path / "clean.pt2")), cwd=tmp_path)
+        # --json: the front process holds a lock file beside it, open for writing, while the child runs
+        r = run_cli("verify", "hostile_spec:factory", str(craft.clean_pt2(tmp_path / "clean.pt2")),
+                    "--json", str(tmp_path / "r.json"), cwd=tmp_path)
     finally:
         server.close()
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith("JAILREPORT ")), None)
     assert line is not None, r.stderr
     report = json.loads(line.removeprefix("JAILREPORT "))
-    assert report["active"] is True
+    assert report["active"] is True and report["forked"] is True
     assert report["payload_ran"] is True and report["load"] != "done"  # it ran, and its write outside failed
     assert report["private_write"] == "done"  # the jail's own folder works
     for key in [k for k in report if k.startswith("write")] + ["append", "remove", "rename", "chmod", "utime",
@@ -157,6 +172,7 @@ def test_unfiltered_payload_cannot_reach_out(tmp_path: Path) -> None:
                                                                  "signal_parent", "signal_group"]:
         # EPERM/EACCES, or EXDEV for a link across the jail's edge (Landlock's answer to a reparenting)
         assert report[key] in ("PermissionError", "OSError"), (key, report[key])
+    assert report["writable_fds"] == []
     assert server.accepted == 0
     for p in outside:
         assert not p.exists(), p

@@ -1,6 +1,8 @@
 """``python -m trtready.cli.jailed REQUEST ARGS…``: the jailed child (``trtready.jail``) running the CLI.
 
-The jail confines the process first; the CLI is imported only then, as before the split.
+The jail confines the process first, then runs the CLI on ARGS. Started as a new interpreter, the child
+imports the CLI only once confined; forked from the CLI's front process, it already holds the CLI's
+modules (imported there, from the installation, before any model byte was read).
 """
 
 from __future__ import annotations
