@@ -244,22 +244,37 @@ def test_a_baseline_of_an_unnarrowed_program_reuses_its_translation(tmp_path: Pa
 
 def test_the_folder_after_model_onnx_is_written_beside_the_build_and_its_failure_commits_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """model.pt2 and the safetensors are written on a thread while TensorRT builds from model.onnx; convert
-    waits for them, and an error there fails the run with nothing in place of the output folder."""
+    """model.pt2 and the safetensors are written on a thread while TensorRT builds from model.onnx — started
+    once the network is parsed, not before (the parse's log callbacks would queue for the GIL behind the
+    writer); convert waits for them, and an error there fails the run with nothing in place of the output
+    folder."""
     import threading
+
+    import trtready.engine.engine as engine_module
 
     real = torch.export.save
     writers: list[str] = []
+    events: list[str] = []
 
     def recording(*a, **k):
         writers.append(threading.current_thread().name)
+        events.append("save")
         return real(*a, **k)
 
+    real_parse = engine_module.parse_network
+
+    def parsing(*a, **k):
+        out = real_parse(*a, **k)
+        events.append("parsed")
+        return out
+
     monkeypatch.setattr(torch.export, "save", recording)
+    monkeypatch.setattr(engine_module, "parse_network", parsing)
     loaded = load_model("trtready.demo:token_model")
     req = FixRequest(tmp_path / "ok", resolve_target("trt-rtx"), PlanOptions(), parse_dynamic(loaded.dynamic))
     result = convert(loaded, req)
     assert result and result.build is not None and writers == ["trtready-write"]
+    assert events == ["parsed", "save"]
     assert {"model.pt2", "state_dict.safetensors", "model.onnx", "model.engine"} <= {p.name for p in (tmp_path / "ok").iterdir()}
 
     def failing(*a, **k):

@@ -103,12 +103,13 @@ class Built:
 
 
 def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProfile],
-          written: tuple[Any, list[Path]] | None = None) -> Built:
+          written: tuple[Any, list[Path]] | None = None, *, building: Callable[[], None] | None = None) -> Built:
     """Parse and build: nothing is written (profiles are checked against the recorded bounds first).
 
     ``written`` is the onnx-ir model saved at ``onnx_path`` in this run and the files it was saved to
     (``outputs.save_onnx``): its inputs, outputs and recorded bounds are read from it, not from the
-    file parsed once more. TensorRT parses the file either way."""
+    file parsed once more. TensorRT parses the file either way. ``building`` is called once the
+    network is parsed and its profiles set, just before the build (work that may overlap it)."""
     from trtready.load.onnx_file import load_onnx
 
     trt = library_for(target)
@@ -142,6 +143,8 @@ def build(onnx_path: Path, target: ResolvedTarget, profiles: dict[str, InputProf
         monitor = cancelling_monitor(trt, interrupted)
         if monitor is not None:
             config.progress_monitor = monitor
+        if building is not None:
+            building()
         t0 = time.perf_counter()
         serialized = builder.build_serialized_network(network, config)
         seconds = time.perf_counter() - t0
