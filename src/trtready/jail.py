@@ -237,15 +237,15 @@ def _wait(args: list[str]) -> int:
     """The exit code of the child run on ``args``; SIGINT and SIGTERM are passed on to it.
 
     The child writes to this process's terminal directly; when this process's streams were replaced
-    (an embedding program, a test runner), its output is carried over into them instead, and the child
-    is a new interpreter. Otherwise a single-threaded process forks it (``_Forked``).
+    (an embedding program, a test runner, a ``batch`` worker), its output is carried over into them
+    instead. A single-threaded process forks the child (``_Forked``); any other starts an interpreter.
     """
     inherit = sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
     # the child lays out its tables for the width this process would have used
     columns = str(shutil.get_terminal_size((100, 24)).columns)
     proc: subprocess.Popen[bytes] | _Forked
-    if inherit and _single_threaded():
-        proc = _Forked(args, columns)
+    if _single_threaded():
+        proc = _Forked(args, columns, capture=not inherit)
     else:
         pipe = None if inherit else subprocess.PIPE
         # its own process group: a Ctrl-C from the terminal reaches this process only, which passes it
@@ -261,13 +261,13 @@ def _wait(args: list[str]) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     try:
-        if isinstance(proc, _Forked) or inherit:
+        if inherit:
             code = proc.wait()
         else:
             out, err = proc.communicate()
             sys.stdout.write(out.decode("utf-8", "replace"))
             sys.stderr.write(err.decode("utf-8", "replace"))
-            code = proc.returncode
+            code = proc.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -295,23 +295,49 @@ class _Forked:
     stderr now points at ``/dev/null`` (the number stays taken, so an inherited object that closes its
     descriptor later cannot close one the child opened), and this process's exit handlers are dropped.
     It leaves through ``os._exit``, after its own exit handlers: nothing of this process's stack runs
-    twice.
+    twice. With ``capture`` its stdout and stderr are pipes that :meth:`communicate` reads.
     """
 
-    def __init__(self, args: list[str], columns: str) -> None:
+    def __init__(self, args: list[str], columns: str, capture: bool = False) -> None:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        pipes = (os.pipe(), os.pipe()) if capture else None
         pid = os.fork()
         if pid == 0:
-            _forked_child(args, columns)  # never returns
+            _forked_child(args, columns, (pipes[0][1], pipes[1][1]) if pipes is not None else None)  # never returns
         with contextlib.suppress(OSError):  # the child may have set it already, or be gone
             os.setpgid(pid, pid)
         self.pid = pid
         self.returncode: int | None = None
+        self._reads: list[int] = []
+        if pipes is not None:
+            for read, write in pipes:
+                os.close(write)
+                self._reads.append(read)
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is None:
             os.kill(self.pid, signum)
+
+    def communicate(self) -> tuple[bytes, bytes]:
+        """Everything the child wrote to stdout and stderr, read until both close (as Popen's)."""
+        import selectors
+
+        chunks: dict[int, list[bytes]] = {fd: [] for fd in self._reads}
+        with selectors.DefaultSelector() as sel:
+            for fd in self._reads:
+                sel.register(fd, selectors.EVENT_READ)
+            while sel.get_map():
+                for key, _ in sel.select():
+                    data = os.read(key.fd, 1 << 16)
+                    if data:
+                        chunks[key.fd].append(data)
+                    else:
+                        sel.unregister(key.fd)
+                        os.close(key.fd)
+        out, err = (b"".join(chunks[fd]) for fd in self._reads)
+        self._reads = []
+        return out, err
 
     def wait(self) -> int:
         while self.returncode is None:
@@ -323,9 +349,15 @@ class _Forked:
         return self.returncode
 
 
-def _forked_child(args: list[str], columns: str) -> NoReturn:
+def _forked_child(args: list[str], columns: str, streams: tuple[int, int] | None) -> NoReturn:
     code = 1
     try:
+        if streams is not None:  # the pipes' write ends become fds 1 and 2 (the loop below drops the rest)
+            os.dup2(streams[0], 1)
+            os.dup2(streams[1], 2)
+            # the streams this process had were objects of its own (a StringIO): new ones on fds 1 and 2
+            sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
         os.setpgid(0, 0)  # its own process group, as the interpreter child has (see _wait)
         null = os.open(os.devnull, os.O_RDWR)
         for name in os.listdir("/proc/self/fd"):

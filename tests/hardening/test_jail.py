@@ -179,6 +179,47 @@ def test_unfiltered_payload_cannot_reach_out(tmp_path: Path) -> None:
     assert (victim.read_bytes(), victim.stat().st_mode, victim.stat().st_mtime_ns) == before
 
 
+def test_a_front_process_with_its_streams_replaced_still_forks_and_gets_the_output(tmp_path: Path) -> None:
+    """A program that calls the CLI with stdout and stderr redirected (``batch``'s workers do): the
+    jailed child is still a fork when the process runs one thread, and what it prints arrives in the
+    replaced streams, the exit code with it."""
+    (tmp_path / "say_spec.py").write_text(textwrap.dedent("""
+        import sys
+        import torch
+
+        class M(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = torch.nn.Linear(4, 4)
+
+            def forward(self, x):
+                return self.lin(x)
+
+        def factory():
+            print("FORKED", "trtready.cli.jailed" not in sys.orig_argv)
+            print("to stderr", file=sys.stderr)
+            return M(), (torch.randn(2, 4),)
+    """))
+    pt2 = craft.clean_pt2(tmp_path / "clean.pt2")
+    program = textwrap.dedent(f"""
+        import contextlib, io, json, sys
+        from trtready.cli.main import main
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(["verify", "say_spec:factory", {str(pt2)!r}, "--trials", "1"])
+            except SystemExit as e:
+                code = e.code
+        print(json.dumps({{"code": code, "out": out.getvalue(), "err": err.getvalue()}}))
+    """)
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(tmp_path)])})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["code"] in (0, 1), got
+    assert "FORKED True" in got["out"] and "to stderr" in got["err"], got
+
+
 def test_a_jailed_run_is_said_and_trust_code_is_not_jailed(tmp_path: Path) -> None:
     pt2 = craft.clean_pt2(tmp_path / "m.pt2")
     jailed = json.loads(run_cli("audit", str(pt2), "--json", "-", cwd=tmp_path).stdout)
