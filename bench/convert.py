@@ -6,16 +6,22 @@ convert: trtready convert (audit, plan, state + graph narrowing, the one ONNX tr
 
 Models are the zoo's (``tests/zoo/models.py``: random weights, keyword inputs, dynamic batch × sequence).
 For each model both paths run once to warm up, then REPEATS times alternately (bare, convert, bare, …):
-load on a shared machine hits both alike, and the medians and fastest runs are compared per model.
+load on a shared machine hits both alike, and the medians, the fastest runs and the median of the
+per-pair ratios (each convert against the bare run just before it) are compared per model.
+``--models text`` takes every zoo model called with ``input_ids`` (encoders, decoders, T5's and
+BART's encoders). A model the bare path cannot take through (an exporter or TensorRT stopping) is a
+row saying so, with the convert time alone; one convert cannot take through says so too.
 
-    .venv/bin/python bench/convert.py [--models bert,distilbert,gpt2,llama] [--repeats 5]
+    .venv/bin/python bench/convert.py [--models bert,distilbert,gpt2,llama | text] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -87,7 +93,11 @@ def main() -> None:
     opts = ap.parse_args()
     from tests.zoo.models import ZOO
 
-    names = [n.strip() for n in opts.models.split(",") if n.strip()]
+    if opts.models == "text":
+        names = [n for n, (factory, kind, _) in ZOO.items() if kind in ("encoder", "decoder", "encoder-decoder")
+                 and "input_ids" in (factory().kwargs or {})]
+    else:
+        names = [n.strip() for n in opts.models.split(",") if n.strip()]
     unknown = [n for n in names if n not in ZOO]
     if unknown:
         sys.exit(f"not a zoo model: {', '.join(unknown)}")
@@ -101,24 +111,42 @@ def main() -> None:
         for name in names:
             spec = ZOO[name][0]()
             (tmp / name).mkdir()
-            bare(spec, tmp), ours(spec, tmp / name, -1)  # warm-up: imports, kernels, caches
+            failed = {}
+            for label, run in (("bare", lambda: bare(spec, tmp)), ("convert", lambda: ours(spec, tmp / name, -1))):
+                try:
+                    run()  # warm-up: imports, kernels, caches
+                except Exception as e:  # noqa: BLE001 - a path that stops is this model's finding
+                    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()  # torch.onnx colours its messages
+                    failed[label] = f"{type(e).__name__}: {text.splitlines()[0][:100] if text else ''}"
             b, o = [], []
             for i in range(opts.repeats):
-                b.append(bare(spec, tmp))
-                o.append(ours(spec, tmp / name, i))
-            rows.append((name, b, o))
-            print(f"{name}: bare {', '.join(f'{x:.2f}' for x in b)}; convert {', '.join(f'{x:.2f}' for x in o)}",
-                  flush=True)
+                # each run starts after a full collection: neither path pays for the other's cyclic garbage
+                if "bare" not in failed:
+                    gc.collect()
+                    b.append(bare(spec, tmp))
+                if "convert" not in failed:
+                    gc.collect()
+                    o.append(ours(spec, tmp / name, i))
+            rows.append((name, b, o, failed))
+            print(f"{name}: bare {', '.join(f'{x:.2f}' for x in b) or failed['bare']}; "
+                  f"convert {', '.join(f'{x:.2f}' for x in o) or failed['convert']}", flush=True)
     import tensorrt_rtx
 
     print(f"\nMachine: {platform.machine()}, {platform.processor() or '?'}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, torch {torch.__version__}, tensorrt_rtx {tensorrt_rtx.__version__}; "
           f"zoo models, dynamic batch×seq; {opts.repeats} alternating runs per model after a warm-up; "
           f"load average at the end {os.getloadavg()[0]:.2f}")
-    print(f"{'model':<12} {'bare (median)':>14} {'convert (median)':>17} {'ratio (medians)':>16} {'ratio (fastest)':>16}")
-    for name, b, o in rows:
+    print(f"{'model':<14} {'bare (median)':>14} {'convert (median)':>17} {'ratio (medians)':>16} {'ratio (fastest)':>16}"
+          f" {'ratio (pairs)':>14}")
+    for name, b, o, failed in rows:
+        if failed:
+            what = "; ".join(f"{k} stops: {v}" for k, v in failed.items())
+            alone = f"convert {statistics.median(o):.2f} s; " if o else ""
+            print(f"{name:<14} {alone}{what}")
+            continue
         mb, mo = statistics.median(b), statistics.median(o)
-        print(f"{name:<12} {mb:>12.2f} s {mo:>15.2f} s {mo / mb:>15.2f}× {min(o) / min(b):>15.2f}×")
+        pairs = statistics.median(y / x for x, y in zip(b, o))
+        print(f"{name:<14} {mb:>12.2f} s {mo:>15.2f} s {mo / mb:>15.2f}× {min(o) / min(b):>15.2f}× {pairs:>13.2f}×")
 
 
 if __name__ == "__main__":

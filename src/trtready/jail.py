@@ -15,10 +15,10 @@ a CLI verb given a model file (and no ``--trust-code``) runs in a child process 
   io_uring or userfaultfd (seccomp through libseccomp).
 
 The parent process never parses a model byte. It takes the output locks, creates the outboxes,
-starts the child — a fork of itself when it runs one thread only (the CLI's front process does), else
-a new interpreter — and waits for it (passing on SIGTERM), then moves what the child committed into place through the
-usual output rules (``outputs.py``: marked, never over an input, swapped in whole) after checking that
-the child left nothing but regular files and folders. The child's terminal output is the user's: it
+starts the child — a fork of itself when it runs one thread only (the CLI's front process does),
+else a new interpreter — and waits for it (passing on SIGTERM), then moves what the child committed
+into place through the usual output rules (``outputs.py``: marked, never over an input, swapped in
+whole) after checking that the child left nothing but regular files and folders. The child's terminal output is the user's: it
 inherits stdin, stdout and stderr.
 
 Bindings used: ``landlock`` (PyPI, the Landlock system calls) and ``pyseccomp`` (PyPI, a ctypes
@@ -36,6 +36,7 @@ import errno
 import json
 import os
 import runpy
+import selectors
 import shutil
 import signal
 import stat
@@ -321,8 +322,6 @@ class _Forked:
 
     def communicate(self) -> tuple[bytes, bytes]:
         """Everything the child wrote to stdout and stderr, read until both close (as Popen's)."""
-        import selectors
-
         chunks: dict[int, list[bytes]] = {fd: [] for fd in self._reads}
         with selectors.DefaultSelector() as sel:
             for fd in self._reads:
