@@ -37,8 +37,11 @@ def _slow_model(path: Path, layers: int = 1000, width: int = 16) -> Path:
 
 
 def _interrupt(args: list[str], cwd: Path, ready: Callable[[], bool], sig: int, delay: float) -> tuple[int, str]:
+    # a runner started in the background of a shell without job control ignores SIGINT, and so would
+    # the CLI it starts (it keeps a user's nohup): the run under test gets the terminal's default
     proc = subprocess.Popen([sys.executable, "-m", "trtready", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "100"})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "100"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     while not ready() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
